@@ -1,0 +1,61 @@
+"""The one place where numbers are rounded and small groups suppressed, for display and export.
+
+Analytics functions return unrounded tidy frames with an ``n`` column. Dashboards, the CLI and
+exports pass them through :func:`prepare` (or the two steps separately) right before showing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+
+DEFAULT_MIN_N = 5
+ID_LIKE = ("_id", "_key", "rank", "number", "grade")
+
+
+def suppress_small(
+    frame: pd.DataFrame,
+    min_n: int = DEFAULT_MIN_N,
+    n_col: str = "n",
+    keep: Iterable[str] = (),
+) -> pd.DataFrame:
+    """Blank every statistic of rows whose ``n`` is below ``min_n``.
+
+    Identifier and label columns (non-numeric, or named like ids) and ``n`` itself are kept, so
+    the reader sees that a group exists but is too small to report. Numeric statistics become NaN.
+    """
+    if n_col not in frame.columns or frame.empty:
+        return frame
+    out = frame.copy()
+    small = out[n_col].fillna(0) < min_n
+    if not small.any():
+        return out
+    keep_set = set(keep) | {n_col}
+    for col in out.columns:
+        if col in keep_set or col.endswith(ID_LIKE):
+            continue
+        if pd.api.types.is_numeric_dtype(out[col]) and not pd.api.types.is_bool_dtype(out[col]):
+            out[col] = out[col].astype("float64")
+            out.loc[small, col] = np.nan
+    out["suppressed"] = small
+    return out
+
+
+def round_for_display(frame: pd.DataFrame, digits: int = 2, rate_digits: int = 3) -> pd.DataFrame:
+    """Round floats: columns ending in ``rate``/``_p``/``alpha``/``r_``/``difficulty`` etc. to
+    ``rate_digits``, other floats to ``digits``."""
+    out = frame.copy()
+    rate_markers = ("rate", "difficulty", "discrimination", "alpha", "r_item", "share", "corr",
+                    "p_value", "q_value", "efficiency")
+    for col in out.columns:
+        if pd.api.types.is_float_dtype(out[col]):
+            d = rate_digits if any(m in col for m in rate_markers) else digits
+            out[col] = out[col].round(d)
+    return out
+
+
+def prepare(frame: pd.DataFrame, min_n: int = DEFAULT_MIN_N) -> pd.DataFrame:
+    """Suppress small groups, then round: what every view and export shows."""
+    return round_for_display(suppress_small(frame, min_n=min_n))

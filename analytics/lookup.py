@@ -1,0 +1,111 @@
+"""Resolving what users name (exam, subject, grade, school) to warehouse ids, with clear errors."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from analytics.errors import NotFoundError
+from analytics.warehouse import Warehouse
+
+DEFAULT_EXCELLENT = 0.85
+DEFAULT_PASS = 0.60
+DEFAULT_LOW = 0.40
+DEFAULT_BANDS = (0.85, 0.70, 0.60)  # lower bounds of A, B, C as shares of full score
+
+
+@dataclass(frozen=True)
+class PaperRef:
+    """A paper (exam × subject × grade) with its lines resolved to points."""
+
+    paper_id: int
+    exam_id: int
+    exam: str
+    subject: str
+    grade: int
+    full_score: float
+    excellent_line: float
+    pass_line: float
+    low_line: float
+    borderline_buffer: float
+    band_a: float
+    band_b: float
+    band_c: float
+    has_items: bool
+
+
+def papers_sql() -> str:
+    return """
+        SELECT p.paper_id, p.exam_id, e.name AS exam, p.subject, p.grade, p.full_score,
+               p.excellent_line, p.pass_line, p.low_line, p.borderline_buffer,
+               p.band_a, p.band_b, p.band_c, p.has_items, e.exam_date
+        FROM papers p JOIN exams e USING (exam_id)
+        ORDER BY e.exam_date NULLS LAST, e.name, p.grade, p.subject
+    """
+
+
+def resolve_paper(wh: Warehouse, exam: str, subject: str, grade: int | None = None) -> PaperRef:
+    """Find the paper of ``exam`` × ``subject`` (× ``grade`` when the exam spans grades).
+
+    Raises
+    ------
+    NotFoundError
+        When there is no such paper, or the grade is ambiguous; the message lists what exists.
+    """
+    papers = wh.df(papers_sql())
+    if papers.empty:
+        raise NotFoundError("数据库中还没有试卷 / the warehouse holds no papers yet")
+    hit = papers[(papers["exam"] == exam) & (papers["subject"] == subject)]
+    if grade is not None:
+        hit = hit[hit["grade"] == grade]
+    if hit.empty:
+        choices = "; ".join(
+            f"{r.exam} / {r.subject} / {r.grade}年级" for r in papers.itertuples()
+        )
+        raise NotFoundError(
+            f"找不到试卷: 考试「{exam}」科目「{subject}」"
+            + (f" {grade}年级" if grade is not None else "")
+            + f" / no paper for exam {exam!r}, subject {subject!r}"
+            + (f", grade {grade}" if grade is not None else "")
+            + f". 现有 / available: {choices}"
+        )
+    if len(hit) > 1:
+        grades = ", ".join(str(g) for g in sorted(hit["grade"]))
+        raise NotFoundError(
+            f"考试「{exam}」的「{subject}」有多个年级 ({grades}),请用 --grade 指定 / "
+            f"exam {exam!r} has {subject!r} papers for several grades ({grades}); pass a grade"
+        )
+    r = hit.iloc[0]
+    full = float(r["full_score"])
+
+    def line(value: object, share: float) -> float:
+        return float(value) if value is not None and value == value else share * full
+
+    return PaperRef(
+        paper_id=int(r["paper_id"]), exam_id=int(r["exam_id"]), exam=str(r["exam"]),
+        subject=str(r["subject"]), grade=int(r["grade"]), full_score=full,
+        excellent_line=line(r["excellent_line"], DEFAULT_EXCELLENT),
+        pass_line=line(r["pass_line"], DEFAULT_PASS),
+        low_line=line(r["low_line"], DEFAULT_LOW),
+        borderline_buffer=line(r["borderline_buffer"], 0.05),
+        band_a=line(r["band_a"], DEFAULT_BANDS[0]),
+        band_b=line(r["band_b"], DEFAULT_BANDS[1]),
+        band_c=line(r["band_c"], DEFAULT_BANDS[2]),
+        has_items=bool(r["has_items"]),
+    )
+
+
+def list_papers(wh: Warehouse) -> pd.DataFrame:
+    """All papers with their exam: paper_id, exam_id, exam, subject, grade, full_score, … ."""
+    return wh.df(papers_sql())
+
+
+def resolve_school(wh: Warehouse, school: str) -> int:
+    """School id from its name or code."""
+    hit = wh.df(
+        "SELECT school_id FROM schools WHERE name = $s OR code = $s", {"s": school}
+    )
+    if hit.empty:
+        raise NotFoundError(f"找不到学校「{school}」/ no school named {school!r}")
+    return int(hit["school_id"].iloc[0])

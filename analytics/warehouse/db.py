@@ -1,0 +1,216 @@
+"""Connection handling, migrations and the SQL choke point.
+
+Design
+------
+* One class, :class:`Warehouse`, wraps a DuckDB connection. ``df`` returns a pandas DataFrame,
+  ``execute`` runs a statement, ``transaction`` groups statements atomically. No other module
+  calls ``duckdb`` directly, so a backend can be swapped in one place.
+* The schema is a sequence of numbered migrations ``sql/NNN_name.sql`` applied in order and
+  recorded in ``schema_version``; ``eqm init`` (or :meth:`Warehouse.migrate`) creates or upgrades.
+* SQL text lives in ``.sql`` files (:func:`load_sql`) or ``*_sql`` functions, uses DuckDB's
+  dialect and ``$name`` parameters.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+DEFAULT_DB_PATH = Path("data") / "warehouse.duckdb"
+_MIGRATION_RE = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
+
+
+def default_db_path() -> Path:
+    """The warehouse path: ``$EQM_DB`` if set, else ``data/warehouse.duckdb`` under the cwd."""
+    env = os.environ.get("EQM_DB")
+    return Path(env) if env else DEFAULT_DB_PATH
+
+
+@cache
+def _migrations() -> tuple[tuple[int, str, str], ...]:
+    files = resources.files("analytics.warehouse") / "sql"
+    found = []
+    for entry in files.iterdir():
+        m = _MIGRATION_RE.match(entry.name)
+        if m:
+            found.append((int(m.group(1)), entry.name, entry.read_text(encoding="utf-8")))
+    return tuple(sorted(found))
+
+
+SCHEMA_VERSION = max(v for v, _, _ in _migrations())
+
+
+def load_sql(package: str, name: str) -> str:
+    """Read the named ``.sql`` file that sits beside the code in ``package``.
+
+    Parameters
+    ----------
+    package : str
+        Dotted package name, e.g. ``"analytics.sql"``.
+    name : str
+        File name without or with the ``.sql`` suffix.
+    """
+    fname = name if name.endswith(".sql") else f"{name}.sql"
+    return (resources.files(package) / fname).read_text(encoding="utf-8")
+
+
+class Warehouse:
+    """A DuckDB warehouse: the single place where SQL is executed.
+
+    Parameters
+    ----------
+    path : str or Path or None
+        Database file; ``":memory:"`` for an in-memory database; ``None`` for
+        :func:`default_db_path`.
+    read_only : bool
+        Open read-only (dashboards, snapshots).
+    migrate : bool
+        Apply pending migrations on open (ignored when read-only).
+    """
+
+    def __init__(
+        self,
+        path: str | Path | None = None,
+        *,
+        read_only: bool = False,
+        migrate: bool = True,
+        threads: int | None = None,
+        memory_limit: str | None = None,
+    ) -> None:
+        self.path = str(default_db_path() if path is None else path)
+        if self.path != ":memory:" and not read_only:
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        if read_only and self.path != ":memory:" and not Path(self.path).exists():
+            raise FileNotFoundError(
+                f"找不到数据库文件 {self.path}。请先运行 `eqm init` 或 `eqm demo`。"
+                f" / Warehouse file {self.path} does not exist; run `eqm init` or `eqm demo` first."
+            )
+        config: dict[str, Any] = {}
+        if threads:
+            config["threads"] = threads
+        if memory_limit:
+            config["memory_limit"] = memory_limit
+        self.read_only = read_only
+        self.con = duckdb.connect(self.path, read_only=read_only, config=config)
+        self._in_tx = False
+        if migrate and not read_only:
+            self.migrate()
+
+    # -- the choke point -------------------------------------------------------------------
+    def df(self, sql: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
+        """Run a query and return the result as a DataFrame."""
+        return self.con.execute(sql, dict(params) if params else None).df()
+
+    def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
+        """Run a statement (or several separated by ``;`` when ``params`` is empty)."""
+        self.con.execute(sql, dict(params) if params else None)
+
+    def scalar(self, sql: str, params: Mapping[str, Any] | None = None) -> Any:
+        """Run a query returning one value."""
+        row = self.con.execute(sql, dict(params) if params else None).fetchone()
+        return None if row is None else row[0]
+
+    def arrow(self, sql: str, params: Mapping[str, Any] | None = None) -> Any:
+        """Run a query and return a pyarrow Table (for large exports)."""
+        return self.con.execute(sql, dict(params) if params else None).fetch_arrow_table()
+
+    def register(self, name: str, frame: Any) -> None:
+        """Expose a DataFrame / Arrow table as a temporary view ``name``."""
+        self.con.register(name, frame)
+
+    def unregister(self, name: str) -> None:
+        self.con.unregister(name)
+
+    def insert_df(self, table: str, frame: pd.DataFrame) -> int:
+        """Append the rows of ``frame`` to ``table``, matching columns by name."""
+        if frame.empty:
+            return 0
+        view = f"_insert_{table}"
+        cols = ", ".join(f'"{c}"' for c in frame.columns)
+        self.con.register(view, frame)
+        try:
+            self.con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {view}")
+        finally:
+            self.con.unregister(view)
+        return len(frame)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Warehouse]:
+        """Atomic block: commit on success, roll back on any exception. Nested calls join."""
+        if self._in_tx:
+            yield self
+            return
+        self.con.execute("BEGIN TRANSACTION")
+        self._in_tx = True
+        try:
+            yield self
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+        else:
+            self.con.execute("COMMIT")
+        finally:
+            self._in_tx = False
+
+    # -- schema ----------------------------------------------------------------------------
+    def schema_version(self) -> int:
+        exists = self.scalar(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_version'"
+        )
+        if not exists:
+            return 0
+        return int(self.scalar("SELECT coalesce(max(version), 0) FROM schema_version"))
+
+    def migrate(self) -> list[int]:
+        """Apply pending migrations in order, each in its own transaction. Returns those applied."""
+        if self.read_only:
+            raise PermissionError("cannot migrate a read-only warehouse")
+        self.execute(
+            "CREATE TABLE IF NOT EXISTS schema_version ("
+            " version INTEGER PRIMARY KEY, name VARCHAR NOT NULL,"
+            " applied_at TIMESTAMP NOT NULL DEFAULT current_timestamp)"
+        )
+        current = self.schema_version()
+        applied = []
+        for version, name, text in _migrations():
+            if version <= current:
+                continue
+            with self.transaction():
+                self.con.execute(text)
+                self.execute(
+                    "INSERT INTO schema_version (version, name) VALUES ($v, $n)",
+                    {"v": version, "n": name},
+                )
+            applied.append(version)
+        return applied
+
+    def tables(self) -> list[str]:
+        return list(
+            self.df(
+                "SELECT table_name FROM information_schema.tables "
+                "WHERE table_schema = 'main' ORDER BY table_name"
+            )["table_name"]
+        )
+
+    def close(self) -> None:
+        self.con.close()
+
+    def __enter__(self) -> Warehouse:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def connect(path: str | Path | None = None, *, read_only: bool = False) -> Warehouse:
+    """Open (and for writers, create or upgrade) the warehouse. See :class:`Warehouse`."""
+    return Warehouse(path, read_only=read_only)

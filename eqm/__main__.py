@@ -1,0 +1,3 @@
+from eqm.cli import main
+
+main()

@@ -1,0 +1,51 @@
+"""Writing tidy frames for the CLI: table, csv, json or xlsx; rounding/suppression via
+:func:`analytics.display.prepare` (the one place that does it)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+import pandas as pd
+
+from analytics.display import DEFAULT_MIN_N, prepare
+
+FORMATS = ("table", "csv", "json", "xlsx")
+
+format_option = click.option(
+    "--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True,
+    help="Output format.",
+)
+out_option = click.option(
+    "--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+    help="Write to this file instead of standard output (required for xlsx).",
+)
+min_n_option = click.option(
+    "--min-n", type=int, default=DEFAULT_MIN_N, show_default=True,
+    help="Suppress statistics of groups smaller than this.",
+)
+
+
+def emit(frame: pd.DataFrame, fmt: str = "table", out: Path | None = None,
+         min_n: int = DEFAULT_MIN_N, raw: bool = False, sheet: str = "data") -> None:
+    """Print or write ``frame``. ``raw=True`` skips rounding and suppression (csv/json only)."""
+    shown = frame if raw else prepare(frame, min_n=min_n)
+    if fmt == "xlsx":
+        if out is None:
+            raise click.UsageError("--format xlsx needs --out FILE.xlsx")
+        shown.to_excel(out, index=False, sheet_name=sheet[:31])
+        click.echo(f"wrote {out} ({len(shown)} rows)")
+        return
+    if fmt == "csv":
+        text = shown.to_csv(index=False)
+    elif fmt == "json":
+        text = shown.to_json(orient="records", force_ascii=False, indent=1)
+    else:
+        with pd.option_context("display.max_rows", 500, "display.max_columns", 50,
+                               "display.width", 200, "display.unicode.east_asian_width", True):
+            text = shown.to_string(index=False)
+    if out is None:
+        click.echo(text)
+    else:
+        Path(out).write_text(text, encoding="utf-8-sig" if fmt == "csv" else "utf-8")
+        click.echo(f"wrote {out} ({len(shown)} rows)")
