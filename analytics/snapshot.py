@@ -1,0 +1,142 @@
+"""Published read-only snapshots, backups and restores of the warehouse file.
+
+DuckDB allows one writing process per file. To let the dashboard keep serving while an import
+or a recompute runs, readers never open the writer's file: they open a *snapshot*, a complete
+copy that the writer publishes after each successful change and swaps in atomically with
+:func:`os.replace` (a rename within one directory is atomic on POSIX). A reader that already has
+the old snapshot open keeps reading it (the old inode lives until closed); the next open sees
+the new one. Backups use the same copy: checkpoint, copy to a temporary name, fsync, rename.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import tempfile
+from pathlib import Path
+
+from analytics.errors import InputError
+from analytics.warehouse import SCHEMA_VERSION, Warehouse
+
+
+def snapshot_path(db_path: str | Path) -> Path:
+    """Where the published snapshot of ``db_path`` lives: ``<name>.snapshot.duckdb`` beside it."""
+    p = Path(db_path)
+    return p.with_name(p.stem + ".snapshot" + p.suffix)
+
+
+def _copy_atomic(src: Path, dest: Path) -> None:
+    """Copy ``src`` to ``dest`` through a temporary file and an atomic rename.
+
+    The bytes are copied by a child process (``cp``): DuckDB guards its file with a POSIX
+    ``fcntl`` lock, and POSIX drops every such lock a process holds on a file as soon as that
+    process closes *any* descriptor of the file, so copying in-process would silently release
+    the writer's lock.
+    """
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix="." + dest.name + ".", suffix=".tmp", dir=dest.parent)
+    os.close(fd)
+    try:
+        subprocess.run(["cp", "--", str(src), tmp], check=True, capture_output=True)
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, dest)
+        dir_fd = os.open(dest.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _checkpointed_copy(wh_or_path: Warehouse | str | Path, dest: Path) -> Path:
+    if isinstance(wh_or_path, Warehouse):
+        wh_or_path.execute("CHECKPOINT")
+        src = Path(wh_or_path.path)
+        _copy_atomic(src, dest)
+    else:
+        src = Path(wh_or_path)
+        with Warehouse(src, migrate=False) as wh:
+            wh.execute("CHECKPOINT")
+            _copy_atomic(src, dest)
+    return dest
+
+
+def publish(wh_or_path: Warehouse | str | Path) -> Path:
+    """Publish a read-only snapshot of the warehouse for readers (the dashboard).
+
+    Call it from the writing process after a successful import or recompute. Returns the
+    snapshot's path.
+    """
+    src = wh_or_path.path if isinstance(wh_or_path, Warehouse) else wh_or_path
+    return _checkpointed_copy(wh_or_path, snapshot_path(src))
+
+
+def open_snapshot(db_path: str | Path) -> Warehouse:
+    """Open the latest published snapshot read-only (publishing one first if none exists)."""
+    snap = snapshot_path(db_path)
+    if not snap.exists():
+        if not Path(db_path).exists():
+            raise FileNotFoundError(
+                f"找不到数据库文件 {db_path}。请先运行 `eqm init` 或 `eqm demo`。"
+                f" / Warehouse file {db_path} does not exist; run `eqm init` or `eqm demo` first."
+            )
+        publish(db_path)
+    return Warehouse(snap, read_only=True)
+
+
+def _sha256(path: Path) -> str:
+    # Only ever called on a backup copy, never on a file DuckDB holds open (see _copy_atomic).
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def backup(db_path: str | Path, dest: str | Path) -> dict[str, object]:
+    """Write a consistent copy of the warehouse to ``dest``; returns its size and sha256."""
+    src = Path(db_path)
+    if not src.exists():
+        raise InputError(f"找不到数据库文件 {src} / no warehouse at {src}")
+    out = _checkpointed_copy(src, Path(dest))
+    return {"path": str(out), "bytes": out.stat().st_size, "sha256": _sha256(out)}
+
+
+def restore(backup_file: str | Path, db_path: str | Path) -> dict[str, object]:
+    """Replace the warehouse with ``backup_file`` after checking that it is a warehouse.
+
+    The check opens the backup read-only and reads its schema version; a file that is not a
+    DuckDB warehouse, or is from a newer schema, is refused and nothing changes. The current
+    warehouse is kept beside it as ``<name>.before-restore.duckdb``.
+    """
+    src = Path(backup_file)
+    if not src.exists():
+        raise InputError(f"找不到备份文件 {src} / backup file {src} not found")
+    try:
+        with Warehouse(src, read_only=True, migrate=False) as probe:
+            version = probe.schema_version()
+    except Exception as exc:  # not a DuckDB file, or corrupt
+        raise InputError(
+            f"{src}: 不是有效的数据库备份 / not a valid warehouse backup ({exc})"
+        ) from exc
+    if version == 0 or version > SCHEMA_VERSION:
+        raise InputError(
+            f"{src}: 备份的结构版本 {version} 不受支持 (当前 {SCHEMA_VERSION}) / "
+            f"backup schema version {version} is not supported (this program: {SCHEMA_VERSION})"
+        )
+    dest = Path(db_path)
+    kept = None
+    if dest.exists():
+        kept = dest.with_name(dest.stem + ".before-restore" + dest.suffix)
+        _copy_atomic(dest, kept)
+    _copy_atomic(src, dest)
+    wal = dest.with_name(dest.name + ".wal")
+    wal.unlink(missing_ok=True)
+    with Warehouse(dest) as wh:  # upgrade an older backup's schema
+        wh.migrate()
+    publish(dest)
+    return {"path": str(dest), "schema_version": version, "previous": str(kept) if kept else None}
