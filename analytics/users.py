@@ -1,0 +1,219 @@
+"""Dashboard users: roles, hashed passwords, the school a principal may see.
+
+The user store lives in the warehouse (table ``users``, migration 003) so that the CLI
+(``eqm users add|list|remove``) and the dashboards share it. Passwords are hashed with scrypt
+(:func:`hashlib.scrypt`, RFC 7914; N = 2**15, r = 8, p = 1, 16-character random salt) in the
+string format of Werkzeug's ``generate_password_hash`` (``scrypt:N:r:p$salt$hex``), so either
+library can check a stored hash; PBKDF2-SHA256 strings in Werkzeug's format are also accepted.
+
+Roles
+-----
+``officer``   教研员: the whole district, every page.
+``principal`` 校长: one school (``school_id``), its own rows only.
+``committee`` 命题组: paper quality and the question archive.
+``admin``     管理员: users and imports.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import string
+from dataclasses import dataclass
+
+import pandas as pd
+
+from analytics.errors import InputError, NotFoundError
+from analytics.lookup import resolve_school
+from analytics.warehouse import Warehouse
+
+ROLES: dict[str, tuple[str, str]] = {
+    "officer": ("教研员", "research officer"),
+    "principal": ("校长", "principal"),
+    "committee": ("命题组", "exam committee"),
+    "admin": ("管理员", "administrator"),
+}
+
+SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**15, 8, 1
+_SALT_CHARS = string.ascii_letters + string.digits
+MIN_PASSWORD_LENGTH = 8
+
+
+@dataclass(frozen=True)
+class User:
+    """An authenticated user as the dashboards see it (never carries the hash)."""
+
+    username: str
+    role: str
+    school_id: int | None = None
+    school_name: str | None = None
+    zone_id: int | None = None
+    display_name: str | None = None
+
+
+def hash_password(password: str, *, n: int = SCRYPT_N, r: int = SCRYPT_R, p: int = SCRYPT_P) -> str:
+    """Hash ``password`` with scrypt and a fresh random salt.
+
+    Returns
+    -------
+    str
+        ``"scrypt:N:r:p$salt$hexdigest"`` (64-byte key), the format of Werkzeug's
+        ``generate_password_hash(password, method="scrypt")``.
+    """
+    salt = "".join(secrets.choice(_SALT_CHARS) for _ in range(16))
+    digest = hashlib.scrypt(password.encode(), salt=salt.encode(), n=n, r=r, p=p,
+                            maxmem=132 * n * r * p).hex()
+    return f"scrypt:{n}:{r}:{p}${salt}${digest}"
+
+
+def verify_password(stored: str, password: str) -> bool:
+    """Check ``password`` against a stored ``scrypt:…`` or ``pbkdf2:…`` hash (constant time)."""
+    try:
+        method, salt, digest = stored.split("$", 2)
+        name, *args = method.split(":")
+        if name == "scrypt":
+            n, r, p = (int(a) for a in args) if args else (SCRYPT_N, SCRYPT_R, SCRYPT_P)
+            got = hashlib.scrypt(password.encode(), salt=salt.encode(), n=n, r=r, p=p,
+                                 maxmem=132 * n * r * p).hex()
+        elif name == "pbkdf2":
+            hash_name = args[0] if args else "sha256"
+            iterations = int(args[1]) if len(args) > 1 else 1_000_000
+            got = hashlib.pbkdf2_hmac(hash_name, password.encode(), salt.encode(),
+                                      iterations).hex()
+        else:
+            return False
+    except (ValueError, TypeError):
+        return False
+    return hmac.compare_digest(got, digest)
+
+
+# A hash to check against when the user does not exist, so that timing does not reveal names.
+_DUMMY_HASH = "scrypt:32768:8:1$AAAAAAAAAAAAAAAA$" + "0" * 128
+
+
+def users_sql() -> str:
+    return """
+        SELECT u.username, u.role, u.school_id, s.name AS school_name, s.zone_id,
+               u.display_name, u.created_at
+        FROM users u LEFT JOIN schools s ON s.school_id = u.school_id
+        ORDER BY u.role, u.username
+    """
+
+
+def list_users(wh: Warehouse) -> pd.DataFrame:
+    """All users, without their hashes.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``username, role, school_id, school_name, zone_id, display_name, created_at``.
+    """
+    return wh.df(users_sql())
+
+
+def add_user(
+    wh: Warehouse,
+    username: str,
+    password: str,
+    role: str,
+    *,
+    school: str | int | None = None,
+    display_name: str | None = None,
+    replace: bool = False,
+) -> User:
+    """Create (or with ``replace=True`` overwrite) a user.
+
+    Parameters
+    ----------
+    username, password : str
+        The password must have at least :data:`MIN_PASSWORD_LENGTH` characters.
+    role : {'officer', 'principal', 'committee', 'admin'}
+    school : str or int, optional
+        Required for principals (name, code or id), refused for the other roles.
+
+    Raises
+    ------
+    InputError
+        Unknown role, short password, missing/needless school, or an existing user.
+    NotFoundError
+        Unknown school.
+    """
+    username = username.strip()
+    if not username:
+        raise InputError("用户名不能为空 / the user name is empty")
+    if role not in ROLES:
+        raise InputError(f"未知角色「{role}」,可选 {', '.join(ROLES)} / unknown role {role!r}; "
+                         f"choose one of {', '.join(ROLES)}")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InputError(f"密码至少 {MIN_PASSWORD_LENGTH} 个字符 / the password needs at least "
+                         f"{MIN_PASSWORD_LENGTH} characters")
+    school_id: int | None = None
+    if role == "principal":
+        if school is None:
+            raise InputError("校长账号必须指定学校 (--school) / "
+                             "a principal needs a school (--school)")
+        school_id = _school_id(wh, school)
+    elif school is not None:
+        raise InputError(f"只有校长账号关联学校 / only principals belong to a school (role {role})")
+    exists = wh.scalar("SELECT count(*) FROM users WHERE username = $u", {"u": username})
+    if exists and not replace:
+        raise InputError(f"用户「{username}」已存在 / user {username!r} already exists")
+    with wh.transaction():
+        wh.execute("DELETE FROM users WHERE username = $u", {"u": username})
+        wh.execute(
+            "INSERT INTO users (username, password_hash, role, school_id, display_name) "
+            "VALUES ($u, $h, $r, $s, $d)",
+            {"u": username, "h": hash_password(password), "r": role, "s": school_id,
+             "d": display_name},
+        )
+    user = get_user(wh, username)
+    assert user is not None
+    return user
+
+
+def _school_id(wh: Warehouse, school: str | int) -> int:
+    if isinstance(school, int) or str(school).isdigit():
+        hit = wh.scalar("SELECT school_id FROM schools WHERE school_id = $i", {"i": int(school)})
+        if hit is not None:
+            return int(hit)
+    return resolve_school(wh, str(school))
+
+
+def remove_user(wh: Warehouse, username: str) -> None:
+    """Delete a user. Raises :class:`NotFoundError` when there is none."""
+    if not wh.scalar("SELECT count(*) FROM users WHERE username = $u", {"u": username}):
+        raise NotFoundError(f"没有用户「{username}」/ no user {username!r}")
+    wh.execute("DELETE FROM users WHERE username = $u", {"u": username})
+
+
+def get_user(wh: Warehouse, username: str) -> User | None:
+    """The user named ``username`` (without the hash), or None."""
+    row = wh.df(
+        "SELECT u.username, u.role, u.school_id, s.name AS school_name, s.zone_id, u.display_name "
+        "FROM users u LEFT JOIN schools s ON s.school_id = u.school_id WHERE u.username = $u",
+        {"u": username},
+    )
+    if row.empty:
+        return None
+    r = row.iloc[0]
+
+    def opt_int(v: object) -> int | None:
+        return None if pd.isna(v) else int(v)  # type: ignore[call-overload, arg-type]
+
+    return User(
+        username=str(r["username"]), role=str(r["role"]),
+        school_id=opt_int(r["school_id"]),
+        school_name=None if pd.isna(r["school_name"]) else str(r["school_name"]),
+        zone_id=opt_int(r["zone_id"]),
+        display_name=None if pd.isna(r["display_name"]) else str(r["display_name"]),
+    )
+
+
+def authenticate(wh: Warehouse, username: str, password: str) -> User | None:
+    """The user if ``password`` is right, else None (same work whether or not the user exists)."""
+    stored = wh.scalar("SELECT password_hash FROM users WHERE username = $u", {"u": username})
+    ok = verify_password(stored if stored is not None else _DUMMY_HASH, password)
+    if stored is None or not ok:
+        return None
+    return get_user(wh, username)

@@ -1,0 +1,65 @@
+"""`eqm users add|list|remove`: dashboard accounts (roles, hashed passwords)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from analytics.users import ROLES, add_user, list_users, remove_user
+from analytics.warehouse import Warehouse
+from eqm.output import emit, format_option, out_option
+
+
+@click.group("users")
+def users_group() -> None:
+    """仪表盘账号 / dashboard users and roles."""
+
+
+@users_group.command("add")
+@click.argument("username")
+@click.option("--role", type=click.Choice(list(ROLES)), required=True,
+              help="角色 / role: officer 教研员, principal 校长, committee 命题组, admin 管理员.")
+@click.option("--school", default=None, help="校长所在学校(名称或代码)/ the principal's school.")
+@click.option("--name", "display_name", default=None, help="显示名 / display name.")
+@click.option("--password", default=None,
+              help="密码(省略则交互输入)/ password (prompted when omitted).")
+@click.option("--replace", is_flag=True, help="覆盖已有账号 / overwrite an existing user.")
+@click.pass_context
+def add(ctx: click.Context, username: str, role: str, school: str | None,
+        display_name: str | None, password: str | None, replace: bool) -> None:
+    """添加账号 / add a user."""
+    if password is None:
+        password = click.prompt("密码 / password", hide_input=True, confirmation_prompt=True)
+    path: Path = ctx.obj["db"]
+    with Warehouse(path) as wh:
+        user = add_user(wh, username, password, role, school=school,
+                        display_name=display_name, replace=replace)
+    where = f" ({user.school_name})" if user.school_name else ""
+    click.echo(f"已添加 / added: {user.username} [{ROLES[user.role][0]} {user.role}]{where}")
+
+
+@users_group.command("list")
+@format_option
+@out_option
+@click.pass_context
+def list_(ctx: click.Context, fmt: str, out: Path | None) -> None:
+    """列出账号(不含密码)/ list users (never their passwords)."""
+    with Warehouse(ctx.obj["db"]) as wh:
+        frame = list_users(wh)
+    emit(frame, fmt, out, min_n=0, raw=True)
+
+
+@users_group.command("remove")
+@click.argument("username")
+@click.pass_context
+def remove(ctx: click.Context, username: str) -> None:
+    """删除账号 / remove a user."""
+    with Warehouse(ctx.obj["db"]) as wh:
+        remove_user(wh, username)
+    click.echo(f"已删除 / removed: {username}")
+
+
+def register(cli: click.Group) -> None:
+    """Add ``eqm users`` to the top-level command group."""
+    cli.add_command(users_group)
