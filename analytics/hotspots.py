@@ -1,0 +1,555 @@
+"""Error hotspots (主要出错点): where a school or class falls credibly below the district.
+
+Three public functions, each returning a tidy frame:
+
+* :func:`error_hotspots` — every unit (zone, school or class) × item (or knowledge point) with
+  the unit's score rate, the district's, the gap, a test of the gap, Benjamini–Hochberg q-values
+  across all the unit × item comparisons, an empirical-Bayes shrunken gap, a flag, and the
+  most-chosen wrong option.
+* :func:`district_weak_points` — the district's items or knowledge points with the lowest rates.
+* :func:`knowledge_matrix` — unit × knowledge point score rates in long format (a heatmap's
+  input).
+
+SQL reduces the responses to per unit × item (or knowledge point) counts, sums and sums of
+squares of the per-student score rate ``x = score / max_score`` (unanswered = 0, as in totals),
+one scan with ``GROUPING SETS`` giving the district row too; numpy/scipy infer on that small
+frame.
+
+The test (why small schools do not dominate)
+--------------------------------------------
+For unit u with n_u students and mean rate m_u, the rest of the district (n_r = N − n_u,
+mean m_r) is the comparison group, so the unit is not compared with a mean that contains it.
+Under H0 (the unit's students score like the rest) both groups share one variance, estimated by
+the district's variance s² of x (ddof = 1), and
+
+    z = (m_u − m_r) / (s · √(1/n_u + 1/n_r)),   p = 2 · (1 − Φ(|z|)).
+
+For 0/1 items this is the classical pooled two-proportion z-test (Fleiss, Levin & Paik 2003,
+*Statistical Methods for Rates and Proportions*, 3rd ed., ch. 2); for polytomous items and
+knowledge-point rates it is the large-sample two-sample z-test with a common variance. Using the
+pooled null variance, not the unit's own, keeps a tiny unit whose few students all failed from
+getting a near-zero standard error. A small unit thus needs a much larger gap to reach the same
+p-value; with the false-discovery-rate control below, large but noisy gaps are not flagged.
+
+Multiplicity: the p-values of all unit × item (or unit × knowledge point) comparisons of the
+call are adjusted together with the Benjamini–Hochberg step-up procedure (Benjamini & Hochberg
+1995, *J. R. Stat. Soc. B* 57:289–300): q_(i) = min_{j ≥ i} m · p_(j) / j, capped at 1.
+A row is flagged when ``q_value ≤ fdr`` **and** ``gap ≤ −min_gap`` (credible and large).
+
+The reported ``gap`` is against the whole district, m_u − m_d = (n_r/N)(m_u − m_r); its 95 %
+interval ``ci_low``/``ci_high`` is gap ± 1.96 · (n_r/N) · s · √(1/n_u + 1/n_r).
+
+``gap_shrunk`` is an empirical-Bayes (normal–normal) posterior mean of the gap for ranking:
+per item, the unit effects d_u = m_u − m_r are taken as N(0, τ²) with sampling variance v_u,
+τ² = max(0, mean(d_u²) − mean(v_u)) by the method of moments, and
+gap_shrunk = gap · τ² / (τ² + v_u) (Efron & Morris 1975, *JASA* 70:311–319; Morris 1983,
+*JASA* 78:47–55). Small units are pulled towards 0 the most.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from analytics.errors import InputError
+from analytics.levels import LEVEL_KEYS, check_level
+from analytics.lookup import resolve_paper, resolve_school
+from analytics.warehouse import Warehouse
+
+By = Literal["item", "knowledge_point"]
+OBJECTIVE_TYPES = ("single", "multiple", "true_false")
+Z95 = float(stats.norm.ppf(0.975))
+
+# Difficulty bands of 难度 P (score rate): > .90 very easy, .70–.90 easy, .40–.70 medium,
+# .20–.40 hard, < .20 very hard (lower bounds inclusive except "very easy").
+DIFFICULTY_BANDS: tuple[tuple[str, str], ...] = (
+    ("very_easy", "容易"), ("easy", "较易"), ("medium", "中等"), ("hard", "较难"),
+    ("very_hard", "难"),
+)
+
+
+def difficulty_band(rate: pd.Series | np.ndarray | float) -> pd.Series:
+    """Band code of a score rate: very_easy (> .90), easy (≥ .70), medium (≥ .40), hard (≥ .20),
+    very_hard (< .20); NaN stays missing."""
+    r = pd.Series(np.atleast_1d(np.asarray(rate, dtype=float)))
+    out = np.select(
+        [r > 0.90, r >= 0.70, r >= 0.40, r >= 0.20, r < 0.20],
+        ["very_easy", "easy", "medium", "hard", "very_hard"],
+        default="",
+    )
+    return pd.Series(out, index=r.index, dtype=object).where(r.notna(), None)
+
+
+def bh_qvalues(p: np.ndarray | pd.Series) -> np.ndarray:
+    """Benjamini–Hochberg adjusted p-values (q-values); NaN entries are left out and stay NaN.
+
+    q_(i) = min_{j ≥ i} min(1, m · p_(j) / j) over the m finite p-values sorted ascending
+    (Benjamini & Hochberg 1995); equal to ``statsmodels.stats.multitest.multipletests(p,
+    method="fdr_bh")[1]``.
+    """
+    p = np.asarray(p, dtype=float)
+    q = np.full(p.shape, np.nan)
+    ok = np.isfinite(p)
+    m = int(ok.sum())
+    if m == 0:
+        return q
+    pv = p[ok]
+    order = np.argsort(pv, kind="mergesort")
+    ranked = pv[order] * m / np.arange(1, m + 1)
+    adj = np.minimum.accumulate(ranked[::-1])[::-1]
+    out = np.empty(m)
+    out[order] = np.minimum(adj, 1.0)
+    q[ok] = out
+    return q
+
+
+# -- SQL ---------------------------------------------------------------------------------------
+
+def _qual(level: str, alias: str) -> str:
+    """The level's key columns qualified with a table alias (trusted identifiers only)."""
+    return ", ".join(f"{alias}.{k}" for k in LEVEL_KEYS[level])
+
+
+def item_sums_sql(level: str) -> str:
+    """Per unit × item and per item (district): n, Σx, Σx² of x = score / max_score."""
+    keys = ", ".join(LEVEL_KEYS[check_level(level)])
+    first = LEVEL_KEYS[level][0]
+    return f"""
+        WITH x AS (
+            SELECT {_qual(level, "t")}, r.item_id,
+                   coalesce(r.score, 0) / i.max_score AS x
+            FROM responses r
+            JOIN paper_results pr
+              ON pr.paper_id = r.paper_id AND pr.student_key = r.student_key
+            JOIN items i ON i.item_id = r.item_id
+            JOIN student_tree t ON t.student_key = r.student_key
+            WHERE r.paper_id = $paper_id AND pr.status = 'present'
+        )
+        SELECT {keys}, item_id, GROUPING({first}) AS is_district,
+               count(*) AS n, sum(x) AS sum_x, sum(x * x) AS sum_xx
+        FROM x
+        GROUP BY GROUPING SETS (({keys}, item_id), (item_id))
+    """
+
+
+def knowledge_sums_sql(level: str) -> str:
+    """Per unit × knowledge point and per knowledge point: n, Σx, Σx² of a student's knowledge
+    point rate x = (Σ scores on the point's items) / (Σ their max scores)."""
+    keys = ", ".join(LEVEL_KEYS[check_level(level)])
+    first = LEVEL_KEYS[level][0]
+    return f"""
+        WITH kmax AS (
+            SELECT k.knowledge_point, sum(i.max_score) AS kp_max, count(*) AS n_items
+            FROM items i JOIN item_knowledge k ON k.item_id = i.item_id
+            WHERE i.paper_id = $paper_id
+            GROUP BY k.knowledge_point
+        ),
+        s AS (
+            SELECT r.student_key, k.knowledge_point, sum(coalesce(r.score, 0)) AS score
+            FROM responses r
+            JOIN paper_results pr
+              ON pr.paper_id = r.paper_id AND pr.student_key = r.student_key
+            JOIN item_knowledge k ON k.item_id = r.item_id
+            WHERE r.paper_id = $paper_id AND pr.status = 'present'
+            GROUP BY r.student_key, k.knowledge_point
+        ),
+        u AS (
+            SELECT {_qual(level, "t")}, s.knowledge_point, s.score / m.kp_max AS x,
+                   m.kp_max, m.n_items
+            FROM s
+            JOIN kmax m ON m.knowledge_point = s.knowledge_point
+            JOIN student_tree t ON t.student_key = s.student_key
+        )
+        SELECT {keys}, knowledge_point, GROUPING({first}) AS is_district,
+               count(*) AS n, sum(x) AS sum_x, sum(x * x) AS sum_xx,
+               any_value(kp_max) AS max_score, any_value(n_items) AS n_items
+        FROM u
+        GROUP BY GROUPING SETS (({keys}, knowledge_point), (knowledge_point))
+    """
+
+
+def wrong_options_sql(level: str) -> str:
+    """Per unit × objective item × wrong answer (and per item × answer): how many chose it."""
+    keys = ", ".join(LEVEL_KEYS[check_level(level)])
+    first = LEVEL_KEYS[level][0]
+    return f"""
+        WITH a AS (
+            SELECT {_qual(level, "t")}, r.item_id, r.answer
+            FROM responses r
+            JOIN paper_results pr
+              ON pr.paper_id = r.paper_id AND pr.student_key = r.student_key
+            JOIN items i ON i.item_id = r.item_id
+            JOIN student_tree t ON t.student_key = r.student_key
+            WHERE r.paper_id = $paper_id AND pr.status = 'present'
+              AND i.item_type IN ('single', 'multiple', 'true_false')
+              AND r.answer IS NOT NULL AND r.answer <> ''
+              AND r.answer IS DISTINCT FROM i.answer_key
+        )
+        SELECT {keys}, item_id, answer, GROUPING({first}) AS is_district, count(*) AS n_chose
+        FROM a
+        GROUP BY GROUPING SETS (({keys}, item_id, answer), (item_id, answer))
+    """
+
+
+def paper_items_sql() -> str:
+    """The paper's items with their knowledge points joined by ';'."""
+    return """
+        SELECT i.item_id, i.number AS item_number, i.label AS item_label, i.item_type,
+               i.max_score, i.answer_key,
+               string_agg(k.knowledge_point, ';' ORDER BY k.knowledge_point) AS knowledge_points
+        FROM items i LEFT JOIN item_knowledge k ON k.item_id = i.item_id
+        WHERE i.paper_id = $paper_id
+        GROUP BY ALL
+        ORDER BY i.number
+    """
+
+
+# -- inference on the small frames ------------------------------------------------------------
+
+def _split(sums: pd.DataFrame, level: str, group: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    keys = list(LEVEL_KEYS[level])
+    is_d = sums["is_district"].astype(int) == 1
+    district = sums.loc[is_d, [group, "n", "sum_x", "sum_xx"]].rename(
+        columns={"n": "n_d", "sum_x": "sx_d", "sum_xx": "sxx_d"})
+    units = sums.loc[~is_d].drop(columns="is_district")
+    id_col = keys[-2] if level != "district" else keys[0]
+    units = units[units[id_col].notna()]
+    return units, district
+
+
+def _compare(units: pd.DataFrame, district: pd.DataFrame, group: str) -> pd.DataFrame:
+    """Add unit_rate, district_rate, gap, ci, z, p_value, gap_shrunk (q/flag added later)."""
+    f = units.merge(district, on=group, how="left")
+    n_u = f["n"].to_numpy(float)
+    n_d = f["n_d"].to_numpy(float)
+    n_r = n_d - n_u
+    m_u = f["sum_x"].to_numpy(float) / n_u
+    m_d = f["sx_d"].to_numpy(float) / n_d
+    with np.errstate(divide="ignore", invalid="ignore"):
+        m_r = (f["sx_d"].to_numpy(float) - f["sum_x"].to_numpy(float)) / n_r
+        var_d = (f["sxx_d"].to_numpy(float) - f["sx_d"].to_numpy(float) ** 2 / n_d) / (n_d - 1)
+        var_d = np.clip(var_d, 0.0, None)
+        se = np.sqrt(var_d * (1.0 / n_u + 1.0 / n_r))
+        se = np.where((se > 0) & (n_r > 0), se, np.nan)
+        d = m_u - m_r
+        z = d / se
+    p = 2.0 * stats.norm.sf(np.abs(z))
+    gap = m_u - m_d
+    se_gap = se * n_r / n_d
+    f["unit_rate"] = m_u
+    f["district_rate"] = m_d
+    f["gap"] = gap
+    f["ci_low"] = gap - Z95 * se_gap
+    f["ci_high"] = gap + Z95 * se_gap
+    f["z"] = z
+    f["p_value"] = p
+    # Empirical-Bayes shrinkage per item / knowledge point (method-of-moments τ²).
+    work = pd.DataFrame({"g": f[group].to_numpy(), "d2": d ** 2, "v": se ** 2})
+    ok = np.isfinite(work["d2"]) & np.isfinite(work["v"])
+    mom = work[ok].groupby("g").agg(d2=("d2", "mean"), v=("v", "mean"))
+    tau2 = (mom["d2"] - mom["v"]).clip(lower=0.0)
+    t2 = f[group].map(tau2).to_numpy(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        shrink = np.where(t2 + se ** 2 > 0, t2 / (t2 + se ** 2), 0.0)
+    f["gap_shrunk"] = np.where(np.isfinite(se), gap * shrink, np.nan)
+    return f.drop(columns=["n_d", "sx_d", "sxx_d", "sum_x", "sum_xx"])
+
+
+def _top_wrong(wrong: pd.DataFrame, level: str, n_frame: pd.DataFrame,
+               district_n: pd.DataFrame) -> pd.DataFrame:
+    """The most-chosen wrong answer per unit × item, with its share in the unit and district."""
+    keys = list(LEVEL_KEYS[level])
+    cols = [*keys, "item_id", "wrong_option", "wrong_option_share", "wrong_option_district_share"]
+    if wrong.empty:
+        return pd.DataFrame(columns=cols)
+    is_d = wrong["is_district"].astype(int) == 1
+    dist = wrong.loc[is_d, ["item_id", "answer", "n_chose"]].merge(district_n, on="item_id")
+    dist["wrong_option_district_share"] = dist["n_chose"] / dist["n_d"]
+    u = wrong.loc[~is_d].drop(columns="is_district")
+    u = u.sort_values([*keys, "item_id", "n_chose", "answer"],
+                      ascending=[True] * (len(keys) + 1) + [False, True])
+    top = u.drop_duplicates([*keys, "item_id"], keep="first")
+    top = top.merge(n_frame[[*keys, "item_id", "n"]], on=[*keys, "item_id"], how="left")
+    top["wrong_option_share"] = top["n_chose"] / top["n"]
+    top = top.merge(dist[["item_id", "answer", "wrong_option_district_share"]],
+                    on=["item_id", "answer"], how="left")
+    return top.rename(columns={"answer": "wrong_option"})[cols]
+
+
+def _resolve(wh: Warehouse, exam: str, subject: str, grade: int | None) -> int:
+    return resolve_paper(wh, exam, subject, grade).paper_id
+
+
+def _check_by(by: str) -> None:
+    if by not in ("item", "knowledge_point"):
+        raise InputError(f"--by 只能是 item 或 knowledge_point / by must be 'item' or "
+                         f"'knowledge_point', not {by!r}")
+
+
+def _unit_level(level: str) -> str:
+    check_level(level)
+    if level == "district":
+        raise InputError("主要出错点按片区、学校或班级比较,不能按全区 / hotspots compare zones, "
+                         "schools or classes with the district; level 'district' has no units")
+    return level
+
+
+def _filter_school(wh: Warehouse, frame: pd.DataFrame, level: str,
+                   school: str | None) -> pd.DataFrame:
+    if school is None:
+        return frame
+    if "school_id" not in LEVEL_KEYS[level]:
+        raise InputError("--school 只能与 --level school 或 class 一起使用 / --school needs "
+                         "level school or class")
+    sid = resolve_school(wh, school)
+    return frame[frame["school_id"] == sid].reset_index(drop=True)
+
+
+def _item_frame(wh: Warehouse, paper_id: int, level: str) -> pd.DataFrame:
+    keys = list(LEVEL_KEYS[level])
+    params = {"paper_id": paper_id}
+    sums = wh.df(item_sums_sql(level), params)
+    meta = wh.df(paper_items_sql(), params)
+    units, district = _split(sums, level, "item_id")
+    f = _compare(units, district, "item_id")
+    wrong = wh.df(wrong_options_sql(level), params)
+    top = _top_wrong(wrong, level, units, district[["item_id", "n_d"]])
+    f = f.merge(top, on=[*keys, "item_id"], how="left")
+    f = f.merge(meta.drop(columns="answer_key"), on="item_id", how="left")
+    return f
+
+
+ITEM_COLUMNS = (
+    "item_id", "item_number", "item_label", "item_type", "knowledge_points", "n", "max_score",
+    "unit_rate", "district_rate", "gap", "ci_low", "ci_high", "z", "p_value", "q_value",
+    "gap_shrunk", "flag", "wrong_option", "wrong_option_share", "wrong_option_district_share",
+)
+KP_COLUMNS = (
+    "knowledge_point", "n_items", "n", "max_score", "unit_rate", "district_rate", "gap",
+    "ci_low", "ci_high", "z", "p_value", "q_value", "gap_shrunk", "flag", "worst_item_label",
+    "wrong_option_item_label", "wrong_option", "wrong_option_share",
+)
+
+
+def error_hotspots(
+    wh: Warehouse,
+    *,
+    exam: str,
+    subject: str,
+    grade: int | None = None,
+    level: str = "school",
+    school: str | None = None,
+    by: By = "item",
+    fdr: float = 0.05,
+    min_gap: float = 0.05,
+) -> pd.DataFrame:
+    """Items (or knowledge points) where a unit falls below the district, tested and FDR-controlled.
+
+    Parameters
+    ----------
+    wh : Warehouse
+    exam, subject : str
+        The paper.
+    grade : int, optional
+        Needed when the exam has the subject for several grades.
+    level : {"school", "class", "zone"}
+        The units compared with the district.
+    school : str, optional
+        Keep only this school's rows (its classes at level ``class``). The Benjamini–Hochberg
+        family is still every unit × item comparison of the level, so filtering does not make
+        results look more significant.
+    by : {"item", "knowledge_point"}
+        Compare item score rates, or knowledge-point rates (a student's points on the
+        knowledge point's items ÷ their maximum).
+    fdr : float
+        False-discovery rate for the flag (q-value threshold), default 0.05.
+    min_gap : float
+        Smallest shortfall (in score-rate units, 0.05 = 5 percentage points) that is flagged.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per unit × item (or knowledge point), sorted by unit then item. Columns: the
+        level's keys (``LEVEL_KEYS[level]``), then for ``by="item"``: item_id, item_number,
+        item_label, item_type, knowledge_points (';'-joined), n, max_score, unit_rate,
+        district_rate, gap (unit_rate − district_rate), ci_low, ci_high (95 % for the gap), z,
+        p_value (two-sided), q_value (BH), gap_shrunk (empirical Bayes), flag (q_value ≤ fdr
+        and gap ≤ −min_gap), wrong_option (the unit's most-chosen wrong answer on objective
+        items; ties go to the first letter), wrong_option_share (its share of the unit's
+        students), wrong_option_district_share. For ``by="knowledge_point"``:
+        knowledge_point, n_items, n, max_score, unit_rate, district_rate, gap, ci_low,
+        ci_high, z, p_value, q_value, gap_shrunk, flag, worst_item_label (the point's item with
+        the unit's largest shortfall), wrong_option_item_label, wrong_option,
+        wrong_option_share (the point's objective item and wrong answer with the largest share
+        in the unit).
+
+    Notes
+    -----
+    The test, the shrinkage and the FDR procedure are described in the module docstring:
+    pooled-variance two-sample z-test of the unit against the rest of the district (Fleiss,
+    Levin & Paik 2003), Benjamini & Hochberg (1995) q-values over all comparisons, and
+    normal–normal empirical Bayes shrinkage (Efron & Morris 1975; Morris 1983).
+    """
+    _check_by(by)
+    level = _unit_level(level)
+    keys = list(LEVEL_KEYS[level])
+    paper_id = _resolve(wh, exam, subject, grade)
+    items = _item_frame(wh, paper_id, level)
+    if by == "item":
+        f = items
+        f["q_value"] = bh_qvalues(f["p_value"])
+        columns = [*keys, *ITEM_COLUMNS]
+        order = [*keys, "item_number"]
+    else:
+        sums = wh.df(knowledge_sums_sql(level), {"paper_id": paper_id})
+        meta = sums.loc[sums["is_district"].astype(int) == 1,
+                        ["knowledge_point", "max_score", "n_items"]]
+        units, district = _split(sums.drop(columns=["max_score", "n_items"]), level,
+                                 "knowledge_point")
+        f = _compare(units, district, "knowledge_point").merge(meta, on="knowledge_point")
+        f["q_value"] = bh_qvalues(f["p_value"])
+        f = f.merge(_kp_item_details(wh, items, keys, paper_id), on=[*keys, "knowledge_point"],
+                    how="left")
+        columns = [*keys, *KP_COLUMNS]
+        order = [*keys, "knowledge_point"]
+    f["flag"] = (f["q_value"] <= fdr) & (f["gap"] <= -min_gap)
+    f = f.sort_values(order, kind="mergesort").reset_index(drop=True)
+    return _filter_school(wh, f[columns], level, school)
+
+
+def _kp_item_details(wh: Warehouse, items: pd.DataFrame, keys: list[str],
+                     paper_id: int) -> pd.DataFrame:
+    """Per unit × knowledge point: the item with the largest shortfall and the wrong answer with
+    the largest share among the point's objective items."""
+    ik = wh.df("SELECT k.item_id, k.knowledge_point FROM item_knowledge k JOIN items i "
+               "ON i.item_id = k.item_id WHERE i.paper_id = $paper_id", {"paper_id": paper_id})
+    f = items.merge(ik, on="item_id")
+    worst = (f.sort_values([*keys, "knowledge_point", "gap", "item_number"])
+             .drop_duplicates([*keys, "knowledge_point"])
+             [[*keys, "knowledge_point", "item_label"]]
+             .rename(columns={"item_label": "worst_item_label"}))
+    w = f[f["wrong_option"].notna()]
+    w = (w.sort_values([*keys, "knowledge_point", "wrong_option_share", "item_number"],
+                       ascending=[True] * (len(keys) + 1) + [False, True])
+         .drop_duplicates([*keys, "knowledge_point"])
+         [[*keys, "knowledge_point", "item_label", "wrong_option", "wrong_option_share"]]
+         .rename(columns={"item_label": "wrong_option_item_label"}))
+    return worst.merge(w, on=[*keys, "knowledge_point"], how="left")
+
+
+def district_weak_points(
+    wh: Warehouse,
+    *,
+    exam: str,
+    subject: str,
+    grade: int | None = None,
+    by: By = "item",
+    top: int | None = None,
+) -> pd.DataFrame:
+    """The district's items (or knowledge points) ordered from the lowest score rate up.
+
+    Parameters
+    ----------
+    wh : Warehouse
+    exam, subject : str
+    grade : int, optional
+    by : {"item", "knowledge_point"}
+    top : int, optional
+        Keep the ``top`` weakest rows (all when None).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per item: rank (1 = lowest rate), item_id, item_number, item_label, item_type,
+        knowledge_points, n, max_score, score_rate, ci_low, ci_high, difficulty_band,
+        wrong_option, wrong_option_share (the district's most-chosen wrong answer). By knowledge
+        point: rank, knowledge_point, n_items, n, max_score, score_rate, ci_low, ci_high,
+        difficulty_band. score_rate = mean(x) with x = score / max (得分率, 难度 P); the 95 %
+        interval is the normal one, mean ± 1.96 · s / √n.
+    """
+    _check_by(by)
+    paper_id = _resolve(wh, exam, subject, grade)
+    params = {"paper_id": paper_id}
+    if by == "item":
+        sums = wh.df(item_sums_sql("school"), params)
+        group = "item_id"
+    else:
+        sums = wh.df(knowledge_sums_sql("school"), params)
+        group = "knowledge_point"
+    d = sums[sums["is_district"].astype(int) == 1].copy()
+    n = d["n"].to_numpy(float)
+    m = d["sum_x"].to_numpy(float) / n
+    with np.errstate(divide="ignore", invalid="ignore"):
+        var = np.clip((d["sum_xx"].to_numpy(float) - n * m ** 2) / (n - 1), 0.0, None)
+        half = Z95 * np.sqrt(var / n)
+    d["score_rate"] = m
+    d["ci_low"] = m - half
+    d["ci_high"] = m + half
+    d["difficulty_band"] = difficulty_band(m).to_numpy()
+    if by == "item":
+        meta = wh.df(paper_items_sql(), params).drop(columns="answer_key")
+        d = meta.merge(d.drop(columns=["max_score"], errors="ignore"), on="item_id")
+        wrong = wh.df(wrong_options_sql("school"), params)
+        wrong = wrong[wrong["is_district"].astype(int) == 1]
+        wrong = (wrong.sort_values(["item_id", "n_chose", "answer"], ascending=[True, False, True])
+                 .drop_duplicates("item_id")[["item_id", "answer", "n_chose"]])
+        d = d.merge(wrong, on="item_id", how="left")
+        d["wrong_option"] = d["answer"]
+        d["wrong_option_share"] = d["n_chose"] / d["n"]
+        cols = ["item_id", "item_number", "item_label", "item_type", "knowledge_points", "n",
+                "max_score", "score_rate", "ci_low", "ci_high", "difficulty_band",
+                "wrong_option", "wrong_option_share"]
+        tie = "item_number"
+    else:
+        cols = ["knowledge_point", "n_items", "n", "max_score", "score_rate", "ci_low",
+                "ci_high", "difficulty_band"]
+        tie = group
+    d = d.sort_values(["score_rate", tie], kind="mergesort").reset_index(drop=True)
+    d.insert(0, "rank", np.arange(1, len(d) + 1))
+    d = d[["rank", *cols]]
+    return d if top is None else d.head(top)
+
+
+def knowledge_matrix(
+    wh: Warehouse,
+    *,
+    exam: str,
+    subject: str,
+    grade: int | None = None,
+    level: str = "class",
+    school: str | None = None,
+) -> pd.DataFrame:
+    """Unit × knowledge point score rates in long format, ready for a heatmap.
+
+    Parameters
+    ----------
+    wh : Warehouse
+    exam, subject : str
+    grade : int, optional
+    level : {"class", "school", "zone"}
+    school : str, optional
+        Keep only this school (its classes at level ``class``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per unit × knowledge point: the level's keys, knowledge_point, n_items, n,
+        max_score, score_rate (mean over the unit's present students of their points on the
+        knowledge point's items ÷ the maximum), district_rate, gap (score_rate − district_rate).
+    """
+    level = _unit_level(level)
+    keys = list(LEVEL_KEYS[level])
+    paper_id = _resolve(wh, exam, subject, grade)
+    sums = wh.df(knowledge_sums_sql(level), {"paper_id": paper_id})
+    units, district = _split(sums, level, "knowledge_point")
+    f = units.merge(district[["knowledge_point", "n_d", "sx_d"]], on="knowledge_point")
+    f["score_rate"] = f["sum_x"] / f["n"]
+    f["district_rate"] = f["sx_d"] / f["n_d"]
+    f["gap"] = f["score_rate"] - f["district_rate"]
+    f = f.sort_values([*keys, "knowledge_point"], kind="mergesort").reset_index(drop=True)
+    cols = [*keys, "knowledge_point", "n_items", "n", "max_score", "score_rate",
+            "district_rate", "gap"]
+    return _filter_school(wh, f[cols], level, school)
