@@ -1,0 +1,150 @@
+"""Fuzzing the importers: random and malformed files always give a clear error (InputError, exit
+code 2, no traceback) and leave the warehouse unchanged; none crashes."""
+
+from __future__ import annotations
+
+import io
+import shutil
+from pathlib import Path
+
+import openpyxl
+import pytest
+from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from analytics.errors import InputError
+from analytics.importers import (
+    import_paper,
+    import_roster,
+    import_scores,
+    import_survey,
+    import_totals,
+)
+from analytics.warehouse import Warehouse
+from eqm.cli import cli
+from tests.fingerprint import fingerprint
+
+SPEC = ("题号,题型,分值,答案,知识点,认知层次\n1,单选,2,A,数,了解\n2,单选,2,B,数,理解\n"
+        "3,解答,6,,式,运用\n")
+SCORES = "考号,姓名,学校,班级,1,2,3\nS1,甲,一中,1班,A,B,5\nS2,乙,一中,1班,C,B,2\n"
+
+HEADERS = ["考号", "姓名", "学校", "班级", "1", "2", "3", "总分", "状态", "题号", "题型", "分值",
+           "答案", "知识点", "", "Q1", "=SUM(A1:A3)", "\u3000", "ＡＢ"]
+CELLS = st.one_of(
+    st.sampled_from(["A", "B", "AB", "Ｃ", "缺考", "作弊", "", "5", "-1", "1e308", "NaN",
+                     "=1+1", "=HYPERLINK(\"x\")", "9" * 40, "一中", "1班", "S1", "\x00", "\ufeff"]),
+    st.text(max_size=12),
+    st.integers(-10**12, 10**12).map(str),
+    st.floats(allow_nan=True, allow_infinity=True).map(repr),
+)
+
+
+def _csv_text(rows: list[list[str]]) -> str:
+    return "\n".join(",".join(r) for r in rows)
+
+
+csv_rows = st.lists(
+    st.lists(st.one_of(st.sampled_from(HEADERS), CELLS), min_size=0, max_size=9),
+    min_size=0, max_size=8,
+)
+encodings = st.sampled_from(["utf-8", "utf-8-sig", "gb18030", "utf-16", "latin-1"])
+
+
+@pytest.fixture(scope="module")
+def base_db(tmp_path_factory) -> Path:
+    d = tmp_path_factory.mktemp("fuzz")
+    (d / "spec.csv").write_text(SPEC, encoding="utf-8")
+    (d / "scores.csv").write_text(SCORES, encoding="utf-8")
+    db = d / "base.duckdb"
+    with Warehouse(db) as wh:
+        import_paper(wh, d / "spec.csv", exam="期中", subject="数学", grade=9)
+        import_scores(wh, d / "scores.csv", exam="期中", subject="数学")
+        wh.execute("CHECKPOINT")
+    return db
+
+
+def _fresh(base_db: Path, tmp_path: Path) -> Path:
+    """A private copy of the base warehouse for one example."""
+    dest = tmp_path / "w.duckdb"
+    shutil.copyfile(base_db, dest)
+    return dest
+
+
+def _run_all_importers(wh: Warehouse, path: Path) -> None:
+    calls = [
+        lambda: import_scores(wh, path, exam="期中", subject="数学"),
+        lambda: import_totals(wh, path, exam="期中", subject="语文", grade=9, full_score=100),
+        lambda: import_paper(wh, path, exam="期中", subject="英语", grade=9),
+        lambda: import_roster(wh, path),
+        lambda: import_survey(wh, path, survey="问卷"),
+    ]
+    for call in calls:
+        before = fingerprint(wh)
+        try:
+            call()
+        except InputError as exc:
+            assert str(exc).strip(), "an InputError must say what is wrong"
+            assert fingerprint(wh) == before, "a rejected file changed the warehouse"
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(rows=csv_rows, enc=encodings)
+def test_random_csv_never_crashes(base_db, tmp_path, rows, enc):
+    path = tmp_path / "f.csv"
+    path.write_bytes(_csv_text(rows).encode(enc, errors="replace"))
+    with Warehouse(_fresh(base_db, tmp_path)) as wh:
+        _run_all_importers(wh, path)
+
+
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(data=st.binary(max_size=2048))
+def test_binary_junk_is_refused_clearly(base_db, tmp_path, data):
+    for suffix in (".csv", ".xlsx"):
+        path = tmp_path / f"junk{suffix}"
+        path.write_bytes(data)
+        with Warehouse(_fresh(base_db, tmp_path)) as wh:
+            before = fingerprint(wh)
+            with pytest.raises(InputError):
+                import_scores(wh, path, exam="期中", subject="数学")
+            assert fingerprint(wh) == before
+
+
+@settings(max_examples=20, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(rows=csv_rows)
+def test_random_xlsx_never_crashes(base_db, tmp_path, rows):
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    assert ws is not None
+    for r in rows:
+        ws.append([_cell(v) for v in r])
+    buf = io.BytesIO()
+    wb.save(buf)
+    path = tmp_path / "f.xlsx"
+    path.write_bytes(buf.getvalue())
+    with Warehouse(_fresh(base_db, tmp_path)) as wh:
+        _run_all_importers(wh, path)
+
+
+def _cell(v: str) -> object:
+    if v.startswith("="):
+        return v  # a formula
+    try:
+        return float(v)
+    except ValueError:
+        return "".join(ch for ch in v if ch.isprintable())
+
+
+@pytest.mark.parametrize("content", [b"", b"\n\n\n", b"\xff\xfe\x00\x00garbage", b"a,b\n1"])
+def test_cli_reports_bad_files_with_exit_code_2(base_db, tmp_path, content):
+    path = tmp_path / "bad.csv"
+    path.write_bytes(content)
+    db = _fresh(base_db, tmp_path)
+    res = CliRunner().invoke(cli, ["--db", str(db), "import", "scores", str(path),
+                                   "--exam", "期中", "--subject", "数学"])
+    assert res.exit_code == 2, res.output
+    assert "Traceback" not in res.output
+    assert "bad.csv" in res.output
