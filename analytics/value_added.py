@@ -1,0 +1,759 @@
+"""Value-added (增值评价): how far a school (or class) moved its students beyond what intake predicts.
+
+The model
+---------
+A linear mixed model with a random intercept for the school (and optionally for the class within
+the school), fitted by restricted maximum likelihood (REML)::
+
+    y_ijk = x_ijk'β + u_j + v_jk + e_ijk,   u_j ~ N(0, σ_s²), v_jk ~ N(0, σ_c²), e ~ N(0, σ²)
+
+``y`` is the current (exit, 出口) score, ``x`` = (1, entry score [, female] [, SES]). Scores are
+standardised within exam × subject (× grade, i.e. within the paper) by default (``scale="z"``).
+
+Why sufficient statistics suffice
+---------------------------------
+With γ_s = σ_s²/σ², γ_c = σ_c²/σ², d_k = 1 + γ_c n_k (class k), m_j = Σ_k n_k/d_k and
+e_j = 1 + γ_s m_j (school j), the Woodbury identity gives, for any two columns a, b of the data,
+``σ² a'V⁻¹b = Σ_k (S_ab,k − γ_c/d_k · s_a,k s_b,k) − Σ_j γ_s/e_j · (Σ_k s_a,k/d_k)(Σ_k s_b,k/d_k)``
+and ``log|V/σ²| = Σ_k log d_k + Σ_j log e_j``, where ``s`` are per-class sums and ``S`` sums of
+cross-products. So the REML criterion needs only the per-cell n, Σx, Σy, Σxx', Σxy, Σy², which
+DuckDB aggregates (:func:`va_cell_stats_sql`); β and σ² are profiled out in closed form and the
+variance ratios optimised with scipy (Brent for one ratio, L-BFGS-B for two). With no class level
+every cell is a school and γ_c = 0. The profiled REML deviance is (Harville 1977; Bates et al.
+2015, eq. 41)::
+
+    −2ℓ_R(γ) = (N − p) log σ̂²(γ) + log|V/σ²| + log|X'(V/σ²)⁻¹X| + (N − p)(1 + log 2π)
+
+Effects
+-------
+The school effect is the EBLUP (conditional mode) ``û_j = γ_s R_j / e_j`` with
+``R_j = Σ_k r_k/d_k``, ``r_k`` the class's sum of residuals y − x'β̂; the class effect is
+``v̂_k = γ_c (r_k − n_k û_j)/d_k``. Two standard deviations are returned:
+
+* ``cond_sd`` — the conditional SD given β̂ and the variance components (what lme4's ``condVar``
+  and statsmodels' ``random_effects_cov`` report): ``σ² γ_s / e_j`` for a school;
+* ``se`` — the prediction-error SD ``sqrt(Var(û − u))`` that also carries the uncertainty of
+  β̂ (Henderson 1975: the random-effect block of the inverse mixed-model-equations matrix,
+  ``G − G Z'PZ G``); the uncertainty of the variance components is not included.
+
+The 95% interval is ``va ± 1.96 se``; the category is ``above`` (显著高于预期) when the interval
+lies above 0 (and ``va ≥ min_effect``), ``below`` (显著低于预期) when it lies below 0 (and
+``va ≤ −min_effect``), else ``as_expected`` (符合预期) — the minimum effect mirrors England's
+Progress 8, where "well above average" also needs a score of at least +0.5.
+
+Simpler methods districts use (side by side, :func:`value_added_simple`)
+-----------------------------------------------------------------------
+* ``residual`` 入口定出口: pooled OLS of exit on entry; a school's VA is its students' mean
+  residual (actual − predicted); SE ``s·sqrt(1/n_j − x̄_j'(X'X)⁻¹x̄_j)``, the exact SD of a
+  group mean of OLS residuals under independent errors (it ignores clustering, which is why it
+  looks more certain than the multilevel model).
+* ``zchange``: mean z (exit) − mean z (entry) of the school's matched students; SE = SD of the
+  differences / √n.
+* ``rankchange``: mean change of the students' percentile rank (0–100, DuckDB ``percent_rank``
+  × 100 over all takers of each paper); SE as for zchange.
+
+References: Goldstein (1997) "Methods in school effectiveness research"; Raudenbush & Willms
+(1995) "The estimation of school effects", J. Educ. Behav. Stat. 20(4); Henderson (1975)
+Biometrics 31:423–447; DfE (2023) Secondary accountability measures guide (Progress 8 bands).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from scipy import optimize, stats
+
+from analytics.errors import InputError, NotFoundError
+from analytics.lookup import resolve_paper
+from analytics.warehouse import Warehouse
+
+Z95 = float(stats.norm.ppf(0.975))
+COVARIATES = {"gender": "female", "ses": "ses"}
+CATEGORY_LABELS = {"above": "显著高于预期", "as_expected": "符合预期", "below": "显著低于预期"}
+CATEGORY_LABELS_EN = {"above": "significantly above expected", "as_expected": "as expected",
+                      "below": "significantly below expected"}
+METHODS = ("mlm", "residual", "zchange", "rankchange")
+
+Scale = Literal["z", "raw"]
+
+
+# --------------------------------------------------------------------------------------------
+# SQL
+# --------------------------------------------------------------------------------------------
+def va_students_sql() -> str:
+    """One row per student present on the current paper ``$paper``, with the entry score from
+    ``$prior`` (NULL when absent), both raw and standardised within their paper, and the
+    percentile rank (0–100) among each paper's takers."""
+    return """
+        WITH cur AS (
+            SELECT student_key, total,
+                   (total - avg(total) OVER ()) / nullif(stddev_samp(total) OVER (), 0) AS z,
+                   100 * percent_rank() OVER (ORDER BY total) AS pr
+            FROM paper_results WHERE paper_id = $paper AND status = 'present'
+        ), pri AS (
+            SELECT student_key, total,
+                   (total - avg(total) OVER ()) / nullif(stddev_samp(total) OVER (), 0) AS z,
+                   100 * percent_rank() OVER (ORDER BY total) AS pr
+            FROM paper_results WHERE paper_id = $prior AND status = 'present'
+        )
+        SELECT t.student_key, t.zone_id, t.zone_name, t.school_id, t.school_name,
+               t.class_id, t.class_name,
+               CASE t.gender WHEN 'F' THEN 1.0 WHEN 'M' THEN 0.0 END AS female, t.ses,
+               c.total AS y_raw, c.z AS y_z, c.pr AS y_pr,
+               p.total AS x_raw, p.z AS x_z, p.pr AS x_pr
+        FROM cur c
+        JOIN student_tree t USING (student_key)
+        LEFT JOIN pri p USING (student_key)
+    """
+
+
+def _xcols(covariates: Sequence[str]) -> list[str]:
+    return ["1.0", "x", *[COVARIATES[c] for c in covariates]]
+
+
+def va_cell_stats_sql(source: str, covariates: Sequence[str] = (), cell: str = "class") -> str:
+    """Per-cell sufficient statistics of the random-intercept model, from relation ``source``
+    with columns school_id, class_id, y, x, female, ses (trusted identifiers only).
+
+    ``cell="class"`` groups by school × class (NULL class = one pseudo-class per school),
+    ``cell="school"`` by school. Output: school_id, class_id, n, s_i = Σx_i, ss_i_j = Σx_i x_j
+    (i ≤ j), sxy_i = Σx_i y, sy, syy, for x_0 = 1, x_1 = entry, then the covariates.
+    """
+    cols = _xcols(covariates)
+    p = len(cols)
+    parts = ["count(*) AS n"]
+    parts += [f"sum({cols[i]}) AS s_{i}" for i in range(1, p)]
+    parts += [f"sum({cols[i]} * {cols[j]}) AS ss_{i}_{j}" for i in range(1, p) for j in range(i, p)]
+    parts += [f"sum({cols[i]} * y) AS sxy_{i}" for i in range(1, p)]
+    parts += ["sum(y) AS sy", "sum(y * y) AS syy"]
+    complete = " AND ".join(["y IS NOT NULL", "x IS NOT NULL",
+                             *[f"{COVARIATES[c]} IS NOT NULL" for c in covariates]])
+    cls = "class_id" if cell == "class" else "NULL::INTEGER AS class_id"
+    group = "school_id, class_id" if cell == "class" else "school_id"
+    return f"""
+        SELECT school_id, {cls}, {", ".join(parts)}
+        FROM {source}
+        WHERE {complete}
+        GROUP BY {group}
+        ORDER BY school_id{", class_id" if cell == "class" else ""}
+    """
+
+
+def va_counts_sql(source: str, covariates: Sequence[str] = (), cell: str = "school") -> str:
+    """Per school (or class): students on the current paper, those without an entry score and
+    those without a requested covariate."""
+    cov = " OR ".join(f"{COVARIATES[c]} IS NULL" for c in covariates) or "false"
+    keys = ("zone_id, zone_name, school_id, school_name" if cell == "school"
+            else "school_id, school_name, class_id, class_name")
+    return f"""
+        SELECT {keys}, count(*) AS n_current,
+               count(*) FILTER (WHERE x IS NULL) AS n_missing_prior,
+               count(*) FILTER (WHERE x IS NOT NULL AND ({cov})) AS n_missing_covariates
+        FROM {source}
+        GROUP BY ALL
+    """
+
+
+# --------------------------------------------------------------------------------------------
+# The REML fit from sufficient statistics
+# --------------------------------------------------------------------------------------------
+@dataclass
+class CellStats:
+    """Sufficient statistics per cell (class, or school when there is no class level).
+
+    ``group`` maps each cell to its school (0..J-1); ``sx`` (m, p) holds Σx with x_0 = 1, so
+    ``sx[:, 0] == n``; ``sxx`` (m, p, p), ``sxy`` (m, p), ``sy`` and ``syy`` (m,).
+    """
+
+    n: np.ndarray
+    group: np.ndarray
+    sx: np.ndarray
+    sxx: np.ndarray
+    sxy: np.ndarray
+    sy: np.ndarray
+    syy: np.ndarray
+
+    @property
+    def n_groups(self) -> int:
+        return int(self.group.max()) + 1 if len(self.group) else 0
+
+    @classmethod
+    def from_frame(cls, frame: pd.DataFrame, p: int, group: np.ndarray) -> CellStats:
+        """From the output of :func:`va_cell_stats_sql` (p = number of x columns incl. 1)."""
+        m = len(frame)
+        n = frame["n"].to_numpy(float)
+        sx = np.empty((m, p))
+        sx[:, 0] = n
+        sxx = np.empty((m, p, p))
+        sxx[:, 0, 0] = n
+        sxy = np.empty((m, p))
+        sxy[:, 0] = frame["sy"].to_numpy(float)
+        for i in range(1, p):
+            sx[:, i] = frame[f"s_{i}"].to_numpy(float)
+            sxx[:, 0, i] = sxx[:, i, 0] = sx[:, i]
+            sxy[:, i] = frame[f"sxy_{i}"].to_numpy(float)
+            for j in range(i, p):
+                sxx[:, i, j] = sxx[:, j, i] = frame[f"ss_{i}_{j}"].to_numpy(float)
+        return cls(n=n, group=np.asarray(group, dtype=np.int64), sx=sx, sxx=sxx, sxy=sxy,
+                   sy=sxy[:, 0].copy(), syy=frame["syy"].to_numpy(float))
+
+    @classmethod
+    def from_arrays(cls, y: np.ndarray, X: np.ndarray, school: np.ndarray,
+                    cell: np.ndarray | None = None) -> CellStats:
+        """From student-level arrays (tests and benchmarks); X must include the intercept."""
+        cell = school if cell is None else cell
+        keys, inv = np.unique(np.column_stack([school, cell]), axis=0, return_inverse=True)
+        inv = inv.ravel()
+        m, p = len(keys), X.shape[1]
+        n = np.bincount(inv, minlength=m).astype(float)
+        sx = np.stack([np.bincount(inv, X[:, i], m) for i in range(p)], axis=1)
+        sxx = np.empty((m, p, p))
+        for i in range(p):
+            for j in range(i, p):
+                sxx[:, i, j] = sxx[:, j, i] = np.bincount(inv, X[:, i] * X[:, j], m)
+        sxy = np.stack([np.bincount(inv, X[:, i] * y, m) for i in range(p)], axis=1)
+        _, group = np.unique(keys[:, 0], return_inverse=True)
+        return cls(n=n, group=group.ravel(), sx=sx, sxx=sxx, sxy=sxy,
+                   sy=np.bincount(inv, y, m), syy=np.bincount(inv, y * y, m))
+
+
+@dataclass
+class REMLFit:
+    """Result of :func:`reml_fit`. Variances on the scale of y; ``beta_cov`` = σ² A⁻¹."""
+
+    beta: np.ndarray
+    beta_cov: np.ndarray
+    sigma2: float
+    sigma2_school: float
+    sigma2_class: float
+    deviance: float
+    n: int
+    n_schools: int
+    n_cells: int
+    converged: bool
+    school_effect: np.ndarray
+    school_cond_sd: np.ndarray
+    school_se: np.ndarray
+    class_effect: np.ndarray = field(default_factory=lambda: np.empty(0))
+    class_total: np.ndarray = field(default_factory=lambda: np.empty(0))
+    class_cond_sd: np.ndarray = field(default_factory=lambda: np.empty(0))
+    class_se: np.ndarray = field(default_factory=lambda: np.empty(0))
+    class_effect_cond_sd: np.ndarray = field(default_factory=lambda: np.empty(0))
+
+    @property
+    def icc(self) -> float:
+        """Share of residual variance (given x) between schools: σ_s²/(σ_s² + σ_c² + σ²)."""
+        return self.sigma2_school / (self.sigma2_school + self.sigma2_class + self.sigma2)
+
+
+def _profile(st: CellStats, gs: float, gc: float, reml: bool = True):
+    d = 1.0 + gc * st.n
+    c = gc / d
+    J = st.n_groups
+    m = np.bincount(st.group, st.n / d, J)
+    e = 1.0 + gs * m
+    H = np.stack([np.bincount(st.group, st.sx[:, i] / d, J) for i in range(st.sx.shape[1])], 1)
+    G = np.bincount(st.group, st.sy / d, J)
+    w = gs / e
+    A = st.sxx.sum(0) - np.einsum("k,ki,kj->ij", c, st.sx, st.sx) - np.einsum(
+        "j,ji,jk->ik", w, H, H)
+    b = st.sxy.sum(0) - (c * st.sy) @ st.sx - (w * G) @ H
+    yy = st.syy.sum() - (c * st.sy) @ st.sy - (w * G) @ G
+    N = st.n.sum()
+    p = A.shape[0]
+    L = np.linalg.cholesky(A)
+    beta = np.linalg.solve(A, b)
+    rss = max(yy - b @ beta, 1e-300)
+    logdet = np.log(d).sum() + np.log(e).sum()
+    if reml:
+        s2 = rss / (N - p)
+        dev = (N - p) * math.log(s2) + logdet + 2 * np.log(np.diag(L)).sum() + (N - p) * (
+            1 + math.log(2 * math.pi))
+    else:
+        s2 = rss / N
+        dev = N * math.log(s2) + logdet + N * (1 + math.log(2 * math.pi))
+    return dev, beta, s2, A, d, m, e, H
+
+
+def reml_fit(st: CellStats, *, classes: bool = False, reml: bool = True,
+             max_ratio: float = 1e4) -> REMLFit:
+    """Fit the random-intercept model by (RE)ML from per-cell sufficient statistics.
+
+    Parameters
+    ----------
+    st : CellStats
+        Per-cell sums; cells are classes when ``classes`` is true, else schools.
+    classes : bool
+        Fit a class-within-school random intercept as well.
+    reml : bool
+        REML (default) or ML.
+    max_ratio : float
+        Upper bound of the variance ratios σ_s²/σ² and σ_c²/σ².
+
+    Returns
+    -------
+    REMLFit
+    """
+    N, p = int(st.n.sum()), st.sx.shape[1]
+    if N <= p + 1 or st.n_groups < 2:
+        raise InputError("学生或学校太少,无法拟合增值模型 / too few students or schools to fit "
+                         f"the value-added model (n={N}, schools={st.n_groups})")
+    tmax = math.sqrt(max_ratio)
+    converged = True
+    if not classes:
+        def f1(t: float) -> float:
+            return _profile(st, t * t, 0.0, reml)[0]
+        # Brent on θ = σ_s/σ (lme4's parameterisation), then the boundary θ = 0
+        grid = np.concatenate([[0.0], np.geomspace(1e-3, tmax, 40)])
+        vals = [f1(t) for t in grid]
+        i = int(np.argmin(vals))
+        lo, hi = grid[max(i - 1, 0)], grid[min(i + 1, len(grid) - 1)]
+        res = optimize.minimize_scalar(f1, bounds=(lo, hi), method="bounded",
+                                       options={"xatol": 1e-12, "maxiter": 500})
+        ts, tc = (float(res.x), 0.0) if res.fun <= vals[i] else (float(grid[i]), 0.0)
+        converged = bool(res.success)
+    else:
+        def f2(t: np.ndarray) -> float:
+            return _profile(st, t[0] ** 2, t[1] ** 2, reml)[0]
+        best = None
+        for start in ((0.5, 0.3), (0.2, 0.1), (1.0, 0.5)):
+            r = optimize.minimize(f2, np.array(start), method="L-BFGS-B",
+                                  bounds=[(0, tmax), (0, tmax)],
+                                  options={"ftol": 1e-15, "gtol": 1e-10, "maxiter": 1000})
+            if best is None or r.fun < best.fun:
+                best = r
+        assert best is not None
+        r = optimize.minimize(f2, best.x, method="Nelder-Mead",
+                              options={"xatol": 1e-10, "fatol": 1e-13, "maxiter": 4000})
+        x = np.clip(r.x, 0, tmax) if r.fun < best.fun else best.x
+        ts, tc = float(abs(x[0])), float(abs(x[1]))
+        converged = bool(best.success or r.success)
+    gs, gc = ts * ts, tc * tc
+    dev, beta, s2, A, d, m, e, H = _profile(st, gs, gc, reml)
+    Ainv = np.linalg.inv(A)
+    # school EBLUPs and their prediction-error variances
+    r = st.sy - st.sx @ beta                     # per-cell residual sums
+    R = np.bincount(st.group, r / d, st.n_groups)
+    u = gs * R / e
+    h = H / e[:, None]
+    cond_var = s2 * gs / e
+    pev = cond_var + s2 * gs * gs * np.einsum("ji,ik,jk->j", h, Ainv, h)
+    fit = REMLFit(beta=beta, beta_cov=s2 * Ainv, sigma2=float(s2), sigma2_school=float(s2 * gs),
+                  sigma2_class=float(s2 * gc), deviance=float(dev), n=N,
+                  n_schools=st.n_groups, n_cells=len(st.n), converged=converged,
+                  school_effect=u, school_cond_sd=np.sqrt(cond_var), school_se=np.sqrt(pev))
+    if classes:
+        j = st.group
+        q = st.n / d
+        v = gc * (r - st.n * u[j]) / d
+        ej = e[j]
+        aqa = (gs * gs * m[j] / ej + 2 * gs * gc * q / ej + gc * gc * (q - gs * q * q / ej))
+        cvar = s2 * (gs + gc - aqa)
+        g = (gs * H[j] / ej[:, None]
+             + gc * (st.sx / d[:, None] - gs * H[j] * (q / ej)[:, None]))
+        fit.class_effect = v
+        wvar = s2 * (gc - gc * gc * (q - gs * q * q / ej))
+        fit.class_effect_cond_sd = np.sqrt(np.maximum(wvar, 0))
+        fit.class_total = u[j] + v
+        fit.class_cond_sd = np.sqrt(np.maximum(cvar, 0))
+        fit.class_se = np.sqrt(np.maximum(cvar + s2 * np.einsum("ki,il,kl->k", g, Ainv, g), 0))
+    return fit
+
+
+def categorise(va: np.ndarray, ci_low: np.ndarray, ci_high: np.ndarray,
+               min_effect: float = 0.0) -> np.ndarray:
+    """``above`` when ci_low > 0 and va ≥ min_effect, ``below`` when ci_high < 0 and
+    va ≤ −min_effect, else ``as_expected``; NaN intervals give ``as_expected``."""
+    va, lo, hi = (np.asarray(a, float) for a in (va, ci_low, ci_high))
+    out = np.full(va.shape, "as_expected", dtype=object)
+    out[(lo > 0) & (va >= min_effect)] = "above"
+    out[(hi < 0) & (va <= -min_effect)] = "below"
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# From the warehouse
+# --------------------------------------------------------------------------------------------
+@dataclass
+class VAResult:
+    """A fitted value-added model: ``effects`` (the tidy frame), ``fixed`` (β with SE and
+    interval), the variance components and the fit itself."""
+
+    effects: pd.DataFrame
+    fixed: pd.DataFrame
+    fit: REMLFit
+    n_missing_prior: int
+    n_missing_covariates: int
+
+
+def _check_scale(scale: str) -> None:
+    if scale not in ("z", "raw"):
+        raise InputError(f"未知的分数尺度「{scale}」,可选 z、raw / unknown scale {scale!r}; "
+                         "choose z or raw")
+
+
+def _check_covariates(covariates: Sequence[str]) -> tuple[str, ...]:
+    bad = [c for c in covariates if c not in COVARIATES]
+    if bad:
+        raise InputError(f"未知的协变量 {', '.join(bad)},可选 gender、ses / unknown covariates "
+                         f"{', '.join(bad)}; choose from gender, ses")
+    return tuple(dict.fromkeys(covariates))
+
+
+def _students_view(wh: Warehouse, exam: str, prior_exam: str, subject: str,
+                   grade: int | None, scale: str) -> tuple[str, dict[str, int]]:
+    cur = resolve_paper(wh, exam, subject, grade)
+    try:  # the same grade's paper of the entry exam, else its only paper in the subject
+        pri = resolve_paper(wh, prior_exam, subject, cur.grade)
+    except NotFoundError:
+        pri = resolve_paper(wh, prior_exam, subject, None)
+    sfx = "z" if scale == "z" else "raw"
+    sql = (f"(SELECT *, y_{sfx} AS y, x_{sfx} AS x FROM ({va_students_sql()}))")
+    return sql, {"paper": cur.paper_id, "prior": pri.paper_id}
+
+
+def value_added_model(
+    wh: Warehouse,
+    *,
+    exam: str,
+    prior_exam: str,
+    subject: str,
+    grade: int | None = None,
+    level: str = "school",
+    scale: Scale = "z",
+    covariates: Sequence[str] = (),
+    classes: bool | None = None,
+    min_effect: float = 0.0,
+    reml: bool = True,
+) -> VAResult:
+    """Fit the multilevel value-added model and return effects, fixed effects and the fit.
+
+    See :func:`value_added` for the parameters and the columns of ``effects``. ``classes=None``
+    fits the class-within-school level when the data have classes (more classes than schools)
+    or when ``level="class"``.
+    """
+    if level not in ("school", "class"):
+        raise InputError(f"增值评价的层级只能是 school 或 class / value-added level must be "
+                         f"school or class, not {level!r}")
+    _check_scale(scale)
+    covs = _check_covariates(covariates)
+    src, params = _students_view(wh, exam, prior_exam, subject, grade, scale)
+    cells = wh.df(va_cell_stats_sql(src, covs, "class"), params)
+    if cells.empty:
+        raise InputError(f"考试「{exam}」与入口考试「{prior_exam}」没有共同的学生 / no student sat "
+                         f"both {exam!r} and the entry exam {prior_exam!r} in {subject}")
+    n_classes = cells["class_id"].nunique(dropna=False)
+    n_schools = cells["school_id"].nunique()
+    use_classes = (level == "class" or n_classes > n_schools) if classes is None else classes
+    if level == "class" and not use_classes:
+        raise InputError("按班级报告需要班级层模型 / --level class needs the class level")
+    p = 2 + len(covs)
+    if use_classes:
+        group = pd.factorize(cells["school_id"], sort=True)[0]
+        st = CellStats.from_frame(cells, p, group)
+    else:
+        by_school = cells.drop(columns="class_id").groupby("school_id", sort=True).sum()
+        by_school = by_school.reset_index()
+        cells = by_school.assign(class_id=pd.NA)
+        st = CellStats.from_frame(by_school, p, np.arange(len(by_school)))
+    fit = reml_fit(st, classes=use_classes, reml=reml)
+
+    counts = wh.df(va_counts_sql(src, covs, level), params)
+    if level == "school":
+        est = pd.DataFrame({"school_id": np.sort(cells["school_id"].unique()),
+                            "n": np.bincount(st.group, st.n, st.n_groups).astype(int),
+                            "va": fit.school_effect, "se": fit.school_se,
+                            "cond_sd": fit.school_cond_sd})
+        keys = ["zone_id", "zone_name", "school_id", "school_name"]
+        out = counts.merge(est, on="school_id", how="left")
+    else:
+        est = pd.DataFrame({"school_id": cells["school_id"].to_numpy(),
+                            "class_id": cells["class_id"].to_numpy(),
+                            "n": st.n.astype(int), "va": fit.class_total, "se": fit.class_se,
+                            "cond_sd": fit.class_cond_sd, "va_within_school": fit.class_effect,
+                            "va_school": fit.school_effect[st.group]})
+        keys = ["school_id", "school_name", "class_id", "class_name"]
+        counts["class_id"] = counts["class_id"].astype("Int64")
+        est["class_id"] = est["class_id"].astype("Int64")
+        out = counts.merge(est, on=["school_id", "class_id"], how="left")
+    out["n"] = out["n"].fillna(0).astype(int)
+    out["ci_low"] = out["va"] - Z95 * out["se"]
+    out["ci_high"] = out["va"] + Z95 * out["se"]
+    out["category"] = categorise(out["va"], out["ci_low"], out["ci_high"], min_effect)
+    out.loc[out["va"].isna(), "category"] = None
+    cols = [*keys, "n", "n_missing_prior", "n_missing_covariates", "va", "se", "ci_low",
+            "ci_high", "category", "cond_sd"]
+    if level == "class":
+        cols += ["va_school", "va_within_school"]
+    sort = ["school_id"] if level == "school" else ["school_id", "class_id"]
+    out = out[cols].sort_values(sort).reset_index(drop=True)
+
+    names = ["intercept", "prior", *[COVARIATES[c] for c in covs]]
+    se_b = np.sqrt(np.diag(fit.beta_cov))
+    fixed = pd.DataFrame({"term": names, "estimate": fit.beta, "se": se_b,
+                          "ci_low": fit.beta - Z95 * se_b, "ci_high": fit.beta + Z95 * se_b})
+    return VAResult(effects=out, fixed=fixed, fit=fit,
+                    n_missing_prior=int(counts["n_missing_prior"].sum()),
+                    n_missing_covariates=int(counts["n_missing_covariates"].sum()))
+
+
+def value_added(
+    wh: Warehouse,
+    *,
+    exam: str,
+    prior_exam: str,
+    subject: str,
+    grade: int | None = None,
+    level: str = "school",
+    scale: Scale = "z",
+    covariates: Sequence[str] = (),
+    classes: bool | None = None,
+    min_effect: float = 0.0,
+) -> pd.DataFrame:
+    """Multilevel value-added (增值) of each school or class, with 95% intervals and category.
+
+    Parameters
+    ----------
+    wh : Warehouse
+    exam, prior_exam : str
+        The current (exit) exam and the entry exam; students are linked by student key.
+    subject : str
+    grade : int, optional
+        Grade of the current paper when the exam spans grades.
+    level : {"school", "class"}
+    scale : {"z", "raw"}
+        ``z`` standardises each paper's totals over its takers (default); ``raw`` keeps points.
+    covariates : sequence of {"gender", "ses"}
+        Besides the entry score (always in the model).
+    classes : bool, optional
+        Fit class within school as a second random level (default: when classes exist).
+    min_effect : float
+        Minimum |va| (on the scale of y) for the ``above``/``below`` categories.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per school (``zone_id, zone_name, school_id, school_name``) or class
+        (``school_id, school_name, class_id, class_name``), then ``n`` (students in the model),
+        ``n_missing_prior`` (sat the current paper, no entry score: counted, not modelled),
+        ``n_missing_covariates``, ``va`` (EBLUP), ``se`` (prediction-error SD incl. the
+        uncertainty of β̂), ``ci_low``, ``ci_high`` (va ± 1.96 se), ``category``
+        (above | as_expected | below; see :data:`CATEGORY_LABELS`), ``cond_sd`` (conditional SD
+        given β̂, as lme4's condVar); for classes also ``va_school`` and ``va_within_school``
+        (va = va_school + va_within_school).
+
+    Notes
+    -----
+    Model, formulas and sources in the module docstring.
+    """
+    return value_added_model(wh, exam=exam, prior_exam=prior_exam, subject=subject, grade=grade,
+                             level=level, scale=scale, covariates=covariates, classes=classes,
+                             min_effect=min_effect).effects
+
+
+# --------------------------------------------------------------------------------------------
+# Simple methods side by side
+# --------------------------------------------------------------------------------------------
+def va_simple_sql(source: str, level: str) -> str:
+    """Per school (or class) sums for the simple methods over students with both scores."""
+    keys = ("zone_id, zone_name, school_id, school_name" if level == "school"
+            else "school_id, school_name, class_id, class_name")
+    return f"""
+        SELECT {keys},
+               count(*) FILTER (WHERE x IS NULL) AS n_missing_prior,
+               count(x) AS n, sum(x) AS sx, sum(x * x) AS sxx, sum(y) FILTER (WHERE x IS NOT NULL)
+               AS sy, sum(x * y) AS sxy, sum(y * y) FILTER (WHERE x IS NOT NULL) AS syy,
+               avg(y_z - x_z) AS dz, stddev_samp(y_z - x_z) AS dz_sd,
+               avg(y_pr - x_pr) AS dr, stddev_samp(y_pr - x_pr) AS dr_sd
+        FROM {source}
+        GROUP BY ALL
+    """
+
+
+def value_added_simple(
+    wh: Warehouse,
+    *,
+    exam: str,
+    prior_exam: str,
+    subject: str,
+    grade: int | None = None,
+    level: str = "school",
+    scale: Scale = "z",
+    method: str = "residual",
+    min_effect: float = 0.0,
+) -> pd.DataFrame:
+    """The simpler value-added methods districts use (see the module docstring for formulas).
+
+    Parameters
+    ----------
+    method : {"residual", "zchange", "rankchange"}
+        入口定出口 mean residual of a pooled OLS; change in mean z; change in mean percentile
+        rank (0–100). ``scale`` applies to ``residual`` only.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The key columns of ``level``, ``n``, ``n_missing_prior``, ``va``, ``se``, ``ci_low``,
+        ``ci_high``, ``category`` (above | as_expected | below).
+    """
+    if method not in METHODS[1:]:
+        raise InputError(f"未知的方法「{method}」/ unknown method {method!r}; choose from "
+                         f"{', '.join(METHODS)}")
+    _check_scale(scale)
+    src, params = _students_view(wh, exam, prior_exam, subject, grade, scale)
+    g = wh.df(va_simple_sql(src, level), params)
+    keys = list(g.columns[:4])
+    n = g["n"].to_numpy(float)
+    if method == "residual":
+        XtX = np.array([[n.sum(), g["sx"].sum()], [g["sx"].sum(), g["sxx"].sum()]])
+        Xty = np.array([g["sy"].sum(), g["sxy"].sum()])
+        beta = np.linalg.solve(XtX, Xty)
+        rss = g["syy"].sum() - Xty @ beta
+        s2 = rss / (n.sum() - 2)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            va = (g["sy"].to_numpy(float) - beta[0] * n - beta[1] * g["sx"].to_numpy(float)) / n
+            xbar = np.column_stack([np.ones_like(n), g["sx"].to_numpy(float) / n])
+            lev = np.einsum("ji,ik,jk->j", xbar, np.linalg.inv(XtX), xbar)
+            se = np.sqrt(s2 * np.maximum(1 / n - lev, 0))
+    elif method == "zchange":
+        va = g["dz"].to_numpy(float)
+        se = g["dz_sd"].to_numpy(float) / np.sqrt(n)
+    else:
+        va = g["dr"].to_numpy(float)
+        se = g["dr_sd"].to_numpy(float) / np.sqrt(n)
+    out = g[keys].copy()
+    out["n"] = g["n"].astype(int)
+    out["n_missing_prior"] = g["n_missing_prior"].astype(int)
+    out["va"], out["se"] = va, se
+    out["ci_low"], out["ci_high"] = va - Z95 * se, va + Z95 * se
+    out["category"] = categorise(va, out["ci_low"], out["ci_high"], min_effect)
+    sort = ["school_id"] if level == "school" else ["school_id", "class_id"]
+    return out.sort_values(sort).reset_index(drop=True)
+
+
+def value_added_compare(
+    wh: Warehouse,
+    *,
+    exam: str,
+    prior_exam: str,
+    subject: str,
+    grade: int | None = None,
+    level: str = "school",
+    scale: Scale = "z",
+    covariates: Sequence[str] = (),
+    methods: Sequence[str] = METHODS,
+    min_effect: float = 0.0,
+) -> pd.DataFrame:
+    """All methods side by side, long format: one row per unit × method.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The key columns, ``method`` (mlm | residual | zchange | rankchange), ``n``,
+        ``n_missing_prior``, ``va``, ``se``, ``ci_low``, ``ci_high``, ``category``, ``rank``
+        (1 = highest va within the method; ties share the better rank).
+    """
+    frames = []
+    for m in methods:
+        if m == "mlm":
+            f = value_added(wh, exam=exam, prior_exam=prior_exam, subject=subject, grade=grade,
+                            level=level, scale=scale, covariates=covariates,
+                            min_effect=min_effect)
+        else:
+            f = value_added_simple(wh, exam=exam, prior_exam=prior_exam, subject=subject,
+                                   grade=grade, level=level, scale=scale, method=m,
+                                   min_effect=min_effect)
+        keys = list(f.columns[:4])
+        f = f[[*keys, "n", "n_missing_prior", "va", "se", "ci_low", "ci_high", "category"]]
+        f.insert(4, "method", m)
+        f["rank"] = f["va"].rank(ascending=False, method="min").astype("Int64")
+        frames.append(f)
+    return pd.concat(frames, ignore_index=True)
+
+
+# --------------------------------------------------------------------------------------------
+# Several years: pooled estimate and stability
+# --------------------------------------------------------------------------------------------
+def value_added_pooled(
+    wh: Warehouse,
+    *,
+    pairs: Sequence[tuple[str, str]],
+    subject: str,
+    grade: int | None = None,
+    scale: Scale = "z",
+    covariates: Sequence[str] = (),
+    min_effect: float = 0.0,
+) -> pd.DataFrame:
+    """Multi-year pooled school VA: precision-weighted mean over several (exam, prior) pairs.
+
+    ``va = Σ_t w_t va_t / Σ_t w_t`` with ``w_t = 1/se_t²`` and ``se = 1/sqrt(Σ_t w_t)``
+    (fixed-effect meta-analysis; it treats the years' estimates as independent estimates of one
+    stable effect — the year-to-year correlation from :func:`value_added_stability` shows how
+    far that holds).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``zone_id, zone_name, school_id, school_name, n_pairs, n`` (students over all pairs),
+        ``n_missing_prior``, ``va``, ``se``, ``ci_low``, ``ci_high``, ``category``.
+    """
+    if not pairs:
+        raise InputError("至少需要一对考试 / give at least one (exam, prior exam) pair")
+    frames = []
+    for t, (exam, prior) in enumerate(pairs):
+        f = value_added(wh, exam=exam, prior_exam=prior, subject=subject, grade=grade,
+                        scale=scale, covariates=covariates, classes=False)
+        frames.append(f.assign(pair=t))
+    a = pd.concat(frames, ignore_index=True).dropna(subset=["va", "se"])
+    a["w"] = 1.0 / a["se"] ** 2
+    a["wva"] = a["w"] * a["va"]
+    keys = ["zone_id", "zone_name", "school_id", "school_name"]
+    g = a.groupby(keys, dropna=False).agg(
+        n_pairs=("pair", "nunique"), n=("n", "sum"), n_missing_prior=("n_missing_prior", "sum"),
+        w=("w", "sum"), wva=("wva", "sum")).reset_index()
+    g["va"] = g["wva"] / g["w"]
+    g["se"] = 1.0 / np.sqrt(g["w"])
+    g["ci_low"], g["ci_high"] = g["va"] - Z95 * g["se"], g["va"] + Z95 * g["se"]
+    g["category"] = categorise(g["va"], g["ci_low"], g["ci_high"], min_effect)
+    g = g.sort_values("school_id").reset_index(drop=True)
+    return g[[*keys, "n_pairs", "n", "n_missing_prior", "va", "se", "ci_low", "ci_high",
+              "category"]]
+
+
+def value_added_stability(
+    wh: Warehouse,
+    *,
+    pairs: Sequence[tuple[str, str]],
+    subject: str,
+    grade: int | None = None,
+    scale: Scale = "z",
+    covariates: Sequence[str] = (),
+) -> pd.DataFrame:
+    """Year-to-year correlation of school VA between consecutive (exam, prior) pairs.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per consecutive pair: ``exam_a``, ``exam_b``, ``n`` (schools in both),
+        ``r`` (Pearson), ``ci_low``, ``ci_high`` (Fisher z: atanh r ± 1.96/√(n−3)),
+        ``rho`` (Spearman).
+    """
+    fits = [value_added(wh, exam=e, prior_exam=p, subject=subject, grade=grade, scale=scale,
+                        covariates=covariates, classes=False)[["school_id", "va"]]
+            for e, p in pairs]
+    rows = []
+    for t in range(1, len(pairs)):
+        m = fits[t - 1].merge(fits[t], on="school_id", suffixes=("_a", "_b")).dropna()
+        n = len(m)
+        r = float(np.corrcoef(m["va_a"], m["va_b"])[0, 1]) if n >= 3 else float("nan")
+        rho = float(stats.spearmanr(m["va_a"], m["va_b"])[0]) if n >= 3 else float("nan")
+        half = Z95 / math.sqrt(n - 3) if n > 3 else float("nan")
+        z = math.atanh(max(min(r, 1 - 1e-15), -1 + 1e-15)) if r == r else float("nan")
+        rows.append({"exam_a": pairs[t - 1][0], "exam_b": pairs[t][0], "n": n, "r": r,
+                     "ci_low": math.tanh(z - half), "ci_high": math.tanh(z + half), "rho": rho})
+    return pd.DataFrame(rows, columns=["exam_a", "exam_b", "n", "r", "ci_low", "ci_high", "rho"])
