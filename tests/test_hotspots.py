@@ -227,3 +227,27 @@ def test_bad_arguments(planted):
 def test_difficulty_band_edges():
     got = list(difficulty_band([0.95, 0.9, 0.7, 0.4, 0.2, 0.1, np.nan]))
     assert got == ["very_easy", "easy", "easy", "medium", "hard", "very_hard", None]
+
+
+def test_cli_flagged_only_csv(tmp_path):
+    from click.testing import CliRunner
+
+    from analytics.warehouse import Warehouse
+    from eqm.cli import cli
+
+    db = tmp_path / "cli.duckdb"
+    with Warehouse(db) as wh:
+        build_hotspot_exam(wh)
+    runner = CliRunner()
+    res = runner.invoke(cli, ["--db", str(db), "stats", "hotspots", "--exam", EXAM,
+                              "--subject", SUBJECT, "--flagged-only", "--format", "csv"])
+    assert res.exit_code == 0, res.output
+    lines = res.output.strip().splitlines()
+    assert lines[0].split(",")[:4] == ["zone_id", "zone_name", "school_id", "school_name"]
+    shown = {(ln.split(",")[3], ln.split(",")[6]) for ln in lines[1:]}
+    assert (DISTRACTOR_SCHOOL, DISTRACTOR_ITEM) in shown
+    assert all(s != SMALL_SCHOOL for s, _ in shown)
+    res = runner.invoke(cli, ["--db", str(db), "stats", "hotspots", "--exam", "无此考试",
+                              "--subject", SUBJECT])
+    assert res.exit_code == 2
+    assert "找不到试卷" in res.output
