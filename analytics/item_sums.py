@@ -149,11 +149,12 @@ class ItemSums:
     unit's present students, Σt, Σt²), ``item_id``, ``n``, ``n_omitted``, ``sx``, ``sxx``,
     ``st``, ``stt``, ``sxt``, ``n_up``, ``sx_up``, ``n_lo``, ``sx_lo``, ``sxr_sorted``.
     ``options`` columns: ``uid``, ``item_id``, ``letter``, ``n`` (chose it), ``n_up``,
-    ``n_lo``, ``st`` (Σt of those who chose it).
+    ``n_lo``, ``st`` (Σt of those who chose it). ``keys``: the level's key columns.
     """
 
     items: pd.DataFrame
     options: pd.DataFrame
+    keys: tuple[str, ...] = ()
 
 
 def item_sums(
@@ -190,4 +191,4 @@ def item_sums(
     for c in ("n_unit", "n", "n_omitted", "n_up", "n_lo"):
         items[c] = items[c].astype("int64")
     items = items[["uid", *keys] + [c for c in items.columns if c not in keys and c != "uid"]]
-    return ItemSums(items=items, options=options)
+    return ItemSums(items=items, options=options, keys=tuple(keys))
