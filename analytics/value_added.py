@@ -1,4 +1,4 @@
-"""Value-added (增值评价): how far a school (or class) moved its students beyond what intake predicts.
+"""Value-added (增值评价): how far a school (or class) moved its students beyond its intake.
 
 The model
 ---------
@@ -300,7 +300,7 @@ def reml_fit(st: CellStats, *, classes: bool = False, reml: bool = True,
     REMLFit
     """
     N, p = int(st.n.sum()), st.sx.shape[1]
-    if N <= p + 1 or st.n_groups < 2:
+    if st.n_groups < 2 or N - p < 2:
         raise InputError("学生或学校太少,无法拟合增值模型 / too few students or schools to fit "
                          f"the value-added model (n={N}, schools={st.n_groups})")
     tmax = math.sqrt(max_ratio)

@@ -14,7 +14,7 @@ x = rng.normal(size=N)
 female = rng.integers(0, 2, N).astype(float)
 ses = rng.normal(size=N)
 u = rng.normal(0, 0.4, J)
-v = dict(zip(np.unique(klass), rng.normal(0, 0.25, len(np.unique(klass)))))
+v = dict(zip(np.unique(klass), rng.normal(0, 0.25, len(np.unique(klass))), strict=True))
 y = (0.2 + 0.65 * x + 0.1 * female + 0.15 * ses + u[school - 1]
      + np.array([v[k] for k in klass]) + rng.normal(0, 0.8, N))
 pd.DataFrame({"school": school, "class": klass, "y": y.round(6), "x": x.round(6),
