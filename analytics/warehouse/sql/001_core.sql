@@ -3,7 +3,19 @@
 -- -> items (双向细目表); responses (student x item); paper_results (student x paper: status, total);
 -- surveys and answers; the import log; the demo's planted truths.
 -- Codes are stored in English (public/private, urban/rural, M/F, local/nonlocal); the display
--- layer translates them. Ids are integers handed out by the importers.
+-- layer translates them. Ids are integers handed out by the importers (max + 1).
+--
+-- DuckDB notes that shaped this schema (measured with DuckDB 2.0, see analytics/importers):
+-- * DuckDB runs an UPDATE of an indexed column (key, UNIQUE or FOREIGN KEY column) as
+--   delete + insert, which fails once another table references the row. Columns that the
+--   roster importer must be able to change on students and schools that already have results
+--   (students.class_id, schools.zone_id) are therefore not declared as foreign keys; the
+--   importers check them in SQL instead.
+-- * The big long tables (responses, survey_answers: tens of millions of rows) carry no
+--   PRIMARY KEY or FOREIGN KEY: at 8M rows a primary key made the insert 5x slower
+--   (1.4 s -> 7.4 s), a replace 25x slower (1.5 s -> 40 s) and the file 11x larger (26 -> 300 MB).
+--   Uniqueness of (paper, item, student) and (survey, student, question) and the references
+--   are guaranteed by the importers, which validate in SQL before inserting.
 
 CREATE TABLE districts (
     district_id INTEGER PRIMARY KEY,
@@ -19,7 +31,7 @@ CREATE TABLE zones (
 
 CREATE TABLE schools (
     school_id   INTEGER PRIMARY KEY,
-    zone_id     INTEGER REFERENCES zones (zone_id),
+    zone_id     INTEGER,                            -- zones (zone_id); not a declared FK, see top
     code        VARCHAR UNIQUE,
     name        VARCHAR NOT NULL UNIQUE,
     ownership   VARCHAR CHECK (ownership IN ('public', 'private')),   -- 公办 / 民办
@@ -41,7 +53,7 @@ CREATE TABLE students (
     gender      VARCHAR CHECK (gender IN ('M', 'F')),
     grade       INTEGER CHECK (grade BETWEEN 1 AND 12),
     school_id   INTEGER NOT NULL REFERENCES schools (school_id),
-    class_id    INTEGER REFERENCES classes (class_id),
+    class_id    INTEGER,                            -- classes (class_id); not a declared FK, see top
     hukou       VARCHAR CHECK (hukou IN ('local', 'nonlocal')),       -- 户籍 本地 / 外地
     ses         DOUBLE                                                -- socio-economic index
 );
@@ -107,6 +119,8 @@ CREATE TABLE paper_results (
 );
 
 -- One row per student x item, for students present. score NULL = not answered (kept apart from 0).
+-- Unique on (paper_id, item_id, student_key) and 0 <= score <= items.max_score: guaranteed by the
+-- importers (no declared key, see top).
 CREATE TABLE responses (
     paper_id    INTEGER NOT NULL,
     item_id     INTEGER NOT NULL,
@@ -123,13 +137,13 @@ CREATE TABLE surveys (
 );
 
 -- Long format: one row per student x question.
+-- Unique on (survey_id, student_key, question): guaranteed by the importer (no declared key).
 CREATE TABLE survey_answers (
-    survey_id   INTEGER NOT NULL REFERENCES surveys (survey_id),
-    student_key INTEGER NOT NULL REFERENCES students (student_key),
+    survey_id   INTEGER NOT NULL,                   -- surveys (survey_id)
+    student_key INTEGER NOT NULL,                   -- students (student_key)
     question    VARCHAR NOT NULL,
     value_text  VARCHAR,
-    value_num   DOUBLE,
-    PRIMARY KEY (survey_id, student_key, question)
+    value_num   DOUBLE
 );
 
 CREATE SEQUENCE import_id_seq START 1;

@@ -1,0 +1,262 @@
+"""The roster (名册, optional): zones, schools, classes and students.
+
+New zones, schools, classes and students are created; students already known are updated
+(name, gender, grade, class, 户籍, SES) — but never moved to another school: a student already
+recorded at one school and listed at another is an error (a student in two schools). Schools
+already known get their zone, 公办/民办 and 城区/乡镇 filled in or updated when the roster gives
+them. All checks are SQL over the whole file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from analytics.errors import InputError, ProblemCollector
+from analytics.importers.common import (
+    PROBLEM_CAP,
+    ImportResult,
+    detect_header,
+    header_key,
+    load_mapping,
+    load_raw,
+    next_id,
+    open_source,
+    run_import,
+    sql_problems,
+    synonym_index,
+)
+from analytics.importers.people import (
+    PERSON_SYNONYMS,
+    col_expr,
+    gender_sql,
+    grade_lookup,
+    school_lookup_sql,
+)
+from analytics.warehouse import Warehouse
+
+ROSTER_SYNONYMS: dict[str, tuple[str, ...]] = {
+    **PERSON_SYNONYMS,
+    "zone": ("片区", "学区", "联合体", "教育集团", "zone_name"),
+    "ownership": ("办学性质", "公办/民办", "公民办", "学校性质"),
+    "locality": ("城乡", "城乡类型", "城乡属性", "学校类型", "区域类型"),
+    "hukou": ("户籍", "户籍类型", "户口"),
+    "ses": ("ses", "家庭背景指数", "家庭社会经济地位", "家庭经济社会地位指数", "ses_index"),
+    "school_code": ("学校代码", "学校编号", "school_code"),
+}
+_INDEX = synonym_index(ROSTER_SYNONYMS)
+
+DEFAULT_DISTRICT = "本区"
+
+
+def classify_roster_header(cell: str) -> str | None:
+    return _INDEX.get(header_key(cell))
+
+
+def roster_rows_sql(header_cols: dict[str, str]) -> str:
+    """``_rows`` for a roster: every column mapped to codes, the raw text kept for messages."""
+    c = header_cols
+    return f"""
+        CREATE OR REPLACE TEMP TABLE _rows AS
+        SELECT r._row, {c['student_id']} AS sid, {c['name']} AS sname, {c['school']} AS school,
+               {c['school_code']} AS school_code, {c['class']} AS klass, {c['zone']} AS zone,
+               {c['gender']} AS gender_raw, {gender_sql(c['gender'])} AS gender,
+               {c['grade']} AS grade_raw, g.grade,
+               {c['ownership']} AS ownership_raw,
+               CASE WHEN {c['ownership']} IN ('公办', '公立', 'public') THEN 'public'
+                    WHEN {c['ownership']} IN ('民办', '私立', 'private') THEN 'private' END
+                   AS ownership,
+               {c['locality']} AS locality_raw,
+               CASE WHEN {c['locality']} IN ('城区', '城市', '城镇', '城', 'urban') THEN 'urban'
+                    WHEN {c['locality']} IN ('乡镇', '农村', '乡村', '乡', 'rural') THEN 'rural' END
+                   AS locality,
+               {c['hukou']} AS hukou_raw,
+               CASE WHEN {c['hukou']} IN ('本地', '本区', '本市', '户籍', 'local') THEN 'local'
+                    WHEN {c['hukou']} IN ('外地', '非本地', '外来', '随迁', '非户籍', 'nonlocal')
+                        THEN 'nonlocal' END AS hukou,
+               {c['ses']} AS ses_raw, try_cast({c['ses']} AS DOUBLE) AS ses
+        FROM _raw r LEFT JOIN _grades g ON g.form = replace({c['grade']}, ' ', '')
+    """
+
+
+def roster_problems_sql() -> str:
+    def bad(raw: str, code: str, col: str, zh: str, en: str) -> str:
+        return (f"SELECT _row, ${col} AS col, '{zh}「' || {raw} || '」无法识别', "
+                f"'{en} ' || {raw} || ' not recognised' FROM _rows "
+                f"WHERE {raw} IS NOT NULL AND {code} IS NULL")
+
+    return "\nUNION ALL\n".join([
+        "SELECT _row, $c_sid AS col, '缺少考号' AS zh, 'student id is missing' AS en "
+        "FROM _rows WHERE sid IS NULL",
+        """SELECT _row, $c_sid, '考号 ' || sid || ' 重复(首次出现在第 ' || first_row || ' 行)',
+               'duplicate row for student ' || sid || ' (first at row ' || first_row || ')'
+           FROM (SELECT _row, sid, min(_row) OVER (PARTITION BY sid) AS first_row FROM _rows
+                 WHERE sid IS NOT NULL) WHERE _row > first_row""",
+        "SELECT _row, $c_school, '缺少学校', 'school is missing' FROM _rows WHERE school IS NULL",
+        """SELECT r._row, $c_school,
+               '学生 ' || r.sid || ' 已登记在学校「' || sc.name || '」,此处为「' || r.school
+                   || '」(一名学生不能属于两所学校)',
+               'student ' || r.sid || ' is already recorded at school ' || sc.name
+                   || ' but this row says ' || r.school || ' (a student cannot be in two schools)'
+           FROM _rows r JOIN students s ON s.student_id = r.sid
+           JOIN schools sc ON sc.school_id = s.school_id
+           WHERE r.school IS NOT NULL AND r.school <> sc.name
+             AND r.school IS DISTINCT FROM sc.code""",
+        """SELECT _row, $c_zone, '学校「' || school || '」在本文件中属于多个片区',
+               'school ' || school || ' is given more than one zone in this file'
+           FROM (SELECT _row, school, zone,
+                        min(_row) OVER (PARTITION BY school) AS first_row,
+                        count(DISTINCT zone) OVER (PARTITION BY school) AS k
+                 FROM _rows WHERE school IS NOT NULL AND zone IS NOT NULL)
+           WHERE k > 1 AND _row > first_row""",
+        """SELECT _row, $c_class, '有班级但缺少年级,无法建班',
+               'a class is given without a grade; the class cannot be created'
+           FROM _rows WHERE klass IS NOT NULL AND grade IS NULL AND grade_raw IS NULL""",
+        bad("gender_raw", "gender", "c_gender", "性别", "gender"),
+        bad("grade_raw", "grade", "c_grade", "年级", "grade"),
+        bad("ownership_raw", "ownership", "c_ownership", "办学性质(公办/民办)",
+            "ownership (公办/民办)"),
+        bad("locality_raw", "locality", "c_locality", "城乡类型(城区/乡镇)",
+            "locality (城区/乡镇)"),
+        bad("hukou_raw", "hukou", "c_hukou", "户籍(本地/外地)", "hukou (本地/外地)"),
+        bad("ses_raw", "ses", "c_ses", "SES 数值", "SES number"),
+    ])
+
+
+def write_roster_sql() -> list[str]:
+    """Statements creating zones, schools, classes, students and updating known ones."""
+    return [
+        """INSERT INTO zones (zone_id, district_id, name)
+           SELECT (SELECT coalesce(max(zone_id), 0) FROM zones) + row_number() OVER (ORDER BY z),
+                  $d, z
+           FROM (SELECT DISTINCT zone AS z FROM _rows WHERE zone IS NOT NULL) n
+           ANTI JOIN zones x ON x.district_id = $d AND x.name = n.z""",
+        school_lookup_sql(),
+        """INSERT INTO schools (school_id, name, code)
+           SELECT (SELECT coalesce(max(school_id), 0) FROM schools)
+                      + row_number() OVER (ORDER BY school), school, code
+           FROM (SELECT school, min(school_code) AS code FROM _rows GROUP BY school) n
+           ANTI JOIN _school_lookup l ON l.key = n.school""",
+        school_lookup_sql(),
+        """UPDATE schools sc SET zone_id = coalesce(a.zone_id, sc.zone_id),
+               ownership = coalesce(a.ownership, sc.ownership),
+               locality = coalesce(a.locality, sc.locality)
+           FROM (SELECT l.school_id, max(z.zone_id) AS zone_id, max(r.ownership) AS ownership,
+                        max(r.locality) AS locality
+                 FROM _rows r JOIN _school_lookup l ON l.key = r.school
+                 LEFT JOIN zones z ON z.district_id = $d AND z.name = r.zone
+                 GROUP BY l.school_id) a
+           WHERE sc.school_id = a.school_id""",
+        """INSERT INTO classes (class_id, school_id, grade, name)
+           SELECT (SELECT coalesce(max(class_id), 0) FROM classes)
+                      + row_number() OVER (ORDER BY school_id, grade, klass), school_id, grade, klass
+           FROM (SELECT DISTINCT l.school_id, r.grade, r.klass FROM _rows r
+                 JOIN _school_lookup l ON l.key = r.school
+                 WHERE r.klass IS NOT NULL AND r.grade IS NOT NULL) n
+           ANTI JOIN classes c ON c.school_id = n.school_id AND c.grade = n.grade
+                              AND c.name = n.klass""",
+        """CREATE OR REPLACE TEMP TABLE _resolved AS
+           SELECT r.*, l.school_id, c.class_id FROM _rows r
+           JOIN _school_lookup l ON l.key = r.school
+           LEFT JOIN classes c ON c.school_id = l.school_id AND c.grade = r.grade
+                              AND c.name = r.klass""",
+        """UPDATE students s SET name = coalesce(r.sname, s.name),
+               gender = coalesce(r.gender, s.gender), grade = coalesce(r.grade, s.grade),
+               class_id = coalesce(r.class_id, s.class_id), hukou = coalesce(r.hukou, s.hukou),
+               ses = coalesce(r.ses, s.ses)
+           FROM _resolved r WHERE s.student_id = r.sid""",
+        """INSERT INTO students (student_key, student_id, name, gender, grade, school_id,
+                                 class_id, hukou, ses)
+           SELECT (SELECT coalesce(max(student_key), 0) FROM students)
+                      + row_number() OVER (ORDER BY r._row),
+                  r.sid, r.sname, r.gender, r.grade, r.school_id, r.class_id, r.hukou, r.ses
+           FROM _resolved r ANTI JOIN students s ON s.student_id = r.sid""",
+    ]
+
+
+def ensure_district(wh: Warehouse, district: str | None) -> int:
+    """The district's id: the named one (created if new), else the only one, else 本区."""
+    if district is None:
+        ids = wh.df("SELECT district_id FROM districts ORDER BY district_id")
+        if len(ids) == 1:
+            return int(ids["district_id"].iloc[0])
+        if len(ids) > 1:
+            raise InputError("数据库中有多个区,请用 --district 指定 / several districts exist; "
+                             "pass --district")
+        district = DEFAULT_DISTRICT
+    hit = wh.scalar("SELECT district_id FROM districts WHERE name = $n", {"n": district})
+    if hit is not None:
+        return int(hit)
+    new_id = next_id(wh, "districts", "district_id")
+    wh.execute("INSERT INTO districts (district_id, name) VALUES ($i, $n)",
+               {"i": new_id, "n": district})
+    return new_id
+
+
+def import_roster(
+    wh: Warehouse,
+    path: str | Path,
+    *,
+    district: str | None = None,
+    mapping: str | Path | None = None,
+    sheet: str | int | None = None,
+) -> ImportResult:
+    """Import a roster: zones, schools, classes and students (created or updated).
+
+    Returns
+    -------
+    ImportResult
+        ``rows`` = students in the file; ``replaced`` when earlier students were updated.
+
+    Raises
+    ------
+    InputError
+        Every problem (file, row, column, reason), up to a cap; nothing is written.
+    """
+    name = Path(path).name
+    target = f"district={district}"
+
+    def body() -> ImportResult:
+        maps = load_mapping(mapping)
+        src = open_source(path, sheet if sheet is not None else maps.sheet)
+        try:
+            header = detect_header(src, classify_roster_header,
+                                   lambda c: "student_id" in c and "school" in c, maps,
+                                   "名册(考号、学校)", "a roster (student id, school)")
+            n = load_raw(wh, src, header)
+        finally:
+            src.cleanup()
+        exprs = {c: col_expr(header, c) for c in ROSTER_SYNONYMS}
+        wh.register("_grades_df", grade_lookup())
+        try:
+            wh.execute("CREATE OR REPLACE TEMP TABLE _grades AS SELECT * FROM _grades_df")
+        finally:
+            wh.unregister("_grades_df")
+        wh.execute(roster_rows_sql(exprs))
+        problems = ProblemCollector(name, cap=PROBLEM_CAP)
+
+        def written(c: str) -> str | None:
+            i = header.col(c)
+            return header.cells[i] if i is not None else None
+
+        sql_problems(wh, problems, roster_problems_sql(), {
+            f"c_{k}": written(v) for k, v in {
+                "sid": "student_id", "school": "school", "zone": "zone", "class": "class",
+                "gender": "gender", "grade": "grade", "ownership": "ownership",
+                "locality": "locality", "hukou": "hukou", "ses": "ses"}.items()})
+        problems.raise_if_any()
+        district_id = ensure_district(wh, district)
+        known = int(wh.scalar("SELECT count(*) FROM _rows r SEMI JOIN students s "
+                              "ON s.student_id = r.sid"))
+        new_schools = int(wh.scalar("SELECT count(*) FROM schools"))
+        for stmt in write_roster_sql():
+            wh.execute(stmt, {"d": district_id} if "$d" in stmt else None)
+        new_schools = int(wh.scalar("SELECT count(*) FROM schools")) - new_schools
+        for t in ("_grades", "_resolved", "_school_lookup"):
+            wh.execute(f"DROP TABLE IF EXISTS {t}")
+        outcome = "replaced" if known else "ok"
+        msg = (f"{name}: 名册 {n} 名学生(新建 {n - known},更新 {known}),新建学校 {new_schools} / "
+               f"roster: {n} students ({n - known} new, {known} updated), "
+               f"{new_schools} new schools")
+        return ImportResult("roster", name, n, outcome, msg)
+
+    return run_import(wh, "roster", path, target, body)

@@ -1,0 +1,215 @@
+"""One total per student (入口成绩 and other exams without item data) → ``paper_results``.
+
+The paper is created if needed (it then has no specification table: ``has_items`` false);
+a paper that has one takes item scores (`eqm import scores`) instead. A total cell holding
+缺考/缺/absent (or blank) → absent; 作弊/违纪 → void (also from a status column).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from analytics.errors import InputError, ProblemCollector
+from analytics.importers.common import (
+    ABSENT_MARKS,
+    PRESENT_MARKS,
+    PROBLEM_CAP,
+    VOID_MARKS,
+    ImportResult,
+    detect_header,
+    header_key,
+    load_mapping,
+    load_raw,
+    next_id,
+    open_source,
+    run_import,
+    sql_problems,
+    synonym_index,
+)
+from analytics.importers.paper import check_lines, ensure_exam, find_paper
+from analytics.importers.people import PERSON_SYNONYMS, create_people, person_problems, rows_sql
+from analytics.warehouse import Warehouse
+
+TOTAL_SYNONYMS: dict[str, tuple[str, ...]] = {
+    **PERSON_SYNONYMS,
+    "total": ("总分", "成绩", "分数", "得分", "卷面分", "原始分", "total", "score"),
+    "status": ("状态", "考试状态", "考生状态"),
+}
+_INDEX = synonym_index(TOTAL_SYNONYMS)
+
+
+def classify_total_header(cell: str) -> str | None:
+    return _INDEX.get(header_key(cell))
+
+
+def _quote_list(words: tuple[str, ...]) -> str:
+    return ", ".join("'" + w.replace("'", "''") + "'" for w in words)
+
+
+def totals_sql(total_col: str, status_col: str) -> str:
+    """``_status`` for a totals file: status, total and the unreadable text."""
+    absent = _quote_list(ABSENT_MARKS)
+    void = _quote_list(VOID_MARKS)
+    present = _quote_list(PRESENT_MARKS)
+    return f"""
+        CREATE OR REPLACE TEMP TABLE _status AS
+        SELECT _row, status, CASE WHEN status = 'present' THEN num END AS total, t AS total_text,
+               bad_status
+        FROM (
+            SELECT _row, t, num, bad_status,
+                CASE WHEN upper(s) IN ({void}) OR upper(t) IN ({void}) THEN 'void'
+                     WHEN upper(s) IN ({absent}) OR t IS NULL OR upper(t) IN ({absent})
+                         THEN 'absent'
+                     ELSE 'present' END AS status
+            FROM (
+                SELECT _row, {total_col} AS t, try_cast({total_col} AS DOUBLE) AS num,
+                       {status_col} AS s,
+                       CASE WHEN {status_col} IS NOT NULL AND upper({status_col}) NOT IN
+                           ({void}, {absent}, {present}) THEN {status_col} END AS bad_status
+                FROM _raw)
+        )
+    """
+
+
+def totals_problems_sql() -> str:
+    return """
+        SELECT _row, $c_total AS col,
+            CASE WHEN try_cast(total_text AS DOUBLE) IS NULL
+                     THEN '总分「' || total_text || '」不是数字(可为 缺考/作弊 或空白)'
+                 WHEN try_cast(total_text AS DOUBLE) < 0 THEN '总分 ' || total_text || ' 为负数'
+                 ELSE '总分 ' || total_text || ' 超过满分 ' || $full END,
+            CASE WHEN try_cast(total_text AS DOUBLE) IS NULL
+                     THEN 'total ' || total_text || ' is not a number (缺考/作弊 or blank allowed)'
+                 WHEN try_cast(total_text AS DOUBLE) < 0
+                     THEN 'total ' || total_text || ' is negative'
+                 ELSE 'total ' || total_text || ' is above the full score ' || $full END
+        FROM _status
+        WHERE status = 'present' AND (try_cast(total_text AS DOUBLE) IS NULL
+              OR try_cast(total_text AS DOUBLE) < 0 OR try_cast(total_text AS DOUBLE) > $full)
+        UNION ALL
+        SELECT _row, $c_status, '考试状态「' || bad_status || '」无法识别(正常/缺考/作弊)',
+               'status ' || bad_status || ' not recognised (正常/缺考/作弊)'
+        FROM _status WHERE bad_status IS NOT NULL
+    """
+
+
+def import_totals(
+    wh: Warehouse,
+    path: str | Path,
+    *,
+    exam: str,
+    subject: str,
+    grade: int | None = None,
+    full_score: float | None = None,
+    exam_date: object = None,
+    level: str = "district",
+    mapping: str | Path | None = None,
+    sheet: str | int | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> ImportResult:
+    """Import one total per student for ``exam`` × ``subject`` (× ``grade``).
+
+    Creates the exam and a paper without items when needed (then ``grade`` and ``full_score``
+    are required). Re-importing replaces the paper's results; the identical file is a no-op.
+
+    Returns
+    -------
+    ImportResult
+        ``rows`` = student rows in the file.
+
+    Raises
+    ------
+    InputError
+        Every problem (file, row, column, reason), up to a cap; nothing is written.
+    """
+    name = Path(path).name
+    say = progress or (lambda _msg: None)
+    target = f"exam={exam}; subject={subject}; grade={grade}; full={full_score}"
+
+    def still_loaded() -> bool:
+        hit = find_paper(wh, exam, subject, grade)
+        return len(hit) == 1 and bool(wh.scalar(
+            "SELECT count(*) > 0 FROM paper_results WHERE paper_id = $p",
+            {"p": int(hit["paper_id"].iloc[0])}))
+
+    def body() -> ImportResult:
+        hit = find_paper(wh, exam, subject, grade)
+        if len(hit) > 1:
+            grades = ", ".join(str(x) for x in hit["grade"])
+            raise InputError(f"「{exam}」{subject} 有多个年级 ({grades}),请指定 --grade / several "
+                             f"grades ({grades}) have this paper; pass --grade")
+        if len(hit) == 1 and bool(hit["has_items"].iloc[0]):
+            raise InputError(
+                f"「{exam}」{subject} 已有双向细目表,请用 `eqm import scores` 导入小题得分 / this "
+                "paper has a specification table: import item scores with `eqm import scores`")
+        maps = load_mapping(mapping)
+        say("读取文件 / reading the file")
+        src = open_source(path, sheet if sheet is not None else maps.sheet)
+        try:
+            header = detect_header(src, classify_total_header,
+                                   lambda c: "student_id" in c and "total" in c, maps,
+                                   "总分(考号、总分)", "totals (student id, total)")
+            n = load_raw(wh, src, header)
+        finally:
+            src.cleanup()
+        if hit.empty:
+            if grade is None or full_score is None:
+                raise InputError(
+                    f"新建试卷「{exam}」{subject} 需要 --grade 与 --full-score / creating the paper "
+                    f"{exam} {subject} needs --grade and --full-score")
+            full = float(full_score)
+            check_lines(full, {})
+            if full <= 0:
+                raise InputError(f"满分必须大于 0 / the full score must be positive ({full})")
+            paper_grade = int(grade)
+            exam_id = ensure_exam(wh, exam, paper_grade, exam_date, level)
+            paper_id = next_id(wh, "papers", "paper_id")
+            wh.execute(
+                "INSERT INTO papers (paper_id, exam_id, subject, grade, full_score, has_items) "
+                "VALUES ($id, $e, $s, $g, $f, false)",
+                {"id": paper_id, "e": exam_id, "s": subject, "g": paper_grade, "f": full},
+            )
+        else:
+            paper_id = int(hit["paper_id"].iloc[0])
+            paper_grade = int(hit["grade"].iloc[0])
+            full = float(hit["full_score"].iloc[0])
+            if full_score is not None and float(full_score) != full:
+                full = float(full_score)
+                wh.execute("UPDATE papers SET full_score = $f WHERE paper_id = $p",
+                           {"f": full, "p": paper_id})
+        say(f"校验 {n} 行 / validating {n} rows")
+        problems = ProblemCollector(name, cap=PROBLEM_CAP)
+        wh.execute(rows_sql(header))
+        person_problems(wh, header, problems)
+        t_i, s_i = header.col("total"), header.col("status")
+        wh.execute(totals_sql(f"c{t_i}", f"c{s_i}" if s_i is not None else "NULL"))
+        sql_problems(wh, problems, totals_problems_sql(), {
+            "c_total": header.cells[t_i] if t_i is not None else None,
+            "c_status": header.cells[s_i] if s_i is not None else None, "full": full})
+        problems.raise_if_any()
+        say("写入数据库 / writing the warehouse")
+        created = create_people(wh, paper_grade)
+        old = int(wh.scalar("SELECT count(*) FROM paper_results WHERE paper_id = $p",
+                            {"p": paper_id}))
+        if old:
+            wh.execute("DELETE FROM paper_results WHERE paper_id = $p", {"p": paper_id})
+        wh.execute("""
+            INSERT INTO paper_results (paper_id, student_key, status, total)
+            SELECT $p, k.student_key, s.status, s.total FROM _status s JOIN _keys k USING (_row)
+        """, {"p": paper_id})
+        counts = wh.df("SELECT status, count(*) AS n FROM _status GROUP BY status")
+        by = dict(zip(counts["status"], counts["n"], strict=True))
+        for t in ("_status", "_keys", "_school_lookup"):
+            wh.execute(f"DROP TABLE IF EXISTS {t}")
+        outcome = "replaced" if old else "ok"
+        verb, verb_en = ("已替换", "replaced") if old else ("已导入", "imported")
+        msg = (f"{name}: {verb}「{exam}」{subject} 总分 {n} 人(参考 {by.get('present', 0)},缺考 "
+               f"{by.get('absent', 0)},作弊/无效 {by.get('void', 0)}),新建学生 {created} / "
+               f"{verb_en} the totals of {exam} {subject}: {n} students "
+               f"({by.get('present', 0)} present, {by.get('absent', 0)} absent, "
+               f"{by.get('void', 0)} void), {created} new students"
+               + (f"; replaced {old} earlier results" if old else ""))
+        return ImportResult("totals", name, n, outcome, msg)
+
+    return run_import(wh, "totals", path, target, body, still_loaded=still_loaded)
