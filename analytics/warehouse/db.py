@@ -116,8 +116,9 @@ class Warehouse:
 
     def scalar(self, sql: str, params: Mapping[str, Any] | None = None) -> Any:
         """Run a query returning one value."""
-        row = self.con.execute(sql, dict(params) if params else None).fetchone()
-        return None if row is None else row[0]
+        # fetchall, not fetchone: DuckDB 2.0 refuses register() etc. while a result is unfinished
+        rows = self.con.execute(sql, dict(params) if params else None).fetchall()
+        return rows[0][0] if rows else None
 
     def arrow(self, sql: str, params: Mapping[str, Any] | None = None) -> Any:
         """Run a query and return a pyarrow Table (for large exports)."""
