@@ -1,0 +1,265 @@
+"""Paper quality report (试卷质量分析): reliability, difficulty and discrimination distributions,
+the specification table (双向细目表) planned vs achieved, and score rates per knowledge point and
+cognitive level at every level.
+
+Bands (see /work/shared/domain.md):
+
+* difficulty P: very_easy > .90, easy .70–.90, medium .40–.70, hard .20–.40, very_hard < .20
+  (the boundary values belong to the easier band: P = .70 is easy, P = .40 medium);
+* discrimination D (Ebel & Frisbie 1991): very_good ≥ .40, good .30–.40, acceptable .20–.30,
+  poor < .20.
+
+Score rate of a set of items S (a knowledge point, a cognitive level, an item type) in a unit:
+Σ_{i∈S} mean(xᵢ) / Σ_{i∈S} mᵢ — the achieved share of the planned points, omissions scoring 0.
+An item tagged with several knowledge points counts fully under each of them, so the planned
+points of the knowledge-point rows can add up to more than the full score.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from analytics.errors import InputError
+from analytics.item_sums import item_sums
+from analytics.items import compute_item_stats, items_sql
+from analytics.levels import LEVEL_KEYS, LEVELS, check_level
+from analytics.lookup import resolve_paper, resolve_school
+from analytics.reliability import alpha_from_sums
+from analytics.warehouse import Warehouse
+
+DIFFICULTY_BANDS = ("very_easy", "easy", "medium", "hard", "very_hard")
+DISCRIMINATION_BANDS = ("very_good", "good", "acceptable", "poor")
+CATEGORIES = ("knowledge_point", "cognitive_level", "item_type")
+
+
+def difficulty_band(p: pd.Series) -> pd.Series:
+    """Band of each difficulty P (NaN stays NaN)."""
+    out = np.select([p > 0.90, p >= 0.70, p >= 0.40, p >= 0.20, p < 0.20],
+                    list(DIFFICULTY_BANDS), default="")
+    return pd.Series(out, index=p.index, dtype=object).replace("", None)
+
+
+def discrimination_band(d: pd.Series) -> pd.Series:
+    """Ebel's band of each discrimination D (NaN stays NaN)."""
+    out = np.select([d >= 0.40, d >= 0.30, d >= 0.20, d < 0.20],
+                    list(DISCRIMINATION_BANDS), default="")
+    return pd.Series(out, index=d.index, dtype=object).replace("", None)
+
+
+def paper_quality(
+    wh: Warehouse,
+    *,
+    exam: str,
+    subject: str,
+    grade: int | None = None,
+    level: str = "district",
+    school: str | int | None = None,
+) -> pd.DataFrame:
+    """The paper's quality summary per unit (试卷质量分析).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per unit: level keys, ``n``, ``k``, ``full_score``, ``mean``, ``sd``,
+        ``score_rate`` (mean ÷ full score, the paper's difficulty), ``alpha``, ``sem``,
+        ``ci_low``, ``ci_high`` (Feldt interval of α), ``mean_difficulty`` (mean item P),
+        ``mean_discrimination`` (mean item D), then the number of items per difficulty band
+        ``items_very_easy`` … ``items_very_hard`` and per Ebel band ``items_d_very_good`` …
+        ``items_d_poor``.
+
+    Notes
+    -----
+    α, SEM: :mod:`analytics.reliability`; P and D: :mod:`analytics.items`; bands in the module
+    docstring. ``score_rate`` uses the paper's full score.
+    """
+    paper = resolve_paper(wh, exam, subject, grade)
+    keys = list(LEVEL_KEYS[check_level(level)])
+    sid = resolve_school(wh, school) if isinstance(school, str) else school
+    meta = wh.df(items_sql(), {"paper_id": paper.paper_id})
+    if meta.empty:
+        raise InputError(
+            f"试卷「{paper.exam} {paper.subject}」没有小题数据 / paper has no items"
+        )
+    sums = item_sums(wh, paper_id=paper.paper_id, level=level, school_id=sid, sorted_cov=False)
+    rel = alpha_from_sums(sums)
+    st = compute_item_stats(sums, meta)
+    st["p_band"] = difficulty_band(st["difficulty"])
+    st["d_band"] = discrimination_band(st["discrimination"])
+    pb = pd.crosstab(st["uid"], st["p_band"]).reindex(columns=list(DIFFICULTY_BANDS),
+                                                      fill_value=0)
+    pb.columns = [f"items_{c}" for c in pb.columns]
+    db = pd.crosstab(st["uid"], st["d_band"]).reindex(columns=list(DISCRIMINATION_BANDS),
+                                                      fill_value=0)
+    db.columns = [f"items_d_{c}" for c in db.columns]
+    means = st.groupby("uid").agg(mean_difficulty=("difficulty", "mean"),
+                                  mean_discrimination=("discrimination", "mean"))
+    out = rel.set_index("uid").join(means).join(pb).join(db)
+    out[list(pb.columns) + list(db.columns)] = (
+        out[list(pb.columns) + list(db.columns)].fillna(0).astype("int64"))
+    out["full_score"] = paper.full_score
+    out["score_rate"] = out["mean"] / paper.full_score
+    cols = [*keys, "n", "k", "full_score", "mean", "sd", "score_rate", "alpha", "sem",
+            "ci_low", "ci_high", "mean_difficulty", "mean_discrimination",
+            *pb.columns, *db.columns]
+    return out.reset_index(drop=True)[cols]
+
+
+def _item_categories(wh: Warehouse, paper_id: int, by: str) -> pd.DataFrame:
+    """item_id → category value (one row per item × knowledge point for knowledge points)."""
+    if by not in CATEGORIES:
+        raise InputError(f"未知的分类「{by}」,可选 {', '.join(CATEGORIES)} / unknown category "
+                         f"{by!r}; choose one of {', '.join(CATEGORIES)}")
+    if by == "knowledge_point":
+        sql = """
+            SELECT i.item_id, i.max_score, k.knowledge_point AS category
+            FROM items i LEFT JOIN item_knowledge k USING (item_id)
+            WHERE i.paper_id = $paper_id
+        """
+    else:
+        sql = f"SELECT item_id, max_score, {by} AS category FROM items WHERE paper_id = $paper_id"
+    return wh.df(sql, {"paper_id": paper_id})
+
+
+def unit_item_sums_sql(levels: tuple[str, ...]) -> str:
+    """Σ score and n per unit × item for several levels in one pass (GROUPING SETS).
+
+    ``levels`` are trusted identifiers. The result has ``level``, ``unit_id``, ``item_id``,
+    ``n``, ``sx`` (omissions count 0).
+    """
+    ids = [LEVEL_KEYS[check_level(lv)][-2] for lv in levels]
+    sets = ", ".join(f"({c}, item_id)" for c in dict.fromkeys(ids))
+    case = " ".join(f"WHEN grouping({c}) = 0 THEN '{lv}'" for lv, c in zip(levels, ids,
+                                                                              strict=True))
+    uid = " ".join(f"WHEN grouping({c}) = 0 THEN {c}" for c in ids)
+    return f"""
+        WITH resp AS (
+            SELECT s.{", s.".join(dict.fromkeys(ids))}, r.item_id,
+                   coalesce(r.score, 0.0) AS x
+            FROM responses r
+            JOIN paper_results pr ON pr.paper_id = r.paper_id
+                                 AND pr.student_key = r.student_key
+            JOIN student_tree s ON s.student_key = r.student_key
+            WHERE r.paper_id = $paper_id AND pr.status = 'present'
+              AND ($school_id IS NULL OR s.school_id = $school_id)
+        )
+        SELECT CASE {case} END AS level, CASE {uid} END AS unit_id, item_id,
+               count(*) AS n, sum(x) AS sx
+        FROM resp
+        GROUP BY GROUPING SETS ({sets})
+    """
+
+
+def unit_names_sql() -> str:
+    return """
+        SELECT DISTINCT district_id, district_name, zone_id, zone_name, school_id, school_name,
+               class_id, class_name
+        FROM student_tree
+    """
+
+
+def category_rates(
+    wh: Warehouse,
+    *,
+    exam: str,
+    subject: str,
+    grade: int | None = None,
+    by: str = "knowledge_point",
+    levels: tuple[str, ...] = LEVELS,
+    school: str | int | None = None,
+) -> pd.DataFrame:
+    """Score rates per knowledge point (or cognitive level, or item type) at every level.
+
+    One SQL pass (``GROUPING SETS``) gives Σ scores and n per unit × item for all ``levels``;
+    rates are combined here.
+
+    Parameters
+    ----------
+    by : {'knowledge_point', 'cognitive_level', 'item_type'}
+    levels : tuple of level names
+        Which levels to report (default all four).
+    school : str or int, optional
+        Restrict to one school (then the reference rate is the school's own, not the district's).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per level × unit × category: ``level``, ``unit_id``, ``unit_name``, ``by``
+        (the category name), ``category``, ``n`` (present students of the unit), ``k``
+        (items), ``planned_score`` (Σ full marks), ``mean_score`` (Σ item means),
+        ``score_rate`` (mean_score ÷ planned_score), ``reference_rate`` (the same category at
+        the top level requested: the district, or the school when ``school`` is given),
+        ``rate_diff`` (score_rate − reference_rate).
+    """
+    paper = resolve_paper(wh, exam, subject, grade)
+    levels = tuple(check_level(lv) for lv in levels)
+    sid = resolve_school(wh, school) if isinstance(school, str) else school
+    use = tuple(dict.fromkeys(("district", *levels)))
+    sums = wh.df(unit_item_sums_sql(use), {"paper_id": paper.paper_id, "school_id": sid})
+    cats = _item_categories(wh, paper.paper_id, by)
+    m = sums.merge(cats, on="item_id")
+    m["mean_x"] = m["sx"] / m["n"]
+    g = m.groupby(["level", "unit_id", "category"], dropna=False)
+    out = g.agg(n=("n", "max"), k=("item_id", "nunique"), planned_score=("max_score", "sum"),
+                mean_score=("mean_x", "sum")).reset_index()
+    out["score_rate"] = out["mean_score"] / out["planned_score"]
+    # the top row is the district, or the school's own students when ``school`` is given
+    ref = (out.loc[out["level"] == "district", ["category", "score_rate"]]
+           .rename(columns={"score_rate": "reference_rate"}))
+    out = out.merge(ref, on="category", how="left")  # NaN categories match each other
+    out["rate_diff"] = out["score_rate"] - out["reference_rate"]
+    names = wh.df(unit_names_sql())
+    lab = []
+    for lv in use:
+        idc, namec = LEVEL_KEYS[lv][-2], LEVEL_KEYS[lv][-1]
+        lab.append(names[[idc, namec]].drop_duplicates(idc)
+                   .rename(columns={idc: "unit_id", namec: "unit_name"}).assign(level=lv))
+    out = out.merge(pd.concat(lab, ignore_index=True), on=["level", "unit_id"], how="left")
+    out = out[out["level"].isin(levels)]
+    out["by"] = by
+    order = {lv: i for i, lv in enumerate(LEVELS)}
+    out = out.sort_values(["level", "unit_id", "category"],
+                          key=lambda s: s.map(order) if s.name == "level" else s)
+    return out[["level", "unit_id", "unit_name", "by", "category", "n", "k", "planned_score",
+                "mean_score", "score_rate", "reference_rate", "rate_diff"]].reset_index(drop=True)
+
+
+def specification_table(
+    wh: Warehouse,
+    *,
+    exam: str,
+    subject: str,
+    grade: int | None = None,
+) -> pd.DataFrame:
+    """The specification table (双向细目表) knowledge point × cognitive level, planned and
+    achieved, for the whole population.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per knowledge point × cognitive level present on the paper:
+        ``knowledge_point``, ``cognitive_level``, ``n`` (present students), ``k`` (items),
+        ``items`` (labels, comma-separated), ``planned_score`` (Σ full marks),
+        ``planned_share`` (÷ the paper's full score), ``achieved_score`` (Σ item means),
+        ``score_rate`` (achieved ÷ planned).
+    """
+    paper = resolve_paper(wh, exam, subject, grade)
+    sums = wh.df(unit_item_sums_sql(("district",)), {"paper_id": paper.paper_id,
+                                                     "school_id": None})
+    per_item = sums.groupby("item_id").agg(n=("n", "sum"), sx=("sx", "sum")).reset_index()
+    meta = wh.df("""
+        SELECT i.item_id, i.number, i.label, i.max_score, i.cognitive_level, k.knowledge_point
+        FROM items i LEFT JOIN item_knowledge k USING (item_id)
+        WHERE i.paper_id = $paper_id ORDER BY i.number
+    """, {"paper_id": paper.paper_id})
+    m = meta.merge(per_item, on="item_id", how="left")
+    m["mean_x"] = m["sx"] / m["n"]
+    g = m.groupby(["knowledge_point", "cognitive_level"], dropna=False, sort=True)
+    out = g.agg(n=("n", "max"), k=("item_id", "nunique"),
+                items=("label", lambda s: ",".join(map(str, s))),
+                planned_score=("max_score", "sum"), achieved_score=("mean_x", "sum")
+                ).reset_index()
+    out["planned_share"] = out["planned_score"] / paper.full_score
+    out["score_rate"] = out["achieved_score"] / out["planned_score"]
+    return out[["knowledge_point", "cognitive_level", "n", "k", "items", "planned_score",
+                "planned_share", "achieved_score", "score_rate"]]
