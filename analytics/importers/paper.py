@@ -265,6 +265,14 @@ def find_paper(wh: Warehouse, exam: str, subject: str, grade: int | None) -> pd.
     )
 
 
+def paper_grade(wh: Warehouse, exam: str, subject: str, grade: int | None) -> int | None:
+    """The grade of the one paper of exam × subject (× grade); ``grade`` when not unique.
+
+    Used to name an import's target the same way with or without ``--grade``."""
+    hit = find_paper(wh, exam, subject, grade)
+    return int(hit["grade"].iloc[0]) if len(hit) == 1 else grade
+
+
 def check_lines(full: float, lines: dict[str, float | None]) -> None:
     for name, v in lines.items():
         if v is not None and not 0 <= v <= full:

@@ -41,7 +41,7 @@ from analytics.importers.common import (
     sql_problems,
     synonym_index,
 )
-from analytics.importers.paper import FALSE_WORDS, TRUE_WORDS, find_paper, score_answer_sql
+from analytics.importers.paper import paper_grade, FALSE_WORDS, TRUE_WORDS, find_paper, score_answer_sql
 from analytics.importers.people import (
     PERSON_SYNONYMS,
     create_people,
@@ -307,7 +307,7 @@ def import_scores(
     """
     name = Path(path).name
     say = progress or (lambda _msg: None)
-    target = f"exam={exam}; subject={subject}; grade={grade}"
+    target = f"exam={exam}; subject={subject}; grade={paper_grade(wh, exam, subject, grade)}"
 
     def still_loaded() -> bool:
         hit = find_paper(wh, exam, subject, grade)

@@ -27,7 +27,7 @@ from analytics.importers.common import (
     sql_problems,
     synonym_index,
 )
-from analytics.importers.paper import check_lines, ensure_exam, find_paper
+from analytics.importers.paper import ensure_exam, find_paper, paper_grade
 from analytics.importers.people import PERSON_SYNONYMS, create_people, person_problems, rows_sql
 from analytics.warehouse import Warehouse
 
@@ -125,7 +125,7 @@ def import_totals(
     """
     name = Path(path).name
     say = progress or (lambda _msg: None)
-    target = f"exam={exam}; subject={subject}; grade={grade}; full={full_score}"
+    target = f"exam={exam}; subject={subject}; grade={paper_grade(wh, exam, subject, grade)}; full={full_score}"
 
     def still_loaded() -> bool:
         hit = find_paper(wh, exam, subject, grade)
@@ -159,7 +159,6 @@ def import_totals(
                     f"新建试卷「{exam}」{subject} 需要 --grade 与 --full-score / creating the paper "
                     f"{exam} {subject} needs --grade and --full-score")
             full = float(full_score)
-            check_lines(full, {})
             if full <= 0:
                 raise InputError(f"满分必须大于 0 / the full score must be positive ({full})")
             paper_grade = int(grade)
