@@ -5,6 +5,23 @@ each of which returns a tidy :class:`pandas.DataFrame` (one row per unit, ids fi
 unrounded, with an ``n`` column and ``ci_low``/``ci_high`` for intervals).
 """
 
+# Score reports, item analysis, reliability, paper quality (issue 3, parts 1-3).
+from analytics.items import item_stats, option_analysis
+from analytics.paper import category_rates, paper_quality, specification_table
+from analytics.reliability import cronbach_alpha
+from analytics.scores import (
+    borderline_students,
+    grade_bands,
+    percentiles,
+    score_bands,
+    score_report,
+    standard_scores,
+)
 from analytics.warehouse import Warehouse, connect
 
 __all__ = ["Warehouse", "connect"]
+__all__ += [
+    "borderline_students", "category_rates", "cronbach_alpha", "grade_bands", "item_stats",
+    "option_analysis", "paper_quality", "percentiles", "score_bands", "score_report",
+    "specification_table", "standard_scores",
+]
