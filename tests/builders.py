@@ -322,3 +322,144 @@ def build_exam(
         "items": items_df, "item_knowledge": ik, "paper_results": results,
         "responses": responses,
     }
+
+
+def build_from_matrix(
+    wh: Warehouse,
+    scores: Any,
+    *,
+    items: Sequence[Mapping[str, Any]],
+    answers: Any = None,
+    school_of: Sequence[int] | None = None,
+    class_of: Sequence[int] | None = None,
+    gender: Sequence[str] | None = None,
+    n_absent: int = 0,
+    exam: str = "矩阵测试",
+    subject: str = "数学",
+    grade: int = 8,
+    district: str = "矩阵区",
+    n_zones: int = 2,
+    paper: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Write a given students × items score matrix into ``wh`` (for hand-worked tests).
+
+    Parameters
+    ----------
+    scores : array-like, shape (n, k)
+        Item scores; NaN = omitted (stored NULL, counted 0 in totals).
+    items : sequence of dict
+        As in :func:`build_exam` (label, item_type, max_score, key, options,
+        knowledge_points, cognitive_level); the model keys are ignored.
+    answers : array-like of str/None, shape (n, k), optional
+        The letters stored in ``responses.answer`` (objective items); None elsewhere.
+    school_of, class_of : sequence of int, optional
+        School index (0-based) of each student, and class index within the school; default
+        all in school 0, class 0. School s is in zone s mod n_zones.
+    gender : sequence of 'M'/'F', optional
+    n_absent : int
+        Extra students (in school 0) marked absent.
+
+    Returns
+    -------
+    dict
+        ``paper_id``, ``exam_id``, ``exam``, ``subject``, ``student_keys`` (row order; the
+        Kelley tiebreak follows it), ``absent_keys``, ``school_ids`` (index → id),
+        ``class_ids`` ((school, class) → id), ``item_ids``, ``totals``.
+    """
+    x = np.asarray(scores, dtype=float)
+    n, k = x.shape
+    if len(items) != k:
+        raise ValueError("one item dict per column")
+    s_of = np.zeros(n, dtype=int) if school_of is None else np.asarray(school_of, dtype=int)
+    c_of = np.zeros(n, dtype=int) if class_of is None else np.asarray(class_of, dtype=int)
+    n_sch = int(s_of.max()) + 1
+    existing = wh.df("SELECT district_id FROM districts WHERE name = $n", {"n": district})
+    if not existing.empty:
+        raise ValueError("build_from_matrix needs a new district name")
+    district_id = _next_id(wh, "districts", "district_id")
+    z0 = _next_id(wh, "zones", "zone_id")
+    s0 = _next_id(wh, "schools", "school_id")
+    c0 = _next_id(wh, "classes", "class_id")
+    k0 = _next_id(wh, "students", "student_key")
+    zones = pd.DataFrame({"zone_id": z0 + np.arange(n_zones), "district_id": district_id,
+                          "name": [f"{district}第{i + 1}片区" for i in range(n_zones)]})
+    sidx = np.arange(n_sch)
+    schools = pd.DataFrame({
+        "school_id": s0 + sidx, "zone_id": z0 + sidx % n_zones,
+        "code": [f"M{district_id:02d}{i + 1:03d}" for i in sidx],
+        "name": [f"{district}第{i + 1}学校" for i in sidx],
+        "ownership": np.where(sidx % 2 == 0, "public", "private"),
+        "locality": np.where(sidx // 2 % 2 == 0, "urban", "rural"),
+    })
+    pairs = sorted(set(zip(s_of.tolist(), c_of.tolist(), strict=True)) | {(0, 0)})
+    class_ids = {p: c0 + i for i, p in enumerate(pairs)}
+    classes = pd.DataFrame({"class_id": list(class_ids.values()),
+                            "school_id": [s0 + s for s, _ in pairs], "grade": grade,
+                            "name": [f"{c + 1}班" for _, c in pairs]})
+    n_all = n + n_absent
+    keys = k0 + np.arange(n_all)
+    s_all = np.concatenate([s_of, np.zeros(n_absent, dtype=int)])
+    c_all = np.concatenate([c_of, np.zeros(n_absent, dtype=int)])
+    g = (np.asarray(list(gender) + ["M"] * n_absent) if gender is not None
+         else np.where(np.arange(n_all) % 2 == 0, "M", "F"))
+    students = pd.DataFrame({
+        "student_key": keys, "student_id": [f"M{district_id:02d}{kk:06d}" for kk in keys],
+        "name": [f"学生{kk}" for kk in keys], "gender": g, "grade": grade,
+        "school_id": s0 + s_all,
+        "class_id": [class_ids[(int(s), int(c))] for s, c in zip(s_all, c_all, strict=True)],
+        "hukou": "local", "ses": 0.0,
+    })
+    exam_id = _next_id(wh, "exams", "exam_id")
+    paper_id = _next_id(wh, "papers", "paper_id")
+    i0 = _next_id(wh, "items", "item_id")
+    rows = []
+    for j, it in enumerate(items):
+        itype = it.get("item_type", "single")
+        opts = it.get("options") or ("TF" if itype == "true_false" else
+                                     "ABCD" if itype in OBJECTIVE else None)
+        rows.append({"item_id": i0 + j, "paper_id": paper_id, "number": j + 1,
+                     "label": str(it["label"]), "item_type": itype,
+                     "max_score": float(it.get("max_score", 1.0)),
+                     "answer_key": it.get("key") if itype in OBJECTIVE else None,
+                     "options": opts, "partial_score": it.get("partial_score"),
+                     "cognitive_level": it.get("cognitive_level")})
+    items_df = pd.DataFrame(rows)
+    ik = pd.DataFrame([(i0 + j, kp) for j, it in enumerate(items)
+                       for kp in it.get("knowledge_points", [])],
+                      columns=["item_id", "knowledge_point"])
+    paper_row = {"paper_id": paper_id, "exam_id": exam_id, "subject": subject, "grade": grade,
+                 "full_score": float(items_df["max_score"].sum()), "has_items": True}
+    paper_row.update(dict(paper or {}))
+    ans = (np.full((n, k), None, dtype=object) if answers is None
+           else np.asarray(answers, dtype=object))
+    responses = pd.DataFrame({
+        "paper_id": paper_id,
+        "item_id": np.tile(items_df["item_id"].to_numpy(), n),
+        "student_key": np.repeat(keys[:n], k),
+        "score": x.reshape(-1),
+        "answer": pd.Series(ans.reshape(-1), dtype=object),
+    })
+    totals = np.nansum(x, axis=1)
+    results = pd.DataFrame({
+        "paper_id": paper_id, "student_key": keys,
+        "status": ["present"] * n + ["absent"] * n_absent,
+        "total": np.concatenate([totals, np.full(n_absent, np.nan)]),
+    })
+    with wh.transaction():
+        wh.insert_df("districts", pd.DataFrame({"district_id": [district_id],
+                                                "name": [district]}))
+        wh.insert_df("zones", zones)
+        wh.insert_df("schools", schools)
+        wh.insert_df("classes", classes)
+        wh.insert_df("students", students)
+        wh.insert_df("exams", pd.DataFrame({"exam_id": [exam_id], "name": [exam],
+                                            "grade": [grade], "level": ["district"]}))
+        wh.insert_df("papers", pd.DataFrame([paper_row]))
+        wh.insert_df("items", items_df)
+        wh.insert_df("item_knowledge", ik)
+        wh.insert_df("paper_results", results)
+        wh.insert_df("responses", responses)
+    return {"paper_id": paper_id, "exam_id": exam_id, "exam": exam, "subject": subject,
+            "student_keys": keys[:n], "absent_keys": keys[n:],
+            "school_ids": {i: s0 + i for i in range(n_sch)}, "class_ids": class_ids,
+            "item_ids": items_df["item_id"].to_numpy(), "totals": totals}
