@@ -624,7 +624,7 @@ def note_history(wh: Warehouse, bank_item_id: int) -> pd.DataFrame:
 # -- reading the archive -------------------------------------------------------------------------
 
 def _norm_choice(value: str | None, aliases: Mapping[str, str], codes: Iterable[str],
-                 what: str) -> str | None:
+                 what_zh: str, what_en: str) -> str | None:
     if value is None:
         return None
     v = str(value).strip()
@@ -632,7 +632,9 @@ def _norm_choice(value: str | None, aliases: Mapping[str, str], codes: Iterable[
         return v
     if v in aliases:
         return aliases[v]
-    raise InputError(f"未知的{what}「{v}」,可选 {', '.join(codes)} / unknown {what} {v!r}")
+    choices = ", ".join(codes)
+    raise InputError(f"未知的{what_zh}「{v}」,可选 {choices} 或 {'/'.join(aliases)} / "
+                     f"unknown {what_en} {v!r}; choose one of {choices}")
 
 
 def search_archive(
@@ -674,9 +676,9 @@ def search_archive(
     """
     params = {
         "subject": subject, "grade": None if grade is None else int(grade),
-        "item_type": _norm_choice(item_type, _TYPE_ALIASES, ITEM_TYPE_ZH, "题型 / item type"),
+        "item_type": _norm_choice(item_type, _TYPE_ALIASES, ITEM_TYPE_ZH, "题型", "item type"),
         "difficulty": _norm_choice(difficulty, _DIFFICULTY_ALIASES, DIFFICULTY_ZH,
-                                   "难度 / difficulty band"),
+                                   "难度", "difficulty band"),
         "kp": knowledge_point or None, "text": text or None,
     }
     return wh.df(search_sql(), params)
