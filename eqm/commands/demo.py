@@ -1,0 +1,99 @@
+"""`eqm demo`: build the demo district into the warehouse (from scratch) and serve the dashboard."""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+import click
+
+from analytics.demo import DEFAULT_OUT_DIR, DEFAULT_SEED, DEFAULT_STUDENTS, GRADES, SUBJECTS
+from analytics.errors import InputError
+
+
+def _split_subjects(text: str | None) -> list[str] | None:
+    if not text:
+        return None
+    subjects = [s.strip() for s in text.replace("，", ",").replace("、", ",").split(",") if s.strip()]
+    bad = [s for s in subjects if s not in SUBJECTS]
+    if bad:
+        raise InputError(f"未知学科 {'、'.join(bad)},可选 {'、'.join(SUBJECTS)} / unknown subject(s) "
+                         f"{', '.join(bad)}; choose from {', '.join(SUBJECTS)}")
+    return subjects
+
+
+def _split_grades(text: str | None) -> list[int] | None:
+    if not text:
+        return None
+    try:
+        grades = [int(g) for g in text.replace("，", ",").split(",") if g.strip()]
+    except ValueError as exc:
+        raise InputError(f"年级应为数字,如 5,9 / grades must be numbers such as 5,9: {text}") from exc
+    bad = [g for g in grades if g not in GRADES]
+    if bad:
+        raise InputError(f"示例区只有 5、9 年级 / the demo has grades 5 and 9 only: {bad}")
+    return grades
+
+
+def register(cli: click.Group) -> None:
+    @cli.command("demo")
+    @click.option("--students", type=click.IntRange(100, 1_000_000), default=DEFAULT_STUDENTS,
+                  show_default=True, help="学生总数 / total students over the grades.")
+    @click.option("--seed", type=int, default=DEFAULT_SEED, show_default=True,
+                  help="随机种子 / random seed (same seed, same data).")
+    @click.option("--subjects", default=None,
+                  help="学科,逗号分隔 / subjects, comma-separated (default 语文,数学,英语,科学).")
+    @click.option("--grades", default=None,
+                  help="年级,逗号分隔 / grades, comma-separated (default 5,9).")
+    @click.option("--serve/--no-serve", default=True, show_default=True,
+                  help="建好后启动仪表盘 / serve the dashboard afterwards.")
+    @click.option("--port", type=int, default=8050, show_default=True,
+                  help="仪表盘端口 / dashboard port.")
+    @click.option("--out-dir", type=click.Path(file_okay=False, path_type=Path),
+                  default=DEFAULT_OUT_DIR, show_default=True,
+                  help="导入文件的存放目录 / where the import files are written.")
+    @click.option("--quiet", is_flag=True, help="不显示进度条 / no progress bars.")
+    @click.pass_context
+    def demo(ctx: click.Context, students: int, seed: int, subjects: str | None,
+             grades: str | None, serve: bool, port: int, out_dir: Path, quiet: bool) -> None:
+        """生成示例区并导入数据库,然后启动仪表盘 / build the demo district and serve it.
+
+        Generates a seeded synthetic district (4 片区, ~40 schools, grades 5 and 9, 语文 数学 英语
+        科学, three exams, a questionnaire, planted truths), writes the files an office would
+        receive into --out-dir, loads them through the importers into a fresh warehouse (--db;
+        the old file is deleted) and stores the planted truths in the demo_truths table.
+        """
+        from analytics.demo import build_demo
+
+        subj = _split_subjects(subjects)
+        grd = _split_grades(grades)
+        db = Path(ctx.obj["db"])
+        for f in (db, Path(f"{db}.wal")):
+            if f.exists():
+                f.unlink()
+                click.echo(f"已删除旧数据库 / deleted the old warehouse: {f}")
+        summary = build_demo(db, students=students, seed=seed, subjects=subj, grades=grd,
+                             out_dir=out_dir, progress=not quiet)
+        click.echo(
+            f"示例区已建好 / demo district built: {db}\n"
+            f"  学生 students {summary['students']:,}, 学校 schools {summary['schools']}, "
+            f"班级 classes {summary['classes']}, 试卷 papers {summary['papers']}, "
+            f"小题 items {summary['items']}, 作答 responses {summary['responses']:,}, "
+            f"问卷作答 survey answers {summary['survey_answers']:,}, "
+            f"埋设真相 planted truths {summary['truths']}\n"
+            f"  文件 files: {summary['files']} in {summary['out_dir']}\n"
+            f"  用时 seconds: generate {summary['seconds_generate']:.1f}, write "
+            f"{summary['seconds_write']:.1f}, import {summary['seconds_import']:.1f}, total "
+            f"{summary['seconds_total']:.1f}"
+        )
+        if not serve:
+            return
+        try:
+            app = importlib.import_module("dashboards.app")
+        except ImportError:
+            app = None
+        serve_fn = getattr(app, "serve", None)
+        if serve_fn is None:
+            click.echo("仪表盘尚不可用 / the dashboard is not available yet (dashboards.app.serve).")
+            return
+        serve_fn(str(db), port=port)
