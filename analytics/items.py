@@ -46,7 +46,7 @@ FLAG_CODES = {
     "weak_discrimination": "区分度低 / weak discrimination (0 ≤ D < .20)",
     "negative_discrimination": "负区分 / negative discrimination (D < 0 or r_item_rest < 0)",
     "possible_wrong_key": "疑似答案错误 / a distractor attracts the upper group more than the key",
-    "attractive_distractor": "干扰项过强 / a distractor is chosen as often as the key overall",
+    "attractive_distractor": "干扰项过强 / a distractor is chosen more often than the key",
     "many_omissions": "未答多 / many omissions (> 10%)",
 }
 
@@ -115,7 +115,7 @@ def _option_flags(opts: pd.DataFrame) -> pd.DataFrame:
            .rename(columns={"option": "top_distractor", "share": "top_distractor_share"}))
     f = key.join(dmax, how="outer").join(top, how="left")
     f["possible_wrong_key"] = (f["dis_up"] > f["key_up"]).fillna(False)
-    f["attractive_distractor"] = ((f["dis_share"] >= f["key_share"])
+    f["attractive_distractor"] = ((f["dis_share"] > f["key_share"])
                                   & ~f["possible_wrong_key"]).fillna(False)
     return f[["possible_wrong_key", "attractive_distractor", "top_distractor",
               "top_distractor_share"]].reset_index()
@@ -237,7 +237,7 @@ def item_stats(
     P < .20, ``weak_discrimination`` 0 ≤ D < .20, ``negative_discrimination`` D < 0 or
     r_item_rest < 0, ``possible_wrong_key`` some distractor's share in the upper group exceeds
     the key's (for multiple choice: the smallest share of a key letter),
-    ``attractive_distractor`` some distractor is chosen overall at least as often as the key
+    ``attractive_distractor`` some distractor is chosen overall more often than the key
     (and the key is not suspect), ``many_omissions`` omit rate > .10. Statistics that need
     n ≥ 2 (or variance) are NaN for smaller units; no suppression here.
     """
