@@ -5,7 +5,19 @@ each of which returns a tidy :class:`pandas.DataFrame` (one row per unit, ids fi
 unrounded, with an ``n`` column and ``ci_low``/``ci_high`` for intervals).
 """
 
-# Score reports, item analysis, reliability, paper quality (issue 3, parts 1-3).
+# Score reports, item analysis, reliability, paper quality (issue 3, parts 1-3); error hotspots
+# and the question archive (parts 4-5).
+from analytics.archive import (
+    add_note,
+    archive_item,
+    archive_paper,
+    export_paper_archive,
+    link_item,
+    note_history,
+    paper_archive,
+    search_archive,
+)
+from analytics.hotspots import district_weak_points, error_hotspots, knowledge_matrix
 from analytics.items import item_stats, option_analysis
 from analytics.paper import category_rates, paper_quality, specification_table
 from analytics.reliability import cronbach_alpha
@@ -24,4 +36,9 @@ __all__ += [
     "borderline_students", "category_rates", "cronbach_alpha", "grade_bands", "item_stats",
     "option_analysis", "paper_quality", "percentiles", "score_bands", "score_report",
     "specification_table", "standard_scores",
+]
+__all__ += [
+    "add_note", "archive_item", "archive_paper", "district_weak_points", "error_hotspots",
+    "export_paper_archive", "knowledge_matrix", "link_item", "note_history", "paper_archive",
+    "search_archive",
 ]
