@@ -420,3 +420,16 @@ def test_cli_round_trip(tmp_path):
     assert res.exit_code == 0, res.output
     res = run(cli, [*base, "show", "9999"])
     assert res.exit_code == 2
+
+
+def test_archive_agrees_with_item_stats(archived):
+    """The archive's own SQL and analytics.items use the same Kelley groups (g = round(.27 n),
+    ties by student_key), so P and D agree exactly."""
+    from analytics.items import item_stats
+
+    st = item_stats(archived, exam=EXAM, subject=SUBJECT, efficiency=False)
+    arch = paper_archive(archived, exam=EXAM, subject=SUBJECT)
+    m = arch.merge(st, left_on="item_label", right_on="item", suffixes=("", "_items"))
+    assert len(m) == 12
+    np.testing.assert_allclose(m["score_rate"], m["score_rate_items"], rtol=1e-12)
+    np.testing.assert_allclose(m["discrimination"], m["discrimination_items"], atol=1e-12)
