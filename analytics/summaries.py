@@ -1,0 +1,218 @@
+"""Precomputed summary tables that the dashboards read, refreshed after each import.
+
+An interactive page must answer in well under a second at a million students, so it never
+reduces the ``responses`` table on a click. :func:`refresh_summaries` runs the analysis
+functions listed in :data:`SUMMARIES` once per paper and materialises their tidy frames as
+tables ``summary_<name>`` (the frame's columns, prefixed by ``paper_id``); the catalogue
+``summary_catalog`` (migration 003) records what was written and when. :func:`summary` reads a
+materialised frame, or computes it live when it has not been materialised (so a page is right
+even before the first refresh, only slower).
+
+Analyses that are not available yet (their module or function does not exist) are skipped and
+reported with status ``missing``; one that fails is reported with status ``failed`` and its
+message, and the others still run.
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from analytics.lookup import list_papers
+from analytics.warehouse import Warehouse
+
+
+@dataclass(frozen=True)
+class SummarySpec:
+    """One materialised analysis: ``module.function(wh, exam=…, subject=…, grade=…, **kwargs)``."""
+
+    module: str
+    function: str
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+
+# name -> spec. Names are trusted identifiers (they become table names).
+SUMMARIES: dict[str, SummarySpec] = {
+    "score_report_district": SummarySpec("analytics.scores", "score_report", {"level": "district"}),
+    "score_report_zone": SummarySpec("analytics.scores", "score_report", {"level": "zone"}),
+    "score_report_school": SummarySpec("analytics.scores", "score_report", {"level": "school"}),
+    "score_report_class": SummarySpec("analytics.scores", "score_report", {"level": "class"}),
+    "grade_bands_school": SummarySpec("analytics.scores", "grade_bands", {"level": "school"}),
+    "grade_bands_zone": SummarySpec("analytics.scores", "grade_bands", {"level": "zone"}),
+    "grade_bands_district": SummarySpec("analytics.scores", "grade_bands", {"level": "district"}),
+    "item_stats": SummarySpec("analytics.items", "item_stats", {}),
+    "paper_quality": SummarySpec("analytics.paper", "paper_quality", {}),
+    "option_analysis": SummarySpec("analytics.items", "option_analysis", {}),
+    "hotspots_school": SummarySpec("analytics.hotspots", "error_hotspots", {"level": "school"}),
+    "hotspots_school_kp": SummarySpec("analytics.hotspots", "error_hotspots",
+                                      {"level": "school", "by": "knowledge_point"}),
+    "knowledge_matrix_school": SummarySpec("analytics.hotspots", "knowledge_matrix",
+                                           {"level": "school"}),
+    "knowledge_matrix_class": SummarySpec("analytics.hotspots", "knowledge_matrix",
+                                          {"level": "class"}),
+}
+
+
+def analysis_function(module: str, function: str) -> Callable[..., pd.DataFrame] | None:
+    """The public analysis function ``module.function``, or None while it does not exist."""
+    try:
+        mod = importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name is not None and module.startswith(exc.name):
+            return None
+        raise
+    fn = getattr(mod, function, None)
+    return fn if callable(fn) else None
+
+
+def reporting_tree_sql() -> str:
+    return """
+        SELECT z.zone_id, z.name AS zone_name, s.school_id, s.name AS school_name,
+               c.class_id, c.name AS class_name, c.grade, count(st.student_key) AS n
+        FROM schools s
+        LEFT JOIN zones z ON z.zone_id = s.zone_id
+        LEFT JOIN classes c ON c.school_id = s.school_id
+        LEFT JOIN students st ON st.class_id = c.class_id
+        GROUP BY ALL
+        ORDER BY z.zone_id, s.school_id, c.grade, c.name
+    """
+
+
+def reporting_tree(wh: Warehouse) -> pd.DataFrame:
+    """Zones, schools and classes (one row per class; schools without classes once).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``zone_id, zone_name, school_id, school_name, class_id, class_name, grade, n``
+        (``n`` = students on the roll of the class).
+    """
+    return wh.df(reporting_tree_sql())
+
+
+def import_history_sql() -> str:
+    return """
+        SELECT import_id, kind, file_name, target, rows, started_at, finished_at, outcome, message
+        FROM import_log ORDER BY import_id DESC LIMIT $limit
+    """
+
+
+def import_history(wh: Warehouse, limit: int = 200) -> pd.DataFrame:
+    """The most recent imports, newest first (``import_log``)."""
+    return wh.df(import_history_sql(), {"limit": limit})
+
+
+def _table(name: str) -> str:
+    if name not in SUMMARIES:
+        raise KeyError(f"unknown summary {name!r}")
+    return f"summary_{name}"
+
+
+def _compute(wh: Warehouse, spec: SummarySpec, paper: pd.Series) -> pd.DataFrame | None:
+    fn = analysis_function(spec.module, spec.function)
+    if fn is None:
+        return None
+    return fn(wh, exam=str(paper["exam"]), subject=str(paper["subject"]),
+              grade=int(paper["grade"]), **spec.kwargs)
+
+
+def refresh_summaries(wh: Warehouse, names: Iterable[str] | None = None) -> pd.DataFrame:
+    """Recompute and materialise the summary tables for every paper.
+
+    Parameters
+    ----------
+    wh : Warehouse
+        A writable warehouse.
+    names : iterable of str, optional
+        Which of :data:`SUMMARIES` to refresh (default all).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per summary × paper: ``name, paper_id, status`` (ok | missing | failed),
+        ``rows, seconds, message``.
+    """
+    papers = list_papers(wh)
+    log: list[dict[str, Any]] = []
+    for name in names if names is not None else SUMMARIES:
+        spec = SUMMARIES[name]
+        frames: list[pd.DataFrame] = []
+        for _, paper in papers.iterrows():
+            pid = int(paper["paper_id"])
+            start = time.perf_counter()
+            try:
+                frame = _compute(wh, spec, paper)
+            except Exception as exc:  # one failing analysis must not block the others
+                log.append({"name": name, "paper_id": pid, "status": "failed", "rows": 0,
+                            "seconds": time.perf_counter() - start,
+                            "message": f"{type(exc).__name__}: {exc}"})
+                continue
+            if frame is None:
+                log.append({"name": name, "paper_id": pid, "status": "missing", "rows": 0,
+                            "seconds": 0.0, "message": f"{spec.module}.{spec.function}"})
+                continue
+            frame = frame.copy()
+            frame.insert(0, "paper_id", pid)
+            frames.append(frame)
+            log.append({"name": name, "paper_id": pid, "status": "ok", "rows": len(frame),
+                        "seconds": time.perf_counter() - start, "message": None})
+        _store(wh, name, frames, [r for r in log if r["name"] == name and r["status"] == "ok"])
+    return pd.DataFrame(log, columns=["name", "paper_id", "status", "rows", "seconds", "message"])
+
+
+def _store(wh: Warehouse, name: str, frames: list[pd.DataFrame],
+           done: list[dict[str, Any]]) -> None:
+    table = _table(name)
+    with wh.transaction():
+        wh.execute(f"DROP TABLE IF EXISTS {table}")
+        wh.execute("DELETE FROM summary_catalog WHERE name = $n", {"n": name})
+        if not frames:
+            return
+        data = pd.concat([f for f in frames if not f.empty] or frames[:1], ignore_index=True)
+        wh.register("_summary_frame", data)
+        try:
+            wh.execute(f"CREATE TABLE {table} AS SELECT * FROM _summary_frame")
+        finally:
+            wh.unregister("_summary_frame")
+        catalog = pd.DataFrame(done)[["name", "paper_id", "rows", "seconds"]]
+        wh.insert_df("summary_catalog", catalog)
+
+
+def summary_catalog(wh: Warehouse) -> pd.DataFrame:
+    """What is materialised: ``name, paper_id, rows, seconds, refreshed_at``."""
+    return wh.df("SELECT name, paper_id, rows, seconds, refreshed_at FROM summary_catalog "
+                 "ORDER BY name, paper_id")
+
+
+def read_summary(wh: Warehouse, name: str, paper_id: int) -> pd.DataFrame | None:
+    """The materialised frame of ``name`` for one paper (without ``paper_id``), or None."""
+    table = _table(name)
+    if not wh.scalar("SELECT count(*) FROM summary_catalog WHERE name = $n AND paper_id = $p",
+                     {"n": name, "p": paper_id}):
+        return None
+    frame = wh.df(f"SELECT * FROM {table} WHERE paper_id = $p", {"p": paper_id})
+    return frame.drop(columns=["paper_id"])
+
+
+def summary(wh: Warehouse, name: str, *, exam: str, subject: str,
+            grade: int | None = None) -> pd.DataFrame | None:
+    """The frame of summary ``name`` for a paper: materialised if refreshed, else live.
+
+    Returns None when the analysis function is not available yet.
+    """
+    from analytics.lookup import resolve_paper
+
+    paper = resolve_paper(wh, exam, subject, grade)
+    stored = read_summary(wh, name, paper.paper_id)
+    if stored is not None:
+        return stored
+    spec = SUMMARIES[name]
+    fn = analysis_function(spec.module, spec.function)
+    if fn is None:
+        return None
+    return fn(wh, exam=paper.exam, subject=paper.subject, grade=paper.grade, **spec.kwargs)

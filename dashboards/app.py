@@ -1,0 +1,142 @@
+"""The Dash app: :func:`create_app` builds it, :func:`serve` runs it (``eqm serve``, ``eqm demo``).
+
+The app is a Flask server with login (:mod:`dashboards.auth`), one :class:`Service` (the cached,
+scope-enforcing layer over the analytics), and Dash ``pages`` under ``dashboards/pages``. The
+shell (navigation bar, language switch, log-out form) is rebuilt for each signed-in user, showing
+only the pages their role may open; every page checks the role again and the service checks it
+a third time for each callback.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+import flask
+from dash import Dash, dcc, html, page_container
+
+from analytics.display import DEFAULT_MIN_N
+from dashboards import auth, components, ids
+from dashboards.i18n import LANGS, code_label, t
+from dashboards.service import RankPolicy, Service
+
+HERE = Path(__file__).resolve().parent
+log = logging.getLogger(__name__)
+
+# (path, label key, page group) in navigation order.
+NAV: tuple[tuple[str, str, str], ...] = (
+    ("/officer/overview", "officer_overview", "officer"),
+    ("/officer/schools", "officer_schools", "officer"),
+    ("/officer/items", "officer_items", "officer"),
+    ("/officer/hotspots", "officer_hotspots", "officer"),
+    ("/officer/value-added", "officer_value_added", "officer"),
+    ("/officer/green", "officer_green", "officer"),
+    ("/officer/trends", "officer_trends", "officer"),
+    ("/principal", "principal", "principal"),
+    ("/committee", "committee", "committee"),
+    ("/admin", "admin", "admin"),
+)
+
+
+def nav_links(role: str | None) -> list[tuple[str, str]]:
+    """(path, label key) of the pages a role may open."""
+    from dashboards.service import PAGE_ROLES
+
+    return [(p, k) for p, k, g in NAV if role is not None and role in PAGE_ROLES[g]]
+
+
+def shell() -> html.Div:
+    """The app layout: top bar (pages of the user's role, language, log out) and the page."""
+    user = auth.current_user() if flask.has_request_context() else None
+    lang = components.current_lang()
+    if user is None:
+        bar: list[Any] = [html.A(t("login", lang), href="/login")]
+    else:
+        token = auth.csrf_token()
+        bar = [
+            html.Span(t("app_title", lang), className="eqm-brand"),
+            html.Nav([dcc.Link(t("home", lang), href="/")]
+                     + [dcc.Link(t(key, lang), href=path) for path, key in nav_links(user.role)],
+                     className="eqm-nav"),
+            html.Span([
+                html.Span(f"{user.display_name or user.username} · "
+                          f"{code_label('role', user.role, lang)}"
+                          + (f" · {user.school_name}" if user.school_name else ""),
+                          id=ids.USER_BADGE),
+                html.A(t("language", lang), href=f"/lang/{'en' if lang == 'zh' else 'zh'}",
+                       className="eqm-lang"),
+                html.Form([
+                    dcc.Input(type="hidden", name="csrf_token", value=token),
+                    html.Button(t("logout", lang), type="submit", id="eqm-logout"),
+                ], method="POST", action="/logout", className="eqm-logout"),
+            ], className="eqm-user"),
+        ]
+    return html.Div([
+        dcc.Location(id=ids.URL, refresh="callback-nav"),
+        html.Header(bar, id=ids.NAVBAR, className="eqm-bar"),
+        html.Main(page_container, className="eqm-main"),
+    ])
+
+
+def create_app(
+    db_path: str | os.PathLike[str],
+    *,
+    secret_key: str | None = None,
+    min_n: int = DEFAULT_MIN_N,
+    rank_policy: RankPolicy = "officers",
+) -> Dash:
+    """Build the dashboard app over the warehouse ``db_path``.
+
+    Parameters
+    ----------
+    db_path : path
+        The warehouse (opened read-write: the committee edits notes).
+    secret_key : str, optional
+        Session-signing secret; default ``$EQM_SECRET_KEY`` or a generated, git-ignored file
+        beside the warehouse (:func:`dashboards.auth.load_secret_key`).
+    min_n : int
+        Groups smaller than this are suppressed in every view and export.
+    rank_policy : {'officers', 'none'}
+        Whether research officers see exact school ranks (principals never do).
+    """
+    service = Service(str(db_path), min_n=min_n, rank_policy=rank_policy)
+    server = flask.Flask("dashboards")
+    server.config["EQM_SERVICE"] = service
+    key = auth.load_secret_key(secret_key, secret_file=auth.secret_file_for(db_path))
+    auth.install(server, key, secure_cookies=os.environ.get("EQM_SECURE_COOKIES") == "1")
+
+    @server.route("/lang/<code>")
+    def set_lang(code: str) -> Any:
+        if code in LANGS:
+            flask.session["lang"] = code
+        return flask.redirect("/")
+
+    app = Dash(
+        "dashboards",
+        server=server,
+        use_pages=True,
+        pages_folder=str(HERE / "pages"),
+        assets_folder=str(HERE / "assets"),
+        suppress_callback_exceptions=True,
+        title=t("app_title"),
+        update_title=None,
+        serve_locally=True,
+    )
+    app.layout = shell
+    components.register_callbacks(app)
+    # Claim the pages' global callbacks for this app now (Dash would do it on the first
+    # request), so that several apps can be built in one process (tests) without mixing them.
+    with server.test_request_context("/"):
+        app._setup_server()
+    return app
+
+
+def serve(db_path: str | os.PathLike[str], port: int = 8050, host: str = "127.0.0.1",
+          **kwargs: Any) -> None:
+    """Run the dashboard (Flask's threaded server) until interrupted. ``kwargs`` go to
+    :func:`create_app` (``secret_key``, ``min_n``, ``rank_policy``)."""
+    app = create_app(db_path, **kwargs)
+    print(f"仪表盘 / dashboard: http://{host}:{port}/  (Ctrl-C 退出 / to stop)")
+    app.run(host=host, port=port, debug=False)

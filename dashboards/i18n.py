@@ -1,0 +1,180 @@
+"""Chinese-first labels with an English switch: UI texts, column headers and code → label maps.
+
+``t(key, lang)`` gives a UI text; ``code_label(kind, code, lang)`` a stored code's label
+(M → 男, public → 公办, above → 显著高于预期); ``column_label(col, lang)`` a column header.
+Unknown keys fall back to the key itself, so a missing label shows up as English, never as an
+error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import pandas as pd
+
+LANGS = ("zh", "en")
+DEFAULT_LANG = "zh"
+
+TEXTS: dict[str, tuple[str, str]] = {
+    "app_title": ("教育质量监测分析平台", "Education-quality monitoring"),
+    "login": ("登录", "Log in"),
+    "logout": ("退出", "Log out"),
+    "username": ("用户名", "User name"),
+    "password": ("密码", "Password"),
+    "bad_login": ("用户名或密码错误", "Wrong user name or password"),
+    "bad_csrf": ("表单已过期,请重新登录", "The form expired; please try again"),
+    "refused": ("无权访问:此页面不属于您的角色。",
+                "Access denied: this page is not for your role."),
+    "refused_scope": ("无权查看其他学校的数据。", "You may not see another school's data."),
+    "not_available": ("尚未提供 / not available yet", "not available yet / 尚未提供"),
+    "no_data": ("暂无数据", "No data"),
+    "error": ("出错", "Error"),
+    "exam": ("考试", "Exam"),
+    "grade": ("年级", "Grade"),
+    "subject": ("科目", "Subject"),
+    "zone": ("片区", "Zone"),
+    "school": ("学校", "School"),
+    "class": ("班级", "Class"),
+    "all": ("全部", "All"),
+    "home": ("首页", "Home"),
+    "officer_overview": ("区域概览", "District overview"),
+    "officer_schools": ("学校比较", "School comparison"),
+    "officer_items": ("试题分析", "Item analysis"),
+    "officer_hotspots": ("错误热点", "Error hotspots"),
+    "officer_value_added": ("增值评价", "Value added"),
+    "officer_green": ("绿色指标", "Green indicators"),
+    "officer_trends": ("历次趋势", "Trends"),
+    "principal": ("本校报告", "My school"),
+    "committee": ("命题组", "Exam committee"),
+    "admin": ("管理", "Administration"),
+    "overview_table": ("三率一分(按学校)", "Rates and mean by school"),
+    "mean_by_school": ("各校平均分", "Mean by school"),
+    "bands_by_zone": ("各片区等级分布", "Grade bands by zone"),
+    "ranking": ("学校排名(仅教研员可见)", "School ranking (research officers only)"),
+    "ranking_off": ("按本区政策,不显示名次。", "Ranks are switched off by district policy."),
+    "item_table": ("试题统计", "Item statistics"),
+    "option_chart": ("选项分析(高分组/低分组)", "Options: upper vs lower group"),
+    "item_curve": ("经验项目曲线(得分率 × 总分组)", "Empirical item curve"),
+    "item": ("题号", "Item"),
+    "hotspot_heatmap": ("错误热点(得分率)", "Error hotspots (score rate)"),
+    "level": ("层级", "Level"),
+    "caterpillar": ("增值及 95% 区间", "Value added with 95% intervals"),
+    "funnel": ("漏斗图:增值 × 学校规模(95% / 99.8% 控制限)",
+               "Funnel plot: value added × size (95% / 99.8% limits)"),
+    "quadrant": ("成绩 × 增值 四象限", "Attainment × value added"),
+    "status_change": ("现状 × 变化", "Status × change"),
+    "radar": ("绿色指标雷达图(本校 vs 全区)", "Green indicators: school vs district"),
+    "trends": ("历次考试趋势", "Trends across exams"),
+    "vs_district": ("本校与全区、本片区对比", "My school vs district and zone"),
+    "classes": ("班级对比", "Classes"),
+    "weak_items": ("低于全区的试题与常见错误答案",
+                   "Items below the district, with common wrong answers"),
+    "weak_points": ("低于全区的知识点", "Knowledge points below the district"),
+    "va_reading": ("增值解读", "Value added, in plain words"),
+    "struggling": ("学困生(成绩低或增长低)", "Students needing help (low attainment or growth)"),
+    "borderline": ("临界生", "Borderline students"),
+    "report_html": ("打印版学校报告", "Printable school report"),
+    "export_xlsx": ("导出 Excel", "Export to Excel"),
+    "paper_quality": ("试卷质量报告", "Paper quality report"),
+    "archive_search": ("题库检索", "Search the question archive"),
+    "search": ("检索", "Search"),
+    "item_history": ("试题历史", "Item history"),
+    "notes": ("出错原因分析(可编辑)", "Error-cause notes (editable)"),
+    "save": ("保存", "Save"),
+    "saved": ("已保存", "Saved"),
+    "users": ("账号", "Users"),
+    "imports": ("导入记录", "Import log"),
+    "suppressed_note": ("人数少于 {n} 的组不显示统计量。",
+                        "Groups smaller than {n} are suppressed."),
+    "position": ("本校位置", "Position"),
+    "language": ("English", "中文"),
+    "welcome": ("欢迎", "Welcome"),
+    "pages_for_you": ("您可以访问的页面:", "Pages available to you:"),
+}
+
+CODES: dict[str, dict[str, tuple[str, str]]] = {
+    "gender": {"M": ("男", "male"), "F": ("女", "female")},
+    "ownership": {"public": ("公办", "public"), "private": ("民办", "private")},
+    "locality": {"urban": ("城区", "urban"), "rural": ("乡镇", "rural")},
+    "hukou": {"local": ("本地", "local"), "nonlocal": ("外地", "non-local")},
+    "category": {
+        "above": ("显著高于预期", "above expected"),
+        "as_expected": ("符合预期", "as expected"),
+        "expected": ("符合预期", "as expected"),
+        "below": ("显著低于预期", "below expected"),
+    },
+    "role": {
+        "officer": ("教研员", "research officer"),
+        "principal": ("校长", "principal"),
+        "committee": ("命题组", "exam committee"),
+        "admin": ("管理员", "administrator"),
+    },
+    "status": {"present": ("实考", "present"), "absent": ("缺考", "absent"),
+               "void": ("作弊", "void")},
+    "item_type": {"single": ("单选", "single choice"), "multiple": ("多选", "multiple choice"),
+                  "true_false": ("判断", "true/false"), "fill": ("填空", "fill-in"),
+                  "constructed": ("解答", "constructed")},
+    "band": {"A": ("A 优秀", "A"), "B": ("B 良好", "B"), "C": ("C 合格", "C"),
+             "D": ("D 待提高", "D")},
+    "position": {"above": ("高于全区", "above the district"),
+                 "similar": ("与全区相当", "close to the district"),
+                 "below": ("低于全区", "below the district")},
+}
+
+COLUMNS: dict[str, tuple[str, str]] = {
+    "district_name": ("区", "District"), "zone_name": ("片区", "Zone"),
+    "school_name": ("学校", "School"), "class_name": ("班级", "Class"),
+    "n": ("人数", "n"), "mean": ("平均分", "Mean"), "sd": ("标准差", "SD"),
+    "excellent_rate": ("优秀率", "Excellent rate"), "pass_rate": ("及格率", "Pass rate"),
+    "low_rate": ("低分率", "Low rate"), "above_mean_rate": ("超均率", "Above-mean rate"),
+    "score_rate": ("得分率", "Score rate"), "rank": ("名次", "Rank"),
+    "difficulty": ("难度", "Difficulty"), "discrimination": ("区分度", "Discrimination"),
+    "label": ("题号", "Item"), "item_label": ("题号", "Item"), "item_type": ("题型", "Type"),
+    "max_score": ("分值", "Max"), "knowledge_point": ("知识点", "Knowledge point"),
+    "value_added": ("增值", "Value added"), "va": ("增值", "Value added"),
+    "ci_low": ("区间下限", "CI low"), "ci_high": ("区间上限", "CI high"),
+    "category": ("判定", "Category"), "student_id": ("考号", "Student ID"),
+    "student_name": ("姓名", "Name"), "total": ("总分", "Total"), "line": ("分数线", "Line"),
+    "gap": ("差距", "Gap"), "option": ("选项", "Option"), "share": ("比例", "Share"),
+    "ownership": ("办学性质", "Ownership"), "locality": ("城乡", "Locality"),
+    "gender": ("性别", "Gender"), "exam": ("考试", "Exam"), "subject": ("科目", "Subject"),
+    "grade": ("年级", "Grade"), "band": ("等级", "Band"), "username": ("用户名", "User"),
+    "role": ("角色", "Role"), "alpha": ("信度 α", "Alpha"), "sem": ("测量标准误", "SEM"),
+    "note": ("备注", "Note"), "reason": ("原因", "Reason"),
+}
+
+
+def lang_of(value: object) -> str:
+    """A valid language code from user input (URL, store), defaulting to Chinese."""
+    return value if isinstance(value, str) and value in LANGS else DEFAULT_LANG
+
+
+def t(key: str, lang: str = DEFAULT_LANG, **fmt: object) -> str:
+    """The UI text ``key`` in ``lang`` (falls back to the key)."""
+    pair = TEXTS.get(key)
+    text = key if pair is None else pair[0 if lang_of(lang) == "zh" else 1]
+    return text.format(**fmt) if fmt else text
+
+
+def code_label(kind: str, code: object, lang: str = DEFAULT_LANG) -> str:
+    """The label of a stored code, e.g. ``code_label("gender", "M") == "男"``."""
+    if code is None or (isinstance(code, float) and code != code):
+        return ""
+    pair = CODES.get(kind, {}).get(str(code))
+    return str(code) if pair is None else pair[0 if lang_of(lang) == "zh" else 1]
+
+
+def column_label(col: str, lang: str = DEFAULT_LANG) -> str:
+    """A column header for display."""
+    pair = COLUMNS.get(col)
+    return col if pair is None else pair[0 if lang_of(lang) == "zh" else 1]
+
+
+def translate_codes(frame: pd.DataFrame, lang: str = DEFAULT_LANG,
+                    kinds: Iterable[str] | None = None) -> pd.DataFrame:
+    """Replace code columns (gender, ownership, category, …) by their labels."""
+    out = frame.copy()
+    for kind in kinds if kinds is not None else CODES:
+        if kind in out.columns:
+            out[kind] = [code_label(kind, v, lang) for v in out[kind]]
+    return out

@@ -1,0 +1,117 @@
+"""Exam committee (命题组): the paper quality report, archive search, each item's history
+across exams, and editing of the error-cause notes (出错原因分析, kept as versions)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dash
+from dash import Input, Output, State, callback, dcc, html
+
+from analytics.users import User
+from dashboards import figures, ids
+from dashboards.components import graph, guarded, message, page, section, table
+from dashboards.i18n import t
+from dashboards.service import Filters, Service
+
+dash.register_page(__name__, path="/committee", title="命题组", name="committee")
+
+QUALITY_COLS = ["n", "k", "full_score", "mean", "sd", "score_rate", "alpha", "sem", "ci_low",
+                "ci_high", "mean_difficulty", "mean_discrimination"]
+ITEM_COLS = ["number", "item", "item_type", "max_score", "difficulty", "discrimination",
+             "r_item_rest", "key", "top_distractor", "top_distractor_share", "flags"]
+SEARCH_COLS = ["bank_item_id", "label", "item_type", "knowledge_points", "max_score",
+               "answer_key", "n_administrations", "last_exam", "score_rate", "discrimination",
+               "difficulty_band", "note_version", "cause_text"]
+
+
+def layout(**kwargs: Any) -> html.Div:
+    def body(user: User, f: Filters, lang: str) -> list[Any]:
+        return [
+            section(t("paper_quality", lang), ids.CM_QUALITY, ids.CM_QUALITY_TABLE),
+            html.Div([
+                html.H3(t("archive_search", lang)),
+                dcc.Input(id=ids.CM_QUERY, type="text", debounce=True,
+                          placeholder="知识点 / 题号 / 文字", style={"width": "280px"}),
+                html.Button(t("search", lang), id=ids.CM_SEARCH_BTN, n_clicks=0),
+                dcc.Loading(html.Div(id=ids.CM_RESULTS), type="dot"),
+            ], className="eqm-section"),
+            html.Div([
+                html.H3(t("item_history", lang)),
+                dcc.Dropdown(id=ids.CM_HISTORY_ITEM, placeholder="bank_item_id",
+                             style={"width": "360px"}),
+                dcc.Loading(html.Div(id=ids.CM_HISTORY), type="dot"),
+                html.H4(t("notes", lang)),
+                dcc.Textarea(id=ids.CM_NOTE_TEXT, style={"width": "100%", "height": "80px"}),
+                html.Button(t("save", lang), id=ids.CM_NOTE_SAVE, n_clicks=0),
+                html.Span(id=ids.CM_NOTE_STATUS, style={"marginLeft": "10px"}),
+            ], className="eqm-section"),
+        ]
+
+    return page(kwargs, group="committee", title="committee", body=body,
+                keys=("exam", "grade", "subject"))
+
+
+@callback(Output(ids.CM_QUALITY, "children"), Output(ids.CM_QUALITY_TABLE, "children"),
+          Input(ids.FILTERS, "data"))
+@guarded(2)
+def update_quality(user: User, lang: str, svc: Service, data: dict[str, Any]) -> list[Any]:
+    f = Filters.from_mapping(data)
+    quality = svc.paper_quality(user, f)
+    items = svc.committee_items(user, f)
+    fig = figures.bar(items.assign(label=items["item"].astype(str)), "label", "difficulty")
+    fig.add_scatter(x=items["item"].astype(str), y=items["discrimination"], mode="markers",
+                    name="D")
+    return [table(quality[[c for c in QUALITY_COLS if c in quality.columns]], lang,
+                  table_id="cm-quality-datatable"),
+            html.Div([graph(fig), table(items[[c for c in ITEM_COLS if c in items.columns]],
+                                        lang, page_size=12)])]
+
+
+@callback(Output(ids.CM_RESULTS, "children"), Output(ids.CM_HISTORY_ITEM, "options"),
+          Input(ids.CM_SEARCH_BTN, "n_clicks"), Input(ids.CM_QUERY, "value"),
+          Input(ids.FILTERS, "data"))
+def search(n: int, text: str | None, data: dict[str, Any]) -> tuple[Any, list[Any]]:
+    @guarded(1)
+    def inner(user: User, lang: str, svc: Service) -> Any:
+        hits = svc.archive_search(user, Filters.from_mapping(data), text)
+        options = [{"label": f"{r.bank_item_id} · {r.label} · {r.knowledge_points}",
+                    "value": int(r.bank_item_id)} for r in hits.itertuples()]
+        cols = [c for c in SEARCH_COLS if c in hits.columns]
+        return table(hits[cols], lang, table_id="cm-search-datatable", page_size=10), options
+
+    out = inner()
+    return out if isinstance(out, tuple) else (out, [])
+
+
+@callback(Output(ids.CM_HISTORY, "children"), Output(ids.CM_NOTE_TEXT, "value"),
+          Input(ids.CM_HISTORY_ITEM, "value"), prevent_initial_call=True)
+def history(bank_item_id: Any) -> tuple[Any, str]:
+    @guarded(1)
+    def inner(user: User, lang: str, svc: Service) -> Any:
+        if bank_item_id is None:
+            return message(t("no_data", lang)), ""
+        parts = svc.archive_item(user, int(bank_item_id))
+        adm = parts.get("administrations")
+        notes = parts.get("notes")
+        current = "" if notes is None or notes.empty else str(notes["cause_text"].iloc[-1])
+        fig = figures.trend(adm.assign(series="P"), "exam", "score_rate", "series") \
+            if adm is not None and not adm.empty else None
+        return html.Div([graph(fig) if fig is not None else html.Div(),
+                         table(adm, lang), html.H4("版本 / versions"),
+                         table(notes, lang)]), current
+
+    out = inner()
+    return out if isinstance(out, tuple) else (out, "")
+
+
+@callback(Output(ids.CM_NOTE_STATUS, "children"), Input(ids.CM_NOTE_SAVE, "n_clicks"),
+          State(ids.CM_HISTORY_ITEM, "value"), State(ids.CM_NOTE_TEXT, "value"),
+          prevent_initial_call=True)
+@guarded(1)
+def save(user: User, lang: str, svc: Service, n: int, bank_item_id: Any,
+         text: str | None) -> Any:
+    if bank_item_id is None or not text:
+        return message(t("no_data", lang))
+    version = svc.save_note(user, int(bank_item_id), text)
+    return f"{t('saved', lang)} (v{version})"

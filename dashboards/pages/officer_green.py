@@ -1,0 +1,39 @@
+"""Research officer: green indicators (绿色指标) — radar of a school against the district."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dash
+from dash import Input, Output, callback, html
+
+from analytics.users import User
+from dashboards import figures, ids
+from dashboards.components import graph, guarded, message, page, section, table
+from dashboards.i18n import t
+from dashboards.service import Filters, Service
+
+dash.register_page(__name__, path="/officer/green", title="绿色指标", name="officer_green")
+
+
+def layout(**kwargs: Any) -> html.Div:
+    def body(user: User, f: Filters, lang: str) -> list[Any]:
+        return [section(t("radar", lang), ids.GR_RADAR), section("", ids.GR_TABLE)]
+
+    return page(kwargs, group="officer", title="officer_green", body=body,
+                keys=("exam", "grade", "zone", "school"))
+
+
+@callback(Output(ids.GR_RADAR, "children"), Output(ids.GR_TABLE, "children"),
+          Input(ids.FILTERS, "data"))
+@guarded(2)
+def update(user: User, lang: str, svc: Service, data: dict[str, Any]) -> list[Any]:
+    svc.require(user, "officer")
+    f = Filters.from_mapping(data)
+    green = svc.green(user, f)
+    if green.empty:
+        return [message(t("no_data", lang))] * 2
+    shown = green if f.school is None or "school_id" not in green.columns else green[
+        green["school_id"].isna() | (green["school_id"] == f.school)]
+    fig = figures.radar(shown, "indicator", "level", "unit_name", range_=(0, 9))
+    return [graph(fig), table(green, lang)]

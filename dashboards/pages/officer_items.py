@@ -1,0 +1,82 @@
+"""Research officer: item analysis (item table, options in upper/lower groups, item curve)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dash
+import pandas as pd
+from dash import Input, Output, callback, dcc, html
+
+from analytics.users import User
+from dashboards import figures, ids
+from dashboards.components import graph, guarded, message, page, section, table
+from dashboards.i18n import t
+from dashboards.service import Filters, Service
+
+dash.register_page(__name__, path="/officer/items", title="试题分析", name="officer_items")
+
+ITEM_COLS = ["number", "item", "item_type", "n", "max_score", "mean_score", "difficulty",
+             "discrimination", "r_item_rest", "omit_rate", "key", "top_distractor",
+             "top_distractor_share", "flags"]
+
+
+def layout(**kwargs: Any) -> html.Div:
+    def body(user: User, f: Filters, lang: str) -> list[Any]:
+        return [
+            section(t("item_table", lang), ids.IT_TABLE),
+            html.Div([html.Label(t("item", lang)),
+                      dcc.Dropdown(id=ids.IT_ITEM, clearable=False, style={"width": "200px"})]),
+            html.Div([section(t("option_chart", lang), ids.IT_OPTIONS),
+                      section(t("item_curve", lang), ids.IT_CURVE)], className="eqm-grid"),
+        ]
+
+    return page(kwargs, group="officer", title="officer_items", body=body,
+                keys=("exam", "grade", "subject"))
+
+
+@callback(Output(ids.IT_TABLE, "children"), Output(ids.IT_ITEM, "options"),
+          Output(ids.IT_ITEM, "value"), Input(ids.FILTERS, "data"))
+def update_table(data: dict[str, Any]) -> tuple[Any, list[dict[str, Any]], Any]:
+    @guarded(1)
+    def inner(user: User, lang: str, svc: Service) -> Any:
+        svc.require(user, "officer")
+        stats = svc.item_stats(user, Filters.from_mapping(data))
+        cols = [c for c in ITEM_COLS if c in stats.columns]
+        return stats, table(stats[cols], lang, table_id="it-datatable", page_size=12)
+
+    out = inner()
+    if not isinstance(out, tuple):
+        return out, [], None
+    stats, tab = out
+    options = [{"label": str(r.item), "value": int(r.number)} for r in stats.itertuples()]
+    objective = stats[stats["item_type"].isin(["single", "multiple", "true_false"])]
+    first = int(objective["number"].iloc[0]) if not objective.empty else (
+        options[0]["value"] if options else None)
+    return tab, options, first
+
+
+@callback(Output(ids.IT_OPTIONS, "children"), Output(ids.IT_CURVE, "children"),
+          Input(ids.IT_ITEM, "value"), Input(ids.FILTERS, "data"))
+@guarded(2)
+def update_item(user: User, lang: str, svc: Service, number: Any,
+                data: dict[str, Any]) -> list[Any]:
+    svc.require(user, "officer")
+    f = Filters.from_mapping(data)
+    if number is None:
+        return [message(t("no_data", lang))] * 2
+    opts = svc.option_analysis(user, f)
+    one = opts[opts["number"] == number] if "number" in opts.columns else opts.iloc[0:0]
+    if one.empty:
+        options_fig: Any = message(t("no_data", lang))
+    else:
+        long = pd.concat([
+            one.assign(group="upper", value=one["share_upper"]),
+            one.assign(group="lower", value=one["share_lower"]),
+        ])
+        key = "".join(one.loc[one["is_key"].astype(bool), "option"].astype(str))
+        options_fig = graph(figures.option_chart(long, "option", "group", "value", key=key))
+    curve = svc.item_curve(user, f, int(number))
+    curve_fig = graph(figures.item_curve(curve, "group", "score_rate")) if not curve.empty \
+        else message(t("no_data", lang))
+    return [options_fig, curve_fig]

@@ -1,0 +1,62 @@
+"""Research officer: district overview (三率一分 by school, means, grade bands by zone)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dash
+import pandas as pd
+from dash import Input, Output, callback, html
+
+from analytics.users import User
+from dashboards import figures, ids
+from dashboards.components import graph, guarded, page, section, table
+from dashboards.i18n import t
+from dashboards.service import Filters, Service
+
+dash.register_page(__name__, path="/officer/overview", title="区域概览", name="officer_overview")
+
+RATE_COLS = ["n", "mean", "sd", "excellent_rate", "pass_rate", "low_rate", "above_mean_rate"]
+
+
+def layout(**kwargs: Any) -> html.Div:
+    def body(user: User, f: Filters, lang: str) -> list[Any]:
+        return [
+            section(t("overview_table", lang), ids.OV_TABLE),
+            html.Div([section(t("mean_by_school", lang), ids.OV_BAR),
+                      section(t("bands_by_zone", lang), ids.OV_ZONES)], className="eqm-grid"),
+        ]
+
+    return page(kwargs, group="officer", title="officer_overview", body=body,
+                keys=("exam", "grade", "subject", "zone"))
+
+
+def district_reference(svc: Service, user: User, f: Filters) -> pd.Series:
+    d = svc.score_report(user, f, level="district")
+    return d.iloc[0] if not d.empty else pd.Series(dtype=float)
+
+
+@callback(Output(ids.OV_TABLE, "children"), Output(ids.OV_BAR, "children"),
+          Output(ids.OV_ZONES, "children"), Input(ids.FILTERS, "data"))
+@guarded(3)
+def update(user: User, lang: str, svc: Service, data: dict[str, Any]) -> list[Any]:
+    svc.require(user, "officer")
+    f = Filters.from_mapping(data)
+    schools = svc.score_report(user, f, level="school")
+    ref = district_reference(svc, user, f)
+    cols = [c for c in ["zone_id", "zone_name", "school_id", "school_name", *RATE_COLS]
+            if c in schools.columns]
+    tab = table(schools[cols], lang, table_id="ov-datatable",
+                reference={c: float(ref[c]) for c in ("mean", "excellent_rate", "pass_rate")
+                           if c in ref.index})
+    bar = graph(figures.bar(schools.sort_values("mean"), "school_name", "mean",
+                            horizontal=True, reference=float(ref.get("mean", float("nan"))),
+                            reference_label=t("all", lang)))
+    bands = svc.grade_bands(user, f, level="zone")
+    long = bands.melt(id_vars=["zone_name"], value_vars=["share_a", "share_b", "share_c",
+                                                         "share_d"],
+                      var_name="band", value_name="share")
+    long["band"] = long["band"].str[-1].str.upper()
+    zones = graph(figures.stacked_shares(long, "zone_name", "band", "share",
+                                         order=["A", "B", "C", "D"]))
+    return [tab, bar, zones]

@@ -1,0 +1,47 @@
+"""Research officer: school comparison and ranking (exact ranks only if the district allows)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dash
+from dash import Input, Output, callback, html
+
+from analytics.users import User
+from dashboards import figures, ids
+from dashboards.components import graph, guarded, message, page, section, table
+from dashboards.i18n import t
+from dashboards.service import Filters, Service
+
+dash.register_page(__name__, path="/officer/schools", title="学校比较", name="officer_schools")
+
+
+def layout(**kwargs: Any) -> html.Div:
+    def body(user: User, f: Filters, lang: str) -> list[Any]:
+        return [section(t("ranking", lang), ids.SC_TABLE),
+                section(t("mean_by_school", lang), ids.SC_BAR)]
+
+    return page(kwargs, group="officer", title="officer_schools", body=body,
+                keys=("exam", "grade", "subject", "zone"))
+
+
+@callback(Output(ids.SC_TABLE, "children"), Output(ids.SC_BAR, "children"),
+          Input(ids.FILTERS, "data"))
+@guarded(2)
+def update(user: User, lang: str, svc: Service, data: dict[str, Any]) -> list[Any]:
+    f = Filters.from_mapping(data)
+    frame = svc.school_ranking(user, f)
+    ref = svc.score_report(user, f, level="district")
+    order = "rank" if "rank" in frame.columns else "mean"
+    frame = frame.sort_values(order, ascending=order == "rank")
+    cols = [c for c in ["rank", "zone_name", "school_name", "n", "mean", "ci_low", "ci_high",
+                        "excellent_rate", "pass_rate", "low_rate", "above_mean_rate", "z_mean"]
+            if c in frame.columns]
+    note = [] if "rank" in frame.columns else [message(t("ranking_off", lang))]
+    fig = figures.caterpillar(frame.assign(label=frame["school_name"]), "label", "mean",
+                              "ci_low", "ci_high",
+                              zero=float(ref["mean"].iloc[0]) if not ref.empty else 0.0)
+    return [html.Div([*note, table(frame[cols], lang, table_id="sc-datatable",
+                                   reference={"mean": float(ref["mean"].iloc[0])}
+                                   if not ref.empty else None)]),
+            graph(fig)]

@@ -1,0 +1,193 @@
+"""Principal (校长): own school only — against district and zone, classes, weak items and
+knowledge points with the common wrong answers, value added in plain words, 学困生 and 临界生,
+a printable report and an Excel export. Research officers may open it for any school; student
+lists are for the school's principal alone (enforced by the service)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dash
+import pandas as pd
+from dash import Input, Output, State, callback, dcc, html
+
+from analytics.users import User
+from dashboards import figures, ids, report
+from dashboards.components import graph, guarded, message, page, section, table
+from dashboards.i18n import code_label, t
+from dashboards.service import AccessDenied, Filters, NotAvailable, Service
+
+dash.register_page(__name__, path="/principal", title="本校报告", name="principal")
+
+WEAK_ITEM_COLS = ["item_label", "knowledge_points", "unit_rate", "district_rate", "gap",
+                  "wrong_option", "wrong_option_share", "flag"]
+WEAK_KP_COLS = ["knowledge_point", "unit_rate", "district_rate", "gap", "flag"]
+
+
+def layout(**kwargs: Any) -> html.Div:
+    def body(user: User, f: Filters, lang: str) -> list[Any]:
+        return [
+            html.Div([
+                html.Button(t("report_html", lang), id=ids.PR_REPORT_BTN, n_clicks=0),
+                html.Button(t("export_xlsx", lang), id=ids.PR_XLSX_BTN, n_clicks=0,
+                            style={"marginLeft": "8px"}),
+                dcc.Download(id=ids.PR_DOWNLOAD),
+            ]),
+            section(t("vs_district", lang), ids.PR_VS, ids.PR_VS_TABLE),
+            section(t("classes", lang), ids.PR_CLASSES, ids.PR_CLASSES_TABLE),
+            html.Div([section(t("weak_items", lang), ids.PR_ITEMS),
+                      section(t("weak_points", lang), ids.PR_POINTS)], className="eqm-grid"),
+            section(t("va_reading", lang), ids.PR_VA_TEXT, ids.PR_VA),
+            html.Div([section(t("struggling", lang), ids.PR_STRUGGLING),
+                      section(t("borderline", lang), ids.PR_BORDERLINE)], className="eqm-grid"),
+        ]
+
+    return page(kwargs, group="principal", title="principal", body=body,
+                keys=("exam", "grade", "subject", "school", "class"))
+
+
+@callback(Output(ids.PR_VS, "children"), Output(ids.PR_VS_TABLE, "children"),
+          Input(ids.FILTERS, "data"))
+@guarded(2)
+def update_vs(user: User, lang: str, svc: Service, data: dict[str, Any]) -> list[Any]:
+    prof = svc.school_profile(user, Filters.from_mapping(data))
+    if prof.empty:
+        return [message(t("no_data", lang))] * 2
+    prof = prof.assign(position=[code_label("position", p, lang) for p in prof["position"]])
+    fig = figures.bar(prof, "subject", "mean", color="unit_name")
+    return [graph(fig), table(prof.drop(columns=["unit"]), lang, table_id="pr-vs-datatable")]
+
+
+@callback(Output(ids.PR_CLASSES, "children"), Output(ids.PR_CLASSES_TABLE, "children"),
+          Input(ids.FILTERS, "data"))
+@guarded(2)
+def update_classes(user: User, lang: str, svc: Service, data: dict[str, Any]) -> list[Any]:
+    f = Filters.from_mapping(data)
+    classes = svc.score_report(user, f, level="class")
+    classes = classes[classes["school_id"] == svc.scope(user, f).school]
+    district = svc.score_report(user, f, level="district")
+    ref = float(district["mean"].iloc[0]) if not district.empty else float("nan")
+    cols = [c for c in ["class_name", "n", "mean", "sd", "excellent_rate", "pass_rate",
+                        "low_rate", "above_mean_rate"] if c in classes.columns]
+    return [graph(figures.bar(classes, "class_name", "mean", reference=ref,
+                              reference_label=t("all", lang))),
+            table(classes[cols], lang, reference={"mean": ref})]
+
+
+@callback(Output(ids.PR_ITEMS, "children"), Output(ids.PR_POINTS, "children"),
+          Input(ids.FILTERS, "data"))
+@guarded(2)
+def update_items(user: User, lang: str, svc: Service, data: dict[str, Any]) -> list[Any]:
+    f = Filters.from_mapping(data)
+    items = svc.hotspots(user, f, level="school", by="item")
+    points = svc.hotspots(user, f, level="school", by="knowledge_point")
+    out = []
+    for frame, cols in ((items, WEAK_ITEM_COLS), (points, WEAK_KP_COLS)):
+        below = frame[frame["gap"] < 0].sort_values("gap") if "gap" in frame.columns else frame
+        out.append(table(below[[c for c in cols if c in below.columns]], lang, page_size=10))
+    return out
+
+
+def va_reading(row: pd.Series | None, lang: str) -> str:
+    """The value added of a school in one plain sentence."""
+    if row is None or pd.isna(row.get("va")):
+        return t("no_data", lang)
+    va, lo, hi = float(row["va"]), float(row["ci_low"]), float(row["ci_high"])
+    cat = str(row.get("category", "as_expected"))
+    if lang == "zh":
+        head = {"above": "本校增值显著高于预期", "below": "本校增值显著低于预期"}.get(
+            cat, "本校增值符合预期")
+        return (f"{head}:与入口成绩相近的全区学生相比,本校学生的出口成绩平均"
+                f"{'高' if va >= 0 else '低'}约 {abs(va):.2f} 个标准差"
+                f"(95% 区间 {lo:.2f} 至 {hi:.2f})。"
+                + ("区间包含 0,差异可能来自偶然波动。" if lo <= 0 <= hi else ""))
+    head = {"above": "Value added is above expectation",
+            "below": "Value added is below expectation"}.get(cat, "Value added is as expected")
+    return (f"{head}: compared with district students of similar entry scores, our students "
+            f"score {abs(va):.2f} SD {'higher' if va >= 0 else 'lower'} on average "
+            f"(95% interval {lo:.2f} to {hi:.2f})."
+            + (" The interval includes 0: the difference may be chance." if lo <= 0 <= hi
+               else ""))
+
+
+@callback(Output(ids.PR_VA_TEXT, "children"), Output(ids.PR_VA, "children"),
+          Input(ids.FILTERS, "data"))
+@guarded(2)
+def update_va(user: User, lang: str, svc: Service, data: dict[str, Any]) -> list[Any]:
+    f = Filters.from_mapping(data)
+    va = svc.value_added(user, f, level="school")
+    school = svc.scope(user, f).school
+    mine = va[va["school_id"] == school] if "school_id" in va.columns else va.iloc[0:0]
+    row = mine.iloc[0] if not mine.empty else None
+    fig = figures.caterpillar(mine.assign(label=mine.get("school_name", "")), "label", "va",
+                              "ci_low", "ci_high", category="category") if not mine.empty \
+        else None
+    return [html.P(va_reading(row, lang), className="eqm-reading"),
+            graph(fig) if fig is not None else html.Div()]
+
+
+@callback(Output(ids.PR_STRUGGLING, "children"), Output(ids.PR_BORDERLINE, "children"),
+          Input(ids.FILTERS, "data"))
+@guarded(2)
+def update_students(user: User, lang: str, svc: Service, data: dict[str, Any]) -> list[Any]:
+    f = Filters.from_mapping(data)
+    out = []
+    for kind, cols in (("struggling", ["student_id", "class_name", "total", "z"]),
+                       ("borderline", ["student_id", "student_name", "class_name", "line",
+                                       "line_score", "total", "gap"])):
+        frame = svc.students(user, f, kind)
+        out.append(table(frame[[c for c in cols if c in frame.columns]], lang, page_size=10))
+    return out
+
+
+def _sections(user: User, svc: Service, f: Filters, lang: str) -> dict[str, pd.DataFrame]:
+    """What the report and the export hold (each section scoped by the service)."""
+    getters = {
+        t("vs_district", lang): lambda: svc.school_profile(user, f),
+        t("classes", lang): lambda: svc.score_report(user, f, level="class"),
+        t("weak_items", lang): lambda: svc.hotspots(user, f, level="school", by="item"),
+        t("weak_points", lang): lambda: svc.hotspots(user, f, level="school",
+                                                     by="knowledge_point"),
+        t("va_reading", lang): lambda: svc.value_added(user, f, level="school"),
+        t("struggling", lang): lambda: svc.students(user, f, "struggling"),
+        t("borderline", lang): lambda: svc.students(user, f, "borderline"),
+    }
+    out = {}
+    for name, get in getters.items():
+        try:
+            frame = get()
+        except (AccessDenied, NotAvailable):
+            continue
+        if name == t("classes", lang) and "school_id" in frame.columns:
+            frame = frame[frame["school_id"] == f.school]
+        out[name] = frame
+    return out
+
+
+@callback(Output(ids.PR_DOWNLOAD, "data"), Input(ids.PR_REPORT_BTN, "n_clicks"),
+          Input(ids.PR_XLSX_BTN, "n_clicks"), State(ids.FILTERS, "data"),
+          prevent_initial_call=True)
+def download(n_html: int, n_xlsx: int, data: dict[str, Any]) -> Any:
+    @guarded(1)
+    def inner(user: User, lang: str, svc: Service) -> Any:
+        f = svc.scope(user, Filters.from_mapping(data))
+        if f.school is None:
+            raise AccessDenied("no school chosen")
+        sections = _sections(user, svc, f, lang)
+        school = svc.tree(user)
+        name = school.loc[school["school_id"] == f.school, "school_name"]
+        title = f"{name.iloc[0] if not name.empty else ''} {f.exam} {f.subject}"
+        if dash.ctx.triggered_id == ids.PR_XLSX_BTN:
+            return dcc.send_bytes(report.workbook(sections, lang), f"{title}.xlsx")
+        va = sections.get(t("va_reading", lang))
+        notes = {}
+        if va is not None and not va.empty and "school_id" in va.columns:
+            mine = va[va["school_id"] == f.school]
+            notes[t("va_reading", lang)] = va_reading(mine.iloc[0] if not mine.empty
+                                                      else None, lang)
+        return dict(content=report.school_report_html(title, sections, lang, notes,
+                                                      min_n=svc.min_n),
+                    filename=f"{title}.html", type="text/html")
+
+    out = inner()
+    return out if isinstance(out, dict) else dash.no_update

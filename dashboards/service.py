@@ -1,0 +1,613 @@
+"""The one service layer between the Dash pages and the analytics functions.
+
+Every public method takes the current :class:`~analytics.users.User` and **enforces scope here,
+on the server** (never in the layout): a principal only ever receives their own school's rows
+(and the district's and their own zone's reference rows), a committee member only papers and
+the archive, an admin only users and imports. A request outside the user's scope raises
+:class:`AccessDenied`; pages turn that into a refusal message, so a crafted POST to
+``/_dash-update-component`` gets a refusal, never data.
+
+Results of the analysis functions are cached per process (:func:`functools.lru_cache`, keyed
+by the function and the paper, never by the user: scope is applied to the cached frame on every
+call) and read from the precomputed summary tables where those exist
+(:func:`analytics.summaries.summary`). Every frame leaves through
+:func:`analytics.display.prepare` (small groups suppressed, numbers rounded), so no view or
+export can show a group smaller than ``min_n``.
+
+Dashboards never write SQL and never import the warehouse module or DuckDB: the warehouse is
+opened with :func:`analytics.connect` and read through public analytics functions only.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from typing import Any, Literal
+
+import pandas as pd
+
+import analytics
+from analytics import summaries, users
+from analytics.display import DEFAULT_MIN_N, prepare
+from analytics.errors import EqmError
+from analytics.lookup import list_papers
+from analytics.users import User
+
+RankPolicy = Literal["officers", "none"]
+STRUGGLING_SHARE = 0.10  # 学困生: the district's bottom 10% on the paper
+
+# Which roles may use which page (the layout refuses, and the service refuses again).
+PAGE_ROLES: dict[str, frozenset[str]] = {
+    "home": frozenset({"officer", "principal", "committee", "admin"}),
+    "officer": frozenset({"officer"}),
+    "principal": frozenset({"principal", "officer"}),
+    "committee": frozenset({"committee", "officer"}),
+    "admin": frozenset({"admin"}),
+}
+
+# Public analytics functions the pages display, by the name the service uses.
+ANALYSES: dict[str, tuple[str, str]] = {
+    "score_report": ("analytics.scores", "score_report"),
+    "grade_bands": ("analytics.scores", "grade_bands"),
+    "score_bands": ("analytics.scores", "score_bands"),
+    "borderline_students": ("analytics.scores", "borderline_students"),
+    "standard_scores": ("analytics.scores", "standard_scores"),
+    "item_stats": ("analytics.items", "item_stats"),
+    "option_analysis": ("analytics.items", "option_analysis"),
+    "item_groups": ("analytics.archive", "paper_archive_groups"),
+    "category_rates": ("analytics.paper", "category_rates"),
+    "paper_quality": ("analytics.paper", "paper_quality"),
+    "error_hotspots": ("analytics.hotspots", "error_hotspots"),
+    "knowledge_matrix": ("analytics.hotspots", "knowledge_matrix"),
+    "district_weak_points": ("analytics.hotspots", "district_weak_points"),
+    "value_added": ("analytics.value_added", "value_added"),
+    "sgp": ("analytics.growth", "sgp"),
+    "green_indicators": ("analytics.green", "green_indicators"),
+    "archive_search": ("analytics.archive", "search_archive"),
+    "archive_item": ("analytics.archive", "archive_item"),
+    "add_note": ("analytics.archive", "add_note"),
+}
+
+SUMMARY_OF: dict[tuple[str, str | None], str] = {
+    ("score_report", "district"): "score_report_district",
+    ("score_report", "zone"): "score_report_zone",
+    ("score_report", "school"): "score_report_school",
+    ("score_report", "class"): "score_report_class",
+    ("grade_bands", "school"): "grade_bands_school",
+    ("grade_bands", "zone"): "grade_bands_zone",
+    ("grade_bands", "district"): "grade_bands_district",
+    ("item_stats", None): "item_stats",
+    ("paper_quality", None): "paper_quality",
+    ("option_analysis", None): "option_analysis",
+}
+# Summaries whose spec has more than a level (looked up by the full keyword set).
+SUMMARY_OF_KW: dict[tuple[str, tuple[tuple[str, Any], ...]], str] = {
+    ("error_hotspots", (("level", "school"),)): "hotspots_school",
+    ("error_hotspots", (("by", "knowledge_point"), ("level", "school"))): "hotspots_school_kp",
+    ("knowledge_matrix", (("level", "school"),)): "knowledge_matrix_school",
+    ("knowledge_matrix", (("level", "class"),)): "knowledge_matrix_class",
+}
+
+
+class AccessDenied(PermissionError):
+    """The current user may not see what was asked for (wrong role or another school)."""
+
+
+class NotAvailable(LookupError):
+    """An analytics function the page needs has not been provided yet."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(what)
+        self.what = what
+
+
+@dataclass(frozen=True)
+class Filters:
+    """The filter state of a page (from the URL query string or a callback payload).
+
+    Every field is validated: anything that is not of the right type becomes None, so a
+    crafted payload cannot smuggle in other types.
+    """
+
+    exam: str | None = None
+    grade: int | None = None
+    subject: str | None = None
+    zone: int | None = None
+    school: int | None = None
+    class_id: int | None = None
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any] | None) -> Filters:
+        data = data or {}
+
+        def text(v: Any) -> str | None:
+            return v if isinstance(v, str) and v.strip() and len(v) < 200 else None
+
+        def integer(v: Any) -> int | None:
+            if isinstance(v, bool):
+                return None
+            if isinstance(v, int):
+                return v
+            if isinstance(v, str) and v.strip().lstrip("-").isdigit():
+                return int(v)
+            return None
+
+        return cls(exam=text(data.get("exam")), grade=integer(data.get("grade")),
+                   subject=text(data.get("subject")), zone=integer(data.get("zone")),
+                   school=integer(data.get("school")),
+                   class_id=integer(data.get("class", data.get("class_id"))))
+
+    def as_query(self) -> dict[str, Any]:
+        """The non-empty fields under their URL names."""
+        pairs = {"exam": self.exam, "grade": self.grade, "subject": self.subject,
+                 "zone": self.zone, "school": self.school, "class": self.class_id}
+        return {k: v for k, v in pairs.items() if v is not None}
+
+
+def _frame_filter(frame: pd.DataFrame, col: str, value: Any) -> pd.DataFrame:
+    return frame[frame[col] == value] if col in frame.columns else frame
+
+
+class Service:
+    """Cached, scope-enforcing access to the analytics for the dashboards.
+
+    Parameters
+    ----------
+    db_path : str
+        The warehouse file.
+    min_n : int
+        Groups with fewer students are suppressed in every frame returned.
+    rank_policy : {'officers', 'none'}
+        ``officers``: research officers see exact ranks; ``none``: nobody does (district policy).
+        Principals never see a league table.
+    """
+
+    def __init__(self, db_path: str, *, min_n: int = DEFAULT_MIN_N,
+                 rank_policy: RankPolicy = "officers", cache_size: int = 1024) -> None:
+        if rank_policy not in ("officers", "none"):
+            raise ValueError(f"rank_policy must be 'officers' or 'none', not {rank_policy!r}")
+        self.db_path = str(db_path)
+        self.min_n = int(min_n)
+        self.rank_policy: RankPolicy = rank_policy
+        self.wh = analytics.connect(self.db_path)
+        self._lock = threading.RLock()
+        self._cached = functools.lru_cache(maxsize=cache_size)(self._compute)
+        self.timings: deque[tuple[str, float]] = deque(maxlen=2000)
+
+    # -- plumbing ----------------------------------------------------------------------------
+    def close(self) -> None:
+        with self._lock:
+            self.wh.close()
+
+    def clear_cache(self) -> None:
+        """Forget cached results (after an import or a note edit)."""
+        self._cached.cache_clear()
+
+    def _run(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        with self._lock:
+            return fn(self.wh, *args, **kwargs)
+
+    def _compute(self, name: str, exam: str, subject: str, grade: int | None,
+                 extra: tuple[tuple[str, Any], ...]) -> pd.DataFrame:
+        kwargs = dict(extra)
+        start = time.perf_counter()
+        try:
+            summary_name = SUMMARY_OF_KW.get((name, extra))
+            if summary_name is None and set(kwargs) <= {"level"}:
+                summary_name = SUMMARY_OF.get((name, kwargs.get("level")))
+            if summary_name is not None:
+                frame = self._run(summaries.summary, summary_name, exam=exam, subject=subject,
+                                  grade=grade)
+                if frame is None:
+                    raise NotAvailable(".".join(ANALYSES[name]))
+                return frame
+            fn = self._function(name)
+            return self._run(fn, exam=exam, subject=subject, grade=grade, **kwargs)
+        finally:
+            self.timings.append((name, time.perf_counter() - start))
+
+    def _function(self, name: str) -> Callable[..., Any]:
+        module, function = ANALYSES[name]
+        fn = summaries.analysis_function(module, function)
+        if fn is None:
+            raise NotAvailable(f"{module}.{function}")
+        return fn
+
+    def _analysis(self, name: str, f: Filters, **kwargs: Any) -> pd.DataFrame:
+        if f.exam is None or f.subject is None:
+            return pd.DataFrame()
+        frame = self._cached(name, f.exam, f.subject, f.grade, tuple(sorted(kwargs.items())))
+        return frame.copy()
+
+    def _out(self, frame: pd.DataFrame, user: User) -> pd.DataFrame:
+        """Every frame leaves here: ranks per policy, small groups suppressed, rounded."""
+        if not self.may_rank(user):
+            frame = frame.drop(columns=[c for c in frame.columns if "rank" in c])
+        return prepare(frame, min_n=self.min_n)
+
+    # -- roles and scope -----------------------------------------------------------------------
+    @staticmethod
+    def may_open(user: User | None, page: str) -> bool:
+        """Whether ``user`` may open the page group ``page`` (officer, principal, …)."""
+        return user is not None and user.role in PAGE_ROLES.get(page, frozenset())
+
+    def require(self, user: User | None, page: str) -> User:
+        if user is None or not self.may_open(user, page):
+            raise AccessDenied(f"role {getattr(user, 'role', None)!r} may not use {page!r}")
+        return user
+
+    def may_rank(self, user: User) -> bool:
+        """Exact ranks: research officers only, and only when the district's policy allows."""
+        return user.role == "officer" and self.rank_policy == "officers"
+
+    def scope(self, user: User, f: Filters) -> Filters:
+        """The filters the user may use, with defaults filled in.
+
+        A principal is pinned to their school and its zone; asking for another school (or a
+        class of another school) raises :class:`AccessDenied`. The paper defaults to the latest.
+        """
+        f = self.default_paper(f)
+        if user.role == "principal":
+            if user.school_id is None:
+                raise AccessDenied("principal without a school")
+            if f.school is not None and f.school != user.school_id:
+                raise AccessDenied(f"school {f.school} is not the user's school")
+            if f.class_id is not None and f.class_id not in set(
+                    self._tree()["class_id"][self._tree()["school_id"] == user.school_id]):
+                raise AccessDenied(f"class {f.class_id} is not in the user's school")
+            f = replace(f, school=user.school_id, zone=user.zone_id)
+        return f
+
+    def default_paper(self, f: Filters) -> Filters:
+        papers = self.papers_raw()
+        if papers.empty:
+            return f
+        hit = papers
+        if f.exam is not None:
+            hit = hit[hit["exam"] == f.exam]
+        if f.grade is not None:
+            hit = hit[hit["grade"] == f.grade]
+        if f.subject is not None:
+            hit = hit[hit["subject"] == f.subject]
+        if hit.empty:  # unknown combination: fall back to the exam, then to the latest paper
+            hit = papers[papers["exam"] == f.exam] if f.exam in set(papers["exam"]) else papers
+        row = hit.iloc[-1]
+        return replace(f, exam=str(row["exam"]), grade=int(row["grade"]),
+                       subject=str(row["subject"]))
+
+    # -- reference data ------------------------------------------------------------------------
+    @functools.cache  # noqa: B019 - one Service per app; the tree changes only on import
+    def papers_raw(self) -> pd.DataFrame:
+        return self._run(list_papers)
+
+    @functools.cache  # noqa: B019
+    def _tree(self) -> pd.DataFrame:
+        return self._run(summaries.reporting_tree)
+
+    def papers(self, user: User) -> pd.DataFrame:
+        """Papers (exam × subject × grade); everyone signed in may list them."""
+        return self.papers_raw().copy()
+
+    def tree(self, user: User) -> pd.DataFrame:
+        """Zones, schools and classes the user may see (a principal: their school only)."""
+        tree = self._tree()
+        if user.role == "principal":
+            tree = tree[tree["school_id"] == user.school_id]
+        elif user.role not in ("officer",):
+            tree = tree.iloc[0:0]
+        return tree.copy()
+
+    # -- score reports ------------------------------------------------------------------------
+    def score_report(self, user: User, f: Filters, level: str = "school") -> pd.DataFrame:
+        """三率一分 at ``level``, scoped: a principal gets the district row, their zone's row,
+        their school's row, or their school's classes."""
+        f = self.scope(user, f)
+        if level not in ("district", "zone", "school", "class"):
+            raise AccessDenied(f"unknown level {level!r}")
+        if user.role not in ("officer", "principal"):
+            raise AccessDenied("score reports are for officers and principals")
+        frame = self._analysis("score_report", f, level=level)
+        frame = self._restrict(user, f, frame, level)
+        return self._out(frame, user)
+
+    def grade_bands(self, user: User, f: Filters, level: str = "school") -> pd.DataFrame:
+        """Grade-band shares (等级) at ``level``, scoped like :meth:`score_report`."""
+        f = self.scope(user, f)
+        if user.role not in ("officer", "principal"):
+            raise AccessDenied("grade bands are for officers and principals")
+        frame = self._analysis("grade_bands", f, level=level)
+        return self._out(self._restrict(user, f, frame, level), user)
+
+    def school_ranking(self, user: User, f: Filters) -> pd.DataFrame:
+        """The league table of schools: research officers only (principals never)."""
+        self.require(user, "officer")
+        return self.score_report(user, f, level="school")
+
+    def _restrict(self, user: User, f: Filters, frame: pd.DataFrame, level: str) -> pd.DataFrame:
+        """Keep the rows the user may see (fail closed when a frame lacks the id columns)."""
+        if user.role == "principal":
+            if level == "district":
+                return frame
+            col = "zone_id" if level == "zone" else "school_id"
+            if col not in frame.columns:
+                raise AccessDenied(f"cannot scope a {level} frame without {col}")
+            return frame[frame[col] == (user.zone_id if level == "zone" else user.school_id)]
+        if level in ("school", "class"):
+            frame = _frame_filter(frame, "zone_id", f.zone) if f.zone is not None else frame
+            frame = _frame_filter(frame, "school_id", f.school) if (
+                f.school is not None and level == "class") else frame
+        return frame
+
+    def school_profile(self, user: User, f: Filters) -> pd.DataFrame:
+        """One school against its zone and the district on every subject of the exam × grade.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``subject, unit`` (district | zone | school), ``unit_name, n, mean, ci_low,
+            ci_high, excellent_rate, pass_rate, low_rate, position`` (school rows: above /
+            similar / below the district mean, by whether the school's 95% interval of the
+            mean lies wholly above or below it; no rank).
+        """
+        f = self.scope(user, f)
+        if user.role not in ("officer", "principal"):
+            raise AccessDenied("school profile")
+        if f.school is None:
+            return pd.DataFrame()
+        tree = self._tree()
+        zone = tree.loc[tree["school_id"] == f.school, "zone_id"]
+        zone_id = None if zone.empty else zone.iloc[0]
+        papers = self.papers_raw()
+        subjects = papers[(papers["exam"] == f.exam) & (papers["grade"] == f.grade)]["subject"]
+        rows = []
+        for subject in subjects:
+            g = replace(f, subject=str(subject))
+            parts = {
+                "district": self._analysis("score_report", g, level="district"),
+                "zone": _frame_filter(self._analysis("score_report", g, level="zone"),
+                                      "zone_id", zone_id),
+                "school": _frame_filter(self._analysis("score_report", g, level="school"),
+                                        "school_id", f.school),
+            }
+            d_mean = parts["district"]["mean"].iloc[0] if not parts["district"].empty else None
+            for unit, frame in parts.items():
+                name_col = f"{unit}_name"
+                for _, r in frame.iterrows():
+                    pos = None
+                    if unit == "school" and d_mean is not None and r["n"] >= self.min_n:
+                        pos = ("above" if r["ci_low"] > d_mean else "below"
+                               if r["ci_high"] < d_mean else "similar")
+                    rows.append({"subject": subject, "unit": unit,
+                                 "unit_name": r.get(name_col), "n": r["n"], "mean": r["mean"],
+                                 "ci_low": r["ci_low"], "ci_high": r["ci_high"],
+                                 "excellent_rate": r["excellent_rate"],
+                                 "pass_rate": r["pass_rate"], "low_rate": r["low_rate"],
+                                 "position": pos})
+        return self._out(pd.DataFrame(rows), user)
+
+    # -- items and hotspots ------------------------------------------------------------------
+    def item_stats(self, user: User, f: Filters) -> pd.DataFrame:
+        if user.role not in ("officer", "committee", "principal"):
+            raise AccessDenied("item statistics")
+        f = self.scope(user, f)
+        return self._out(self._analysis("item_stats", f), user)
+
+    def option_analysis(self, user: User, f: Filters) -> pd.DataFrame:
+        if user.role not in ("officer", "committee"):
+            raise AccessDenied("option analysis is district-wide")
+        f = self.scope(user, f)
+        return self._out(self._analysis("option_analysis", f), user)
+
+    def knowledge_matrix(self, user: User, f: Filters, level: str = "school") -> pd.DataFrame:
+        """Unit × knowledge point score rates (for the heatmap), scoped."""
+        f = self.scope(user, f)
+        if user.role not in ("officer", "principal"):
+            raise AccessDenied("hotspots")
+        if level not in ("school", "class"):
+            raise AccessDenied(f"unknown level {level!r}")
+        frame = self._analysis("knowledge_matrix", f, level=level)
+        return self._out(self._restrict(user, f, frame, level), user)
+
+    def hotspots(self, user: User, f: Filters, level: str = "school",
+                 by: str = "item") -> pd.DataFrame:
+        """Items (or knowledge points) where a unit falls below the district (tested), scoped."""
+        f = self.scope(user, f)
+        if user.role not in ("officer", "principal"):
+            raise AccessDenied("hotspots")
+        if level not in ("school", "class") or by not in ("item", "knowledge_point"):
+            raise AccessDenied(f"unknown level {level!r} / by {by!r}")
+        kwargs: dict[str, Any] = {"level": level}
+        if by != "item":
+            kwargs["by"] = by
+        frame = self._analysis("error_hotspots", f, **kwargs)
+        return self._out(self._restrict(user, f, frame, level), user)
+
+    def district_weak_points(self, user: User, f: Filters, by: str = "item") -> pd.DataFrame:
+        """The district's weakest items or knowledge points (district-wide, no school rows)."""
+        f = self.scope(user, f)
+        if user.role not in ("officer", "principal", "committee"):
+            raise AccessDenied("weak points")
+        if by not in ("item", "knowledge_point"):
+            raise AccessDenied(f"unknown by {by!r}")
+        return self._out(self._analysis("district_weak_points", f, by=by), user)
+
+    # -- value added, growth, green --------------------------------------------------------
+    def prior_exams(self, user: User, f: Filters) -> list[str]:
+        """Exams before the current one with the same subject (entry candidates), latest first."""
+        f = self.scope(user, f)
+        papers = self.papers_raw()
+        cur = papers[(papers["exam"] == f.exam) & (papers["subject"] == f.subject)]
+        if cur.empty or "exam_date" not in papers.columns:
+            return []
+        date = cur["exam_date"].iloc[0]
+        earlier = papers[(papers["subject"] == f.subject) & (papers["exam"] != f.exam)]
+        if pd.notna(date):
+            earlier = earlier[earlier["exam_date"] < date]
+        return list(dict.fromkeys(earlier.sort_values("exam_date", ascending=False)["exam"]))
+
+    def value_added(self, user: User, f: Filters, level: str = "school",
+                    prior_exam: str | None = None) -> pd.DataFrame:
+        """Multilevel value added with 95% intervals and category, scoped."""
+        f = self.scope(user, f)
+        if user.role not in ("officer", "principal"):
+            raise AccessDenied("value added")
+        if level not in ("school", "class"):
+            raise AccessDenied(f"unknown level {level!r}")
+        priors = self.prior_exams(user, f)
+        if prior_exam is None or prior_exam not in priors:
+            if not priors:
+                return pd.DataFrame()
+            prior_exam = priors[0]
+        frame = self._analysis("value_added", f, level=level, prior_exam=prior_exam)
+        return self._out(self._restrict(user, f, frame, level), user)
+
+    def green(self, user: User, f: Filters) -> pd.DataFrame:
+        f = self.scope(user, f)
+        if user.role not in ("officer", "principal"):
+            raise AccessDenied("green indicators")
+        frame = self._analysis("green_indicators", f)
+        if user.role == "principal":
+            if "school_id" not in frame.columns:
+                raise AccessDenied("cannot scope green indicators")
+            frame = frame[frame["school_id"].isna() | (frame["school_id"] == user.school_id)]
+        return self._out(frame, user)
+
+    def trends(self, user: User, f: Filters) -> pd.DataFrame:
+        """District (and for a principal, own-school) mean and rates across exams of the same
+        subject and grade: ``exam, exam_date, level, unit, n, mean, …``."""
+        f = self.scope(user, f)
+        if user.role not in ("officer", "principal"):
+            raise AccessDenied("trends")
+        papers = self.papers_raw()
+        same = papers[(papers["subject"] == f.subject) & (papers["grade"] == f.grade)]
+        rows = []
+        for _, p in same.iterrows():
+            g = replace(f, exam=str(p["exam"]))
+            for level in ("district", "school"):
+                if level == "school" and user.role != "principal" and f.school is None:
+                    continue
+                frame = self._analysis("score_report", g, level=level)
+                if level == "school":
+                    frame = frame[frame["school_id"] == (f.school if user.role != "principal"
+                                                         else user.school_id)]
+                    frame = frame.assign(unit=frame.get("school_name", "school"))
+                else:
+                    frame = frame.assign(unit=frame.get("district_name", "district"))
+                rows.append(frame.assign(exam=p["exam"], exam_date=p.get("exam_date"),
+                                         level=level))
+        if not rows:
+            return pd.DataFrame()
+        keep = ["exam", "exam_date", "level", "unit"]
+        out = pd.concat(rows, ignore_index=True)
+        cols = keep + [c for c in out.columns if c not in keep and not c.endswith(("_id",
+                                                                                  "_name"))]
+        return self._out(out[cols], user)
+
+    # -- students (principal of the school only) ----------------------------------------------
+    def students(self, user: User, f: Filters, kind: str) -> pd.DataFrame:
+        """学困生 (``kind='struggling'``) or 临界生 (``'borderline'``) of the user's own school.
+
+        Student lists are visible to that school alone: principals only, own school only.
+        学困生 here: low attainment, i.e. in the district's bottom :data:`STRUGGLING_SHARE` of
+        the paper (``percentile_rank`` of :func:`analytics.scores.standard_scores`); 临界生:
+        :func:`analytics.scores.borderline_students` (just under the excellent or pass line).
+        """
+        if user.role != "principal":
+            raise AccessDenied("student lists are visible to the school's principal only")
+        f = self.scope(user, f)
+        if kind == "borderline":
+            frame = self._analysis("borderline_students", f, school=user.school_id)
+        elif kind == "struggling":
+            frame = self._analysis("standard_scores", f, school=user.school_id)
+            if "percentile_rank" in frame.columns:
+                frame = frame[frame["percentile_rank"] < STRUGGLING_SHARE].sort_values("total")
+                frame = frame.drop(columns=[c for c in frame.columns if "rank" in c])
+                tree = self._tree()[["class_id", "class_name"]].drop_duplicates()
+                frame = frame.merge(tree, on="class_id", how="left")
+        else:
+            raise AccessDenied(f"unknown list {kind!r}")
+        if "school_id" not in frame.columns:
+            raise AccessDenied("cannot scope a student list without school_id")
+        frame = frame[frame["school_id"] == user.school_id]
+        if f.class_id is not None:
+            frame = frame[frame["class_id"] == f.class_id]
+        return self._out(frame, user)
+
+    # -- committee ------------------------------------------------------------------------------
+    def paper_quality(self, user: User, f: Filters) -> pd.DataFrame:
+        """The paper's quality summary (district): α, SEM, P and D band counts."""
+        self.require(user, "committee")
+        f = self.scope(user, f)
+        return self._out(self._analysis("paper_quality", f), user)
+
+    def committee_items(self, user: User, f: Filters) -> pd.DataFrame:
+        """District item statistics for the committee's paper report."""
+        self.require(user, "committee")
+        return self.item_stats(user, f)
+
+    def archive_search(self, user: User, f: Filters, text: str | None) -> pd.DataFrame:
+        """Bank items of the filter's subject and grade whose text, label, knowledge points or
+        note contain ``text``."""
+        self.require(user, "committee")
+        fn = self._function("archive_search")
+        text = (str(text).strip()[:200] or None) if text else None
+        return self._out(self._run(fn, subject=f.subject, grade=f.grade, text=text), user)
+
+    def archive_item(self, user: User, bank_item_id: int) -> dict[str, pd.DataFrame]:
+        """An item's history across exams (administrations, options, groups, notes)."""
+        self.require(user, "committee")
+        fn = self._function("archive_item")
+        parts = self._run(fn, int(bank_item_id))
+        return {k: self._out(v, user) for k, v in parts.items()}
+
+    def save_note(self, user: User, bank_item_id: int, text: str,
+                  advice: str | None = None) -> int:
+        """Append a version of the item's error-cause note (committee only)."""
+        if user.role != "committee":
+            raise AccessDenied("only the exam committee edits notes")
+        fn = self._function("add_note")
+        version = self._run(fn, bank_item_id=int(bank_item_id), text=str(text)[:5000],
+                            author=user.username, advice=advice)
+        self.clear_cache()
+        return int(version)
+
+    def item_curve(self, user: User, f: Filters, number: int) -> pd.DataFrame:
+        """Score rate of item ``number`` by total-score band (D < C < B < A): the empirical item
+        curve, from the archived administration's group statistics."""
+        if user.role not in ("officer", "committee"):
+            raise AccessDenied("item curves are district-wide")
+        f = self.scope(user, f)
+        groups = self._analysis("item_groups", f)
+        if groups.empty:
+            return groups
+        one = groups[(groups["group_kind"] == "band") & (groups["item_number"] == number)]
+        one = one.assign(group=pd.Categorical(one["group_value"], ["D", "C", "B", "A"],
+                                              ordered=True)).sort_values("group")
+        return self._out(one.assign(group=one["group"].astype(str)), user)
+
+    # -- admin ---------------------------------------------------------------------------------
+    def users(self, user: User) -> pd.DataFrame:
+        self.require(user, "admin")
+        return self._run(users.list_users)
+
+    def imports(self, user: User) -> pd.DataFrame:
+        self.require(user, "admin")
+        return self._run(summaries.import_history)
+
+    def summary_catalog(self, user: User) -> pd.DataFrame:
+        self.require(user, "admin")
+        return self._run(summaries.summary_catalog)
+
+    # -- auth support --------------------------------------------------------------------------
+    def authenticate(self, username: str, password: str) -> User | None:
+        return self._run(users.authenticate, username, password)
+
+    def get_user(self, username: str) -> User | None:
+        return self._run(users.get_user, username)
+
+
+__all__ = ["PAGE_ROLES", "AccessDenied", "EqmError", "Filters", "NotAvailable", "Service"]

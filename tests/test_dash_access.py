@@ -1,0 +1,295 @@
+"""HTTP-level access rules of the dashboards (Flask's test client, no browser).
+
+Logging in (CSRF token on the form, hashed passwords), the login guard on every Dash route,
+the CSRF header on callback POSTs, role checks, and above all: a principal's crafted POST to
+``/_dash-update-component`` asking for another school gets a refusal, never that school's data.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from analytics.users import add_user
+from analytics.warehouse import Warehouse
+from dashboards import ids
+from tests.builders import build_exam
+
+PASSWORD = "password1"
+
+
+@pytest.fixture(scope="module")
+def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Two exams of one cohort (entry → exit) in 6 schools, and one user of each role."""
+    path = tmp_path_factory.mktemp("dash") / "w.duckdb"
+    wh = Warehouse(path)
+    first = build_exam(wh, n_schools=6, students_per_school=40, exam="入口考试",
+                       exam_date="2025-09-01", seed=1, school_effects=[0, .3, -.3, .5, 0, -.5])
+    build_exam(wh, n_schools=6, students_per_school=40, exam="期末监测", exam_date="2026-06-20",
+               seed=2, theta=first["students"].set_index("student_key")["theta"])
+    add_user(wh, "officer", PASSWORD, "officer")
+    add_user(wh, "p1", PASSWORD, "principal", school=1)
+    add_user(wh, "cm", PASSWORD, "committee")
+    add_user(wh, "admin", PASSWORD, "admin")
+    wh.close()
+    return path
+
+
+@pytest.fixture(scope="module")
+def app(db: Path) -> Any:
+    from dashboards.app import create_app
+
+    app = create_app(db, secret_key="t" * 64)
+    yield app
+    app.server.config["EQM_SERVICE"].close()
+
+
+def login(app: Any, username: str, password: str = PASSWORD) -> Any:
+    client = app.server.test_client()
+    page = client.get("/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True))
+    assert token, "the login form carries a CSRF token"
+    resp = client.post("/login", data={"csrf_token": token.group(1), "username": username,
+                                       "password": password, "next": "/"})
+    assert resp.status_code == 302, resp.get_data(as_text=True)[:300]
+    return client
+
+
+def csrf(client: Any) -> str:
+    cookie = client.get_cookie("_csrf_token")
+    assert cookie is not None
+    return str(cookie.value)
+
+
+def payload(client: Any, output_id: str, values: dict[str, Any]) -> dict[str, Any]:
+    """A callback request as Dash's renderer builds it, for the callback writing
+    ``output_id``; ``values`` maps "id.property" to the value to send."""
+    deps = client.get("/_dash-dependencies").get_json()
+    dep = next(d for d in deps if f"{output_id}." in d["output"])
+    out = dep["output"]
+    outputs = [
+        {"id": o.rsplit(".", 1)[0], "property": o.rsplit(".", 1)[1]}
+        for o in (out.strip(".").split("...") if out.startswith("..") else [out])
+    ]
+
+    def fill(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [{"id": i["id"], "property": i["property"],
+                 "value": values.get(f"{i['id']}.{i['property']}")} for i in items]
+
+    return {"output": out, "outputs": outputs if len(outputs) > 1 else outputs[0],
+            "inputs": fill(dep["inputs"]), "state": fill(dep["state"]),
+            "changedPropIds": [f"{ids.FILTERS}.data"]}
+
+
+def post(client: Any, body: dict[str, Any], token: str | None = "auto") -> Any:
+    headers = {} if token is None else {"X-CSRFToken": csrf(client) if token == "auto"
+                                        else token}
+    return client.post("/_dash-update-component", json=body, headers=headers)
+
+
+def school_names(app: Any) -> dict[int, str]:
+    """School id → name, through the app's own warehouse connection."""
+    frame = app.server.config["EQM_SERVICE"].wh.df("SELECT school_id, name FROM schools")
+    return dict(zip(frame["school_id"], frame["name"], strict=True))
+
+
+# -- login, logout, sessions -------------------------------------------------------------------
+def test_every_route_needs_login(app: Any) -> None:
+    client = app.server.test_client()
+    resp = client.get("/officer/overview")
+    assert resp.status_code == 302 and resp.headers["Location"].startswith("/login")
+    for path in ("/_dash-layout", "/_dash-dependencies"):
+        assert client.get(path).status_code == 401
+    assert client.post("/_dash-update-component", json={}).status_code == 401
+
+
+def test_login_needs_csrf_token_and_right_password(app: Any) -> None:
+    client = app.server.test_client()
+    client.get("/login")
+    resp = client.post("/login", data={"username": "officer", "password": PASSWORD})
+    assert resp.status_code == 400  # no token
+    page = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+    resp = client.post("/login", data={"csrf_token": token, "username": "officer",
+                                       "password": "wrong-password"})
+    assert resp.status_code == 401
+    assert client.get("/_dash-layout").status_code == 401
+    other = app.server.test_client()  # a token from another session is refused
+    other.get("/login")
+    resp = other.post("/login", data={"csrf_token": token, "username": "officer",
+                                      "password": PASSWORD})
+    assert resp.status_code == 400
+
+
+def test_session_is_renewed_and_logout_needs_token(app: Any) -> None:
+    client = app.server.test_client()
+    client.get("/login")
+    before = client.get_cookie("eqm_session").value
+    client = login(app, "officer")
+    assert client.get("/_dash-layout").status_code == 200
+    assert client.get_cookie("eqm_session").value != before
+    assert client.post("/logout", data={}).status_code == 400
+    resp = client.post("/logout", data={"csrf_token": csrf(client)})
+    assert resp.status_code == 302
+    assert client.get("/_dash-layout").status_code == 401
+
+
+def test_open_redirect_refused(app: Any) -> None:
+    client = app.server.test_client()
+    page = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+    resp = client.post("/login", data={"csrf_token": token, "username": "officer",
+                                       "password": PASSWORD, "next": "//evil.example/x"})
+    assert resp.headers["Location"] == "/"
+
+
+def test_callback_post_needs_csrf_header(app: Any) -> None:
+    client = login(app, "officer")
+    body = payload(client, ids.OV_TABLE, {f"{ids.FILTERS}.data": {}})
+    assert post(client, body, token=None).status_code == 403
+    assert post(client, body, token="forged").status_code == 403
+    assert post(client, body).status_code == 200
+
+
+def test_secret_never_in_code_and_generated_file(tmp_path: Path, monkeypatch: Any) -> None:
+    from dashboards.auth import load_secret_key
+
+    monkeypatch.delenv("EQM_SECRET_KEY", raising=False)
+    f = tmp_path / ".eqm_secret_key"
+    key = load_secret_key(None, secret_file=f)
+    assert len(key) >= 64 and f.read_text().strip() == key
+    assert (f.stat().st_mode & 0o077) == 0  # owner-only
+    assert load_secret_key(None, secret_file=f) == key  # stable across restarts
+    monkeypatch.setenv("EQM_SECRET_KEY", "from-the-environment-" + "x" * 20)
+    assert load_secret_key(None, secret_file=f).startswith("from-the-environment-")
+    gitignore = (Path(__file__).resolve().parents[1] / ".gitignore").read_text()
+    assert ".eqm_secret_key" in gitignore
+
+
+# -- roles ----------------------------------------------------------------------------------
+@pytest.mark.parametrize(("user", "output_id", "allowed"), [
+    ("officer", ids.OV_TABLE, True),
+    ("p1", ids.OV_TABLE, False),
+    ("cm", ids.OV_TABLE, False),
+    ("admin", ids.OV_TABLE, False),
+    ("admin", ids.AD_USERS, True),
+    ("officer", ids.AD_USERS, False),
+    ("p1", ids.AD_USERS, False),
+    ("p1", ids.SC_TABLE, False),
+])
+def test_role_checks_on_callbacks(app: Any, user: str, output_id: str, allowed: bool) -> None:
+    client = login(app, user)
+    resp = post(client, payload(client, output_id, {f"{ids.FILTERS}.data": {}}))
+    assert resp.status_code == 200
+    text = json.dumps(resp.get_json(), ensure_ascii=False)
+    assert ("eqm-refused" in text) is (not allowed), text[:400]
+    if not allowed:
+        assert "school_name" not in text and "mean" not in text
+
+
+def test_admin_sees_users_without_hashes(app: Any) -> None:
+    client = login(app, "admin")
+    text = post(client, payload(client, ids.AD_USERS, {f"{ids.FILTERS}.data": {}})).get_data(
+        as_text=True)
+    assert "officer" in text and "p1" in text
+    assert "scrypt" not in text and "password" not in text
+
+
+# -- the principal's scope, enforced on the server ------------------------------------------------
+def test_principal_gets_only_own_school(app: Any, db: Path) -> None:
+    names = school_names(app)
+    client = login(app, "p1")
+    resp = post(client, payload(client, ids.PR_CLASSES, {f"{ids.FILTERS}.data": {}}))
+    text = json.dumps(resp.get_json(), ensure_ascii=False)
+    assert names[1] in text or "1班" in text
+    for sid, name in names.items():
+        if sid != 1:
+            assert name not in text
+
+
+@pytest.mark.parametrize("crafted", [
+    {"school": 2}, {"school": "2"}, {"school": 3, "zone": 2}, {"class": 3},
+    {"class_id": 4}, {"school": [2]}, {"school": {"$ne": 1}},
+])
+def test_crafted_callback_for_another_school_is_refused(app: Any, db: Path,
+                                                        crafted: dict[str, Any]) -> None:
+    names = school_names(app)
+    client = login(app, "p1")
+    for output_id in (ids.PR_VS, ids.PR_CLASSES, ids.PR_ITEMS, ids.PR_STRUGGLING,
+                      ids.PR_BORDERLINE, ids.PR_VA_TEXT):
+        resp = post(client, payload(client, output_id, {f"{ids.FILTERS}.data": crafted}))
+        assert resp.status_code == 200
+        text = json.dumps(resp.get_json(), ensure_ascii=False)
+        for sid, name in names.items():
+            if sid != 1:
+                assert name not in text, (output_id, crafted)
+        is_list_filter = all(isinstance(v, (list, dict)) for v in crafted.values())
+        if not is_list_filter:  # a real other-school/class id: an explicit refusal
+            assert "eqm-refused" in text, (output_id, crafted, text[:300])
+
+
+def test_crafted_page_url_for_another_school_is_refused(app: Any, db: Path) -> None:
+    names = school_names(app)
+    client = login(app, "p1")
+    deps = client.get("/_dash-dependencies").get_json()
+    router = next(d for d in deps if "_pages_content" in d["output"])
+    body = {"output": router["output"],
+            "outputs": [{"id": "_pages_content", "property": "children"},
+                        {"id": "_pages_store", "property": "data"}],
+            "inputs": [{"id": "_pages_location", "property": "pathname", "value": "/principal"},
+                       {"id": "_pages_location", "property": "search", "value": "?school=2"}],
+            "state": [], "changedPropIds": ["_pages_location.search"]}
+    text = json.dumps(post(client, body).get_json(), ensure_ascii=False)
+    assert "eqm-refused" in text
+    assert names[2] not in text
+
+
+def test_student_lists_are_for_the_school_alone(app: Any) -> None:
+    client = login(app, "officer")
+    body = payload(client, ids.PR_BORDERLINE, {f"{ids.FILTERS}.data": {"school": 2}})
+    text = json.dumps(post(client, body).get_json(), ensure_ascii=False)
+    assert "eqm-refused" in text and "student_id" not in text
+
+
+def test_principal_never_sees_ranks(app: Any) -> None:
+    client = login(app, "p1")
+    for output_id in (ids.PR_VS, ids.PR_CLASSES):
+        text = post(client, payload(client, output_id, {f"{ids.FILTERS}.data": {}})).get_data(
+            as_text=True)
+        assert '"rank"' not in text and "n_ranked" not in text
+
+
+def test_small_groups_suppressed(db: Path) -> None:
+    """With min_n above every class size, class statistics are blanked in the view."""
+    from dashboards.app import create_app
+
+    app = create_app(db, secret_key="s" * 64, min_n=1000)
+    try:
+        client = login(app, "p1")
+        data = post(client, payload(client, ids.PR_CLASSES, {f"{ids.FILTERS}.data": {}}))
+        table = data.get_json()["response"][ids.PR_CLASSES_TABLE]["children"]["props"]["data"]
+        assert table and all(row["mean"] is None for row in table)
+        assert all(row["n"] is not None for row in table)
+    finally:
+        app.server.config["EQM_SERVICE"].close()
+
+
+def test_rank_policy_none_hides_ranks_from_officers(app: Any, db: Path) -> None:
+    from dashboards.app import create_app
+
+    client = login(app, "officer")  # default policy: officers see exact ranks
+    text = post(client, payload(client, ids.SC_TABLE, {f"{ids.FILTERS}.data": {}})).get_data(
+        as_text=True)
+    assert '"rank"' in text
+    strict = create_app(db, secret_key="r" * 64, rank_policy="none")
+    try:
+        client = login(strict, "officer")
+        text = post(client, payload(client, ids.SC_TABLE, {f"{ids.FILTERS}.data": {}})
+                    ).get_data(as_text=True)
+        assert '"rank"' not in text and "school_name" in text
+    finally:
+        strict.server.config["EQM_SERVICE"].close()
