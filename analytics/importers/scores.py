@@ -74,11 +74,18 @@ def _quote_list(words: tuple[str, ...]) -> str:
     return ", ".join("'" + w.replace("'", "''") + "'" for w in words)
 
 
-def scored_sql(item_cols: list[str]) -> str:
-    """``_scored``: one row per data row × item column, with score, answer and an error code.
+def scored_sql(item_cols: list[str]) -> list[str]:
+    """Statements building ``_cells`` and ``_scored``.
 
-    err: 0 ok, 1 score above max, 2 negative score, 3 letters in a non-objective item,
-    4 letter not among the options, 5 unreadable text. mark: 0 blank, 1 缺考 mark, 2 value.
+    An item column holds few distinct texts (A/B/C/D, 0..12, 缺考, blank), so the string work
+    runs once per distinct (column, text) in ``_cells`` (``cell_id, col, val, item_id, score,
+    answer, mark, err``) and is joined back to the unpivoted cells: 8M cells cost a hash join,
+    not 8M regex calls. ``answer`` holds the normalised letters of objective items; ``mark`` is
+    0 blank, 1 缺考 mark, 2 value; ``err`` is 0 ok, 1 score above max, 2 negative score,
+    3 letters in a non-objective item, 4 letter not among the options, 5 unreadable text.
+
+    ``_scored``: one row per data row × item: ``_row, cell_id`` only (narrow is fast: the rest is
+    joined from the small ``_cells`` where needed).
     """
     cols = ", ".join(item_cols)
     absent = _quote_list(ABSENT_MARKS)
@@ -86,22 +93,22 @@ def scored_sql(item_cols: list[str]) -> str:
     tf_false = _quote_list((*FALSE_WORDS, "B"))
     score_letters = score_answer_sql("ans", "item_type", "answer_key", "max_score",
                                      "partial_score")
-    return f"""
-        CREATE OR REPLACE TEMP TABLE _scored AS
-        WITH u AS (
-            SELECT _row, col, val
-            FROM (SELECT _row, {cols} FROM _raw)
-            UNPIVOT INCLUDE NULLS (val FOR col IN ({cols}))
-        ), v AS (
-            SELECT u._row, u.col, u.val, c.item_id, c.item_type, c.max_score, c.answer_key,
+    objective = "('single', 'multiple', 'true_false')"
+    distinct = " UNION ALL ".join(
+        f"SELECT DISTINCT '{c}' AS col, coalesce({c}, '') AS val FROM _raw" for c in item_cols)
+    return [
+        f"""CREATE OR REPLACE TEMP TABLE _cells AS
+        WITH d AS ({distinct}),
+        v AS (
+            SELECT d.col, d.val, c.item_id, c.item_type, c.max_score, c.answer_key,
                    c.partial_score, c.options,
-                   upper(regexp_replace(u.val, '[\\s,、]', '', 'g')) AS v,
-                   try_cast(u.val AS DOUBLE) AS num
-            FROM u JOIN _cols c USING (col)
+                   upper(regexp_replace(d.val, '[\\s,、，]', '', 'g')) AS v,
+                   try_cast(d.val AS DOUBLE) AS num
+            FROM d JOIN _cols c USING (col)
         ), w AS (
             SELECT *,
                 CASE
-                    WHEN v IS NULL OR v = '' OR v IN ({absent}) OR num IS NOT NULL THEN NULL
+                    WHEN v = '' OR v IN ({absent}) OR num IS NOT NULL THEN NULL
                     WHEN item_type = 'true_false' THEN
                         CASE WHEN v IN ({tf_true}) THEN 'T' WHEN v IN ({tf_false}) THEN 'F'
                              WHEN regexp_full_match(v, '[A-Z]+') THEN v END
@@ -111,53 +118,54 @@ def scored_sql(item_cols: list[str]) -> str:
                 END AS ans
             FROM v
         )
-        SELECT _row, col, item_id,
+        SELECT (row_number() OVER (ORDER BY col, val))::INTEGER AS cell_id, col, val, item_id,
             CASE WHEN num IS NOT NULL THEN num
-                 WHEN ans IS NOT NULL AND item_type IN ('single', 'multiple', 'true_false')
-                     THEN {score_letters}
+                 WHEN ans IS NOT NULL AND item_type IN {objective} THEN {score_letters}
             END AS score,
-            CASE WHEN ans IS NOT NULL AND item_type IN ('single', 'multiple', 'true_false')
-                 THEN ans END AS answer,
-            CASE WHEN v IS NULL OR v = '' THEN 0 WHEN v IN ({absent}) THEN 1 ELSE 2 END::TINYINT
-                AS mark,
+            CASE WHEN ans IS NOT NULL AND item_type IN {objective} THEN ans END AS answer,
+            CASE WHEN v = '' THEN 0 WHEN v IN ({absent}) THEN 1 ELSE 2 END::TINYINT AS mark,
             CASE
-                WHEN v IS NULL OR v = '' OR v IN ({absent}) THEN 0
+                WHEN v = '' OR v IN ({absent}) THEN 0
                 WHEN num IS NOT NULL AND num > max_score THEN 1
                 WHEN num IS NOT NULL AND num < 0 THEN 2
                 WHEN num IS NOT NULL THEN 0
-                WHEN ans IS NOT NULL AND item_type NOT IN ('single', 'multiple', 'true_false')
-                    THEN 3
+                WHEN ans IS NOT NULL AND item_type NOT IN {objective} THEN 3
                 WHEN ans IS NOT NULL AND length(translate(ans, options, '')) > 0 THEN 4
                 WHEN ans IS NOT NULL THEN 0
                 ELSE 5
             END::TINYINT AS err
-        FROM w
-    """
+        FROM w""",
+        f"""CREATE OR REPLACE TEMP TABLE _scored AS
+            SELECT u._row, c.cell_id
+            FROM (SELECT _row, {cols} FROM _raw)
+                 UNPIVOT INCLUDE NULLS (val FOR col IN ({cols})) u
+            JOIN _cells c ON c.col = u.col AND c.val = coalesce(u.val, '')""",
+    ]
 
 
 def cell_problems_sql() -> str:
     """Problems of item cells of present rows (columns ``_row, col, zh, en``)."""
     return """
         SELECT s._row, c.header AS col,
-            CASE s.err
-                WHEN 1 THEN '得分 ' || l.val || ' 超过该题分值 ' || c.max_score
-                WHEN 2 THEN '得分 ' || l.val || ' 为负数'
-                WHEN 3 THEN '「' || l.val || '」不是分数(该题不是选择题)'
-                WHEN 4 THEN '选项「' || l.val || '」不在该题选项 ' || c.options || ' 之中'
-                ELSE '无法识别「' || l.val || '」(应为分数、选项字母、缺考或空白)'
+            CASE x.err
+                WHEN 1 THEN '得分 ' || x.val || ' 超过该题分值 ' || c.max_score
+                WHEN 2 THEN '得分 ' || x.val || ' 为负数'
+                WHEN 3 THEN '「' || x.val || '」不是分数(该题不是选择题)'
+                WHEN 4 THEN '选项「' || x.val || '」不在该题选项 ' || c.options || ' 之中'
+                ELSE '无法识别「' || x.val || '」(应为分数、选项字母、缺考或空白)'
             END AS zh,
-            CASE s.err
-                WHEN 1 THEN 'score ' || l.val || ' is above the item''s max score ' || c.max_score
-                WHEN 2 THEN 'score ' || l.val || ' is negative'
-                WHEN 3 THEN l.val || ' is not a score (the item is not multiple choice)'
-                WHEN 4 THEN 'letter ' || l.val || ' is not among the item''s options ' || c.options
-                ELSE 'cannot read ' || l.val || ' (expected a score, option letters, 缺考 or blank)'
+            CASE x.err
+                WHEN 1 THEN 'score ' || x.val || ' is above the item''s max score ' || c.max_score
+                WHEN 2 THEN 'score ' || x.val || ' is negative'
+                WHEN 3 THEN x.val || ' is not a score (the item is not multiple choice)'
+                WHEN 4 THEN 'letter ' || x.val || ' is not among the item''s options ' || c.options
+                ELSE 'cannot read ' || x.val || ' (expected a score, option letters, 缺考 or blank)'
             END AS en
         FROM _scored s
+        JOIN _cells x USING (cell_id)
         JOIN _status st USING (_row)
-        JOIN _cols c USING (col)
-        JOIN (SELECT _row, col, val FROM _bad) l USING (_row, col)
-        WHERE s.err > 0 AND st.status = 'present'
+        JOIN _cols c ON c.col = x.col
+        WHERE x.err > 0 AND st.status = 'present'
     """
 
 
@@ -169,9 +177,9 @@ def status_sql(status_col: str, total_col: str) -> str:
     return f"""
         CREATE OR REPLACE TEMP TABLE _status AS
         WITH marks AS (
-            SELECT _row, count(*) FILTER (WHERE mark = 2) AS filled,
-                   sum(coalesce(score, 0)) AS total
-            FROM _scored GROUP BY _row
+            SELECT s._row, count(*) FILTER (WHERE c.mark = 2) AS filled,
+                   sum(coalesce(c.score, 0)) AS total
+            FROM _scored s JOIN _cells c USING (cell_id) GROUP BY s._row
         )
         SELECT r._row,
             CASE WHEN upper({status_col}) IN ({void}) THEN 'void'
@@ -216,11 +224,11 @@ def insert_results_sql() -> str:
 def insert_responses_sql() -> str:
     return """
         INSERT INTO responses (paper_id, item_id, student_key, score, answer)
-        SELECT $p, s.item_id, k.student_key, s.score, s.answer
+        SELECT $p, c.item_id, k.student_key, c.score, c.answer
         FROM _scored s
-        JOIN _status st USING (_row)
-        JOIN _keys k USING (_row)
-        WHERE st.status = 'present'
+        JOIN _cells c USING (cell_id)
+        JOIN (SELECT k._row, k.student_key FROM _keys k JOIN _status st USING (_row)
+              WHERE st.status = 'present') k USING (_row)
     """
 
 
@@ -346,7 +354,8 @@ def import_scores(
             wh.unregister("_cols_df")
         wh.execute(rows_sql(header))
         person_problems(wh, header, problems)
-        wh.execute(scored_sql(list(cols["col"])))
+        for stmt in scored_sql(list(cols["col"])):
+            wh.execute(stmt)
         st_i, tot_i = header.col("status"), header.col("total")
         wh.execute(status_sql(f"r.c{st_i}" if st_i is not None else "NULL",
                               f"r.c{tot_i}" if tot_i is not None else "NULL"))
@@ -354,15 +363,7 @@ def import_scores(
             "c_status": header.cells[st_i] if st_i is not None else None,
             "c_total": header.cells[tot_i] if tot_i is not None else None,
         })
-        n_bad = int(wh.scalar("SELECT count(*) FROM _scored WHERE err > 0"))
-        if n_bad:
-            # the text of the bad cells only (a small table), for the messages
-            picks = " UNION ALL ".join(
-                f"SELECT _row, '{c}' AS col, {c} AS val FROM _raw WHERE _row IN "
-                f"(SELECT _row FROM _scored WHERE err > 0 AND col = '{c}')"
-                for c in cols["col"])
-            wh.execute(f"CREATE OR REPLACE TEMP TABLE _bad AS {picks}")
-            sql_problems(wh, problems, cell_problems_sql())
+        sql_problems(wh, problems, cell_problems_sql())
         problems.raise_if_any()
         say("写入数据库 / writing the warehouse")
         created = create_people(wh, int(paper["grade"]))
@@ -375,7 +376,7 @@ def import_scores(
         wh.execute(insert_responses_sql(), {"p": paper_id})
         counts = wh.df("SELECT status, count(*) AS n FROM _status GROUP BY status")
         by = dict(zip(counts["status"], counts["n"], strict=True))
-        for t in ("_status", "_keys", "_bad", "_school_lookup"):
+        for t in ("_status", "_keys", "_cells", "_school_lookup"):
             wh.execute(f"DROP TABLE IF EXISTS {t}")
         outcome = "replaced" if old else "ok"
         verb = "已替换" if old else "已导入"
