@@ -278,7 +278,8 @@ def _open_xlsx(path: Path, sheet: str | int | None) -> Source:
     try:
         wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # zipfile.BadZipFile, InvalidFileException, …
-        raise InputError(f"{path.name}: 无法读取 XLSX 文件 / cannot read the XLSX file: {exc}")
+        raise InputError(
+            f"{path.name}: 无法读取 XLSX 文件 / cannot read the XLSX file: {exc}") from exc
     try:
         if sheet is None:
             ws = wb.worksheets[0]

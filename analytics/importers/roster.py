@@ -148,7 +148,8 @@ def write_roster_sql() -> list[str]:
            WHERE sc.school_id = a.school_id""",
         """INSERT INTO classes (class_id, school_id, grade, name)
            SELECT (SELECT coalesce(max(class_id), 0) FROM classes)
-                      + row_number() OVER (ORDER BY school_id, grade, klass), school_id, grade, klass
+                      + row_number() OVER (ORDER BY school_id, grade, klass),
+                  school_id, grade, klass
            FROM (SELECT DISTINCT l.school_id, r.grade, r.klass FROM _rows r
                  JOIN _school_lookup l ON l.key = r.school
                  WHERE r.klass IS NOT NULL AND r.grade IS NOT NULL) n

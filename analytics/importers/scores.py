@@ -41,7 +41,13 @@ from analytics.importers.common import (
     sql_problems,
     synonym_index,
 )
-from analytics.importers.paper import paper_grade, FALSE_WORDS, TRUE_WORDS, find_paper, score_answer_sql
+from analytics.importers.paper import (
+    FALSE_WORDS,
+    TRUE_WORDS,
+    find_paper,
+    paper_grade,
+    score_answer_sql,
+)
 from analytics.importers.people import (
     PERSON_SYNONYMS,
     create_people,

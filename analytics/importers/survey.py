@@ -118,6 +118,7 @@ def import_survey(
             seen[q] = q
             q_cols.append((f"c{i}", q))
         sid = header.col("student_id")
+        assert sid is not None  # detect_header required it
         wh.execute(f"CREATE OR REPLACE TEMP TABLE _rows AS SELECT _row, c{sid} AS sid FROM _raw")
         sql_problems(wh, problems, survey_problems_sql(), {"c_sid": header.cells[sid]})
         problems.raise_if_any()

@@ -125,7 +125,8 @@ def import_totals(
     """
     name = Path(path).name
     say = progress or (lambda _msg: None)
-    target = f"exam={exam}; subject={subject}; grade={paper_grade(wh, exam, subject, grade)}; full={full_score}"
+    target = (f"exam={exam}; subject={subject}; grade={paper_grade(wh, exam, subject, grade)}; "
+              f"full={full_score}")
 
     def still_loaded() -> bool:
         hit = find_paper(wh, exam, subject, grade)
@@ -156,8 +157,8 @@ def import_totals(
         if hit.empty:
             if grade is None or full_score is None:
                 raise InputError(
-                    f"新建试卷「{exam}」{subject} 需要 --grade 与 --full-score / creating the paper "
-                    f"{exam} {subject} needs --grade and --full-score")
+                    f"新建试卷「{exam}」{subject} 需要 --grade 与 --full-score / creating the "
+                    f"paper {exam} {subject} needs --grade and --full-score")
             full = float(full_score)
             if full <= 0:
                 raise InputError(f"满分必须大于 0 / the full score must be positive ({full})")
