@@ -31,6 +31,11 @@ pooled null variance, not the unit's own, keeps a tiny unit whose few students a
 getting a near-zero standard error. A small unit thus needs a much larger gap to reach the same
 p-value; with the false-discovery-rate control below, large but noisy gaps are not flagged.
 
+Relative weakness (``relative=True``, 相对薄弱): the same test on y = x − p, a student's item
+(or knowledge-point) rate minus their own paper rate p = total / full score, so that a strong
+school's weak point is found and a school weak everywhere is not flagged everywhere; the gap is
+then (unit rate − district rate) − (unit paper rate − district paper rate).
+
 Multiplicity: the p-values of all unit × item (or unit × knowledge point) comparisons of the
 call are adjusted together with the Benjamini–Hochberg step-up procedure (Benjamini & Hochberg
 1995, *J. R. Stat. Soc. B* 57:289–300): q_(i) = min_{j ≥ i} m · p_(j) / j, capped at 1.
@@ -48,7 +53,7 @@ gap_shrunk = gap · τ² / (τ² + v_u) (Efron & Morris 1975, *JASA* 70:311–31
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -114,13 +119,14 @@ def _qual(level: str, alias: str) -> str:
 
 
 def item_sums_sql(level: str) -> str:
-    """Per unit × item and per item (district): n, Σx, Σx² of x = score / max_score."""
+    """Per unit × item and per item (district): n, Σx, Σx², Σp, Σp², Σxp of the item rate
+    x = score / max_score and the student's paper rate p = total / full_score."""
     keys = ", ".join(LEVEL_KEYS[check_level(level)])
     first = LEVEL_KEYS[level][0]
     return f"""
         WITH x AS (
             SELECT {_qual(level, "t")}, r.item_id,
-                   coalesce(r.score, 0) / i.max_score AS x
+                   coalesce(r.score, 0) / i.max_score AS x, pr.total / $full_score AS p
             FROM responses r
             JOIN paper_results pr
               ON pr.paper_id = r.paper_id AND pr.student_key = r.student_key
@@ -129,15 +135,17 @@ def item_sums_sql(level: str) -> str:
             WHERE r.paper_id = $paper_id AND pr.status = 'present'
         )
         SELECT {keys}, item_id, GROUPING({first}) AS is_district,
-               count(*) AS n, sum(x) AS sum_x, sum(x * x) AS sum_xx
+               count(*) AS n, sum(x) AS sum_x, sum(x * x) AS sum_xx,
+               sum(p) AS sum_p, sum(p * p) AS sum_pp, sum(x * p) AS sum_xp
         FROM x
         GROUP BY GROUPING SETS (({keys}, item_id), (item_id))
     """
 
 
 def knowledge_sums_sql(level: str) -> str:
-    """Per unit × knowledge point and per knowledge point: n, Σx, Σx² of a student's knowledge
-    point rate x = (Σ scores on the point's items) / (Σ their max scores)."""
+    """Per unit × knowledge point and per knowledge point: n, Σx, Σx², Σp, Σp², Σxp of a
+    student's knowledge-point rate x = (Σ scores on the point's items) / (Σ their max scores)
+    and paper rate p = total / full_score."""
     keys = ", ".join(LEVEL_KEYS[check_level(level)])
     first = LEVEL_KEYS[level][0]
     return f"""
@@ -148,7 +156,8 @@ def knowledge_sums_sql(level: str) -> str:
             GROUP BY k.knowledge_point
         ),
         s AS (
-            SELECT r.student_key, k.knowledge_point, sum(coalesce(r.score, 0)) AS score
+            SELECT r.student_key, k.knowledge_point, sum(coalesce(r.score, 0)) AS score,
+                   any_value(pr.total) / $full_score AS p
             FROM responses r
             JOIN paper_results pr
               ON pr.paper_id = r.paper_id AND pr.student_key = r.student_key
@@ -157,7 +166,7 @@ def knowledge_sums_sql(level: str) -> str:
             GROUP BY r.student_key, k.knowledge_point
         ),
         u AS (
-            SELECT {_qual(level, "t")}, s.knowledge_point, s.score / m.kp_max AS x,
+            SELECT {_qual(level, "t")}, s.knowledge_point, s.score / m.kp_max AS x, s.p,
                    m.kp_max, m.n_items
             FROM s
             JOIN kmax m ON m.knowledge_point = s.knowledge_point
@@ -165,6 +174,7 @@ def knowledge_sums_sql(level: str) -> str:
         )
         SELECT {keys}, knowledge_point, GROUPING({first}) AS is_district,
                count(*) AS n, sum(x) AS sum_x, sum(x * x) AS sum_xx,
+               sum(p) AS sum_p, sum(p * p) AS sum_pp, sum(x * p) AS sum_xp,
                any_value(kp_max) AS max_score, any_value(n_items) AS n_items
         FROM u
         GROUP BY GROUPING SETS (({keys}, knowledge_point), (knowledge_point))
@@ -209,28 +219,44 @@ def paper_items_sql() -> str:
 
 # -- inference on the small frames ------------------------------------------------------------
 
+SUMS = ("n", "sum_x", "sum_xx", "sum_p", "sum_pp", "sum_xp")
+
+
 def _split(sums: pd.DataFrame, level: str, group: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     keys = list(LEVEL_KEYS[level])
     is_d = sums["is_district"].astype(int) == 1
-    district = sums.loc[is_d, [group, "n", "sum_x", "sum_xx"]].rename(
-        columns={"n": "n_d", "sum_x": "sx_d", "sum_xx": "sxx_d"})
+    district = sums.loc[is_d, [group, *SUMS]].rename(
+        columns={c: f"{c}_d" for c in SUMS})
     units = sums.loc[~is_d].drop(columns="is_district")
     id_col = keys[-2] if level != "district" else keys[0]
     units = units[units[id_col].notna()]
     return units, district
 
 
-def _compare(units: pd.DataFrame, district: pd.DataFrame, group: str) -> pd.DataFrame:
-    """Add unit_rate, district_rate, gap, ci, z, p_value, gap_shrunk (q/flag added later)."""
+def _compare(units: pd.DataFrame, district: pd.DataFrame, group: str,
+             relative: bool = False) -> pd.DataFrame:
+    """Add unit_rate, district_rate, paper_gap, gap, ci, z, p_value, gap_shrunk (q and flag
+    are added later). ``relative``: test y = x − p (rate minus own paper rate) instead of x."""
     f = units.merge(district, on=group, how="left")
-    n_u = f["n"].to_numpy(float)
-    n_d = f["n_d"].to_numpy(float)
+
+    def col(name: str) -> np.ndarray:
+        return f[name].to_numpy(float)
+
+    n_u, n_d = col("n"), col("n_d")
     n_r = n_d - n_u
-    m_u = f["sum_x"].to_numpy(float) / n_u
-    m_d = f["sx_d"].to_numpy(float) / n_d
+    f["unit_rate"] = col("sum_x") / n_u
+    f["district_rate"] = col("sum_x_d") / n_d
+    f["paper_gap"] = col("sum_p") / n_u - col("sum_p_d") / n_d
+    if relative:  # Σy = Σx − Σp, Σy² = Σx² − 2Σxp + Σp²
+        sy, sy_d = col("sum_x") - col("sum_p"), col("sum_x_d") - col("sum_p_d")
+        syy_d = col("sum_xx_d") - 2 * col("sum_xp_d") + col("sum_pp_d")
+    else:
+        sy, sy_d, syy_d = col("sum_x"), col("sum_x_d"), col("sum_xx_d")
+    m_u = sy / n_u
+    m_d = sy_d / n_d
     with np.errstate(divide="ignore", invalid="ignore"):
-        m_r = (f["sx_d"].to_numpy(float) - f["sum_x"].to_numpy(float)) / n_r
-        var_d = (f["sxx_d"].to_numpy(float) - f["sx_d"].to_numpy(float) ** 2 / n_d) / (n_d - 1)
+        m_r = (sy_d - sy) / n_r
+        var_d = (syy_d - sy_d ** 2 / n_d) / (n_d - 1)
         var_d = np.clip(var_d, 0.0, None)
         se = np.sqrt(var_d * (1.0 / n_u + 1.0 / n_r))
         se = np.where((se > 0) & (n_r > 0), se, np.nan)
@@ -239,8 +265,6 @@ def _compare(units: pd.DataFrame, district: pd.DataFrame, group: str) -> pd.Data
     p = 2.0 * stats.norm.sf(np.abs(z))
     gap = m_u - m_d
     se_gap = se * n_r / n_d
-    f["unit_rate"] = m_u
-    f["district_rate"] = m_d
     f["gap"] = gap
     f["ci_low"] = gap - Z95 * se_gap
     f["ci_high"] = gap + Z95 * se_gap
@@ -255,7 +279,7 @@ def _compare(units: pd.DataFrame, district: pd.DataFrame, group: str) -> pd.Data
     with np.errstate(divide="ignore", invalid="ignore"):
         shrink = np.where(t2 + se ** 2 > 0, t2 / (t2 + se ** 2), 0.0)
     f["gap_shrunk"] = np.where(np.isfinite(se), gap * shrink, np.nan)
-    return f.drop(columns=["n_d", "sx_d", "sxx_d", "sum_x", "sum_xx"])
+    return f.drop(columns=[*SUMS[1:], *(f"{c}_d" for c in SUMS)])
 
 
 def _top_wrong(wrong: pd.DataFrame, level: str, n_frame: pd.DataFrame,
@@ -279,8 +303,11 @@ def _top_wrong(wrong: pd.DataFrame, level: str, n_frame: pd.DataFrame,
     return top.rename(columns={"answer": "wrong_option"})[cols]
 
 
-def _resolve(wh: Warehouse, exam: str, subject: str, grade: int | None) -> int:
-    return resolve_paper(wh, exam, subject, grade).paper_id
+def _resolve(wh: Warehouse, exam: str, subject: str,
+             grade: int | None) -> tuple[int, dict[str, Any]]:
+    """The paper id and the parameters of the sums queries."""
+    paper = resolve_paper(wh, exam, subject, grade)
+    return paper.paper_id, {"paper_id": paper.paper_id, "full_score": paper.full_score}
 
 
 def _check_by(by: str) -> None:
@@ -308,13 +335,14 @@ def _filter_school(wh: Warehouse, frame: pd.DataFrame, level: str,
     return frame[frame["school_id"] == sid].reset_index(drop=True)
 
 
-def _item_frame(wh: Warehouse, paper_id: int, level: str) -> pd.DataFrame:
+def _item_frame(wh: Warehouse, sp: dict[str, Any], level: str,
+                relative: bool) -> pd.DataFrame:
     keys = list(LEVEL_KEYS[level])
-    params = {"paper_id": paper_id}
-    sums = wh.df(item_sums_sql(level), params)
+    params = {"paper_id": sp["paper_id"]}
+    sums = wh.df(item_sums_sql(level), sp)
     meta = wh.df(paper_items_sql(), params)
     units, district = _split(sums, level, "item_id")
-    f = _compare(units, district, "item_id")
+    f = _compare(units, district, "item_id", relative)
     wrong = wh.df(wrong_options_sql(level), params)
     top = _top_wrong(wrong, level, units, district[["item_id", "n_d"]])
     f = f.merge(top, on=[*keys, "item_id"], how="left")
@@ -324,11 +352,13 @@ def _item_frame(wh: Warehouse, paper_id: int, level: str) -> pd.DataFrame:
 
 ITEM_COLUMNS = (
     "item_id", "item_number", "item_label", "item_type", "knowledge_points", "n", "max_score",
-    "unit_rate", "district_rate", "gap", "ci_low", "ci_high", "z", "p_value", "q_value",
-    "gap_shrunk", "flag", "wrong_option", "wrong_option_share", "wrong_option_district_share",
+    "unit_rate", "district_rate", "paper_gap", "gap", "ci_low", "ci_high", "z", "p_value",
+    "q_value", "gap_shrunk", "flag", "wrong_option", "wrong_option_share",
+    "wrong_option_district_share",
 )
 KP_COLUMNS = (
-    "knowledge_point", "n_items", "n", "max_score", "unit_rate", "district_rate", "gap",
+    "knowledge_point", "n_items", "n", "max_score", "unit_rate", "district_rate", "paper_gap",
+    "gap",
     "ci_low", "ci_high", "z", "p_value", "q_value", "gap_shrunk", "flag", "worst_item_label",
     "wrong_option_item_label", "wrong_option", "wrong_option_share",
 )
@@ -345,6 +375,7 @@ def error_hotspots(
     by: By = "item",
     fdr: float = 0.05,
     min_gap: float = 0.05,
+    relative: bool = False,
 ) -> pd.DataFrame:
     """Items (or knowledge points) where a unit falls below the district, tested and FDR-controlled.
 
@@ -368,6 +399,13 @@ def error_hotspots(
         False-discovery rate for the flag (q-value threshold), default 0.05.
     min_gap : float
         Smallest shortfall (in score-rate units, 0.05 = 5 percentage points) that is flagged.
+    relative : bool
+        Relative weakness (相对薄弱): test each student's y = x − p, the item (or knowledge
+        point) rate minus the student's own paper rate p = total / full score, instead of x.
+        The gap is then (unit_rate − district_rate) − paper_gap: how much further below the
+        district the unit is on this item than on the paper as a whole. A strong school's
+        weak point, invisible in absolute terms, shows up; a school weak everywhere is not
+        flagged everywhere. The same test, BH and shrinkage apply to y.
 
     Returns
     -------
@@ -375,12 +413,14 @@ def error_hotspots(
         One row per unit × item (or knowledge point), sorted by unit then item. Columns: the
         level's keys (``LEVEL_KEYS[level]``), then for ``by="item"``: item_id, item_number,
         item_label, item_type, knowledge_points (';'-joined), n, max_score, unit_rate,
-        district_rate, gap (unit_rate − district_rate), ci_low, ci_high (95 % for the gap), z,
+        district_rate, paper_gap (the unit's paper rate − the district's, over the same
+        students), gap (unit_rate − district_rate; with ``relative`` minus paper_gap), ci_low,
+        ci_high (95 % for the gap), z,
         p_value (two-sided), q_value (BH), gap_shrunk (empirical Bayes), flag (q_value ≤ fdr
         and gap ≤ −min_gap), wrong_option (the unit's most-chosen wrong answer on objective
         items; ties go to the first letter), wrong_option_share (its share of the unit's
         students), wrong_option_district_share. For ``by="knowledge_point"``:
-        knowledge_point, n_items, n, max_score, unit_rate, district_rate, gap, ci_low,
+        knowledge_point, n_items, n, max_score, unit_rate, district_rate, paper_gap, gap, ci_low,
         ci_high, z, p_value, q_value, gap_shrunk, flag, worst_item_label (the point's item with
         the unit's largest shortfall), wrong_option_item_label, wrong_option,
         wrong_option_share (the point's objective item and wrong answer with the largest share
@@ -396,20 +436,21 @@ def error_hotspots(
     _check_by(by)
     level = _unit_level(level)
     keys = list(LEVEL_KEYS[level])
-    paper_id = _resolve(wh, exam, subject, grade)
-    items = _item_frame(wh, paper_id, level)
+    paper_id, sp = _resolve(wh, exam, subject, grade)
+    items = _item_frame(wh, sp, level, relative)
     if by == "item":
         f = items
         f["q_value"] = bh_qvalues(f["p_value"])
         columns = [*keys, *ITEM_COLUMNS]
         order = [*keys, "item_number"]
     else:
-        sums = wh.df(knowledge_sums_sql(level), {"paper_id": paper_id})
+        sums = wh.df(knowledge_sums_sql(level), sp)
         meta = sums.loc[sums["is_district"].astype(int) == 1,
                         ["knowledge_point", "max_score", "n_items"]]
         units, district = _split(sums.drop(columns=["max_score", "n_items"]), level,
                                  "knowledge_point")
-        f = _compare(units, district, "knowledge_point").merge(meta, on="knowledge_point")
+        f = _compare(units, district, "knowledge_point", relative).merge(
+            meta, on="knowledge_point")
         f["q_value"] = bh_qvalues(f["p_value"])
         f = f.merge(_kp_item_details(wh, items, keys, paper_id), on=[*keys, "knowledge_point"],
                     how="left")
@@ -471,13 +512,13 @@ def district_weak_points(
         interval is the normal one, mean ± 1.96 · s / √n.
     """
     _check_by(by)
-    paper_id = _resolve(wh, exam, subject, grade)
+    paper_id, sp = _resolve(wh, exam, subject, grade)
     params = {"paper_id": paper_id}
     if by == "item":
-        sums = wh.df(item_sums_sql("school"), params)
+        sums = wh.df(item_sums_sql("school"), sp)
         group = "item_id"
     else:
-        sums = wh.df(knowledge_sums_sql("school"), params)
+        sums = wh.df(knowledge_sums_sql("school"), sp)
         group = "knowledge_point"
     d = sums[sums["is_district"].astype(int) == 1].copy()
     n = d["n"].to_numpy(float)
@@ -542,12 +583,12 @@ def knowledge_matrix(
     """
     level = _unit_level(level)
     keys = list(LEVEL_KEYS[level])
-    paper_id = _resolve(wh, exam, subject, grade)
-    sums = wh.df(knowledge_sums_sql(level), {"paper_id": paper_id})
+    _, sp = _resolve(wh, exam, subject, grade)
+    sums = wh.df(knowledge_sums_sql(level), sp)
     units, district = _split(sums, level, "knowledge_point")
-    f = units.merge(district[["knowledge_point", "n_d", "sx_d"]], on="knowledge_point")
+    f = units.merge(district[["knowledge_point", "n_d", "sum_x_d"]], on="knowledge_point")
     f["score_rate"] = f["sum_x"] / f["n"]
-    f["district_rate"] = f["sx_d"] / f["n_d"]
+    f["district_rate"] = f["sum_x_d"] / f["n_d"]
     f["gap"] = f["score_rate"] - f["district_rate"]
     f = f.sort_values([*keys, "knowledge_point"], kind="mergesort").reset_index(drop=True)
     cols = [*keys, "knowledge_point", "n_items", "n", "max_score", "score_rate",

@@ -32,13 +32,14 @@ from tests.hotspot_fixture import (
 
 ITEM_COLS = [
     "zone_id", "zone_name", "school_id", "school_name", "item_id", "item_number", "item_label",
-    "item_type", "knowledge_points", "n", "max_score", "unit_rate", "district_rate", "gap",
-    "ci_low", "ci_high", "z", "p_value", "q_value", "gap_shrunk", "flag", "wrong_option",
-    "wrong_option_share", "wrong_option_district_share",
+    "item_type", "knowledge_points", "n", "max_score", "unit_rate", "district_rate",
+    "paper_gap", "gap", "ci_low", "ci_high", "z", "p_value", "q_value", "gap_shrunk", "flag",
+    "wrong_option", "wrong_option_share", "wrong_option_district_share",
 ]
 KP_COLS = [
     "zone_id", "zone_name", "school_id", "school_name", "knowledge_point", "n_items", "n",
-    "max_score", "unit_rate", "district_rate", "gap", "ci_low", "ci_high", "z", "p_value",
+    "max_score", "unit_rate", "district_rate", "paper_gap", "gap", "ci_low", "ci_high", "z",
+    "p_value",
     "q_value", "gap_shrunk", "flag", "worst_item_label", "wrong_option_item_label",
     "wrong_option", "wrong_option_share",
 ]
@@ -56,8 +57,9 @@ def planted(tmp_path_factory):
 
 def raw_x(wh) -> pd.DataFrame:
     """Student × item rates from the raw tables, computed independently with pandas."""
-    r = wh.df("SELECT r.item_id, r.student_key, r.score, r.answer FROM responses r "
-              "JOIN paper_results p USING (paper_id, student_key) WHERE p.status = 'present'")
+    r = wh.df("SELECT r.item_id, r.student_key, r.score, r.answer, p.total / pa.full_score "
+              "AS paper_rate FROM responses r JOIN paper_results p USING (paper_id, student_key) "
+              "JOIN papers pa USING (paper_id) WHERE p.status = 'present'")
     items = wh.df("SELECT item_id, label, max_score, answer_key, item_type FROM items")
     st = wh.df("SELECT s.student_key, s.school_id, sc.name AS school_name, s.class_id "
                "FROM students s JOIN schools sc USING (school_id)")
@@ -142,6 +144,32 @@ def test_statistics_match_a_direct_numpy_computation(planted):
             best = sorted(counts[counts == counts.max()].index)[0]
             assert got["wrong_option"] == best
             assert got["wrong_option_share"] == pytest.approx(counts.max() / len(sub))
+
+
+def test_relative_mode_matches_numpy_and_finds_the_planted_point(planted):
+    f = error_hotspots(planted, exam=EXAM, subject=SUBJECT, relative=True)
+    plain = error_hotspots(planted, exam=EXAM, subject=SUBJECT)
+    r = raw_x(planted)
+    r["y"] = r["x"] - r["paper_rate"]
+    for school, label in [(WEAK_SCHOOL, "8"), (DISTRACTOR_SCHOOL, "1")]:
+        it = r[r["label"] == label]
+        in_u = (it["school_name"] == school).to_numpy()
+        y = it["y"].to_numpy()
+        se = np.std(y, ddof=1) * np.sqrt(1 / in_u.sum() + 1 / (~in_u).sum())
+        z = (y[in_u].mean() - y[~in_u].mean()) / se
+        got = f[(f["school_name"] == school) & (f["item_label"] == label)].iloc[0]
+        base = plain[(plain["school_name"] == school) & (plain["item_label"] == label)].iloc[0]
+        assert got["z"] == pytest.approx(z, rel=1e-9)
+        assert got["gap"] == pytest.approx(y[in_u].mean() - y.mean(), abs=1e-12)
+        paper_gap = it.loc[in_u, "paper_rate"].mean() - it["paper_rate"].mean()
+        assert got["paper_gap"] == pytest.approx(paper_gap, abs=1e-12)
+        assert got["gap"] == pytest.approx(base["gap"] - paper_gap, abs=1e-12)
+        assert got["unit_rate"] == base["unit_rate"]
+    k = error_hotspots(planted, exam=EXAM, subject=SUBJECT, by="knowledge_point", relative=True)
+    flagged = set(zip(k.loc[k["flag"], "school_name"], k.loc[k["flag"], "knowledge_point"],
+                      strict=True))
+    assert (WEAK_SCHOOL, WEAK_KP) in flagged
+    assert SMALL_SCHOOL not in {s for s, _ in flagged}
 
 
 def test_bh_hand_computed_and_statsmodels():

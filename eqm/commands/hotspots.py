@@ -35,6 +35,9 @@ from eqm.output import emit, format_option, min_n_option, out_option
               help="错误发现率 (Benjamini–Hochberg) / false-discovery rate.")
 @click.option("--min-gap", type=float, default=0.05, show_default=True,
               help="最小差距(得分率)/ smallest shortfall in score rate that is flagged.")
+@click.option("--relative", is_flag=True,
+              help="相对薄弱:扣除本单位整卷得分率差距后比较 / relative weakness: compare after "
+                   "removing the unit's gap on the whole paper.")
 @click.option("--top", type=int, default=None,
               help="--view district: 只列出最弱的前 N 个 / keep the N weakest.")
 @format_option
@@ -43,7 +46,8 @@ from eqm.output import emit, format_option, min_n_option, out_option
 @click.pass_context
 def hotspots(ctx: click.Context, exam: str, subject: str, grade: int | None, level: str,
              school: str | None, by: str, view: str, flagged_only: bool, fdr: float,
-             min_gap: float, top: int | None, fmt: str, out: Path | None, min_n: int) -> None:
+             min_gap: float, relative: bool, top: int | None, fmt: str, out: Path | None,
+             min_n: int) -> None:
     """主要出错点:显著低于全区的小题/知识点 / error hotspots: items or knowledge points where a
     school or class is credibly below the district (pooled z-test, Benjamini–Hochberg FDR)."""
     with Warehouse(ctx.obj["db"], read_only=True) as wh:
@@ -57,7 +61,7 @@ def hotspots(ctx: click.Context, exam: str, subject: str, grade: int | None, lev
         else:
             frame = error_hotspots(wh, exam=exam, subject=subject, grade=grade, level=level,
                                    school=school, by=by, fdr=fdr,  # type: ignore[arg-type]
-                                   min_gap=min_gap)
+                                   min_gap=min_gap, relative=relative)
             if flagged_only:
                 frame = frame[frame["flag"]].sort_values("gap").reset_index(drop=True)
     emit(frame, fmt, out, min_n=min_n, sheet="hotspots")
