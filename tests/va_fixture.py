@@ -107,3 +107,40 @@ def build_cohort(
                              "class_id": klass, "ability": ability})
     return Cohort(school_effects=effects, school_names=names, students=students,
                   n_missing_prior=int(missing.sum()))
+
+
+def add_survey(wh: Warehouse, answers: pd.DataFrame, *, name: str = "学生问卷",
+               grade: int = 8) -> int:
+    """Insert a questionnaire: ``answers`` is wide (student_key, then one column per question;
+    NaN = not answered). Returns the survey id."""
+    sid = int(wh.scalar("SELECT coalesce(max(survey_id), 0) + 1 FROM surveys"))
+    wh.insert_df("surveys", pd.DataFrame({"survey_id": [sid], "name": [name], "grade": [grade]}))
+    long = answers.melt(id_vars="student_key", var_name="question", value_name="value_num")
+    long = long.dropna(subset=["value_num"])
+    long["value_text"] = long["value_num"].astype(str)
+    long["survey_id"] = sid
+    wh.insert_df("survey_answers", long[["survey_id", "student_key", "question", "value_text",
+                                         "value_num"]])
+    return sid
+
+
+def random_survey(n: int, seed: int = 0, school: np.ndarray | None = None) -> pd.DataFrame:
+    """Likert 1–5 answers to the packaged scales' items (latent trait per scale) and the
+    three burden hours, for students 1..n."""
+    from analytics.green import load_scales
+
+    rng = np.random.default_rng(seed)
+    cfg = load_scales()
+    out: dict[str, np.ndarray] = {"student_key": np.arange(1, n + 1)}
+    for s in cfg.scales:
+        trait = rng.normal(size=n)
+        rev = set(s.get("reverse", []))
+        for q in s["items"]:
+            z = 1.2 * trait + rng.logistic(size=n) * 0.8
+            v = 1 + np.searchsorted([-2.0, -0.8, 0.4, 1.6], z)
+            out[q] = (6 - v if q in rev else v).astype(float)
+            out[q][rng.random(n) < 0.02] = np.nan
+    out["睡眠时间"] = np.round(rng.normal(7.5, 1.0, n) * 2) / 2
+    out["作业时间"] = np.round(rng.gamma(4, 0.5, n) * 2) / 2
+    out["校外辅导时间"] = np.round(rng.gamma(2, 2, n) * 2) / 2
+    return pd.DataFrame(out)
