@@ -421,7 +421,9 @@ def sql_problems(wh: Warehouse, problems: ProblemCollector, sql: str,
     """Add the problems returned by ``sql`` (columns ``_row, col, zh, en``): all counted, the
     first ones (by row) kept up to the collector's cap."""
     room = problems.cap - len(problems.problems)
-    wh.execute(f"CREATE OR REPLACE TEMP TABLE _problems AS {sql}", params)
+    wh.execute(
+        f"CREATE OR REPLACE TEMP TABLE _problems AS SELECT * FROM ({sql}) AS p(_row, col, zh, en)",
+        params)
     n = int(wh.scalar("SELECT count(*) FROM _problems"))
     if n == 0:
         return
@@ -446,6 +448,17 @@ def sql_problems(wh: Warehouse, problems: ProblemCollector, sql: str,
 def next_id(wh: Warehouse, table: str, column: str) -> int:
     """max(id) + 1 (1 for an empty table). ``table``/``column`` are trusted identifiers."""
     return int(wh.scalar(f"SELECT coalesce(max({column}), 0) + 1 FROM {table}"))
+
+
+def target_extra(sheet: object, mapping: str | Path | None) -> str:
+    """Suffix naming the sheet and mapping file in an import's target, so that another sheet
+    of the same workbook or another mapping is not mistaken for the identical import."""
+    out = ""
+    if sheet is not None:
+        out += f"; sheet={sheet}"
+    if mapping is not None:
+        out += f"; mapping={file_sha256(mapping)[:12]}"
+    return out
 
 
 def file_sha256(path: str | Path) -> str:

@@ -37,6 +37,7 @@ from analytics.importers.common import (
     open_source,
     run_import,
     synonym_index,
+    target_extra,
 )
 from analytics.warehouse import Warehouse
 
@@ -426,6 +427,7 @@ def import_paper(
     target = (f"exam={exam}; subject={subject}; grade={grade}; full={full_score}; "
               f"lines={excellent_line}/{pass_line}/{low_line}; date={exam_date}; "
               f"level={level}; term={term}")
+    target += target_extra(sheet, mapping)
     name = Path(path).name
 
     def body() -> ImportResult:

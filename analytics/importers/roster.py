@@ -24,6 +24,7 @@ from analytics.importers.common import (
     run_import,
     sql_problems,
     synonym_index,
+    target_extra,
 )
 from analytics.importers.people import (
     PERSON_SYNONYMS,
@@ -215,6 +216,7 @@ def import_roster(
     """
     name = Path(path).name
     target = f"district={district}"
+    target += target_extra(sheet, mapping)
 
     def body() -> ImportResult:
         maps = load_mapping(mapping)

@@ -40,6 +40,7 @@ from analytics.importers.common import (
     run_import,
     sql_problems,
     synonym_index,
+    target_extra,
 )
 from analytics.importers.paper import (
     FALSE_WORDS,
@@ -322,6 +323,7 @@ def import_scores(
     name = Path(path).name
     say = progress or (lambda _msg: None)
     target = f"exam={exam}; subject={subject}; grade={paper_grade(wh, exam, subject, grade)}"
+    target += target_extra(sheet, mapping)
 
     def still_loaded() -> bool:
         hit = find_paper(wh, exam, subject, grade)

@@ -23,6 +23,7 @@ from analytics.importers.common import (
     run_import,
     sql_problems,
     synonym_index,
+    target_extra,
 )
 from analytics.importers.people import PERSON_SYNONYMS
 from analytics.warehouse import Warehouse
@@ -94,6 +95,7 @@ def import_survey(
     """
     name = Path(path).name
     target = f"survey={survey}; grade={grade}"
+    target += target_extra(sheet, mapping)
 
     def body() -> ImportResult:
         maps = load_mapping(mapping)

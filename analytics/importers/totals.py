@@ -26,6 +26,7 @@ from analytics.importers.common import (
     run_import,
     sql_problems,
     synonym_index,
+    target_extra,
 )
 from analytics.importers.paper import ensure_exam, find_paper, paper_grade
 from analytics.importers.people import PERSON_SYNONYMS, create_people, person_problems, rows_sql
@@ -127,6 +128,7 @@ def import_totals(
     say = progress or (lambda _msg: None)
     target = (f"exam={exam}; subject={subject}; grade={paper_grade(wh, exam, subject, grade)}; "
               f"full={full_score}")
+    target += target_extra(sheet, mapping)
 
     def still_loaded() -> bool:
         hit = find_paper(wh, exam, subject, grade)

@@ -102,8 +102,10 @@ CREATE TABLE items (
     UNIQUE (paper_id, label)
 );
 
+-- item_id is not a declared FK: DuckDB rejects deleting items whose knowledge rows were deleted
+-- earlier in the same transaction (a re-imported specification table); the importer keeps it.
 CREATE TABLE item_knowledge (
-    item_id         INTEGER NOT NULL REFERENCES items (item_id),
+    item_id         INTEGER NOT NULL,                   -- items (item_id)
     knowledge_point VARCHAR NOT NULL,
     PRIMARY KEY (item_id, knowledge_point)
 );
