@@ -89,7 +89,10 @@ def _fnb(y: np.ndarray, X: np.ndarray, tau: float, w: np.ndarray | None, tol: fl
             cf = linalg.cho_factor((A * q) @ X, check_finite=True)
         except (np.linalg.LinAlgError, ValueError):
             break                      # numerically at the optimum: keep the last iterate
-        dy = linalg.cho_solve(cf, A @ (q * r))
+        rhs = A @ (q * r)
+        if not np.isfinite(rhs).all():
+            break
+        dy = linalg.cho_solve(cf, rhs)
         dx = q * (X @ dy - r)
         ds = -dx
         dz = -z * (dx / x + 1)
@@ -105,7 +108,10 @@ def _fnb(y: np.ndarray, X: np.ndarray, tau: float, w: np.ndarray | None, tol: fl
             xinv = 1 / x
             sinv = 1 / s
             xi = mu * (xinv - sinv)
-            dy = linalg.cho_solve(cf, A @ (q * (r + dxdz - dsdw - xi)))
+            rhs = A @ (q * (r + dxdz - dsdw - xi))
+            if not np.isfinite(rhs).all():
+                break
+            dy = linalg.cho_solve(cf, rhs)
             dx = q * (X @ dy + xi - r - dxdz + dsdw)
             ds = -dx
             dz = mu * xinv - z - xinv * z * dx - dxdz
