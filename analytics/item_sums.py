@@ -2,7 +2,7 @@
 
 Every item statistic of :mod:`analytics.items`, :mod:`analytics.reliability` and
 :mod:`analytics.paper` is a function of a few sums per unit × item, which DuckDB computes in
-one scan of ``responses`` (``GROUP BY GROUPING SETS``):
+one scan of ``responses`` (one hash aggregation, rolled up on its small result):
 
 * per unit × item: n, omissions, Σx, Σx², Σt, Σt², Σxt (x the item score with an omission
   counted as 0, t the student's total), the Kelley upper/lower group counts and Σx in each;
@@ -43,6 +43,11 @@ def unit_id_column(level: str) -> str:
 def item_sums_sql(level: str, sorted_cov: bool = True) -> str:
     """One statement: item rows (``kind = 'item'``) and option rows (``kind = 'option'``).
 
+    The responses are aggregated once, by unit × item × answer × score (and × total when
+    ``sorted_cov``); since the score is constant within a group, Σx, Σx², Σxt and the group sums
+    follow as x·count, x²·count, x·Σt, and every roll-up (per unit × item, per option letter, the
+    distributions of x and of the rest score) runs on that small result.
+
     ``level`` selects trusted identifiers only. Parameters: ``$paper_id``, ``$school_id``
     (NULL = all), ``$share`` (Kelley's 0.27).
     """
@@ -51,23 +56,20 @@ def item_sums_sql(level: str, sorted_cov: bool = True) -> str:
     key_sel = ", ".join(f"s.{k}" for k in keys)
     key_any = ", ".join(f"any_value({k}) AS {k}" for k in keys)
     key_out = ", ".join(f"u.{k}" for k in keys)
-    sets = ["(uid, item_id)", "(uid, item_id, answer)"]
-    # gid = grouping(answer, x, r): 7 unit × item, 3 × answer, 5 × x, 6 × r.
-    gid_sel = "x, r, grouping(answer, x, r) AS gid"
-    if sorted_cov:
-        sets += ["(uid, item_id, x)", "(uid, item_id, r)"]
-    else:
-        gid_sel = "NULL::DOUBLE AS x, NULL::DOUBLE AS r, grouping(answer) * 4 + 3 AS gid"
+    # fine groups: with the total t among the keys when the sorted cross product is wanted
+    fine_keys = "uid, item_id, answer, x" + (", t" if sorted_cov else "")
+    fine_t = ("t * count(*) AS st, t * t * count(*) AS stt" if sorted_cov
+              else "sum(t) AS st, sum(t * t) AS stt")
     sorted_ctes = """
         xd AS (
-            SELECT uid, item_id, x AS v, n AS c,
-                   sum(n) OVER (PARTITION BY uid, item_id ORDER BY x) - n AS lo
-            FROM agg WHERE gid = 5
+            SELECT uid, item_id, x AS v, c,
+                   sum(c) OVER (PARTITION BY uid, item_id ORDER BY x) - c AS lo
+            FROM (SELECT uid, item_id, x, sum(n) AS c FROM fine GROUP BY ALL)
         ),
         rd AS (
-            SELECT uid, item_id, r AS v, n AS c,
-                   sum(n) OVER (PARTITION BY uid, item_id ORDER BY r) - n AS lo
-            FROM agg WHERE gid = 6
+            SELECT uid, item_id, r AS v, c,
+                   sum(c) OVER (PARTITION BY uid, item_id ORDER BY r) - c AS lo
+            FROM (SELECT uid, item_id, t - x AS r, sum(n) AS c FROM fine GROUP BY ALL)
         ),
         sc AS (
             SELECT xd.uid, xd.item_id,
@@ -99,26 +101,29 @@ def item_sums_sql(level: str, sorted_cov: bool = True) -> str:
                    sum(t * t) AS stt_unit
             FROM st GROUP BY uid
         ),
-        resp AS (
-            SELECT g.uid, r.item_id, r.answer, coalesce(r.score, 0.0) AS x,
-                   g.t - coalesce(r.score, 0.0) AS r, r.score IS NULL AS omitted, g.t,
-                   g.rk <= g.n_group AS up, g.rk > g.n_unit - g.n_group AS lo
-            FROM responses r JOIN g USING (student_key)
-            WHERE r.paper_id = $paper_id
+        fine AS (
+            SELECT {fine_keys},
+                   count(*) AS n, count(*) FILTER (WHERE omitted) AS n_omitted, {fine_t},
+                   count(*) FILTER (WHERE up) AS n_up, count(*) FILTER (WHERE lo) AS n_lo
+            FROM (
+                SELECT g.uid, r.item_id, r.answer, coalesce(r.score, 0.0) AS x,
+                       r.score IS NULL AS omitted, g.t,
+                       g.rk <= g.n_group AS up, g.rk > g.n_unit - g.n_group AS lo
+                FROM responses r JOIN g ON g.student_key = r.student_key
+                WHERE r.paper_id = $paper_id
+            )
+            GROUP BY {fine_keys}
         ),
         agg AS (
-            SELECT uid, item_id, answer, {gid_sel},
-                   count(*) AS n, count(*) FILTER (WHERE omitted) AS n_omitted,
-                   sum(x) AS sx, sum(x * x) AS sxx, sum(t) AS st, sum(t * t) AS stt,
-                   sum(x * t) AS sxt,
-                   count(*) FILTER (WHERE up) AS n_up, sum(x) FILTER (WHERE up) AS sx_up,
-                   count(*) FILTER (WHERE lo) AS n_lo, sum(x) FILTER (WHERE lo) AS sx_lo
-            FROM resp
-            GROUP BY GROUPING SETS ({", ".join(sets)})
+            SELECT uid, item_id, sum(n) AS n, sum(n_omitted) AS n_omitted,
+                   sum(x * n) AS sx, sum(x * x * n) AS sxx, sum(st) AS st, sum(stt) AS stt,
+                   sum(x * st) AS sxt, sum(n_up) AS n_up, sum(x * n_up) AS sx_up,
+                   sum(n_lo) AS n_lo, sum(x * n_lo) AS sx_lo
+            FROM fine GROUP BY uid, item_id
         ),{sorted_ctes}
         letters AS (
             SELECT uid, item_id, unnest(string_split(answer, '')) AS letter, n, n_up, n_lo, st
-            FROM agg WHERE gid = 3 AND answer IS NOT NULL
+            FROM fine WHERE answer IS NOT NULL
         ),
         opts AS (
             SELECT uid, item_id, letter, sum(n) AS n, sum(n_up) AS n_up, sum(n_lo) AS n_lo,
@@ -131,7 +136,6 @@ def item_sums_sql(level: str, sorted_cov: bool = True) -> str:
                a.n_up, a.sx_up, a.n_lo, a.sx_lo, sc.sxr_sorted
         FROM agg a JOIN units u ON a.uid = u.uid
         LEFT JOIN sc ON sc.uid = a.uid AND sc.item_id = a.item_id
-        WHERE a.gid = 7
         UNION ALL
         SELECT 'option', o.uid, {", ".join(f"NULL AS {k}" for k in keys)}, NULL, NULL, NULL,
                o.item_id, o.letter, o.n, NULL, NULL, NULL, o.st, NULL, NULL,

@@ -143,7 +143,9 @@ def test_agrees_with_numpy_on_random_data_per_school(wh):
              for j, m in enumerate(maxes)]
     built = build_from_matrix(wh, x, items=items, school_of=school)
     keys = built["student_keys"]
-    st = item_stats(wh, exam="矩阵测试", subject="数学", level="school")
+    st = item_stats(wh, exam="矩阵测试", subject="数学", level="school", efficiency=True)
+    assert item_stats(wh, exam="矩阵测试", subject="数学", level="school")[
+        "discriminative_efficiency"].isna().all()  # off by default below the zone level
     cols = ["mean_score", "score_rate", "discrimination", "r_item_total", "r_item_rest",
             "discriminative_efficiency", "effective_weight"]
     for s in range(3):
