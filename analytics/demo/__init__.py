@@ -9,6 +9,7 @@ the files a research office receives and loaded through the importers.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -59,8 +60,9 @@ def import_files(wh: Warehouse, files: list[DemoFile], *, progress: bool = False
         import_totals,
     )
 
-    importers = {"roster": import_roster, "paper": import_paper, "scores": import_scores,
-                 "totals": import_totals, "survey": import_survey}
+    importers: dict[str, Callable[..., Any]] = {
+        "roster": import_roster, "paper": import_paper, "scores": import_scores,
+        "totals": import_totals, "survey": import_survey}
     results = []
     bar = tqdm(files, desc="导入 import", unit="file", disable=not progress)
     for f in bar:
@@ -110,7 +112,7 @@ def build_demo(
     files = write_all(dist, out_dir, progress=progress)
     t2 = time.perf_counter()
     own = not isinstance(wh_or_path, Warehouse)
-    wh = Warehouse(wh_or_path) if own else wh_or_path
+    wh = wh_or_path if isinstance(wh_or_path, Warehouse) else Warehouse(wh_or_path)
     try:
         import_files(wh, files, progress=progress)
         with wh.transaction():

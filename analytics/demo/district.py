@@ -318,8 +318,8 @@ def simulate_item(item: pd.Series | dict[str, Any], theta: np.ndarray,
         blank = rng.random(n) < np.minimum(0.02 * np.exp(-0.6 * theta), 0.10)
     else:
         m = round(float(item["max_score"]) / float(item["step"]))
-        w = float(item["spread"]) / m
-        tt = z / (a * w) + (m + 1) / 2
+        width = float(item["spread"]) / m
+        tt = z / (a * width) + (m + 1) / 2
         raw[:] = np.clip(np.ceil(tt) - 1, 0, m)
         blank = rng.random(n) < np.minimum(0.01 * np.exp(-theta), 0.15)
     raw[blank] = -1
@@ -349,13 +349,6 @@ def score_codes(spec: pd.DataFrame, raw: np.ndarray, *, listed: bool = True) -> 
         else:
             out[ans, j] = r[ans] * item.step
     return out
-
-
-def answer_text(spec_row: Any, raw_col: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Dictionary and indices to render one item column as text (choice items) — blank = −1."""
-    if spec_row.item_type == "multiple":
-        return np.array(spec_row.candidates, dtype=object), raw_col
-    return np.array(list(spec_row.options), dtype=object), raw_col
 
 
 # ---------------------------------------------------------------------------------------------
@@ -426,7 +419,7 @@ def _stems(curated: tuple[str, ...], a: str, b: str, suffix: str, n: int,
     combos = [x + y + suffix for x in a for y in b]
     base = [curated[i] for i in rng.permutation(len(curated))]
     base += [combos[i] for i in rng.permutation(len(combos))]
-    out = []
+    out: list[str] = []
     for r in itertools.count():
         for s in base:
             if len(out) == n:
@@ -499,23 +492,34 @@ def make_units(schools: pd.DataFrame, grades: tuple[int, ...], students: int,
     for s in schools.itertuples(index=False):
         for g in grades:
             if g in serves[s.kind] or g not in (5, 9):
-                rows.append((s.school_no, g, s.locality, s.ownership))
-    u = pd.DataFrame(rows, columns=["school_no", "grade", "locality", "ownership"])
+                rows.append((s.school_no, g, s.locality, s.ownership, s.kind))
+    u = pd.DataFrame(rows, columns=["school_no", "grade", "locality", "ownership", "kind"])
     n = len(u)
     rural = (u["locality"] == "rural").to_numpy()
     private = (u["ownership"] == "private").to_numpy()
-    size = np.where(rural, rng.normal(28, 4, n), np.where(private, rng.normal(42, 3, n),
-                                                         rng.normal(45, 3, n)))
-    classes = np.where(rural, 1 + (rng.random(n) < 0.2), np.where(
-        private, rng.integers(3, 7, n), rng.integers(4, 11, n)))
-    w = size * classes
-    # each grade gets an equal share of the students, spread over its units by size
+    kind = u["kind"].to_numpy()
+    size = np.where(rural, rng.normal(28, 4, n).clip(15, 40),
+                    np.where(private, rng.normal(42, 3, n), rng.normal(45, 3, n)))
+    urban_classes = np.where(kind == "middle", rng.integers(8, 15, n),
+                             np.where(kind == "nine", rng.integers(4, 9, n),
+                                      rng.integers(5, 11, n)))
+    classes = np.where(rural, 1 + (rng.random(n) < 0.2),
+                       np.where(private, rng.integers(3, 7, n), urban_classes))
+    w = (size * classes).astype(float)
+    # Each grade gets an equal share of the students. Rural schools keep their natural size
+    # (one or two small classes) when there are more students than the schools' natural
+    # capacity; urban schools absorb the rest. With fewer students, every unit shrinks.
     gcol = u["grade"].to_numpy()
     n_st = np.zeros(n, dtype=np.int64)
     for i, g in enumerate(grades):
         sel = np.flatnonzero(gcol == g)
         target = students // len(grades) + (1 if i < students % len(grades) else 0)
-        exact = w[sel] * target / w[sel].sum()
+        ws = w[sel].copy()
+        urban_sel = ~rural[sel]
+        if target > ws.sum() and urban_sel.any():
+            rest = target - ws[~urban_sel].sum()
+            ws[urban_sel] *= rest / ws[urban_sel].sum()
+        exact = ws * target / ws.sum()
         part = np.floor(exact).astype(np.int64)
         short = target - int(part.sum())
         if short > 0:
@@ -838,6 +842,11 @@ def survey_codebook() -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["question", "dimension", "text", "reverse", "scale"])
 
 
+VA_NOTE = ("增值:入口(期末)→监测的潜在能力增长,单位为入口标准差,期中时已实现一半 / "
+           "value-added: latent growth entry→monitoring in entry-SD units beyond intake; "
+           "half of it by the mid exam")
+
+
 def truths(dist: DemoDistrict) -> pd.DataFrame:
     """The planted truths as rows of the ``demo_truths`` table.
 
@@ -854,9 +863,7 @@ def truths(dist: DemoDistrict) -> pd.DataFrame:
         for s in dist.subjects:
             rows.append({"kind": "school_effect", "exam": mon, "subject": s, "grade": g,
                          "school": sch[units.at[u, "school_no"]], "value": v,
-                         "note": "增值:入口(期末)→监测的潜在能力增长,单位为入口标准差,期中时已实现一半 / "
-                                 "value-added: latent growth entry→monitoring in entry-SD units "
-                                 "beyond intake; half of it by the mid exam"})
+                         "note": VA_NOTE})
     g, s = plan["weak_at"]
     for u in plan["weak_units"]:
         rows.append({"kind": "weak_knowledge_point", "exam": mon, "subject": s, "grade": g,
@@ -877,8 +884,8 @@ def truths(dist: DemoDistrict) -> pd.DataFrame:
     trap = tp.spec[tp.spec["trap"] >= 0].iloc[0]
     rows.append({"kind": "attractive_distractor", "exam": mon, "subject": ts, "grade": tg,
                  "item_label": trap["label"], "option": trap["options"][int(trap["trap"])],
-                 "note": "该干扰项吸引高分学生(选择概率随能力上升) / this distractor attracts strong "
-                         "students (choice probability rises with ability)"})
+                 "note": "该干扰项吸引高分学生(选择概率随能力上升) / this distractor "
+                         "attracts strong students (choice probability rises with ability)"})
     gap_subject, gap = plan["gender_gap"]
     if gap_subject:
         for gg in dist.grades:

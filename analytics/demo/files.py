@@ -18,9 +18,13 @@ title row is written instead.
 from __future__ import annotations
 
 import codecs
+import datetime as dt
 import io
+import re
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -80,7 +84,9 @@ def write_csv(path: Path, header: list[str], n_rows: int,
             if post is not None and start == 0:
                 table = pa.Table.from_pandas(post(table.to_pandas()), preserve_index=False)
             buf = io.BytesIO()
-            pacsv.write_csv(table, buf, pacsv.WriteOptions(include_header=False))
+            # no quotes, like most exports (no demo value holds a comma or a quote)
+            pacsv.write_csv(table, buf, pacsv.WriteOptions(include_header=False,
+                                                           quoting_style="none"))
             data = buf.getvalue()
             if crlf:
                 data = data.replace(b"\n", b"\r\n")
@@ -103,7 +109,25 @@ def write_xlsx(path: Path, header: list[str], table: pa.Table, *, title: str | N
     for row in zip(*(table.column(i).to_pylist() for i in range(table.num_columns)),
                    strict=True):
         ws.append(list(row))
-    wb.save(path)
+    save_xlsx(wb, path)
+
+
+def save_xlsx(wb: Any, path: Path) -> None:
+    """Save an openpyxl workbook byte-for-byte reproducibly (fixed document and zip times)."""
+    stamp = dt.datetime(2026, 1, 1)
+    wb.properties.created = wb.properties.modified = stamp
+    buf = io.BytesIO()
+    wb.save(buf)
+    with zipfile.ZipFile(io.BytesIO(buf.getvalue())) as src, \
+            zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            fixed = zipfile.ZipInfo(info.filename, date_time=(2026, 1, 1, 0, 0, 0))
+            fixed.compress_type = zipfile.ZIP_DEFLATED
+            data = src.read(info.filename)
+            if info.filename == "docProps/core.xml":   # openpyxl stamps "modified" on save
+                data = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*", rb"\g<1>2026-01-01T00:00:00Z",
+                              data)
+            dst.writestr(fixed, data)
 
 
 def _dict_col(codes: np.ndarray, labels: list[str] | np.ndarray,
@@ -220,7 +244,10 @@ def write_scores(p: DemoPaper, people: _People, path_base: Path, variant: str,
 
 
 def spec_frame(p: DemoPaper, kp_sep: str = "；") -> pd.DataFrame:
-    """The specification table as printed: 题号, 题型, 分值, 答案, 选项, 知识点, 认知层次, 部分得分."""
+    """The specification table as printed.
+
+    Columns 题号, 题型, 分值, 答案, 选项 (only when not ABCD/TF), 知识点, 认知层次, 部分得分.
+    """
     s = p.spec
     key = s["answer_key"].where(s["item_type"] != "true_false",
                                 s["answer_key"].map({"T": "对", "F": "错"}))
@@ -245,8 +272,16 @@ def spec_frame(p: DemoPaper, kp_sep: str = "；") -> pd.DataFrame:
 def write_spec(p: DemoPaper, path_base: Path, variant: str) -> DemoFile:
     frame = spec_frame(p, "、" if variant == "gbk" else "；")
     if variant == "xlsx":
+        import openpyxl
+
         path = Path(f"{path_base}.xlsx")
-        frame.to_excel(path, index=False, sheet_name="双向细目表")
+        wb = openpyxl.Workbook()
+        ws = wb.active
+        ws.title = "双向细目表"
+        ws.append(list(frame.columns))
+        for row in frame.itertuples(index=False):   # a few dozen items
+            ws.append(list(row))
+        save_xlsx(wb, path)
     else:
         path = Path(f"{path_base}.csv")
         frame.to_csv(path, index=False, encoding="gbk" if variant == "gbk" else "utf-8")
@@ -306,8 +341,8 @@ def write_roster(dist: DemoDistrict, path: Path) -> DemoFile:
                 _dict_col(loc_c[sl], loc_l), _dict_col(hk_c[sl], hk_l), pa.array(ses[sl])]
         return pa.Table.from_arrays(cols, names=[f"c{i}" for i in range(len(cols))])
 
-    header = ["考号", "姓名", "性别", "年级", "学校代码", "学校", "班级", "片区", "办学性质", "城乡",
-              "户籍", "家庭背景指数"]
+    header = ["考号", "姓名", "性别", "年级", "学校代码", "学校", "班级", "片区", "办学性质",
+              "城乡", "户籍", "家庭背景指数"]
     write_csv(path, header, len(st), chunk)
     return DemoFile("roster", path, {"district": N.DISTRICT}, "plain", len(st))
 
@@ -339,25 +374,23 @@ def write_all(dist: DemoDistrict, out_dir: str | Path, *, progress: bool = False
     for old in [*out.glob("*.csv"), *out.glob("*.xlsx")]:
         old.unlink()
     people = _People(dist)
-    jobs: list[Callable[[], DemoFile]] = [lambda: write_roster(dist, out / "学生名单.csv")]
+    jobs: list[Callable[[], DemoFile]] = [partial(write_roster, dist, out / "学生名单.csv")]
     order = {"entry": 0, "mid": 1, "monitor": 2}
     papers = sorted(dist.papers, key=lambda p: (order[p.exam.key], p.grade, p.subject))
     k_scores = k_spec = 0
     for p in papers:
         if p.exam.itemised:
             sv = ("xlsx" if k_spec == 1 else "gbk" if k_spec == 2 else "plain")
-            jobs.append(lambda p=p, sv=sv: write_spec(p, out / f"细目表_{_tag(p)}", sv))
+            jobs.append(partial(write_spec, p, out / f"细目表_{_tag(p)}", sv))
             variant = SCORE_VARIANTS[k_scores] if k_scores < len(SCORE_VARIANTS) else "plain"
             style = ITEM_HEADERS[k_scores % len(ITEM_HEADERS)]
-            jobs.append(lambda p=p, v=variant, s=style: write_scores(
-                p, people, out / f"成绩_{_tag(p)}", v, s))
+            jobs.append(partial(write_scores, p, people, out / f"成绩_{_tag(p)}", variant, style))
             k_scores += 1
             k_spec += 1
         else:
-            jobs.append(lambda p=p: write_totals(p, people, out / f"总分_{_tag(p)}.csv"))
+            jobs.append(partial(write_totals, p, people, out / f"总分_{_tag(p)}.csv"))
     for g in dist.grades:
-        jobs.append(lambda g=g: write_survey(
-            dist, g, out / f"问卷_{N.GRADE_CN.get(g, str(g))}.csv"))
+        jobs.append(partial(write_survey, dist, g, out / f"问卷_{N.GRADE_CN.get(g, str(g))}.csv"))
     files = []
     for job in tqdm(jobs, desc="写文件 write files", unit="file", disable=not progress):
         files.append(job())

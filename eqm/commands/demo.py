@@ -14,11 +14,12 @@ from analytics.errors import InputError
 def _split_subjects(text: str | None) -> list[str] | None:
     if not text:
         return None
-    subjects = [s.strip() for s in text.replace("，", ",").replace("、", ",").split(",") if s.strip()]
+    parts = text.replace("，", ",").replace("、", ",").split(",")
+    subjects = [s.strip() for s in parts if s.strip()]
     bad = [s for s in subjects if s not in SUBJECTS]
     if bad:
-        raise InputError(f"未知学科 {'、'.join(bad)},可选 {'、'.join(SUBJECTS)} / unknown subject(s) "
-                         f"{', '.join(bad)}; choose from {', '.join(SUBJECTS)}")
+        raise InputError(f"未知学科 {'、'.join(bad)},可选 {'、'.join(SUBJECTS)} / unknown "
+                         f"subject(s) {', '.join(bad)}; choose from {', '.join(SUBJECTS)}")
     return subjects
 
 
@@ -28,7 +29,8 @@ def _split_grades(text: str | None) -> list[int] | None:
     try:
         grades = [int(g) for g in text.replace("，", ",").split(",") if g.strip()]
     except ValueError as exc:
-        raise InputError(f"年级应为数字,如 5,9 / grades must be numbers such as 5,9: {text}") from exc
+        raise InputError(
+            f"年级应为数字,如 5,9 / grades must be numbers such as 5,9: {text}") from exc
     bad = [g for g in grades if g not in GRADES]
     if bad:
         raise InputError(f"示例区只有 5、9 年级 / the demo has grades 5 and 9 only: {bad}")
@@ -94,6 +96,7 @@ def register(cli: click.Group) -> None:
             app = None
         serve_fn = getattr(app, "serve", None)
         if serve_fn is None:
-            click.echo("仪表盘尚不可用 / the dashboard is not available yet (dashboards.app.serve).")
+            click.echo("仪表盘尚不可用 / the dashboard is not available yet "
+                       "(dashboards.app.serve).")
             return
         serve_fn(str(db), port=port)
