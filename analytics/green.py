@@ -3,8 +3,8 @@ influence of socio-economic background, graded in levels 1–9 as Shanghai's Gre
 
 Indices and levels (sources in ``green_scales.toml``)
 ----------------------------------------------------
-* Questionnaire scales (学习动力, 学业负担(感受), 师生关系, 教学方式, 身心健康, 品德行为): an answer is
-  favourable when, after reverse-keying (v → min + max − v), it is ≥ the scale's threshold
+* Questionnaire scales (学习动力, 学业负担(感受), 师生关系, 教学方式, 身心健康, 品德行为): an
+  answer is favourable when, after reverse-keying (v → min + max − v), it is ≥ the scale's threshold
   (direction "high") or ≤ it ("low"); a student is favourable when *more than* 60% of the
   answered items are (students answering under half the items are not scored). The index is
   the share of favourable students; ``index_level = clamp(floor(share × 10), 1, 9)``.

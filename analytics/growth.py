@@ -262,6 +262,7 @@ def growth_summary(wh: Warehouse, *, exam: str, prior_exam: str, subject: str,
         have = g.dropna(subset=["sgp"])
         n, med, lo, hi = median_ci(have["sgp"].to_numpy(float), have["k"].to_numpy(float))
         mean = float((have["sgp"] * have["k"]).sum() / n) if n else np.nan
-        rows.append((*(key if isinstance(key, tuple) else (key,)), n, int(g["n_missing"].sum()), med, lo, hi, mean))
+        kt = key if isinstance(key, tuple) else (key,)
+        rows.append((*kt, n, int(g["n_missing"].sum()), med, lo, hi, mean))
     return pd.DataFrame(rows, columns=[*key_cols, "n", "n_missing_prior", "median_sgp",
                                        "ci_low", "ci_high", "mean_sgp"])

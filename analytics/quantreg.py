@@ -65,7 +65,7 @@ def rq_fnb(y: np.ndarray, X: np.ndarray, tau: float, w: np.ndarray | None = None
 
 def _fnb(y: np.ndarray, X: np.ndarray, tau: float, w: np.ndarray | None, tol: float,
          max_iter: int, beta_step: float) -> np.ndarray:
-    n, p = X.shape
+    n, _p = X.shape
     if w is not None:                  # ρ_τ(w r) = w ρ_τ(r): scale the rows (as rq does)
         X, y = X * w[:, None], y * w
     A = np.ascontiguousarray(X.T)                      # p × n
@@ -130,7 +130,7 @@ def _fnb(y: np.ndarray, X: np.ndarray, tau: float, w: np.ndarray | None, tol: fl
     return -best
 
 
-def rq_many(y: np.ndarray, X: np.ndarray, taus: Sequence[float],
+def rq_many(y: np.ndarray, X: np.ndarray, taus: Sequence[float] | np.ndarray,
             w: np.ndarray | None = None, *, tol: float = 1e-12, max_iter: int = 200,
             beta_step: float = 0.99995) -> np.ndarray:
     """Coefficients for each τ: a (p, len(taus)) array (columns as in quantreg's ``coef``)."""

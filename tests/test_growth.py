@@ -4,6 +4,7 @@ the current score does not depend on the entry score, school medians and their i
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -100,9 +101,8 @@ def test_sgp_uniform_when_scores_do_not_depend_on_entry():
     p = np.full(99, 0.01)
     p[0] = p[-1] = 0.015
     bins = np.r_[np.arange(0, 99, 10), 99]
-    expected = np.array([p[a:b].sum() for a, b in zip(bins[:-1], bins[1:], strict=True)]) * n
-    observed = np.array([((s > a) & (s <= b)).sum() for a, b in zip(bins[:-1], bins[1:],
-                                                                      strict=True)])
+    expected = np.array([p[a:b].sum() for a, b in itertools.pairwise(bins)]) * n
+    observed = np.array([((s > a) & (s <= b)).sum() for a, b in itertools.pairwise(bins)])
     chi2 = ((observed - expected) ** 2 / expected).sum()
     assert stats.chi2.sf(chi2, len(expected) - 1) > 0.001, (observed, expected)
     assert abs(np.median(s) - 50) <= 2
