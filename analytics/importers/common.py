@@ -473,7 +473,7 @@ def log_sql() -> str:
     return """
         INSERT INTO import_log (kind, file_name, sha256, target, rows, started_at, finished_at,
                                 outcome, message)
-        VALUES ($kind, $file, $sha, $target, $rows, $started, current_timestamp, $outcome, $msg)
+        VALUES ($kind, $file, $sha, $target, $rows, $started, $finished, $outcome, $msg)
     """
 
 
@@ -487,8 +487,10 @@ def last_success_sql() -> str:
 
 def _log(wh: Warehouse, kind: str, file: str, sha: str, target: str, rows: int | None,
          started: Any, outcome: str, msg: str) -> None:
+    # wall-clock times from Python: DuckDB's current_timestamp is the transaction's start
     wh.execute(log_sql(), {"kind": kind, "file": file, "sha": sha, "target": target,
-                           "rows": rows, "started": started, "outcome": outcome, "msg": msg[:4000]})
+                           "rows": rows, "started": started, "finished": dt.datetime.now(),
+                           "outcome": outcome, "msg": msg[:4000]})
 
 
 def run_import(
@@ -512,7 +514,7 @@ def run_import(
     if not Path(path).exists():
         raise FileNotFoundError(str(path))
     sha = file_sha256(path)
-    started = wh.scalar("SELECT current_timestamp::TIMESTAMP")
+    started = dt.datetime.now()
     last = wh.scalar(last_success_sql(), {"kind": kind, "target": target})
     if last == sha and still_loaded():
         msg = (f"{name}: 与上次导入的文件完全相同,未做任何改动 / identical to the file already "
