@@ -113,32 +113,52 @@ def bh_qvalues(p: np.ndarray | pd.Series) -> np.ndarray:
 
 # -- SQL ---------------------------------------------------------------------------------------
 
-def _qual(level: str, alias: str) -> str:
-    """The level's key columns qualified with a table alias (trusted identifiers only)."""
-    return ", ".join(f"{alias}.{k}" for k in LEVEL_KEYS[level])
+def _uid(level: str) -> str:
+    """The id column of a level's units (trusted identifier)."""
+    return LEVEL_KEYS[check_level(level)][-2]
+
+
+def _present_cte(level: str) -> str:
+    """Present students of the paper with their unit id and paper rate p = total / full."""
+    uid = _uid(level)
+    return f"""
+        st AS (
+            SELECT pr.student_key, t.{uid}, pr.total / $full_score AS p
+            FROM paper_results pr JOIN student_tree t ON t.student_key = pr.student_key
+            WHERE pr.paper_id = $paper_id AND pr.status = 'present'
+        )"""
+
+
+def unit_names_sql(level: str) -> str:
+    """The level's key columns (ids and names) of every unit, one row per unit."""
+    return {
+        "zone": "SELECT z.zone_id, z.name AS zone_name FROM zones z",
+        "school": "SELECT z.zone_id, z.name AS zone_name, s.school_id, s.name AS school_name "
+                  "FROM schools s LEFT JOIN zones z ON z.zone_id = s.zone_id",
+        "class": "SELECT s.school_id, s.name AS school_name, c.class_id, c.name AS class_name "
+                 "FROM classes c JOIN schools s ON s.school_id = c.school_id",
+    }[level]
 
 
 def item_sums_sql(level: str) -> str:
     """Per unit × item and per item (district): n, Σx, Σx², Σp, Σp², Σxp of the item rate
-    x = score / max_score and the student's paper rate p = total / full_score."""
-    keys = ", ".join(LEVEL_KEYS[check_level(level)])
-    first = LEVEL_KEYS[level][0]
+    x = score / max_score and the student's paper rate p = total / full_score. Units are
+    identified by the level's id column only (names are joined on the small result)."""
+    uid = _uid(level)
     return f"""
-        WITH x AS (
-            SELECT {_qual(level, "t")}, r.item_id,
-                   coalesce(r.score, 0) / i.max_score AS x, pr.total / $full_score AS p
+        WITH {_present_cte(level)},
+        x AS (
+            SELECT st.{uid}, st.p, r.item_id, coalesce(r.score, 0) / i.max_score AS x
             FROM responses r
-            JOIN paper_results pr
-              ON pr.paper_id = r.paper_id AND pr.student_key = r.student_key
+            JOIN st ON st.student_key = r.student_key
             JOIN items i ON i.item_id = r.item_id
-            JOIN student_tree t ON t.student_key = r.student_key
-            WHERE r.paper_id = $paper_id AND pr.status = 'present'
+            WHERE r.paper_id = $paper_id
         )
-        SELECT {keys}, item_id, GROUPING({first}) AS is_district,
+        SELECT {uid}, item_id, GROUPING({uid}) AS is_district,
                count(*) AS n, sum(x) AS sum_x, sum(x * x) AS sum_xx,
                sum(p) AS sum_p, sum(p * p) AS sum_pp, sum(x * p) AS sum_xp
         FROM x
-        GROUP BY GROUPING SETS (({keys}, item_id), (item_id))
+        GROUP BY GROUPING SETS (({uid}, item_id), (item_id))
     """
 
 
@@ -146,61 +166,56 @@ def knowledge_sums_sql(level: str) -> str:
     """Per unit × knowledge point and per knowledge point: n, Σx, Σx², Σp, Σp², Σxp of a
     student's knowledge-point rate x = (Σ scores on the point's items) / (Σ their max scores)
     and paper rate p = total / full_score."""
-    keys = ", ".join(LEVEL_KEYS[check_level(level)])
-    first = LEVEL_KEYS[level][0]
+    uid = _uid(level)
     return f"""
-        WITH kmax AS (
+        WITH {_present_cte(level)},
+        kmax AS (
             SELECT k.knowledge_point, sum(i.max_score) AS kp_max, count(*) AS n_items
             FROM items i JOIN item_knowledge k ON k.item_id = i.item_id
             WHERE i.paper_id = $paper_id
             GROUP BY k.knowledge_point
         ),
         s AS (
-            SELECT r.student_key, k.knowledge_point, sum(coalesce(r.score, 0)) AS score,
-                   any_value(pr.total) / $full_score AS p
+            SELECT r.student_key, k.knowledge_point, sum(coalesce(r.score, 0)) AS score
             FROM responses r
-            JOIN paper_results pr
-              ON pr.paper_id = r.paper_id AND pr.student_key = r.student_key
             JOIN item_knowledge k ON k.item_id = r.item_id
-            WHERE r.paper_id = $paper_id AND pr.status = 'present'
+            WHERE r.paper_id = $paper_id
             GROUP BY r.student_key, k.knowledge_point
         ),
         u AS (
-            SELECT {_qual(level, "t")}, s.knowledge_point, s.score / m.kp_max AS x, s.p,
+            SELECT st.{uid}, st.p, s.knowledge_point, s.score / m.kp_max AS x,
                    m.kp_max, m.n_items
             FROM s
+            JOIN st ON st.student_key = s.student_key
             JOIN kmax m ON m.knowledge_point = s.knowledge_point
-            JOIN student_tree t ON t.student_key = s.student_key
         )
-        SELECT {keys}, knowledge_point, GROUPING({first}) AS is_district,
+        SELECT {uid}, knowledge_point, GROUPING({uid}) AS is_district,
                count(*) AS n, sum(x) AS sum_x, sum(x * x) AS sum_xx,
                sum(p) AS sum_p, sum(p * p) AS sum_pp, sum(x * p) AS sum_xp,
                any_value(kp_max) AS max_score, any_value(n_items) AS n_items
         FROM u
-        GROUP BY GROUPING SETS (({keys}, knowledge_point), (knowledge_point))
+        GROUP BY GROUPING SETS (({uid}, knowledge_point), (knowledge_point))
     """
 
 
 def wrong_options_sql(level: str) -> str:
     """Per unit × objective item × wrong answer (and per item × answer): how many chose it."""
-    keys = ", ".join(LEVEL_KEYS[check_level(level)])
-    first = LEVEL_KEYS[level][0]
+    uid = _uid(level)
     return f"""
-        WITH a AS (
-            SELECT {_qual(level, "t")}, r.item_id, r.answer
+        WITH {_present_cte(level)},
+        a AS (
+            SELECT st.{uid}, r.item_id, r.answer
             FROM responses r
-            JOIN paper_results pr
-              ON pr.paper_id = r.paper_id AND pr.student_key = r.student_key
+            JOIN st ON st.student_key = r.student_key
             JOIN items i ON i.item_id = r.item_id
-            JOIN student_tree t ON t.student_key = r.student_key
-            WHERE r.paper_id = $paper_id AND pr.status = 'present'
+            WHERE r.paper_id = $paper_id
               AND i.item_type IN ('single', 'multiple', 'true_false')
               AND r.answer IS NOT NULL AND r.answer <> ''
               AND r.answer IS DISTINCT FROM i.answer_key
         )
-        SELECT {keys}, item_id, answer, GROUPING({first}) AS is_district, count(*) AS n_chose
+        SELECT {uid}, item_id, answer, GROUPING({uid}) AS is_district, count(*) AS n_chose
         FROM a
-        GROUP BY GROUPING SETS (({keys}, item_id, answer), (item_id, answer))
+        GROUP BY GROUPING SETS (({uid}, item_id, answer), (item_id, answer))
     """
 
 
@@ -222,14 +237,18 @@ def paper_items_sql() -> str:
 SUMS = ("n", "sum_x", "sum_xx", "sum_p", "sum_pp", "sum_xp")
 
 
-def _split(sums: pd.DataFrame, level: str, group: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-    keys = list(LEVEL_KEYS[level])
+def _split(sums: pd.DataFrame, level: str, group: str,
+           names: pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """District rows (renamed ``*_d``) and unit rows (with the level's key columns first when
+    ``names`` is given; units without an id, e.g. students with no class, are dropped)."""
+    uid = _uid(level)
     is_d = sums["is_district"].astype(int) == 1
     district = sums.loc[is_d, [group, *SUMS]].rename(
         columns={c: f"{c}_d" for c in SUMS})
     units = sums.loc[~is_d].drop(columns="is_district")
-    id_col = keys[-2] if level != "district" else keys[0]
-    units = units[units[id_col].notna()]
+    units = units[units[uid].notna()].astype({uid: "int64"})
+    if names is not None:
+        units = names.merge(units, on=uid, how="inner")
     return units, district
 
 
@@ -285,7 +304,7 @@ def _compare(units: pd.DataFrame, district: pd.DataFrame, group: str,
 def _top_wrong(wrong: pd.DataFrame, level: str, n_frame: pd.DataFrame,
                district_n: pd.DataFrame) -> pd.DataFrame:
     """The most-chosen wrong answer per unit × item, with its share in the unit and district."""
-    keys = list(LEVEL_KEYS[level])
+    keys = [_uid(level)]
     cols = [*keys, "item_id", "wrong_option", "wrong_option_share", "wrong_option_district_share"]
     if wrong.empty:
         return pd.DataFrame(columns=cols)
@@ -335,17 +354,17 @@ def _filter_school(wh: Warehouse, frame: pd.DataFrame, level: str,
     return frame[frame["school_id"] == sid].reset_index(drop=True)
 
 
-def _item_frame(wh: Warehouse, sp: dict[str, Any], level: str,
-                relative: bool) -> pd.DataFrame:
-    keys = list(LEVEL_KEYS[level])
-    params = {"paper_id": sp["paper_id"]}
+def _item_frame(wh: Warehouse, sp: dict[str, Any], level: str, relative: bool,
+                names: pd.DataFrame) -> pd.DataFrame:
+    uid = _uid(level)
     sums = wh.df(item_sums_sql(level), sp)
-    meta = wh.df(paper_items_sql(), params)
-    units, district = _split(sums, level, "item_id")
+    meta = wh.df(paper_items_sql(), {"paper_id": sp["paper_id"]})
+    units, district = _split(sums, level, "item_id", names)
     f = _compare(units, district, "item_id", relative)
-    wrong = wh.df(wrong_options_sql(level), params)
+    wrong = wh.df(wrong_options_sql(level), sp)
+    wrong = wrong[wrong[uid].notna() | (wrong["is_district"].astype(int) == 1)]
     top = _top_wrong(wrong, level, units, district[["item_id", "n_d"]])
-    f = f.merge(top, on=[*keys, "item_id"], how="left")
+    f = f.merge(top, on=[uid, "item_id"], how="left")
     f = f.merge(meta.drop(columns="answer_key"), on="item_id", how="left")
     return f
 
@@ -437,7 +456,8 @@ def error_hotspots(
     level = _unit_level(level)
     keys = list(LEVEL_KEYS[level])
     paper_id, sp = _resolve(wh, exam, subject, grade)
-    items = _item_frame(wh, sp, level, relative)
+    names = wh.df(unit_names_sql(level))
+    items = _item_frame(wh, sp, level, relative, names)
     if by == "item":
         f = items
         f["q_value"] = bh_qvalues(f["p_value"])
@@ -448,7 +468,7 @@ def error_hotspots(
         meta = sums.loc[sums["is_district"].astype(int) == 1,
                         ["knowledge_point", "max_score", "n_items"]]
         units, district = _split(sums.drop(columns=["max_score", "n_items"]), level,
-                                 "knowledge_point")
+                                 "knowledge_point", names)
         f = _compare(units, district, "knowledge_point", relative).merge(
             meta, on="knowledge_point")
         f["q_value"] = bh_qvalues(f["p_value"])
@@ -533,7 +553,7 @@ def district_weak_points(
     if by == "item":
         meta = wh.df(paper_items_sql(), params).drop(columns="answer_key")
         d = meta.merge(d.drop(columns=["max_score"], errors="ignore"), on="item_id")
-        wrong = wh.df(wrong_options_sql("school"), params)
+        wrong = wh.df(wrong_options_sql("school"), sp)
         wrong = wrong[wrong["is_district"].astype(int) == 1]
         wrong = (wrong.sort_values(["item_id", "n_chose", "answer"], ascending=[True, False, True])
                  .drop_duplicates("item_id")[["item_id", "answer", "n_chose"]])
@@ -585,7 +605,7 @@ def knowledge_matrix(
     keys = list(LEVEL_KEYS[level])
     _, sp = _resolve(wh, exam, subject, grade)
     sums = wh.df(knowledge_sums_sql(level), sp)
-    units, district = _split(sums, level, "knowledge_point")
+    units, district = _split(sums, level, "knowledge_point", wh.df(unit_names_sql(level)))
     f = units.merge(district[["knowledge_point", "n_d", "sum_x_d"]], on="knowledge_point")
     f["score_rate"] = f["sum_x"] / f["n"]
     f["district_rate"] = f["sum_x_d"] / f["n_d"]

@@ -1,0 +1,164 @@
+"""Benchmark: error hotspots (issue 3, part 4) against a straightforward pandas implementation.
+
+Uses the same warehouse as ``benchmarks/stats_bench.py`` (built by its ``build``: N students ×
+40 items through ``tests/builders.build_exam``), or an existing one (``--db``, e.g. from
+``eqm demo --students 1000000``). Each phase runs in its own subprocess so that its peak memory
+(``ru_maxrss``) is its own:
+
+* ``sql``: ``error_hotspots`` by item and by knowledge point at school level, by item at class
+  level (absolute and relative), ``district_weak_points`` and ``knowledge_matrix`` per class;
+* ``pandas``: the obvious way — read every present response with its school, class, item and
+  answer into pandas, ``groupby`` for the per-unit sums and the wrong answers, then the same
+  inference (:func:`analytics.hotspots._compare`, BH) on the small frames.
+
+Usage::
+
+    python benchmarks/hotspots_bench.py --students 50000
+    python benchmarks/hotspots_bench.py --db data/warehouse.duckdb --exam 期末 --subject 数学
+
+Do not run above 100,000 students on the shared machine; the lead runs the 1M case.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from stats_bench import build, pick_paper  # noqa: E402
+
+
+def _timed(label: str, fn: Any, times: dict[str, Any]) -> Any:
+    """Run ``fn``; record [wall seconds, CPU seconds of the process (all DuckDB threads)] —
+    CPU time is the steadier figure on a shared, loaded machine."""
+    t0, c0 = time.perf_counter(), time.process_time()
+    out = fn()
+    times[label] = [time.perf_counter() - t0, time.process_time() - c0]
+    return out
+
+
+def phase_sql(db: Path, exam: str, subject: str, grade: int | None,
+              threads: int | None) -> dict[str, Any]:
+    from analytics.hotspots import district_weak_points, error_hotspots, knowledge_matrix
+    from analytics.warehouse import Warehouse
+
+    times: dict[str, Any] = {}
+    p = {"exam": exam, "subject": subject, "grade": grade}
+    t0 = time.perf_counter()
+    with Warehouse(db, read_only=True, threads=threads) as wh:
+        s = _timed("hotspots[school,item]", lambda: error_hotspots(wh, **p), times)
+        _timed("hotspots[school,kp]",
+               lambda: error_hotspots(wh, **p, by="knowledge_point"), times)
+        _timed("hotspots[class,item]", lambda: error_hotspots(wh, **p, level="class"), times)
+        _timed("hotspots[class,item,relative]",
+               lambda: error_hotspots(wh, **p, level="class", relative=True), times)
+        _timed("district_weak_points", lambda: district_weak_points(wh, **p), times)
+        _timed("knowledge_matrix[class]", lambda: knowledge_matrix(wh, **p), times)
+    return {"phase": "sql", "seconds": times, "total_seconds": time.perf_counter() - t0,
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "check": {"school_item_rows": len(s), "flagged": int(s["flag"].sum()),
+                      "min_q": float(s["q_value"].min())}}
+
+
+def phase_pandas(db: Path, exam: str, subject: str, grade: int | None) -> dict[str, Any]:
+    """School × item hotspots the straightforward pandas way."""
+    import numpy as np
+
+    from analytics.hotspots import _compare, bh_qvalues
+    from analytics.lookup import resolve_paper
+    from analytics.warehouse import Warehouse
+
+    times: dict[str, Any] = {}
+    t0 = time.perf_counter()
+    with Warehouse(db, read_only=True) as wh:
+        paper = resolve_paper(wh, exam, subject, grade)
+        df = _timed("read responses", lambda: wh.df(
+            "SELECT r.student_key, r.item_id, r.score, r.answer, i.max_score, i.answer_key, "
+            "i.item_type, s.school_id, s.class_id FROM responses r "
+            "JOIN paper_results p USING (paper_id, student_key) "
+            "JOIN items i USING (item_id) JOIN students s USING (student_key) "
+            "WHERE r.paper_id = $p AND p.status = 'present'", {"p": paper.paper_id}), times)
+
+    def hotspots() -> Any:
+        df["x"] = df["score"].fillna(0) / df["max_score"]
+        df["xx"] = df["x"] ** 2
+        units = (df.groupby(["school_id", "item_id"])
+                 .agg(n=("x", "size"), sum_x=("x", "sum"), sum_xx=("xx", "sum")).reset_index())
+        dist = (df.groupby("item_id").agg(n_d=("x", "size"), sum_x_d=("x", "sum"),
+                                          sum_xx_d=("xx", "sum")).reset_index())
+        for c in ("sum_p", "sum_pp", "sum_xp"):
+            units[c] = 0.0
+            dist[f"{c}_d"] = 0.0
+        f = _compare(units, dist, "item_id")
+        f["q_value"] = bh_qvalues(f["p_value"])
+        wrong = df[df["item_type"].isin(["single", "multiple", "true_false"])
+                   & df["answer"].notna() & (df["answer"] != df["answer_key"])]
+        top = (wrong.groupby(["school_id", "item_id", "answer"]).size().rename("k")
+               .reset_index().sort_values("k", ascending=False)
+               .drop_duplicates(["school_id", "item_id"]))
+        return f.merge(top, on=["school_id", "item_id"], how="left")
+
+    f = _timed("hotspots[school,item]", hotspots, times)
+    return {"phase": "pandas", "seconds": times, "total_seconds": time.perf_counter() - t0,
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "check": {"school_item_rows": len(f),
+                      "min_q": float(np.nanmin(f["q_value"]))}}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--students", type=int, default=50_000)
+    ap.add_argument("--db", type=Path, default=None)
+    ap.add_argument("--exam")
+    ap.add_argument("--subject")
+    ap.add_argument("--grade", type=int, default=None)
+    ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--phase", choices=["sql", "pandas"], default=None, help=argparse.SUPPRESS)
+    a = ap.parse_args()
+    if a.phase:  # child process
+        if a.phase == "sql":
+            out = phase_sql(a.db, a.exam, a.subject, a.grade, a.threads)
+        else:
+            out = phase_pandas(a.db, a.exam, a.subject, a.grade)
+        print(json.dumps(out, ensure_ascii=False))
+        return
+    tmp = None
+    if a.db is None:
+        tmp = tempfile.TemporaryDirectory()
+        a.db = Path(tmp.name) / "bench.duckdb"
+        t0 = time.perf_counter()
+        a.exam, a.subject = build(a.db, a.students)
+        print(f"built {a.students} students × 40 items in {time.perf_counter() - t0:.1f} s",
+              file=sys.stderr)
+    elif not (a.exam and a.subject):
+        a.exam, a.subject, a.grade = pick_paper(a.db)
+    results = []
+    for phase in ("sql", "pandas"):
+        cmd = [sys.executable, __file__, "--phase", phase, "--db", str(a.db),
+               "--exam", a.exam, "--subject", a.subject]
+        if a.grade is not None:
+            cmd += ["--grade", str(a.grade)]
+        if a.threads:
+            cmd += ["--threads", str(a.threads)]
+        res = subprocess.run(cmd, capture_output=True, text=True, check=True)
+        results.append(json.loads(res.stdout.strip().splitlines()[-1]))
+    for r in results:
+        print(f"{r['phase']:7s} total {r['total_seconds']:6.2f} s  peak {r['peak_rss_mb']:7.0f} MB"
+              f"  {r['check']}")
+        for k, (wall, cpu) in r["seconds"].items():
+            print(f"          {k:34s} {wall:6.2f} s wall {cpu:6.2f} s cpu")
+    if tmp is not None:
+        tmp.cleanup()
+
+
+if __name__ == "__main__":
+    main()
