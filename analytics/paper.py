@@ -122,31 +122,35 @@ def _item_categories(wh: Warehouse, paper_id: int, by: str) -> pd.DataFrame:
 
 
 def unit_item_sums_sql(levels: tuple[str, ...]) -> str:
-    """Σ score and n per unit × item for several levels in one pass (GROUPING SETS).
+    """Σ score and n per unit × item for several levels in one pass.
 
+    The responses are aggregated once per class × item (classes nest in schools, schools in
+    zones, zones in the district) and the levels are rolled up from that small result.
     ``levels`` are trusted identifiers. The result has ``level``, ``unit_id``, ``item_id``,
     ``n``, ``sx`` (omissions count 0).
     """
-    ids = [LEVEL_KEYS[check_level(lv)][-2] for lv in levels]
-    sets = ", ".join(f"({c}, item_id)" for c in dict.fromkeys(ids))
-    case = " ".join(f"WHEN grouping({c}) = 0 THEN '{lv}'" for lv, c in zip(levels, ids,
-                                                                              strict=True))
-    uid = " ".join(f"WHEN grouping({c}) = 0 THEN {c}" for c in ids)
+    parts = []
+    for lv in levels:
+        c = LEVEL_KEYS[check_level(lv)][-2]
+        parts.append(f"SELECT '{lv}' AS level, {c} AS unit_id, item_id, sum(n) AS n, "
+                     f"sum(sx) AS sx FROM fine GROUP BY {c}, item_id")
+    union = "\n        UNION ALL ".join(parts)
     return f"""
-        WITH resp AS (
-            SELECT s.{", s.".join(dict.fromkeys(ids))}, r.item_id,
-                   coalesce(r.score, 0.0) AS x
-            FROM responses r
-            JOIN paper_results pr ON pr.paper_id = r.paper_id
-                                 AND pr.student_key = r.student_key
-            JOIN student_tree s ON s.student_key = r.student_key
-            WHERE r.paper_id = $paper_id AND pr.status = 'present'
+        WITH stu AS (
+            SELECT pr.student_key, s.district_id, s.zone_id, s.school_id, s.class_id
+            FROM paper_results pr JOIN student_tree s USING (student_key)
+            WHERE pr.paper_id = $paper_id AND pr.status = 'present'
               AND ($school_id IS NULL OR s.school_id = $school_id)
+        ),
+        fine AS (
+            SELECT stu.school_id, stu.class_id, any_value(stu.zone_id) AS zone_id,
+                   any_value(stu.district_id) AS district_id, r.item_id,
+                   count(*) AS n, sum(coalesce(r.score, 0.0)) AS sx
+            FROM responses r JOIN stu ON stu.student_key = r.student_key
+            WHERE r.paper_id = $paper_id
+            GROUP BY stu.school_id, stu.class_id, r.item_id
         )
-        SELECT CASE {case} END AS level, CASE {uid} END AS unit_id, item_id,
-               count(*) AS n, sum(x) AS sx
-        FROM resp
-        GROUP BY GROUPING SETS ({sets})
+        {union}
     """
 
 

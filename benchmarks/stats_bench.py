@@ -15,6 +15,9 @@ subprocess so that peak memory (``ru_maxrss``) is the phase's own:
   item–total correlations, a sort for Kelley's groups, a loop over schools for per-school item
   statistics.
 
+Each step is reported as wall seconds and CPU seconds of the process (all DuckDB threads);
+on a shared machine the CPU figure is the steadier one.
+
 Usage::
 
     python benchmarks/stats_bench.py --students 50000
@@ -28,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -93,10 +97,11 @@ def pick_paper(db: Path) -> tuple[str, str, int]:
     return str(row["exam"]), str(row["subject"]), int(row["grade"])
 
 
-def _timed(label: str, fn: Any, times: dict[str, float]) -> Any:
-    t0 = time.perf_counter()
+def _timed(label: str, fn: Any, times: dict[str, Any]) -> Any:
+    """Run ``fn``; record [wall seconds, CPU seconds of the process (all DuckDB threads)]."""
+    t0, c0 = time.perf_counter(), time.process_time()
     out = fn()
-    times[label] = time.perf_counter() - t0
+    times[label] = [time.perf_counter() - t0, time.process_time() - c0]
     return out
 
 
@@ -107,9 +112,9 @@ def phase_sql(db: Path, exam: str, subject: str, grade: int | None,
     from analytics.scores import grade_bands, score_report
     from analytics.warehouse import Warehouse
 
-    times: dict[str, float] = {}
+    times: dict[str, Any] = {}
     p = {"exam": exam, "subject": subject, "grade": grade}
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     with Warehouse(db, read_only=True, threads=threads) as wh:
         for lv in ("district", "zone", "school", "class"):
             _timed(f"score_report[{lv}]", lambda lv=lv: score_report(wh, **p, level=lv), times)
@@ -120,6 +125,7 @@ def phase_sql(db: Path, exam: str, subject: str, grade: int | None,
         _timed("kp_rates[all levels]", lambda: category_rates(wh, **p), times)
     total = time.perf_counter() - t0
     return {"phase": "sql", "seconds": times, "total_seconds": total,
+            "total_cpu": time.process_time() - c0,
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             "check": {"district_D_mean": float(d["discrimination"].mean()),
                       "n_school_rows": len(s)}}
@@ -130,8 +136,8 @@ def phase_pandas(db: Path, exam: str, subject: str, grade: int | None) -> dict[s
     from analytics.lookup import resolve_paper
     from analytics.warehouse import Warehouse
 
-    times: dict[str, float] = {}
-    t0 = time.perf_counter()
+    times: dict[str, Any] = {}
+    t0, c0 = time.perf_counter(), time.process_time()
     with Warehouse(db, read_only=True) as wh:
         paper = resolve_paper(wh, exam, subject, grade)
         prm = {"p": paper.paper_id}
@@ -203,6 +209,7 @@ def phase_pandas(db: Path, exam: str, subject: str, grade: int | None) -> dict[s
     _timed("paper_quality+kp_rates", quality, times)
     total = time.perf_counter() - t0
     return {"phase": "pandas", "seconds": times, "total_seconds": total,
+            "total_cpu": time.process_time() - c0,
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
@@ -249,10 +256,10 @@ def main() -> None:
             cmd += ["--threads", str(a.threads)]
         r = subprocess.run(cmd, capture_output=True, text=True, check=True)
         out = json.loads(r.stdout.strip().splitlines()[-1])
-        print(f"\n[{ph}] total {out['total_seconds']:.2f} s, peak RSS "
-              f"{out['peak_rss_mb']:.0f} MB")
-        for k, v in out["seconds"].items():
-            print(f"  {k:28s} {v:7.2f} s")
+        print(f"\n[{ph}] total {out['total_seconds']:.2f} s wall, {out['total_cpu']:.2f} s CPU,"
+              f" peak RSS {out['peak_rss_mb']:.0f} MB   (load average {os.getloadavg()[0]:.1f})")
+        for k, (wall, cpu) in out["seconds"].items():
+            print(f"  {k:28s} {wall:7.2f} s wall {cpu:7.2f} s CPU")
     if tmp is not None:
         tmp.cleanup()
 
