@@ -17,6 +17,7 @@ from analytics.archive import (
     paper_archive,
     search_archive,
 )
+from analytics.demo import build_demo, survey_codebook  # the demo district (issue 2, part 4)
 from analytics.hotspots import district_weak_points, error_hotspots, knowledge_matrix
 from analytics.items import item_stats, option_analysis
 from analytics.paper import category_rates, paper_quality, specification_table
@@ -42,3 +43,4 @@ __all__ += [
     "export_paper_archive", "knowledge_matrix", "link_item", "note_history", "paper_archive",
     "search_archive",
 ]
+__all__ += ["build_demo", "survey_codebook"]

@@ -19,7 +19,13 @@ import statsmodels.api as sm
 from click.testing import CliRunner
 
 from analytics.demo import build_demo, generate
-from analytics.demo.district import EXAM_BY_KEY, paper_spec, score_codes, simulate_item
+from analytics.demo.district import (
+    EXAM_BY_KEY,
+    make_schools,
+    paper_spec,
+    score_codes,
+    simulate_item,
+)
 from analytics.warehouse import Warehouse
 
 SEED = 7
@@ -112,6 +118,13 @@ def test_default_district_structure():
     ses = d.students.groupby("school_no")["ses"]
     icc = ses.transform("mean").var() / d.students["ses"].var()
     assert 0.1 < icc < 0.7
+
+
+@pytest.mark.parametrize("n", [16, 40, 400, 3334])
+def test_school_names_unique_at_every_scale(n: int):
+    s = make_schools(n, (5, 9), seed=1)
+    assert s["name"].is_unique and s["code"].is_unique
+    assert s["name"].str.endswith(("小学", "中学", "学校")).all()
 
 
 def test_2pl_item_recovers_its_parameters():

@@ -419,6 +419,7 @@ def _stems(curated: tuple[str, ...], a: str, b: str, suffix: str, n: int,
     combos = [x + y + suffix for x in a for y in b]
     base = [curated[i] for i in rng.permutation(len(curated))]
     base += [combos[i] for i in rng.permutation(len(combos))]
+    base = list(dict.fromkeys(base))        # a combination may repeat a curated stem
     out: list[str] = []
     for r in itertools.count():
         for s in base:
