@@ -353,6 +353,31 @@ def _insert_bank_item(wh: Warehouse, item: Mapping[str, Any], paper: PaperRef,
     return new_id
 
 
+def _refresh_metadata(wh: Warehouse, bank_item_id: int, item: Mapping[str, Any],
+                      paper: PaperRef) -> None:
+    """A re-imported specification table (e.g. a corrected key) updates the bank item's
+    metadata, but only when this paper is the item's only use; a shared item is left alone."""
+    others = wh.scalar("SELECT count(*) FROM bank_administrations WHERE bank_item_id = $b "
+                       "AND paper_id <> $p", {"b": bank_item_id, "p": paper.paper_id})
+    if int(others):
+        return
+    mfp = meta_fingerprint(paper.subject, paper.grade, str(item["label"]), item["item_type"],
+                           item["answer_key"], item["knowledge_points"], item["max_score"])
+    wh.execute("""
+        UPDATE bank_items SET meta_fingerprint = $mfp, item_type = $type, max_score = $max,
+               answer_key = $key, options = $options, cognitive_level = $cog
+        WHERE bank_item_id = $b AND (meta_fingerprint <> $mfp
+               OR cognitive_level IS DISTINCT FROM $cog OR options IS DISTINCT FROM $options)
+    """, {"mfp": mfp, "type": item["item_type"], "max": float(item["max_score"]),
+          "key": item["answer_key"], "options": item["options"],
+          "cog": item["cognitive_level"], "b": bank_item_id})
+    wh.execute("DELETE FROM bank_item_knowledge WHERE bank_item_id = $b", {"b": bank_item_id})
+    kps = list(item["knowledge_points"])
+    if kps:
+        wh.insert_df("bank_item_knowledge",
+                     pd.DataFrame({"bank_item_id": bank_item_id, "knowledge_point": kps}))
+
+
 def _fill_content(wh: Warehouse, bank_item_id: int, content: Mapping[str, Any],
                   subject: str) -> None:
     """Set the content fields given (leaving the others), and the stem fingerprint."""
@@ -436,6 +461,7 @@ def archive_paper(
             if label in existing.index:
                 bid = int(existing.loc[label, "bank_item_id"])
                 how = str(existing.loc[label, "link_method"])
+                _refresh_metadata(wh, bid, it, paper)
                 _fill_content(wh, bid, cont, paper.subject)
             else:
                 sfp = stem_fingerprint(paper.subject, cont.get("stem_text"))

@@ -433,3 +433,19 @@ def test_archive_agrees_with_item_stats(archived):
     assert len(m) == 12
     np.testing.assert_allclose(m["score_rate"], m["score_rate_items"], rtol=1e-12)
     np.testing.assert_allclose(m["discrimination"], m["discrimination_items"], atol=1e-12)
+
+
+def test_corrected_key_refreshes_an_unshared_bank_item(tmp_path):
+    with Warehouse(tmp_path / "w.duckdb") as wh:
+        build_hotspot_exam(wh, plant=False)
+        first = archive_paper(wh, exam=EXAM, subject=SUBJECT).set_index("item_label")
+        # the committee corrects item 1's key and knowledge point, then re-archives
+        wh.execute("UPDATE items SET answer_key = 'C' WHERE label = '1'")
+        wh.execute("UPDATE item_knowledge SET knowledge_point = '数轴' WHERE item_id = "
+                   "(SELECT item_id FROM items WHERE label = '1')")
+        again = archive_paper(wh, exam=EXAM, subject=SUBJECT).set_index("item_label")
+        b1 = int(first.loc["1", "bank_item_id"])
+        assert int(again.loc["1", "bank_item_id"]) == b1
+        item = archive_item(wh, b1)["item"].iloc[0]
+        assert item["answer_key"] == "C" and item["knowledge_points"] == "数轴"
+        assert wh.scalar("SELECT count(*) FROM bank_items") == 12
