@@ -76,7 +76,7 @@ def scores(ctx: click.Context, exam: str, subject: str, grade: int | None, level
            school: str | None, by: str | None, view: str, ranks: bool | None,
            buffer: float | None, fmt: str, out: Path | None, min_n: int) -> None:
     """成绩分析:人数、缺考、平均分、标准差、三率、超均率、标准分、排名 / score report per unit."""
-    common = {"exam": exam, "subject": subject, "grade": grade}
+    common: dict[str, Any] = {"exam": exam, "subject": subject, "grade": grade}
     with Warehouse(ctx.obj["db"], read_only=True) as wh:
         if view == "borderline":
             frame = scores_mod.borderline_students(wh, **common, buffer=buffer, school=school)
@@ -112,7 +112,7 @@ def items(ctx: click.Context, exam: str, subject: str, grade: int | None, level:
     Flags (标记): too_easy P>.90, too_hard P<.20, weak_discrimination D<.20,
     negative_discrimination, possible_wrong_key, attractive_distractor, many_omissions.
     """
-    common = {"exam": exam, "subject": subject, "grade": grade, "level": level,
+    common: dict[str, Any] = {"exam": exam, "subject": subject, "grade": grade, "level": level,
               "school": school}
     with Warehouse(ctx.obj["db"], read_only=True) as wh:
         if view == "options":
@@ -142,7 +142,7 @@ def items(ctx: click.Context, exam: str, subject: str, grade: int | None, level:
 def paper(ctx: click.Context, exam: str, subject: str, grade: int | None, level: str,
           school: str | None, view: str, fmt: str, out: Path | None, min_n: int) -> None:
     """试卷质量分析:n, k, 平均分, 标准差, α, SEM 等 / paper quality report."""
-    common = {"exam": exam, "subject": subject, "grade": grade}
+    common: dict[str, Any] = {"exam": exam, "subject": subject, "grade": grade}
     with Warehouse(ctx.obj["db"], read_only=True) as wh:
         if view == "summary":
             frame = paper_mod.paper_quality(wh, **common, level=level, school=school)
