@@ -541,7 +541,16 @@ def _write_administration(wh: Warehouse, paper: PaperRef, exam_date: Any, items:
 
 # -- links, content, notes -----------------------------------------------------------------------
 
+def _require_archive(wh: Warehouse) -> None:
+    """A clear error for a warehouse created before migration 002 and opened read-only."""
+    if not wh.scalar("SELECT count(*) FROM information_schema.tables "
+                     "WHERE table_name = 'bank_items'"):
+        raise NotFoundError("数据库中没有命题档案表,请先运行 `eqm init` 升级 / the warehouse has "
+                            "no archive tables; run `eqm init` to upgrade it")
+
+
 def _check_bank_item(wh: Warehouse, bank_item_id: int) -> None:
+    _require_archive(wh)
     if not wh.scalar("SELECT count(*) FROM bank_items WHERE bank_item_id = $id",
                      {"id": int(bank_item_id)}):
         raise NotFoundError(f"档案中没有第 {bank_item_id} 号试题 / no bank item {bank_item_id}")
@@ -700,6 +709,7 @@ def search_archive(
         (students in the latest administration), score_rate, discrimination (latest),
         note_version (0 = none), cause_text, advice (current note), difficulty_band.
     """
+    _require_archive(wh)
     params = {
         "subject": subject, "grade": None if grade is None else int(grade),
         "item_type": _norm_choice(item_type, _TYPE_ALIASES, ITEM_TYPE_ZH, "题型", "item type"),
@@ -776,6 +786,7 @@ def paper_archive(wh: Warehouse, *, exam: str, subject: str,
         n_administrations (uses of the bank item so far), first_exam, note_version,
         note_author, cause_text, advice.
     """
+    _require_archive(wh)
     paper = resolve_paper(wh, exam, subject, grade)
     p = {"paper_id": paper.paper_id}
     adm = wh.df(f"""
