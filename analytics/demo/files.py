@@ -359,6 +359,26 @@ def write_survey(dist: DemoDistrict, grade: int, path: Path) -> DemoFile:
                     len(frame))
 
 
+def score_variants(papers: list[DemoPaper]) -> dict[int, str]:
+    """The variant of each marking export (keyed by ``id(paper)``): the XLSX goes to the paper
+    with the fewest cells (openpyxl is slow), the other variants to the papers in order, then
+    plain UTF-8."""
+    out: dict[int, str] = {}
+    if not papers:
+        return out
+    cells = [len(p.rows) * len(p.spec) for p in papers]
+    smallest = int(np.argmin(cells))
+    rest = [v for v in SCORE_VARIANTS if v != "xlsx_title"]
+    k = 0
+    for i, p in enumerate(papers):
+        if i == smallest:
+            out[id(p)] = "xlsx_title"
+        else:
+            out[id(p)] = rest[k] if k < len(rest) else "plain"
+            k += 1
+    return out
+
+
 def write_all(dist: DemoDistrict, out_dir: str | Path, *, progress: bool = False
               ) -> list[DemoFile]:
     """Write every file of the district into ``out_dir`` (created; old demo files replaced).
@@ -377,16 +397,16 @@ def write_all(dist: DemoDistrict, out_dir: str | Path, *, progress: bool = False
     jobs: list[Callable[[], DemoFile]] = [partial(write_roster, dist, out / "学生名单.csv")]
     order = {"entry": 0, "mid": 1, "monitor": 2}
     papers = sorted(dist.papers, key=lambda p: (order[p.exam.key], p.grade, p.subject))
-    k_scores = k_spec = 0
+    variants = score_variants([p for p in papers if p.exam.itemised])
+    k_scores = 0
     for p in papers:
         if p.exam.itemised:
-            sv = ("xlsx" if k_spec == 1 else "gbk" if k_spec == 2 else "plain")
+            sv = ("xlsx" if k_scores == 1 else "gbk" if k_scores == 2 else "plain")
             jobs.append(partial(write_spec, p, out / f"细目表_{_tag(p)}", sv))
-            variant = SCORE_VARIANTS[k_scores] if k_scores < len(SCORE_VARIANTS) else "plain"
             style = ITEM_HEADERS[k_scores % len(ITEM_HEADERS)]
-            jobs.append(partial(write_scores, p, people, out / f"成绩_{_tag(p)}", variant, style))
+            jobs.append(partial(write_scores, p, people, out / f"成绩_{_tag(p)}",
+                                variants[id(p)], style))
             k_scores += 1
-            k_spec += 1
         else:
             jobs.append(partial(write_totals, p, people, out / f"总分_{_tag(p)}.csv"))
     for g in dist.grades:
