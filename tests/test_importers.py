@@ -493,3 +493,24 @@ def test_samples_import(wh):
     assert wh.scalar("SELECT count(*) FROM paper_results WHERE status = 'absent'") == 2
     assert wh.scalar("SELECT count(*) FROM paper_results WHERE status = 'void'") == 1
     assert wh.scalar("SELECT count(*) FROM students") == 12
+
+
+def test_short_rows_are_padded_and_long_rows_rejected(wh, paper, tmp_path):
+    path = tmp_path / "short.csv"
+    lines = [",".join(SCORE_HEADER), "S01,甲,一中,1班,B,ACD,对,4,10", "S02,乙,一中,1班,B,ACD"]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    import_scores(wh, path, exam=EXAM, subject=SUBJECT)
+    assert results(wh) == {"S01": ("present", 23), "S02": ("present", 7)}   # 3 + 4, rest blank
+    long = tmp_path / "long.csv"
+    long.write_text("\n".join([lines[0], lines[1] + ",5,6"]) + "\n", encoding="utf-8")
+    with pytest.raises(InputError, match="more cells than the header"):
+        import_scores(wh, long, exam=EXAM, subject=SUBJECT)
+
+
+def test_trailing_empty_cells_are_ignored(wh, paper, tmp_path):
+    path = tmp_path / "trailing.csv"
+    lines = [",".join(SCORE_HEADER), "S01,甲,一中,1班,B,ACD,对,4,10,,",
+             "S02,乙,一中,1班,B,A,对,4,10,,"]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    import_scores(wh, path, exam=EXAM, subject=SUBJECT)
+    assert results(wh) == {"S01": ("present", 23), "S02": ("present", 21)}

@@ -31,6 +31,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import duckdb
+
 from analytics.errors import InputError, Problem, ProblemCollector
 from analytics.warehouse import Warehouse
 
@@ -181,6 +183,17 @@ class Source:
     encoding: str
     head: list[list[str]]
     tmpdir: Path | None = None
+    #: delimiters per line (None: unknown, e.g. quoted fields may hold delimiters or newlines)
+    delims_per_line: list[int] | None = None
+
+    def ragged_after(self, header_row: int) -> bool:
+        """Whether some row under the header has fewer cells than the header (then DuckDB
+        must pad rows: slower). True when unknown."""
+        counts = self.delims_per_line
+        if counts is None:
+            return True
+        below = counts[header_row:]
+        return bool(below) and min(below) < counts[header_row - 1]
 
     def cleanup(self) -> None:
         if self.tmpdir is not None:
@@ -255,11 +268,15 @@ def _open_csv(path: Path) -> Source:
         tmpdir = Path(tempfile.mkdtemp(prefix="eqm_import_"))
         csv_path = tmpdir / "source.csv"
         if needs_blank_fix:
-            text = _BLANK_LINE.sub(delim + "\n", text)
+            width = max((ln.count(delim) for ln in first), default=1)
+            text = _BLANK_LINE.sub(delim * max(width, 1) + "\n", text)
         if needs_fw:
             text = fw.sub(_half, text)
         csv_path.write_text(text, encoding="utf-8")
-    return Source(path.name, csv_path, delim, encoding, head, tmpdir)
+    # Short rows need DuckDB's null_padding, which is slower: only ask for it when needed. A
+    # failed read cannot be retried (it aborts the transaction), so decide here (~50 ms).
+    counts = None if '"' in text else [ln.count(delim) for ln in text.splitlines()]
+    return Source(path.name, csv_path, delim, encoding, head, tmpdir, counts)
 
 
 def _cell(value: object) -> str:
@@ -384,20 +401,30 @@ def detect_header(
     )
 
 
-def load_raw_sql(ncols: int) -> str:
+def cell_sql(idx: int | None, table: str = "") -> str:
+    """SQL for the trimmed text of column ``c{idx}`` of ``_raw`` (NULL when blank or absent).
+
+    ``_raw`` keeps the text as read (trimming 9M cells costs more than the rest of the
+    validation); person and status columns are trimmed where used, item cells in the small
+    table of distinct values."""
+    if idx is None:
+        return "NULL"
+    return f"nullif(trim({table + '.' if table else ''}c{idx}), '')"
+
+
+def load_raw_sql(ncols: int, *, null_padding: bool = False) -> str:
     """Read the source into ``_raw``: ``_row`` (the row as the user sees it) and ``c0 … cN``
-    trimmed, NULL when blank (full-width forms were made ASCII by :func:`open_source`); rows
-    whose cells are all blank dropped."""
+    as read (empty cell → NULL; full-width forms were made ASCII by :func:`open_source`); rows
+    whose cells are all empty dropped. ``null_padding`` (slower) accepts short rows."""
     names = ", ".join(f"'c{i}'" for i in range(ncols))
-    cols = ", ".join(f"nullif(trim(c{i}), '') AS c{i}" for i in range(ncols))
     nonblank = " OR ".join(f"c{i} IS NOT NULL" for i in range(ncols))
     return f"""
         CREATE OR REPLACE TEMP TABLE _raw AS
         SELECT * FROM (
-            SELECT (ordinality + $skip)::INTEGER AS _row, {cols}
+            SELECT (ordinality + $skip)::INTEGER AS _row, * EXCLUDE (ordinality)
             FROM read_csv($path, header = false, skip = $skip, all_varchar = true,
-                          names = [{names}], null_padding = true, delim = $delim,
-                          quote = '"', escape = '"') WITH ORDINALITY
+                          names = [{names}], null_padding = {str(null_padding).lower()},
+                          delim = $delim, quote = '"', escape = '"') WITH ORDINALITY
         ) WHERE {nonblank}
     """
 
@@ -405,10 +432,24 @@ def load_raw_sql(ncols: int) -> str:
 def load_raw(wh: Warehouse, src: Source, header: Header) -> int:
     """Create ``_raw`` from the rows under the header; returns the number of data rows."""
     ncols = max(len(header.cells), 1)
-    wh.execute(
-        load_raw_sql(ncols),
-        {"path": str(src.csv_path), "skip": header.row, "delim": src.delim},
-    )
+    params = {"path": str(src.csv_path), "skip": header.row, "delim": src.delim}
+    try:
+        wh.execute(load_raw_sql(ncols, null_padding=src.ragged_after(header.row)), params)
+    except duckdb.InvalidInputException as exc:
+        raise InputError(
+            f"{src.name}: 无法按 CSV 读取(行的列数多于表头或引号不配对)/ cannot read the file "
+            f"as CSV (a row has more cells than the header, or unbalanced quotes): "
+            f"{str(exc).splitlines()[0]}") from exc
+    extra = [c for c in wh.df("DESCRIBE _raw")["column_name"]
+             if c != "_row" and c not in {f"c{i}" for i in range(ncols)}]
+    if extra:
+        problems = ProblemCollector(src.name, cap=PROBLEM_CAP)
+        sql_problems(wh, problems, f"""
+            SELECT _row, NULL, '此行的单元格多于表头', 'the row has more cells than the header'
+            FROM _raw WHERE {' OR '.join(f'"{c}" IS NOT NULL' for c in extra)}""")
+        problems.raise_if_any()
+        for c in extra:   # empty trailing cells
+            wh.execute(f'ALTER TABLE _raw DROP COLUMN "{c}"')
     return int(wh.scalar("SELECT count(*) FROM _raw"))
 
 

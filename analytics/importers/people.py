@@ -15,7 +15,7 @@ from __future__ import annotations
 import pandas as pd
 
 from analytics.errors import ProblemCollector
-from analytics.importers.common import Header, sql_problems
+from analytics.importers.common import Header, cell_sql, sql_problems
 from analytics.warehouse import Warehouse
 
 PERSON_SYNONYMS: dict[str, tuple[str, ...]] = {
@@ -50,9 +50,8 @@ def gender_sql(expr: str) -> str:
 
 
 def col_expr(header: Header, canonical: str) -> str:
-    """``cN`` for the column mapped to ``canonical``, or ``NULL``."""
-    idx = header.col(canonical)
-    return f"c{idx}" if idx is not None else "NULL"
+    """Trimmed text of the column mapped to ``canonical`` (NULL when blank or absent)."""
+    return cell_sql(header.col(canonical))
 
 
 def rows_sql(header: Header) -> str:

@@ -31,6 +31,7 @@ from analytics.importers.common import (
     VOID_MARKS,
     Header,
     ImportResult,
+    cell_sql,
     detect_header,
     header_key,
     item_label_key,
@@ -110,7 +111,7 @@ def scored_sql(item_cols: list[str]) -> list[str]:
             SELECT d.col, d.val, c.item_id, c.item_type, c.max_score, c.answer_key,
                    c.partial_score, c.options,
                    upper(regexp_replace(d.val, '[\\s,、，]', '', 'g')) AS v,
-                   try_cast(d.val AS DOUBLE) AS num
+                   try_cast(trim(d.val) AS DOUBLE) AS num
             FROM d JOIN _cols c USING (col)
         ), w AS (
             SELECT *,
@@ -365,8 +366,7 @@ def import_scores(
         for stmt in scored_sql(list(cols["col"])):
             wh.execute(stmt)
         st_i, tot_i = header.col("status"), header.col("total")
-        wh.execute(status_sql(f"r.c{st_i}" if st_i is not None else "NULL",
-                              f"r.c{tot_i}" if tot_i is not None else "NULL"))
+        wh.execute(status_sql(cell_sql(st_i, "r"), cell_sql(tot_i, "r")))
         sql_problems(wh, problems, status_problems_sql(), {
             "c_status": header.cells[st_i] if st_i is not None else None,
             "c_total": header.cells[tot_i] if tot_i is not None else None,

@@ -14,6 +14,7 @@ from analytics.errors import ProblemCollector
 from analytics.importers.common import (
     PROBLEM_CAP,
     ImportResult,
+    cell_sql,
     detect_header,
     header_key,
     load_mapping,
@@ -64,11 +65,12 @@ def answers_sql(cols: list[str]) -> str:
     clist = ", ".join(cols)
     return f"""
         INSERT INTO survey_answers (survey_id, student_key, question, value_text, value_num)
-        SELECT $sv, s.student_key, q.question, u.val, try_cast(u.val AS DOUBLE)
+        SELECT $sv, s.student_key, q.question, trim(u.val), try_cast(trim(u.val) AS DOUBLE)
         FROM (SELECT _row, {clist} FROM _raw) UNPIVOT (val FOR col IN ({clist})) u
         JOIN _qcols q USING (col)
         JOIN _rows r USING (_row)
         JOIN students s ON s.student_id = r.sid
+        WHERE trim(u.val) <> ''
     """
 
 
@@ -121,7 +123,8 @@ def import_survey(
             q_cols.append((f"c{i}", q))
         sid = header.col("student_id")
         assert sid is not None  # detect_header required it
-        wh.execute(f"CREATE OR REPLACE TEMP TABLE _rows AS SELECT _row, c{sid} AS sid FROM _raw")
+        wh.execute("CREATE OR REPLACE TEMP TABLE _rows AS "
+                   f"SELECT _row, {cell_sql(sid)} AS sid FROM _raw")
         sql_problems(wh, problems, survey_problems_sql(), {"c_sid": header.cells[sid]})
         problems.raise_if_any()
         old = wh.df("SELECT survey_id FROM surveys WHERE name = $n", {"n": survey})

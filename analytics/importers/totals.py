@@ -17,6 +17,7 @@ from analytics.importers.common import (
     PROBLEM_CAP,
     VOID_MARKS,
     ImportResult,
+    cell_sql,
     detect_header,
     header_key,
     load_mapping,
@@ -185,7 +186,7 @@ def import_totals(
         wh.execute(rows_sql(header))
         person_problems(wh, header, problems)
         t_i, s_i = header.col("total"), header.col("status")
-        wh.execute(totals_sql(f"c{t_i}", f"c{s_i}" if s_i is not None else "NULL"))
+        wh.execute(totals_sql(cell_sql(t_i), cell_sql(s_i)))
         sql_problems(wh, problems, totals_problems_sql(), {
             "c_total": header.cells[t_i] if t_i is not None else None,
             "c_status": header.cells[s_i] if s_i is not None else None, "full": full})
