@@ -979,10 +979,11 @@ def archive_report(wh: Warehouse, *, exam: str, subject: str, grade: int | None 
     dict
         ``paper`` (dict: exam, subject, grade, full_score, n_students, n_items, mean, score_rate,
         exported_at), and frames with Chinese headers: ``items`` (试题与答案), ``results``
-        (作答结果, with group rates wide), ``options`` (选项分布), ``errors`` (主要出错点: the
-        items with the lowest rates and their main wrong answers), ``hotspots`` (学校出错点:
-        flagged school × item rows of :func:`analytics.hotspots.error_hotspots`), ``notes``
-        (出错原因分析).
+        (作答结果), ``group_rates`` (分组得分率: grade bands, gender, ownership, locality
+        side by side; groups below ``min_n`` blanked), ``options`` (选项分布), ``errors``
+        (主要出错点: the items with the lowest rates and their main wrong answers),
+        ``weak_knowledge_points`` (知识点得分率), ``hotspots`` (学校出错点: flagged school ×
+        item rows of :func:`analytics.hotspots.error_hotspots`), ``notes`` (出错原因分析).
     """
     paper = resolve_paper(wh, exam, subject, grade)
     arch = paper_archive(wh, exam=exam, subject=subject, grade=grade)
@@ -1008,6 +1009,7 @@ def archive_report(wh: Warehouse, *, exam: str, subject: str, grade: int | None 
     results = arch[["item_number", "item_label", "n", "mean_score", "score_rate",
                     "difficulty_band", "discrimination", "upper_rate", "lower_rate",
                     "omit_rate"]]
+    group_rates = arch[["item_number", "item_label"]]
     if not groups.empty:
         g = groups.assign(col=groups["group_value"].map(GROUP_ZH).fillna(groups["group_value"])
                           + "得分率")
@@ -1016,7 +1018,7 @@ def archive_report(wh: Warehouse, *, exam: str, subject: str, grade: int | None 
                                  .unique())]
         wide = g.pivot(index="item_label", columns="col", values="score_rate")[order]
         wide = wide.add_prefix("rate_").reset_index()
-        results = results.merge(wide, on="item_label", how="left")
+        group_rates = group_rates.merge(wide, on="item_label", how="left")
     errors = arch.sort_values(["score_rate", "item_number"])[
         ["item_number", "item_label", "knowledge_points", "score_rate", "difficulty_band",
          "wrong_option_1", "wrong_option_1_share", "wrong_option_2", "wrong_option_2_share",
@@ -1027,12 +1029,13 @@ def archive_report(wh: Warehouse, *, exam: str, subject: str, grade: int | None 
          "district_rate", "gap", "q_value", "wrong_option", "wrong_option_share"]]
     notes = arch[["item_number", "item_label", "note_version", "note_author", "cause_text",
                   "advice"]]
-    res = show(results)
-    res.columns = [c[5:] if c.startswith("rate_") else c for c in res.columns]
+    rates = show(group_rates)
+    rates.columns = [c[5:] if c.startswith("rate_") else c for c in rates.columns]
     return {
         "paper": info,
         "items": _zh(show(items)),
-        "results": _zh(res),
+        "results": _zh(show(results)),
+        "group_rates": _zh(rates),
         "options": _zh(show(options)),
         "errors": _zh(show(errors)),
         "hotspots": _zh(show(hot)),
@@ -1043,7 +1046,8 @@ def archive_report(wh: Warehouse, *, exam: str, subject: str, grade: int | None 
     }
 
 
-SHEETS = (("items", "试题与答案"), ("results", "作答结果"), ("options", "选项分布"),
+SHEETS = (("items", "试题与答案"), ("results", "作答结果"), ("group_rates", "分组得分率"),
+          ("options", "选项分布"),
           ("errors", "主要出错点"), ("weak_knowledge_points", "知识点得分率"),
           ("hotspots", "学校出错点"), ("notes", "出错原因分析"))
 

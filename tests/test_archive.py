@@ -279,8 +279,8 @@ def test_xlsx_export_reads_back(archived, tmp_path):
              advice="讲评时对比B与D")
     out = export_paper_archive(archived, exam=EXAM, subject=SUBJECT, out=tmp_path / "a.xlsx")
     book = pd.read_excel(out, sheet_name=None, dtype={"题号": str})
-    assert list(book) == ["试卷信息", "试题与答案", "作答结果", "选项分布", "主要出错点",
-                          "知识点得分率", "学校出错点", "出错原因分析"]
+    assert list(book) == ["试卷信息", "试题与答案", "作答结果", "分组得分率", "选项分布",
+                          "主要出错点", "知识点得分率", "学校出错点", "出错原因分析"]
     items = book["试题与答案"]
     assert list(items["题号"]) == [str(i) for i in range(1, 13)]
     assert items.loc[items["题号"] == "2", "题干"].item() == stems()["2"]
@@ -289,8 +289,11 @@ def test_xlsx_export_reads_back(archived, tmp_path):
     for row in arch.itertuples():
         assert res.loc[row.item_label, "得分率"] == pytest.approx(round(row.score_rate, 3))
         assert res.loc[row.item_label, "区分度"] == pytest.approx(round(row.discrimination, 3))
+    groups = book["分组得分率"].set_index("题号")
     assert {"A等得分率", "D等得分率", "男得分率", "女得分率", "公办得分率", "乡镇得分率"} <= set(
-        res.columns)
+        groups.columns)
+    raw_rates = archive_item(archived, bid)["groups"].set_index("group_value")["score_rate"]
+    assert groups.loc[DISTRACTOR_ITEM, "女得分率"] == pytest.approx(round(raw_rates["F"], 3))
     errors = book["主要出错点"]
     assert errors["得分率"].is_monotonic_increasing
     notes = book["出错原因分析"].set_index("题号")
