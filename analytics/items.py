@@ -38,6 +38,7 @@ EASY_P = 0.90          # too easy above this difficulty
 HARD_P = 0.20          # too hard below
 WEAK_D = 0.20          # weak discrimination below (Ebel: poor)
 OMIT_RATE = 0.10       # many omissions above
+ATTRACTIVE_MIN_SHARE = 0.05  # a distractor discriminating positively counts from this share
 OBJECTIVE = ("single", "multiple", "true_false")
 
 FLAG_CODES = {
@@ -46,7 +47,8 @@ FLAG_CODES = {
     "weak_discrimination": "区分度低 / weak discrimination (0 ≤ D < .20)",
     "negative_discrimination": "负区分 / negative discrimination (D < 0 or r_item_rest < 0)",
     "possible_wrong_key": "疑似答案错误 / a distractor attracts the upper group more than the key",
-    "attractive_distractor": "干扰项过强 / a distractor is chosen more often than the key",
+    "attractive_distractor": ("干扰项过强 / a distractor is chosen more often than the key, or "
+                              "(share ≥ 5%) more by the upper than the lower group"),
     "many_omissions": "未答多 / many omissions (> 10%)",
 }
 
@@ -106,8 +108,10 @@ def _option_flags(opts: pd.DataFrame) -> pd.DataFrame:
     key = opts[opts["is_key"]].groupby(["uid", "item_id"]).agg(
         key_up=("share_upper", "min"), key_share=("share", "min"))
     dis = opts[~opts["is_key"]]
-    dmax = dis.groupby(["uid", "item_id"]).agg(dis_up=("share_upper", "max"),
-                                               dis_share=("share", "max"))
+    pos = dis["option_discrimination"].where(dis["share"] >= ATTRACTIVE_MIN_SHARE)
+    dmax = (dis.assign(pos=pos).groupby(["uid", "item_id"])
+            .agg(dis_up=("share_upper", "max"), dis_share=("share", "max"),
+                 dis_d=("pos", "max")))
     top = (dis.sort_values(["uid", "item_id", "share", "option"],
                            ascending=[True, True, False, True])
            .drop_duplicates(["uid", "item_id"])
@@ -115,7 +119,7 @@ def _option_flags(opts: pd.DataFrame) -> pd.DataFrame:
            .rename(columns={"option": "top_distractor", "share": "top_distractor_share"}))
     f = key.join(dmax, how="outer").join(top, how="left")
     f["possible_wrong_key"] = (f["dis_up"] > f["key_up"]).fillna(False)
-    f["attractive_distractor"] = ((f["dis_share"] > f["key_share"])
+    f["attractive_distractor"] = (((f["dis_share"] > f["key_share"]) | (f["dis_d"] > 0))
                                   & ~f["possible_wrong_key"]).fillna(False)
     return f[["possible_wrong_key", "attractive_distractor", "top_distractor",
               "top_distractor_share"]].reset_index()
@@ -239,9 +243,11 @@ def item_stats(
     P < .20, ``weak_discrimination`` 0 ≤ D < .20, ``negative_discrimination`` D < 0 or
     r_item_rest < 0, ``possible_wrong_key`` some distractor's share in the upper group exceeds
     the key's (for multiple choice: the smallest share of a key letter),
-    ``attractive_distractor`` some distractor is chosen overall more often than the key
-    (and the key is not suspect), ``many_omissions`` omit rate > .10. Statistics that need
-    n ≥ 2 (or variance) are NaN for smaller units; no suppression here.
+    ``attractive_distractor`` some distractor is chosen overall more often than the key, or is
+    chosen by at least 5% and more often in the upper than in the lower group (a distractor
+    should discriminate negatively), and the key is not suspect; ``many_omissions`` omit rate
+    > .10. Statistics that need n ≥ 2 (or variance) are NaN for smaller units; no suppression
+    here.
     """
     paper = resolve_paper(wh, exam, subject, grade)
     keys = list(LEVEL_KEYS[check_level(level)])
