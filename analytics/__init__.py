@@ -18,9 +18,22 @@ from analytics.archive import (
     search_archive,
 )
 from analytics.demo import build_demo, survey_codebook  # the demo district (issue 2, part 4)
+
+# Value-added, growth percentiles, cross-year progress, green indicators (issue 4).
+from analytics.green import green_indicators, load_scales, scale_reliability
+from analytics.growth import fit_sgp, growth_summary, student_growth
 from analytics.hotspots import district_weak_points, error_hotspots, knowledge_matrix
+from analytics.importers import (  # files → warehouse (issue 2, part 3)
+    ImportResult,
+    import_paper,
+    import_roster,
+    import_scores,
+    import_survey,
+    import_totals,
+)
 from analytics.items import item_stats, option_analysis
 from analytics.paper import category_rates, paper_quality, specification_table
+from analytics.progress import progress_index
 from analytics.reliability import cronbach_alpha
 from analytics.scores import (
     borderline_students,
@@ -29,6 +42,15 @@ from analytics.scores import (
     score_bands,
     score_report,
     standard_scores,
+)
+from analytics.value_added import (
+    reml_fit,
+    value_added,
+    value_added_compare,
+    value_added_model,
+    value_added_pooled,
+    value_added_simple,
+    value_added_stability,
 )
 from analytics.warehouse import Warehouse, connect
 
@@ -44,3 +66,10 @@ __all__ += [
     "search_archive",
 ]
 __all__ += ["build_demo", "survey_codebook"]
+__all__ += ["ImportResult", "import_paper", "import_roster", "import_scores", "import_survey",
+            "import_totals"]
+__all__ += [
+    "fit_sgp", "green_indicators", "growth_summary", "load_scales", "progress_index",
+    "reml_fit", "scale_reliability", "student_growth", "value_added", "value_added_compare",
+    "value_added_model", "value_added_pooled", "value_added_simple", "value_added_stability",
+]
