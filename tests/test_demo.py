@@ -180,6 +180,11 @@ def test_build_summary_and_tables(built):
     has_items = wh.df("SELECT e.name, bool_and(has_items) AS h FROM papers JOIN exams e "
                       "USING (exam_id) GROUP BY e.name").set_index("name")["h"]
     assert has_items[ENTRY] and has_items[MONITOR] and not has_items[EXAM_BY_KEY["mid"].name]
+    # questions printed in parts (23(1), 23(2)) arrive with their labels: 数学 and 科学 grade 9,
+    # entry and monitoring papers, two parts each
+    parts = wh.scalar("SELECT count(*) FROM items WHERE regexp_matches(label, $re)",
+                      {"re": r"^\d+\(\d\)$"})
+    assert parts == 8
     n_q = wh.scalar("SELECT count(DISTINCT question) FROM survey_answers")
     assert 28 <= n_q <= 35
     # absentees are absent (not zero) and about 1.5% of each paper

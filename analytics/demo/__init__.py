@@ -113,6 +113,8 @@ def build_demo(
     t2 = time.perf_counter()
     own = not isinstance(wh_or_path, Warehouse)
     wh = wh_or_path if isinstance(wh_or_path, Warehouse) else Warehouse(wh_or_path)
+    if own:
+        wh.execute("SET enable_progress_bar = false")   # tqdm shows progress instead
     try:
         import_files(wh, files, progress=progress)
         with wh.transaction():

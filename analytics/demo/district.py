@@ -158,6 +158,9 @@ TEMPLATES: dict[tuple[str, int], tuple[Section, ...]] = {
     ),
 }
 
+# Papers whose last question is printed in parts (max scores of the parts sum to its points).
+SPLIT_LAST: dict[tuple[str, int], tuple[float, ...]] = {("数学", 9): (6, 8), ("科学", 9): (5, 7)}
+
 COGNITIVE = ("了解", "理解", "掌握", "运用")
 COGNITIVE_P = {
     "single": (0.40, 0.45, 0.15, 0.0), "true_false": (0.6, 0.4, 0.0, 0.0),
@@ -247,9 +250,19 @@ def paper_spec(subject: str, grade: int, exam_key: str, seed: int,
                 "a": a, "b": float(b), "step": float(step), "spread": sec.spread,
                 "d_base": d_base, "d_gamma": d_gamma, "trap": -1, "candidates": cands,
             })
+    # The last question of some papers is printed in parts: 23(1), 23(2).
+    labels = [str(i + 1) for i in range(len(rows))]
+    parts = SPLIT_LAST.get((subject, grade)) or SPLIT_LAST.get(
+        (subject, 9 if grade >= 7 else 5))
+    if parts:
+        last = rows.pop()
+        n = labels.pop()
+        for k, pts in enumerate(parts, start=1):
+            rows.append({**last, "max_score": float(pts), "b": last["b"] + 0.4 * (k - 1)})
+            labels.append(f"{n}({k})")
     spec = pd.DataFrame(rows)
     spec.insert(0, "number", np.arange(1, len(spec) + 1))
-    spec.insert(1, "label", spec["number"].astype(str))
+    spec.insert(1, "label", labels)
     if weak_kp is not None:
         # The weak knowledge point must be tested by at least four items.
         has = spec["knowledge_points"].map(lambda k: weak_kp in k)
