@@ -514,3 +514,14 @@ def test_trailing_empty_cells_are_ignored(wh, paper, tmp_path):
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     import_scores(wh, path, exam=EXAM, subject=SUBJECT)
     assert results(wh) == {"S01": ("present", 23), "S02": ("present", 21)}
+
+
+def test_student_in_two_schools_across_files(wh, paper, tmp_path):
+    import_scores(wh, scores_file(tmp_path), exam=EXAM, subject=SUBJECT)
+    t = write_csv(tmp_path / "t.csv", [["考号", "学校", "总分"], ["S01", "一中", "50"],
+                                       ["S02", "二中", "40"]])    # S02 was at 一中
+    with pytest.raises(InputError) as exc:
+        import_totals(wh, t, exam="入口", subject=SUBJECT, grade=GRADE, full_score=100)
+    assert problems_of(exc) == [(3, "学校")]
+    assert "already recorded at school 一中" in str(exc.value)
+    assert wh.scalar("SELECT count(*) FROM exams") == 1     # the new exam was rolled back
