@@ -131,7 +131,7 @@ def item_label_key(text: object) -> str | None:
 # --------------------------------------------------------------------------------------------
 
 @dataclass
-class Mapping_:
+class MappingFile:
     """An optional TOML mapping file: ``[columns]`` "header as written" = "canonical" (or
     ``"ignore"``, or ``"item:LABEL"`` for an item column), ``header_row`` (1-based) and
     ``sheet``."""
@@ -141,10 +141,10 @@ class Mapping_:
     sheet: str | int | None = None
 
 
-def load_mapping(mapping: str | Path | None) -> Mapping_:
+def load_mapping(mapping: str | Path | None) -> MappingFile:
     """Read a TOML mapping file (None → empty mapping)."""
     if mapping is None:
-        return Mapping_()
+        return MappingFile()
     path = Path(mapping)
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
@@ -158,7 +158,7 @@ def load_mapping(mapping: str | Path | None) -> Mapping_:
     if not isinstance(cols, dict):
         raise InputError(f"{path.name}: [columns] 必须是表 / [columns] must be a table")
     header_row = data.get("header_row")
-    return Mapping_(
+    return MappingFile(
         columns={header_key(k): str(v) for k, v in cols.items()},
         header_row=int(header_row) if header_row is not None else None,
         sheet=data.get("sheet"),
@@ -367,7 +367,7 @@ def detect_header(
     src: Source,
     classify: Callable[[str], str | None],
     required: Callable[[list[str | None]], bool],
-    mapping: Mapping_,
+    mapping: MappingFile,
     what_zh: str,
     what_en: str,
 ) -> Header:

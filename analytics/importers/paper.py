@@ -230,12 +230,14 @@ def _date(value: object) -> dt.date | None:
 
 def ensure_exam(wh: Warehouse, exam: str, grade: int, exam_date: object = None,
                 level: str | None = "district", term: str | None = None) -> int:
-    """The id of exam ``exam``, creating it (or filling in date/term/level when given)."""
+    """The id of exam ``exam``, creating it (or filling in date/term/level when given).
+
+    An exam found with papers of another grade gets grade NULL (it spans grades)."""
     if level is not None and level not in LEVELS:
         raise InputError(f"考试级别「{level}」无效 / level {level!r} must be one of "
                          + ", ".join(LEVELS))
     d = _date(exam_date)
-    row = wh.df("SELECT exam_id, grade FROM exams WHERE name = $n", {"n": exam})
+    row = wh.df("SELECT exam_id FROM exams WHERE name = $n", {"n": exam})
     if row.empty:
         exam_id = next_id(wh, "exams", "exam_id")
         wh.execute(
@@ -245,14 +247,12 @@ def ensure_exam(wh: Warehouse, exam: str, grade: int, exam_date: object = None,
         )
         return exam_id
     exam_id = int(row["exam_id"].iloc[0])
-    old_grade = row["grade"].iloc[0]
     wh.execute(
         "UPDATE exams SET exam_date = coalesce($d, exam_date), term = coalesce($t, term), "
         "level = coalesce($l, level), "
         "grade = CASE WHEN grade = $g THEN grade ELSE NULL END WHERE exam_id = $id",
         {"d": d, "t": term, "l": level, "g": grade, "id": exam_id},
     )
-    del old_grade
     return exam_id
 
 
