@@ -34,6 +34,11 @@ class SummarySpec:
     module: str
     function: str
     kwargs: dict[str, Any] = field(default_factory=dict)
+    needs_items: bool = False     # skip papers without a specification table (totals only)
+    needs_prior: bool = False     # pass prior_exam = default_prior_exam(...); skip when none
+
+
+ITEMS = {"needs_items": True}
 
 
 # name -> spec. Names are trusted identifiers (they become table names).
@@ -45,17 +50,37 @@ SUMMARIES: dict[str, SummarySpec] = {
     "grade_bands_school": SummarySpec("analytics.scores", "grade_bands", {"level": "school"}),
     "grade_bands_zone": SummarySpec("analytics.scores", "grade_bands", {"level": "zone"}),
     "grade_bands_district": SummarySpec("analytics.scores", "grade_bands", {"level": "district"}),
-    "item_stats": SummarySpec("analytics.items", "item_stats", {}),
-    "paper_quality": SummarySpec("analytics.paper", "paper_quality", {}),
-    "option_analysis": SummarySpec("analytics.items", "option_analysis", {}),
-    "hotspots_school": SummarySpec("analytics.hotspots", "error_hotspots", {"level": "school"}),
+    "item_stats": SummarySpec("analytics.items", "item_stats", {}, **ITEMS),
+    "paper_quality": SummarySpec("analytics.paper", "paper_quality", {}, **ITEMS),
+    "option_analysis": SummarySpec("analytics.items", "option_analysis", {}, **ITEMS),
+    "hotspots_school": SummarySpec("analytics.hotspots", "error_hotspots", {"level": "school"},
+                                   **ITEMS),
     "hotspots_school_kp": SummarySpec("analytics.hotspots", "error_hotspots",
-                                      {"level": "school", "by": "knowledge_point"}),
+                                      {"level": "school", "by": "knowledge_point"}, **ITEMS),
     "knowledge_matrix_school": SummarySpec("analytics.hotspots", "knowledge_matrix",
-                                           {"level": "school"}),
+                                           {"level": "school"}, **ITEMS),
     "knowledge_matrix_class": SummarySpec("analytics.hotspots", "knowledge_matrix",
-                                          {"level": "class"}),
+                                          {"level": "class"}, **ITEMS),
+    "value_added_school": SummarySpec("analytics.value_added", "value_added",
+                                      {"level": "school"}, needs_prior=True),
+    "value_added_class": SummarySpec("analytics.value_added", "value_added",
+                                     {"level": "class"}, needs_prior=True),
+    "green_district": SummarySpec("analytics.green", "green_indicators", {"level": "district"}),
+    "green_school": SummarySpec("analytics.green", "green_indicators", {"level": "school"}),
 }
+
+
+def prior_exams(papers: pd.DataFrame, exam: str, subject: str) -> list[str]:
+    """Exams dated before ``exam`` that have a paper in ``subject``, latest first (the entry
+    candidates of value added); ``papers`` is :func:`analytics.lookup.list_papers`."""
+    cur = papers[(papers["exam"] == exam) & (papers["subject"] == subject)]
+    if cur.empty:
+        return []
+    date = cur["exam_date"].iloc[0]
+    earlier = papers[(papers["subject"] == subject) & (papers["exam"] != exam)]
+    if pd.notna(date):
+        earlier = earlier[earlier["exam_date"] < date]
+    return list(dict.fromkeys(earlier.sort_values("exam_date", ascending=False)["exam"]))
 
 
 def analysis_function(module: str, function: str) -> Callable[..., pd.DataFrame] | None:
@@ -113,12 +138,25 @@ def _table(name: str) -> str:
     return f"summary_{name}"
 
 
-def _compute(wh: Warehouse, spec: SummarySpec, paper: pd.Series) -> pd.DataFrame | None:
+class Skip(Exception):
+    """The summary does not apply to this paper (no items, no prior exam)."""
+
+
+def _compute(wh: Warehouse, spec: SummarySpec, paper: pd.Series,
+             papers: pd.DataFrame) -> pd.DataFrame | None:
     fn = analysis_function(spec.module, spec.function)
     if fn is None:
         return None
+    if spec.needs_items and not bool(paper["has_items"]):
+        raise Skip("no items")
+    kwargs = dict(spec.kwargs)
+    if spec.needs_prior:
+        priors = prior_exams(papers, str(paper["exam"]), str(paper["subject"]))
+        if not priors:
+            raise Skip("no prior exam")
+        kwargs["prior_exam"] = priors[0]
     return fn(wh, exam=str(paper["exam"]), subject=str(paper["subject"]),
-              grade=int(paper["grade"]), **spec.kwargs)
+              grade=int(paper["grade"]), **kwargs)
 
 
 def refresh_summaries(wh: Warehouse, names: Iterable[str] | None = None) -> pd.DataFrame:
@@ -134,7 +172,8 @@ def refresh_summaries(wh: Warehouse, names: Iterable[str] | None = None) -> pd.D
     Returns
     -------
     pandas.DataFrame
-        One row per summary × paper: ``name, paper_id, status`` (ok | missing | failed),
+        One row per summary × paper: ``name, paper_id, status`` (ok | skipped | missing |
+        failed),
         ``rows, seconds, message``.
     """
     papers = list_papers(wh)
@@ -146,7 +185,11 @@ def refresh_summaries(wh: Warehouse, names: Iterable[str] | None = None) -> pd.D
             pid = int(paper["paper_id"])
             start = time.perf_counter()
             try:
-                frame = _compute(wh, spec, paper)
+                frame = _compute(wh, spec, paper, papers)
+            except Skip as why:
+                log.append({"name": name, "paper_id": pid, "status": "skipped", "rows": 0,
+                            "seconds": 0.0, "message": str(why)})
+                continue
             except Exception as exc:  # one failing analysis must not block the others
                 log.append({"name": name, "paper_id": pid, "status": "failed", "rows": 0,
                             "seconds": time.perf_counter() - start,
@@ -211,8 +254,9 @@ def summary(wh: Warehouse, name: str, *, exam: str, subject: str,
     stored = read_summary(wh, name, paper.paper_id)
     if stored is not None:
         return stored
-    spec = SUMMARIES[name]
-    fn = analysis_function(spec.module, spec.function)
-    if fn is None:
-        return None
-    return fn(wh, exam=paper.exam, subject=paper.subject, grade=paper.grade, **spec.kwargs)
+    papers = list_papers(wh)
+    row = papers[papers["paper_id"] == paper.paper_id].iloc[0]
+    try:
+        return _compute(wh, SUMMARIES[name], row, papers)
+    except Skip:
+        return pd.DataFrame()

@@ -141,6 +141,22 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "grade": ("年级", "Grade"), "band": ("等级", "Band"), "username": ("用户名", "User"),
     "role": ("角色", "Role"), "alpha": ("信度 α", "Alpha"), "sem": ("测量标准误", "SEM"),
     "note": ("备注", "Note"), "reason": ("原因", "Reason"),
+    "unit_name": ("单位", "Unit"), "name": ("指标", "Indicator"), "value": ("值", "Value"),
+    "index_level": ("指数等级(1–9)", "Level (1–9)"), "z_mean": ("平均标准分 z", "Mean z"),
+    "se": ("标准误", "SE"), "n_missing_prior": ("缺入口成绩", "No entry score"),
+    "unit_rate": ("本单位得分率", "Unit rate"), "district_rate": ("全区得分率", "District rate"),
+    "wrong_option": ("常见错误答案", "Common wrong answer"),
+    "wrong_option_share": ("错误答案比例", "Wrong-answer share"),
+    "knowledge_points": ("知识点", "Knowledge points"), "flag": ("显著偏低", "Flagged"),
+    "q_value": ("q 值", "q-value"), "position": ("相对全区", "vs district"),
+    "mean_score": ("平均得分", "Mean score"), "r_item_rest": ("题总相关", "Item-rest r"),
+    "omit_rate": ("未答率", "Omit rate"), "key": ("答案", "Key"),
+    "top_distractor": ("主要干扰项", "Top distractor"),
+    "top_distractor_share": ("干扰项比例", "Distractor share"), "flags": ("提示", "Flags"),
+    "number": ("序号", "No."), "item": ("题号", "Item"), "k": ("题数", "Items"),
+    "full_score": ("满分", "Full score"), "mean_difficulty": ("平均难度", "Mean P"),
+    "mean_discrimination": ("平均区分度", "Mean D"), "line_score": ("分数线", "Line"),
+    "exam_date": ("日期", "Date"), "unit": ("单位", "Unit"),
 }
 
 

@@ -83,6 +83,8 @@ SUMMARY_OF: dict[tuple[str, str | None], str] = {
     ("item_stats", None): "item_stats",
     ("paper_quality", None): "paper_quality",
     ("option_analysis", None): "option_analysis",
+    ("green_indicators", "district"): "green_district",
+    ("green_indicators", "school"): "green_school",
 }
 # Summaries whose spec has more than a level (looked up by the full keyword set).
 SUMMARY_OF_KW: dict[tuple[str, tuple[tuple[str, Any], ...]], str] = {
@@ -197,6 +199,10 @@ class Service:
         start = time.perf_counter()
         try:
             summary_name = SUMMARY_OF_KW.get((name, extra))
+            if name == "value_added" and set(kwargs) == {"level", "prior_exam"} and \
+                    kwargs["prior_exam"] == next(iter(summaries.prior_exams(
+                        self.papers_raw(), exam, subject)), None):
+                summary_name = f"value_added_{kwargs['level']}"
             if summary_name is None and set(kwargs) <= {"level"}:
                 summary_name = SUMMARY_OF.get((name, kwargs.get("level")))
             if summary_name is not None:
@@ -439,15 +445,9 @@ class Service:
     def prior_exams(self, user: User, f: Filters) -> list[str]:
         """Exams before the current one with the same subject (entry candidates), latest first."""
         f = self.scope(user, f)
-        papers = self.papers_raw()
-        cur = papers[(papers["exam"] == f.exam) & (papers["subject"] == f.subject)]
-        if cur.empty or "exam_date" not in papers.columns:
+        if f.exam is None or f.subject is None:
             return []
-        date = cur["exam_date"].iloc[0]
-        earlier = papers[(papers["subject"] == f.subject) & (papers["exam"] != f.exam)]
-        if pd.notna(date):
-            earlier = earlier[earlier["exam_date"] < date]
-        return list(dict.fromkeys(earlier.sort_values("exam_date", ascending=False)["exam"]))
+        return summaries.prior_exams(self.papers_raw(), f.exam, f.subject)
 
     def value_added(self, user: User, f: Filters, level: str = "school",
                     prior_exam: str | None = None) -> pd.DataFrame:
@@ -466,15 +466,28 @@ class Service:
         return self._out(self._restrict(user, f, frame, level), user)
 
     def green(self, user: User, f: Filters) -> pd.DataFrame:
+        """Green indicators (long) of the district and of the schools the user may see:
+        the district rows (``school_id`` NaN, ``unit_name`` the district) plus school rows."""
         f = self.scope(user, f)
         if user.role not in ("officer", "principal"):
             raise AccessDenied("green indicators")
-        frame = self._analysis("green_indicators", f)
+        district = self._analysis("green_indicators", f, level="district")
+        schools = self._analysis("green_indicators", f, level="school")
         if user.role == "principal":
-            if "school_id" not in frame.columns:
+            if "school_id" not in schools.columns:
                 raise AccessDenied("cannot scope green indicators")
-            frame = frame[frame["school_id"].isna() | (frame["school_id"] == user.school_id)]
-        return self._out(frame, user)
+            schools = schools[schools["school_id"] == user.school_id]
+        elif f.school is not None:
+            schools = _frame_filter(schools, "school_id", f.school)
+        elif f.zone is not None:
+            schools = _frame_filter(schools, "zone_id", f.zone)
+        district = district.assign(unit_name=district.get("district_name", "district"))
+        schools = schools.assign(unit_name=schools.get("school_name", "school"))
+        out = pd.concat([district, schools], ignore_index=True)
+        keep = ["zone_id", "school_id", "unit_name"]
+        cols = [c for c in keep if c in out.columns] + [
+            c for c in out.columns if c not in keep and not c.endswith(("_id", "_name"))]
+        return self._out(out[cols], user)
 
     def trends(self, user: User, f: Filters) -> pd.DataFrame:
         """District (and for a principal, own-school) mean and rates across exams of the same

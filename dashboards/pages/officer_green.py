@@ -33,7 +33,14 @@ def update(user: User, lang: str, svc: Service, data: dict[str, Any]) -> list[An
     green = svc.green(user, f)
     if green.empty:
         return [message(t("no_data", lang))] * 2
-    shown = green if f.school is None or "school_id" not in green.columns else green[
-        green["school_id"].isna() | (green["school_id"] == f.school)]
-    fig = figures.radar(shown, "indicator", "level", "unit_name", range_=(0, 9))
-    return [graph(fig), table(green, lang)]
+    if f.school is None:  # one school at a time on the radar: the first listed by default
+        first = green["school_id"].dropna()
+        shown = green[green["school_id"].isna() | (green["school_id"] == first.iloc[0])] \
+            if not first.empty else green
+    else:
+        shown = green
+    fig = figures.radar(shown.dropna(subset=["index_level"]), "name", "index_level",
+                        "unit_name", range_=(0, 9))
+    cols = [c for c in ["unit_name", "name", "n", "value", "ci_low", "ci_high", "index_level"]
+            if c in green.columns]
+    return [graph(fig), table(green[cols], lang, page_size=20)]
