@@ -525,3 +525,10 @@ def test_student_in_two_schools_across_files(wh, paper, tmp_path):
     assert problems_of(exc) == [(3, "学校")]
     assert "already recorded at school 一中" in str(exc.value)
     assert wh.scalar("SELECT count(*) FROM exams") == 1     # the new exam was rolled back
+
+
+def test_mapping_with_unknown_canonical_name(wh, paper, tmp_path):
+    mapping = tmp_path / "bad.toml"
+    mapping.write_text('[columns]\n"编号" = "studentid"\n', encoding="utf-8")
+    with pytest.raises(InputError, match="unknown columns studentid"):
+        import_scores(wh, scores_file(tmp_path), exam=EXAM, subject=SUBJECT, mapping=mapping)

@@ -370,12 +370,24 @@ def detect_header(
     mapping: MappingFile,
     what_zh: str,
     what_en: str,
+    names: Iterable[str] = (),
 ) -> Header:
     """Find the header row: the first row whose classified cells satisfy ``required``.
 
     ``classify`` maps a header cell (as written) to a canonical name or None; the mapping
-    file's ``[columns]`` take precedence and ``header_row`` fixes the row.
+    file's ``[columns]`` take precedence and ``header_row`` fixes the row. ``names`` are the
+    canonical names a mapping file may use (besides ``ignore``; ``item:`` prefixes allowed
+    when ``item:`` is among them).
     """
+    allowed = set(names)
+    if allowed:
+        bad = sorted({v for v in mapping.columns.values() if v != "ignore" and v not in allowed
+                      and not ("item:" in allowed and v.startswith("item:"))})
+        if bad:
+            raise InputError(
+                f"{src.name}: 映射文件中的列名 {', '.join(bad)} 无效 / the mapping file names "
+                f"unknown columns {', '.join(bad)}; allowed: "
+                + ", ".join(sorted(allowed | {"ignore"})))
 
     def canon(cell: str) -> str | None:
         key = header_key(cell)

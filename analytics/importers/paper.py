@@ -438,6 +438,7 @@ def import_paper(
                 src, classify_spec,
                 lambda c: "item" in c and "max_score" in c,
                 maps, "双向细目表(题号、分值)", "a specification table (item, max score)",
+                names=SPEC_SYNONYMS,
             )
             load_raw(wh, src, header)
         finally:

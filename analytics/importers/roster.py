@@ -224,7 +224,8 @@ def import_roster(
         try:
             header = detect_header(src, classify_roster_header,
                                    lambda c: "student_id" in c and "school" in c, maps,
-                                   "名册(考号、学校)", "a roster (student id, school)")
+                                   "名册(考号、学校)", "a roster (student id, school)",
+                                   names=ROSTER_SYNONYMS)
             n = load_raw(wh, src, header)
         finally:
             src.cleanup()

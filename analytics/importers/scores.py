@@ -347,6 +347,7 @@ def import_scores(
                 src, classify_score_header,
                 lambda c: "student_id" in c and any(x and x.startswith("item:") for x in c),
                 maps, "成绩(考号与小题列)", "a marking export (student id and item columns)",
+                names=[*SCORE_SYNONYMS, "item:"],
             )
             problems = ProblemCollector(name, cap=PROBLEM_CAP)
             cols = _map_items(header, items, problems)

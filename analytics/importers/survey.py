@@ -105,7 +105,8 @@ def import_survey(
         try:
             header = detect_header(src, classify_survey_header,
                                    lambda c: "student_id" in c and "question" in c, maps,
-                                   "问卷(考号与题目列)", "a questionnaire (student id, questions)")
+                                   "问卷(考号与题目列)", "a questionnaire (student id, questions)",
+                                   names=[*PERSON_SYNONYMS, "question"])
             n = load_raw(wh, src, header)
         finally:
             src.cleanup()

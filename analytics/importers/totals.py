@@ -153,7 +153,8 @@ def import_totals(
         try:
             header = detect_header(src, classify_total_header,
                                    lambda c: "student_id" in c and "total" in c, maps,
-                                   "总分(考号、总分)", "totals (student id, total)")
+                                   "总分(考号、总分)", "totals (student id, total)",
+                                   names=TOTAL_SYNONYMS)
             n = load_raw(wh, src, header)
         finally:
             src.cleanup()
