@@ -43,7 +43,7 @@ def write_files(folder: Path, n_students: int, n_items: int, seed: int = 2026030
             if k == "single":
                 key, mx, part = "ABCD"[rng.integers(4)], 3, ""
             elif k == "multiple":
-                key, mx, part = "".join(sorted(rng.choice(list("ABCD"), 2, replace=False))), 4, 2
+                key, mx, part = "".join(sorted(rng.choice(list("ABCD"), 2, replace=False))), 4, "2"
             elif k == "true_false":
                 key, mx, part = ("对", "错")[rng.integers(2)], 2, ""
             else:
