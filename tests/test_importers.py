@@ -532,3 +532,13 @@ def test_mapping_with_unknown_canonical_name(wh, paper, tmp_path):
     mapping.write_text('[columns]\n"编号" = "studentid"\n', encoding="utf-8")
     with pytest.raises(InputError, match="unknown columns studentid"):
         import_scores(wh, scores_file(tmp_path), exam=EXAM, subject=SUBJECT, mapping=mapping)
+
+
+def test_grade_needed_when_the_exam_has_several(wh, paper, tmp_path):
+    import_paper(wh, write_csv(tmp_path / "spec8.csv", SPEC), exam=EXAM, subject=SUBJECT,
+                 grade=8)
+    with pytest.raises(InputError, match="pass --grade"):
+        import_scores(wh, scores_file(tmp_path), exam=EXAM, subject=SUBJECT)
+    import_scores(wh, scores_file(tmp_path), exam=EXAM, subject=SUBJECT, grade=8)
+    assert wh.scalar("SELECT DISTINCT grade FROM students") == 8
+    assert wh.scalar("SELECT grade FROM exams") is None      # the exam spans grades 8 and 9

@@ -246,16 +246,16 @@ def resolve_scored_paper(wh: Warehouse, exam: str, subject: str, grade: int | No
     hit = find_paper(wh, exam, subject, grade)
     g = f" {grade}年级" if grade is not None else ""
     g_en = f" grade {grade}" if grade is not None else ""
+    if len(hit) > 1:
+        grades = ", ".join(str(x) for x in hit["grade"])
+        raise InputError(f"「{exam}」{subject} 有多个年级 ({grades}),请指定 --grade / several "
+                         f"grades ({grades}) have this paper; pass --grade")
     if hit.empty or (need_items and not bool(hit["has_items"].iloc[0])):
         raise InputError(
             f"「{exam}」{subject}{g} 还没有双向细目表,请先运行 `eqm import paper` / the paper of "
             f"{exam} {subject}{g_en} has no specification table; import it first with "
             "`eqm import paper`"
         )
-    if len(hit) > 1:
-        grades = ", ".join(str(x) for x in hit["grade"])
-        raise InputError(f"「{exam}」{subject} 有多个年级 ({grades}),请指定 --grade / several "
-                         f"grades ({grades}) have this paper; pass --grade")
     return hit.iloc[0]
 
 
