@@ -3,15 +3,18 @@ methods side by side, multi-year pooling and year-to-year stability."""
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 
 import click
 import pandas as pd
 
-from analytics import value_added as va_mod
 from analytics.errors import InputError
 from analytics.warehouse import Warehouse
 from eqm.output import emit, format_option, min_n_option, out_option
+
+# the package exports the function ``analytics.value_added``, which shadows the module name
+va_mod = importlib.import_module("analytics.value_added")
 
 
 def _pair(text: str) -> tuple[str, str]:
@@ -80,22 +83,22 @@ def register(cli: click.Group) -> None:
                 pairs = [(exam, prior_exam), *(_pair(p) for p in pool)]
                 if stability:
                     frame = va_mod.value_added_stability(wh, pairs=pairs, subject=subject,
-                                                         grade=grade, scale=scale,  # type: ignore[arg-type]
+                                                         grade=grade, scale=scale,
                                                          covariates=covs)
                     emit(frame, fmt, out, min_n=0, sheet="va_stability")
                     return
                 frame = va_mod.value_added_pooled(wh, pairs=pairs, subject=subject, grade=grade,
-                                                  scale=scale, covariates=covs,  # type: ignore[arg-type]
+                                                  scale=scale, covariates=covs,
                                                   min_effect=min_effect)
             elif method == "all":
                 frame = va_mod.value_added_compare(wh, exam=exam, prior_exam=prior_exam,
                                                    subject=subject, grade=grade, level=level,
-                                                   scale=scale, covariates=covs,  # type: ignore[arg-type]
+                                                   scale=scale, covariates=covs,
                                                    min_effect=min_effect)
             elif method == "mlm":
                 res = va_mod.value_added_model(wh, exam=exam, prior_exam=prior_exam,
                                                subject=subject, grade=grade, level=level,
-                                               scale=scale, covariates=covs,  # type: ignore[arg-type]
+                                               scale=scale, covariates=covs,
                                                classes=classes, min_effect=min_effect)
                 frame = res.effects
                 f = res.fit
@@ -107,6 +110,6 @@ def register(cli: click.Group) -> None:
             else:
                 frame = va_mod.value_added_simple(wh, exam=exam, prior_exam=prior_exam,
                                                   subject=subject, grade=grade, level=level,
-                                                  scale=scale, method=method,  # type: ignore[arg-type]
+                                                  scale=scale, method=method,
                                                   min_effect=min_effect)
         emit(with_labels(frame), fmt, out, min_n=min_n, sheet="value_added")
