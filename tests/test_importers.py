@@ -542,3 +542,18 @@ def test_grade_needed_when_the_exam_has_several(wh, paper, tmp_path):
     import_scores(wh, scores_file(tmp_path), exam=EXAM, subject=SUBJECT, grade=8)
     assert wh.scalar("SELECT DISTINCT grade FROM students") == 8
     assert wh.scalar("SELECT grade FROM exams") is None      # the exam spans grades 8 and 9
+
+
+def test_excel_unicode_text_utf16_tab_separated(wh, paper, tmp_path):
+    path = tmp_path / "unicode.txt"
+    rows = [SCORE_HEADER, *scores_rows()]
+    path.write_text("\r\n".join("\t".join(r) for r in rows) + "\r\n", encoding="utf-16")
+    import_scores(wh, path, exam=EXAM, subject=SUBJECT)
+    assert results(wh)["S01"] == ("present", 23)
+
+
+def test_undecodable_file_names_itself(wh, paper, tmp_path):
+    path = tmp_path / "bad.csv"
+    path.write_bytes(b"\xff\xfe\x00\xd8garbage")     # a UTF-16 BOM, then an unpaired surrogate
+    with pytest.raises(InputError, match=r"bad\.csv.*cannot decode"):
+        import_scores(wh, path, exam=EXAM, subject=SUBJECT)

@@ -204,20 +204,29 @@ class Source:
 _BLANK_LINE = re.compile(r"(?<=\n)[ \t]*\r?\n")
 
 
-def _decode(data: bytes) -> tuple[str, str]:
-    if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8"), "utf-8-sig"
+def _decode(data: bytes, name: str) -> tuple[str, str]:
+    """Text and encoding: UTF-8 (with or without BOM), UTF-16 with BOM (Excel's "Unicode
+    text"), else GBK/GB18030."""
     try:
-        return data.decode("utf-8"), "utf-8"
+        if data.startswith(b"\xef\xbb\xbf"):
+            return data[3:].decode("utf-8"), "utf-8-sig"
+        if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+            return data.decode("utf-16"), "utf-16"
     except UnicodeDecodeError:
         pass
-    try:
-        return data.decode("gb18030"), "gb18030"
-    except UnicodeDecodeError as exc:
-        raise InputError(
-            "无法识别文件编码(支持 UTF-8、带 BOM 的 UTF-8、GBK/GB18030) / cannot decode the "
-            "file: supported encodings are UTF-8, UTF-8 with BOM and GBK/GB18030"
-        ) from exc
+    else:
+        try:
+            return data.decode("utf-8"), "utf-8"
+        except UnicodeDecodeError:
+            pass
+        try:
+            return data.decode("gb18030"), "gb18030"
+        except UnicodeDecodeError:
+            pass
+    raise InputError(
+        f"{name}: 无法识别文件编码(支持 UTF-8、带 BOM 的 UTF-8、UTF-16、GBK/GB18030)/ cannot "
+        "decode the file: supported encodings are UTF-8, UTF-8 with BOM, UTF-16 and GBK/GB18030"
+    )
 
 
 def _full_width_re(delim: str) -> re.Pattern[str]:
@@ -249,7 +258,7 @@ def _sniff_delim(lines: list[str]) -> str:
 
 def _open_csv(path: Path) -> Source:
     data = path.read_bytes()
-    text, encoding = _decode(data)
+    text, encoding = _decode(data, path.name)
     first = text[:200_000].splitlines()[:HEADER_SEARCH_ROWS]
     delim = _sniff_delim(first)
     head = [list(r) for r in csv.reader(io.StringIO("\n".join(first)), delimiter=delim)]
@@ -264,7 +273,7 @@ def _open_csv(path: Path) -> Source:
     needs_blank_fix = _BLANK_LINE.search(text) is not None
     fw = _full_width_re(delim)
     needs_fw = fw.search(text) is not None
-    if encoding == "gb18030" or needs_blank_fix or needs_fw:
+    if encoding in ("gb18030", "utf-16") or needs_blank_fix or needs_fw:
         tmpdir = Path(tempfile.mkdtemp(prefix="eqm_import_"))
         csv_path = tmpdir / "source.csv"
         if needs_blank_fix:
