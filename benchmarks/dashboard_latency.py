@@ -15,6 +15,7 @@ docs/benchmarks.md.
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import sys
 import time
@@ -45,6 +46,8 @@ def main() -> None:
     ap.add_argument("--refresh", action="store_true", help="refresh the summary tables first")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--papers", type=int, default=4, help="how many papers to sample")
+    ap.add_argument("--json", action="store_true",
+                    help="also print the figures as one JSON line (for benchmarks/run_all.py)")
     args = ap.parse_args()
     with Warehouse(args.db) as wh:
         school = int(wh.scalar("SELECT min(school_id) FROM schools"))
@@ -90,6 +93,14 @@ def main() -> None:
     print(f"{'ALL':18s} {1000 * statistics.median(allc):12.0f} {1000 * max(allc):9.0f} "
           f"{1000 * statistics.median(allw):12.0f} {1000 * max(allw):9.0f}")
     app.server.config["EQM_SERVICE"].close()
+    if args.json:
+        print(json.dumps({"callbacks": {k: {"cold_median": statistics.median(v),
+                                             "cold_max": max(v),
+                                             "warm_median": statistics.median(warm.get(k, v)),
+                                             "warm_max": max(warm.get(k, v))}
+                                         for k, v in cold.items()},
+                          "cold_median": statistics.median(allc), "cold_max": max(allc),
+                          "warm_median": statistics.median(allw), "warm_max": max(allw)}))
 
 
 if __name__ == "__main__":

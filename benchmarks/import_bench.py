@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
+import os
 import resource
 import sys
 import tempfile
@@ -88,6 +90,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--students", type=int, default=200_000)
     ap.add_argument("--items", type=int, default=40)
     ap.add_argument("--keep", type=Path, default=None, help="write files and db here")
+    ap.add_argument("--json", action="store_true",
+                    help="also print the figures as one JSON line (for benchmarks/run_all.py)")
     args = ap.parse_args(argv)
 
     from analytics.importers import import_paper, import_scores
@@ -102,12 +106,12 @@ def main(argv: list[str] | None = None) -> int:
         size = scores.stat().st_size / 1e6
         with Warehouse(folder / "bench.duckdb") as wh:
             stages: list[tuple[float, str]] = []
-            t1 = time.perf_counter()
+            t1, c1 = time.perf_counter(), time.process_time()
             r1 = import_paper(wh, spec, exam="基准测试", subject="数学", grade=9)
             t2 = time.perf_counter()
             r2 = import_scores(wh, scores, exam="基准测试", subject="数学",
                                progress=lambda m: stages.append((time.perf_counter(), m)))
-            t3 = time.perf_counter()
+            t3, c3 = time.perf_counter(), time.process_time()
             n_resp = wh.scalar("SELECT count(*) FROM responses")
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(f"generated {args.students} × {args.items} ({size:.1f} MB) in {t_gen:.1f} s")
@@ -120,6 +124,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  +{t3 - prev:5.2f} s  (write)")
         print(f"import_paper {t2 - t1:.2f} s; import_scores {t3 - t2:.2f} s; "
               f"total {t3 - t1:.2f} s; responses {n_resp}; peak RSS {peak:.0f} MB")
+        if args.json:
+            print(json.dumps({
+                "students": args.students, "items": args.items, "file_mb": size,
+                "seconds": {"import_paper": t2 - t1, "import_scores": t3 - t2},
+                "wall": t3 - t1, "cpu": c3 - c1, "responses": int(n_resp),
+                "peak_rss_mb": peak, "load": os.getloadavg()[0]}, ensure_ascii=False))
     return 0
 
 

@@ -18,6 +18,8 @@ Target (issue 4): 1,000,000 students in under 60 s.
 from __future__ import annotations
 
 import argparse
+import json
+import resource
 import tempfile
 import time
 from pathlib import Path
@@ -55,15 +57,17 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--students", type=int, default=1_000_000)
     ap.add_argument("--statsmodels-taus", type=int, default=0)
+    ap.add_argument("--json", action="store_true",
+                    help="also print the figures as one JSON line (for benchmarks/run_all.py)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         wh = Warehouse(Path(tmp) / "bench.duckdb")
         t0 = time.perf_counter()
         build(wh, args.students)
         print(f"students={args.students:,} (build warehouse {time.perf_counter() - t0:.1f} s)")
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         out = student_growth(wh, exam="期末", prior_exam="入口", subject="数学")
-        t = time.perf_counter() - t0
+        t, cpu = time.perf_counter() - t0, time.process_time() - c0
         pairs = wh.scalar("SELECT count(*) FROM (SELECT DISTINCT p.total, c.total FROM "
                           "paper_results p JOIN paper_results c USING (student_key) "
                           "WHERE p.paper_id = 1 AND c.paper_id = 2)")
@@ -85,6 +89,10 @@ def main() -> None:
             ts = time.perf_counter() - t0
             print(f"statsmodels QuantReg: {ts:.1f} s for {len(taus)} quantiles → "
                   f"≈ {ts / len(taus) * 100:.0f} s for 100")
+        if args.json:
+            print(json.dumps({"students": len(out), "pairs": int(pairs), "wall": t, "cpu": cpu,
+                              "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+                              / 1024}))
         wh.close()
 
 

@@ -22,6 +22,8 @@ Target (issue 4): 1,000,000 students in 2,000 schools fitted in under 5 s (suff 
 from __future__ import annotations
 
 import argparse
+import json
+import resource
 import time
 import warnings
 
@@ -52,7 +54,15 @@ def main() -> None:
     ap.add_argument("--mixedlm-students", type=int, default=None,
                     help="run MixedLM on the first N students only (default: all)")
     ap.add_argument("--no-mixedlm", action="store_true")
+    ap.add_argument("--json", action="store_true",
+                    help="also print the figures as one JSON line (for benchmarks/run_all.py)")
     args = ap.parse_args()
+    rec: dict = {"students": args.students, "schools": args.schools}
+
+    def done() -> None:
+        if args.json:
+            rec["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            print(json.dumps(rec))
 
     t0 = time.perf_counter()
     data = simulate(args.students, args.schools)
@@ -60,13 +70,15 @@ def main() -> None:
     wh = Warehouse(":memory:", migrate=False)
     wh.register("va_input", data)
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     cells = wh.df(va_cell_stats_sql("va_input", (), cell="school"))
     t_suff = time.perf_counter() - t0
     t0 = time.perf_counter()
     st = CellStats.from_frame(cells, 2, np.arange(len(cells)))
     fit = reml_fit(st)
     t_reml = time.perf_counter() - t0
+    rec.update(suff=t_suff, reml=t_reml, wall=t_suff + t_reml, cpu=time.process_time() - c0,
+               converged=bool(fit.converged), sigma2_school=float(fit.sigma2_school))
     print(f"students={args.students:,} schools={args.schools:,} (generate {t_gen:.1f} s)")
     print(f"sufficient statistics (DuckDB): {t_suff:.2f} s")
     print(f"REML fit + EBLUPs + SEs:        {t_reml:.2f} s")
@@ -75,16 +87,19 @@ def main() -> None:
           f"sigma2_school={fit.sigma2_school:.5f}, converged={fit.converged}")
 
     if args.no_mixedlm:
+        done()
         return
     import statsmodels.formula.api as smf
 
     m = args.mixedlm_students or args.students
     sub = data.iloc[:m] if m < len(data) else data
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         res = smf.mixedlm("y ~ x", sub, groups=sub["school_id"]).fit(reml=True)
     t_mlm = time.perf_counter() - t0
+    rec.update(mixedlm_students=len(sub), mixedlm=t_mlm, mixedlm_cpu=time.process_time() - c0,
+               mixedlm_converged=bool(res.converged))
     conv = [str(w.message)[:80] for w in caught if "converge" in str(w.message).lower()]
     print(f"statsmodels MixedLM on {len(sub):,} students: {t_mlm:.1f} s, "
           f"converged={res.converged}" + (f", warnings: {conv}" if conv else ""))
@@ -93,6 +108,10 @@ def main() -> None:
         print(f"  max |beta diff| = {np.abs(res.fe_params.to_numpy() - fit.beta).max():.2e}, "
               f"max |EBLUP diff| = {np.abs(re - fit.school_effect).max():.2e}, "
               f"sigma2_school {float(res.cov_re.iloc[0, 0]):.5f}")
+        rec.update(max_beta_diff=float(np.abs(res.fe_params.to_numpy() - fit.beta).max()),
+                   max_eblup_diff=float(np.abs(re - fit.school_effect).max()))
+    rec["mixedlm_warnings"] = conv
+    done()
 
 
 if __name__ == "__main__":
