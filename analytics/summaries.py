@@ -226,6 +226,18 @@ def _store(wh: Warehouse, name: str, frames: list[pd.DataFrame],
         wh.insert_df("summary_catalog", catalog)
 
 
+def summaries_stale(wh: Warehouse) -> bool:
+    """True when a paper has no summaries yet or an import finished after the last refresh."""
+    return bool(wh.scalar("""
+        SELECT (SELECT count(*) FROM papers p WHERE NOT EXISTS (
+                    SELECT 1 FROM summary_catalog c WHERE c.paper_id = p.paper_id)) > 0
+            OR coalesce((SELECT max(coalesce(finished_at, started_at)) FROM import_log
+                         WHERE outcome IN ('ok', 'replaced')), TIMESTAMP '1900-01-01')
+               > coalesce((SELECT min(refreshed_at) FROM summary_catalog),
+                          TIMESTAMP '1900-01-01')
+    """))
+
+
 def summary_catalog(wh: Warehouse) -> pd.DataFrame:
     """What is materialised: ``name, paper_id, rows, seconds, refreshed_at``."""
     return wh.df("SELECT name, paper_id, rows, seconds, refreshed_at FROM summary_catalog "

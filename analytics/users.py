@@ -217,3 +217,44 @@ def authenticate(wh: Warehouse, username: str, password: str) -> User | None:
     if stored is None or not ok:
         return None
     return get_user(wh, username)
+
+
+DEMO_ACCOUNTS: tuple[tuple[str, str, str], ...] = (
+    ("jiaoyan", "officer", "教研员(演示)"),
+    ("mingti", "committee", "命题组(演示)"),
+    ("admin", "admin", "管理员(演示)"),
+)
+
+
+def create_demo_users(wh: Warehouse, *, principals: int = 2) -> pd.DataFrame:
+    """Create the demo's accounts with fresh random passwords (only where no user exists).
+
+    One research officer, one committee member, one administrator and a principal for each of
+    the first ``principals`` schools (``xiaozhang1`` …). Passwords are random
+    (:func:`secrets.token_urlsafe`), returned once so that the caller can print them, and
+    stored only as hashes.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``username, role, school_name, password``; empty when users already exist.
+    """
+    if wh.scalar("SELECT count(*) FROM users"):
+        return pd.DataFrame(columns=["username", "role", "school_name", "password"])
+    schools = wh.df("SELECT school_id, name FROM schools ORDER BY school_id LIMIT $n",
+                    {"n": principals})
+    rows = []
+    plan = [(u, r, None, d) for u, r, d in DEMO_ACCOUNTS] + [
+        (f"xiaozhang{i + 1}", "principal", int(s.school_id), f"{s.name}校长(演示)")
+        for i, s in enumerate(schools.itertuples())]
+    for username, role, school, display in plan:
+        password = secrets.token_urlsafe(9)
+        user = add_user(wh, username, password, role, school=school, display_name=display)
+        rows.append({"username": username, "role": role, "school_name": user.school_name,
+                     "password": password})
+    return pd.DataFrame(rows)
+
+
+def is_demo_warehouse(wh: Warehouse) -> bool:
+    """Whether the warehouse was built by ``eqm demo`` (it holds planted truths)."""
+    return bool(wh.scalar("SELECT count(*) FROM demo_truths"))

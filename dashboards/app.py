@@ -17,6 +17,7 @@ from typing import Any
 import flask
 from dash import Dash, dcc, html, page_container
 
+import analytics
 from analytics.display import DEFAULT_MIN_N
 from dashboards import auth, components, ids
 from dashboards.i18n import LANGS, code_label, t
@@ -133,10 +134,40 @@ def create_app(
     return app
 
 
+def prepare_warehouse(db_path: str | os.PathLike[str], *, refresh: bool | None = None,
+                      demo_users: bool | None = None) -> None:
+    """Before serving: refresh stale summary tables, and in a demo warehouse without users
+    create the demo accounts and print them (with their one-time random passwords).
+
+    ``refresh``/``demo_users``: True/False to force, None to decide (stale summaries; a
+    warehouse holding the demo's planted truths and no users).
+    """
+    from analytics import summaries, users
+
+    with analytics.connect(db_path) as wh:
+        if refresh or (refresh is None and summaries.summaries_stale(wh)):
+            print("刷新汇总表 / refreshing the summary tables …", flush=True)
+            log = summaries.refresh_summaries(wh)
+            failed = log[log["status"] == "failed"]
+            print(f"  {int((log['status'] == 'ok').sum())} ok, {len(failed)} failed, "
+                  f"{float(log['seconds'].sum()):.1f} s")
+        if demo_users or (demo_users is None and users.is_demo_warehouse(wh)):
+            accounts = users.create_demo_users(wh)
+            if not accounts.empty:
+                print("演示账号 / demo accounts (密码仅显示一次 / passwords shown once):")
+                for r in accounts.itertuples():
+                    where = f"  {r.school_name}" if isinstance(r.school_name, str) else ""
+                    print(f"  {r.username:<12} {r.password:<14} "
+                          f"{code_label('role', r.role)} / {r.role}{where}")
+                print("  (更改密码 / change: eqm users add NAME --role ROLE --replace)")
+
+
 def serve(db_path: str | os.PathLike[str], port: int = 8050, host: str = "127.0.0.1",
           **kwargs: Any) -> None:
-    """Run the dashboard (Flask's threaded server) until interrupted. ``kwargs`` go to
-    :func:`create_app` (``secret_key``, ``min_n``, ``rank_policy``)."""
+    """Prepare the warehouse (:func:`prepare_warehouse`) and run the dashboard with Flask's
+    threaded server until interrupted. ``kwargs`` go to :func:`create_app` (``secret_key``,
+    ``min_n``, ``rank_policy``)."""
+    prepare_warehouse(db_path)
     app = create_app(db_path, **kwargs)
-    print(f"仪表盘 / dashboard: http://{host}:{port}/  (Ctrl-C 退出 / to stop)")
+    print(f"仪表盘 / dashboard: http://{host}:{port}/  (Ctrl-C 退出 / to stop)", flush=True)
     app.run(host=host, port=port, debug=False)
