@@ -595,11 +595,16 @@ def run_import(
         _log(wh, kind, name, sha, target, None, started, "failed", f"{type(exc).__name__}: {exc}")
         raise
     finally:
-        for t in ("_raw", "_problems", "_long", "_rows", "_cols", "_scored"):
-            wh.execute(f"DROP TABLE IF EXISTS {t}")
+        drop_temp(wh, *TEMP_TABLES)
     return result
 
 
+#: Temporary tables the importers create (dropped after every import).
+TEMP_TABLES = ("_raw", "_problems", "_rows", "_cols", "_cells", "_scored", "_status", "_keys",
+               "_new", "_school_lookup", "_grades", "_resolved", "_qcols")
+
+
 def drop_temp(wh: Warehouse, *tables: str) -> None:
+    """Drop the named temporary tables if they exist (trusted identifiers)."""
     for t in tables:
         wh.execute(f"DROP TABLE IF EXISTS {t}")
