@@ -414,6 +414,31 @@ def import_paper(
     Creates the exam and the paper if needed. ``full_score`` defaults to the sum of the items'
     max scores; lines are in points (None = the default share of the full score).
 
+    Parameters
+    ----------
+    wh : Warehouse
+        The warehouse written to (one transaction).
+    path : str or Path
+        The specification table (CSV or XLSX).
+    exam, subject : str
+        Exam name (created if new) and subject.
+    grade : int
+        Grade of the paper (1–12).
+    full_score : float, optional
+        Full score; default the sum of the items' max scores.
+    excellent_line, pass_line, low_line : float, optional
+        Lines in points; None = 85% / 60% / 40% of the full score.
+    exam_date : date or str, optional
+        Date of the exam (YYYY-MM-DD).
+    level : str
+        district, city, national, school or other.
+    term : str, optional
+        Term, e.g. 2025-2026-2.
+    mapping : str or Path, optional
+        TOML mapping file overriding header detection (see ``docs/formats.md``).
+    sheet : str or int, optional
+        XLSX sheet name or 1-based number (default: the first sheet).
+
     Returns
     -------
     ImportResult

@@ -204,6 +204,19 @@ def import_roster(
 ) -> ImportResult:
     """Import a roster: zones, schools, classes and students (created or updated).
 
+    Parameters
+    ----------
+    wh : Warehouse
+        The warehouse written to (one transaction).
+    path : str or Path
+        The roster (CSV or XLSX), one row per student.
+    district : str, optional
+        District name (created if new); default the only district, else 本区.
+    mapping : str or Path, optional
+        TOML mapping file overriding header detection (see ``docs/formats.md``).
+    sheet : str or int, optional
+        XLSX sheet name or 1-based number (default: the first sheet).
+
     Returns
     -------
     ImportResult

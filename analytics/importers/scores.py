@@ -311,6 +311,23 @@ def import_scores(
     the warehouse are created from the file (school, class, name columns). Re-importing the
     same paper replaces its results atomically; the identical file again is a no-op.
 
+    Parameters
+    ----------
+    wh : Warehouse
+        The warehouse written to (one transaction).
+    path : str or Path
+        The marking export (CSV or XLSX), one row per student, one column per item.
+    exam, subject : str
+        The paper's exam and subject.
+    grade : int, optional
+        Needed only when the exam has this subject for several grades.
+    mapping : str or Path, optional
+        TOML mapping file overriding header detection (see ``docs/formats.md``).
+    sheet : str or int, optional
+        XLSX sheet name or 1-based number (default: the first sheet).
+    progress : callable, optional
+        Called with a short message at each stage (reading, validating, writing).
+
     Returns
     -------
     ImportResult

@@ -85,6 +85,21 @@ def import_survey(
 ) -> ImportResult:
     """Import the answers of questionnaire ``survey``.
 
+    Parameters
+    ----------
+    wh : Warehouse
+        The warehouse written to (one transaction).
+    path : str or Path
+        One row per student, one column per question (CSV or XLSX).
+    survey : str
+        Questionnaire name (created if new; re-importing replaces its answers).
+    grade : int, optional
+        Grade the questionnaire was given to.
+    mapping : str or Path, optional
+        TOML mapping file overriding header detection (see ``docs/formats.md``).
+    sheet : str or int, optional
+        XLSX sheet name or 1-based number (default: the first sheet).
+
     Returns
     -------
     ImportResult

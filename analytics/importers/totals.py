@@ -115,6 +115,29 @@ def import_totals(
     Creates the exam and a paper without items when needed (then ``grade`` and ``full_score``
     are required). Re-importing replaces the paper's results; the identical file is a no-op.
 
+    Parameters
+    ----------
+    wh : Warehouse
+        The warehouse written to (one transaction).
+    path : str or Path
+        One row per student with a total (CSV or XLSX).
+    exam, subject : str
+        Exam (created if new) and subject.
+    grade : int, optional
+        Grade of the paper; required when the paper is new.
+    full_score : float, optional
+        Full score; required when the paper is new, updates it otherwise.
+    exam_date : date or str, optional
+        Date of a new exam (YYYY-MM-DD).
+    level : str
+        Level of a new exam: district, city, national, school or other.
+    mapping : str or Path, optional
+        TOML mapping file overriding header detection (see ``docs/formats.md``).
+    sheet : str or int, optional
+        XLSX sheet name or 1-based number (default: the first sheet).
+    progress : callable, optional
+        Called with a short message at each stage.
+
     Returns
     -------
     ImportResult
