@@ -41,7 +41,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 import sqlglot
@@ -136,7 +136,7 @@ def bind_params(tree: exp.Expression, params: Mapping[str, Any] | None) -> exp.E
     def swap(node: exp.Expression) -> exp.Expression:
         if isinstance(node, exp.Placeholder | exp.Parameter):
             name = node.name
-            if not name:
+            if name in ("", "?"):
                 raise ValueError("anonymous '?' placeholders are not supported; use $name")
             if name not in params:
                 raise ValueError(f"SQL parameter ${name} has no value (given: {sorted(params)})")
@@ -186,11 +186,106 @@ def _percentile_disc(node: exp.Expression) -> exp.Expression:
     )
 
 
+def _grouping_id(node: exp.Expression) -> exp.Expression:
+    """DuckDB ``grouping(a, b, c)`` → Spark ``grouping_id(a, b, c)``.
+
+    Both give the bit mask with the first argument as the most significant bit (SQL standard
+    ``GROUPING``); Spark's ``grouping`` takes one column only.
+    """
+    if isinstance(node, exp.Grouping) and len(node.expressions) > 1:
+        return exp.Anonymous(this="GROUPING_ID", expressions=[e.copy() for e in node.expressions])
+    return node
+
+
+def _window_filter(node: exp.Expression) -> exp.Expression:
+    """``agg(x) FILTER (WHERE c) OVER (…)`` → ``agg(CASE WHEN c THEN x END) OVER (…)``.
+
+    Spark accepts FILTER on grouped aggregates but not on window aggregates. The rewrite is
+    exact for aggregates that skip NULL inputs (count, sum, avg, min, max, var/stddev, …);
+    ``count(*)`` becomes ``count(CASE WHEN c THEN 1 END)``.
+    """
+    if not (isinstance(node, exp.Window) and isinstance(node.this, exp.Filter)):
+        return node
+    flt = node.this
+    agg = flt.this.copy()
+    cond = flt.expression.this
+
+    def gate(arg: exp.Expression) -> exp.Expression:
+        value = exp.Literal.number(1) if isinstance(arg, exp.Star) else arg
+        return exp.Case(ifs=[exp.If(this=cond.copy(), true=value)])
+
+    for key in ("this", "expression"):
+        arg = agg.args.get(key)
+        if isinstance(arg, exp.Expression):
+            agg.set(key, gate(arg))
+    out = node.copy()
+    out.set("this", agg)
+    return out
+
+
+def _eliminate_qualify(node: exp.Expression) -> exp.Expression:
+    """``SELECT … QUALIFY c ORDER BY o`` → ``SELECT … FROM (SELECT …) _q WHERE c ORDER BY o``.
+
+    Spark has no QUALIFY. SQLGlot's own rewrite lists the select's aliases again beside ``*``
+    (``SELECT *, a, b FROM (SELECT *, … AS a, … AS b …)``), which duplicates columns, so this
+    one keeps ``*`` when the condition uses only output columns. Window functions written in
+    the condition itself are computed as hidden columns of the inner query and the outer query
+    lists the visible columns (so that form needs an explicit select list, not ``*``).
+    """
+    if not isinstance(node, exp.Select) or node.args.get("qualify") is None:
+        return node
+    cond = node.args["qualify"].this.copy()
+    inner = node.copy()
+    inner.set("qualify", None)
+    tail = {k: inner.args.get(k) for k in ("order", "limit", "offset")}
+    for k in tail:
+        inner.set(k, None)
+    has_star = any(isinstance(e, exp.Star) or (isinstance(e, exp.Column) and e.is_star)
+                   for e in inner.expressions)
+    names = [e.alias_or_name for e in inner.expressions]
+    windows = list(cond.find_all(exp.Window))
+    if windows and has_star:
+        raise NotImplementedError(
+            "QUALIFY with a window function over SELECT * cannot be rewritten for Spark; "
+            "give the window an alias in the select list and qualify on the alias"
+        )
+    for i, win in enumerate(windows):
+        hidden = f"_qualify_{i}"
+        inner.append("expressions", win.copy().as_(hidden))
+        win.replace(exp.column(hidden))
+    if not has_star:
+        for col in cond.find_all(exp.Column):
+            if col.name not in names and not col.name.startswith("_qualify_"):
+                inner.append("expressions", exp.column(col.name, table=col.table or None))
+                names.append(col.name)
+            col.set("table", None)
+    visible = [exp.Star()] if has_star else [exp.column(n) for n in
+                                             [e.alias_or_name for e in node.expressions]]
+    outer = exp.select(*visible).from_(inner.subquery("_q")).where(cond)
+    order = tail["order"]
+    if order is not None:
+        for col in order.find_all(exp.Column):
+            col.set("table", None)
+    for k, v in tail.items():
+        if v is not None:
+            outer.set(k, v)
+    return outer
+
+
 #: Rewrites applied (in order) to the DuckDB syntax tree before generating Spark SQL.
 SPARK_REWRITES: tuple[Callable[[exp.Expression], exp.Expression], ...] = (
     _percentile_cont,
     _percentile_disc,
+    _grouping_id,
+    _window_filter,
+    _eliminate_qualify,
 )
+
+
+def _parse(text: str) -> list[exp.Expression]:
+    """DuckDB text → its statements' syntax trees."""
+    return [cast(exp.Expression, s) for s in sqlglot.parse(text, read=READ_DIALECT)
+            if s is not None]
 
 
 def to_spark_sql(sql: str, params: Mapping[str, Any] | None = None) -> str:
@@ -209,7 +304,7 @@ def to_spark_sql(sql: str, params: Mapping[str, Any] | None = None) -> str:
         Spark SQL: ``sqlglot.transpile(sql, read="duckdb", write="spark")`` after binding the
         parameters as literal nodes and applying :data:`SPARK_REWRITES`.
     """
-    statements = [s for s in sqlglot.parse(sql, read=READ_DIALECT) if s is not None]
+    statements = _parse(sql)
     if len(statements) != 1:
         raise ValueError(f"expected one SQL statement, got {len(statements)}")
     tree = bind_params(statements[0], params)
@@ -230,7 +325,7 @@ def _migration_texts() -> list[tuple[str, str]]:
 
 def _statements(text: str) -> list[exp.Expression]:
     try:
-        return [s for s in sqlglot.parse(text, read=READ_DIALECT) if s is not None]
+        return _parse(text)
     except sqlglot.errors.ParseError:
         # A migration with DDL SQLGlot cannot read: keep only its view statements.
         found = []
@@ -238,7 +333,7 @@ def _statements(text: str) -> list[exp.Expression]:
             body = "\n".join(ln for ln in chunk.splitlines() if not ln.strip().startswith("--"))
             if re.match(r"\s*(CREATE\s+(OR\s+REPLACE\s+)?(TEMP\w*\s+)?VIEW|DROP\s+VIEW)", body,
                         re.IGNORECASE):
-                found.append(sqlglot.parse_one(body, read=READ_DIALECT))
+                found.extend(_parse(body))
         return found
 
 
