@@ -14,7 +14,7 @@ import datetime as dt
 import decimal
 import os
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
