@@ -91,8 +91,6 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--items", type=int, default=40)
     ap.add_argument("--keep", type=Path, default=None, help="write files and db here")
     ap.add_argument("--json", action="store_true",
-                    help="also print one JSON line: wall, cpu (timed part), peak_rss_mb, …")
-    ap.add_argument("--json", action="store_true",
                     help="also print the figures as one JSON line (for benchmarks/run_all.py)")
     args = ap.parse_args(argv)
 
