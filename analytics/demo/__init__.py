@@ -15,6 +15,7 @@ from typing import Any
 
 from analytics.demo.district import (
     DEFAULT_STUDENTS,
+    EXAM_BY_KEY,
     EXAMS,
     GRADES,
     SUBJECTS,
@@ -34,6 +35,7 @@ __all__ = [
     "DEFAULT_SEED",
     "DEFAULT_STUDENTS",
     "EXAMS",
+    "EXAM_BY_KEY",
     "GRADES",
     "SUBJECTS",
     "DemoDistrict",
