@@ -199,7 +199,7 @@ def get_user(wh: Warehouse, username: str) -> User | None:
     r = row.iloc[0]
 
     def opt_int(v: object) -> int | None:
-        return None if pd.isna(v) else int(v)  # type: ignore[call-overload, arg-type]
+        return None if pd.isna(v) else int(v)  # type: ignore[call-overload]
 
     return User(
         username=str(r["username"]), role=str(r["role"]),

@@ -116,13 +116,13 @@ def create_app(
 
     app = Dash(
         "dashboards",
-        server=server,
+        server=server,  # type: ignore[arg-type]  # Dash accepts a Flask app here
         use_pages=True,
         pages_folder=str(HERE / "pages"),
         assets_folder=str(HERE / "assets"),
         suppress_callback_exceptions=True,
         title=t("app_title"),
-        update_title=None,
+        update_title=None,  # type: ignore[arg-type]  # None: keep the title while updating
         serve_locally=True,
     )
     app.layout = shell
@@ -144,7 +144,7 @@ def prepare_warehouse(db_path: str | os.PathLike[str], *, refresh: bool | None =
     """
     from analytics import summaries, users
 
-    with analytics.connect(db_path) as wh:
+    with analytics.connect(Path(db_path)) as wh:
         if refresh or (refresh is None and summaries.summaries_stale(wh)):
             print("刷新汇总表 / refreshing the summary tables …", flush=True)
             log = summaries.refresh_summaries(wh)

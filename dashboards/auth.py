@@ -85,7 +85,7 @@ def current_user() -> User | None:
     """The signed-in user of this request (re-read from the user store, so a removed user or a
     changed role takes effect at once), or None."""
     if "eqm_user" in g:
-        return g.eqm_user  # type: ignore[no-any-return]
+        return g.eqm_user
     user = None
     name = session.get("username")
     if isinstance(name, str):

@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 
 def service() -> Service:
     """The app's service (one per Flask app)."""
-    return flask.current_app.config["EQM_SERVICE"]  # type: ignore[no-any-return]
+    return flask.current_app.config["EQM_SERVICE"]
 
 
 def current_lang() -> str:
@@ -90,7 +90,7 @@ def _is_rate(col: str) -> bool:
 
 def table(frame: pd.DataFrame, lang: str, *, table_id: str | None = None,
           reference: Mapping[str, float] | None = None, page_size: int = 15,
-          hide: Sequence[str] = ()) -> dash_table.DataTable | html.Div:
+          hide: Sequence[str] = ()) -> Any:
     """A sortable table; ``*_id`` columns hidden; rate columns as percentages; cells of
     ``reference`` columns green above / red below the reference value (e.g. the district)."""
     if frame is None or frame.empty:
@@ -118,7 +118,7 @@ def table(frame: pd.DataFrame, lang: str, *, table_id: str | None = None,
         styles.append({"if": {"filter_query": "{suppressed} eq true"}, "color": "#999"})
     records = shown[[*cols, *(["suppressed"] if "suppressed" in shown.columns else [])]]
     kwargs: dict[str, Any] = {"id": table_id} if table_id else {}
-    return dash_table.DataTable(
+    return dash_table.DataTable(  # type: ignore[attr-defined]
         data=records.to_dict("records"), columns=columns, sort_action="native",
         page_size=page_size, style_data_conditional=styles,
         style_table={"overflowX": "auto"},
