@@ -68,8 +68,13 @@ def import_files(wh: Warehouse, files: list[DemoFile], *, progress: bool = False
     results = []
     bar = tqdm(files, desc="导入 import", unit="file", disable=not progress)
     for f in bar:
-        bar.set_postfix_str(f.path.name[-28:])
-        results.append(importers[f.kind](wh, f.path, **f.kwargs))
+        short = f.path.name[-28:]
+        bar.set_postfix_str(short)
+        kwargs = dict(f.kwargs)
+        if f.kind in ("scores", "totals") and progress:   # stage messages of big files
+            kwargs["progress"] = lambda msg, short=short: bar.set_postfix_str(
+                f"{short}: {msg.split(' / ')[-1]}")
+        results.append(importers[f.kind](wh, f.path, **kwargs))
     return results
 
 

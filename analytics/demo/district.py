@@ -257,8 +257,8 @@ def paper_spec(subject: str, grade: int, exam_key: str, seed: int,
     if parts:
         last = rows.pop()
         n = labels.pop()
-        for k, pts in enumerate(parts, start=1):
-            rows.append({**last, "max_score": float(pts), "b": last["b"] + 0.4 * (k - 1)})
+        for k, part_max in enumerate(parts, start=1):
+            rows.append({**last, "max_score": float(part_max), "b": last["b"] + 0.4 * (k - 1)})
             labels.append(f"{n}({k})")
     spec = pd.DataFrame(rows)
     spec.insert(0, "number", np.arange(1, len(spec) + 1))
