@@ -52,9 +52,18 @@ from analytics.value_added import (
     value_added_simple,
     value_added_stability,
 )
+from analytics.summaries import (  # dashboards' summary tables (issue 5)
+    refresh_summaries,
+    reporting_tree,
+    summaries_stale,
+    summary,
+)
+from analytics.users import add_user, authenticate, list_users, remove_user  # issue 5
 from analytics.warehouse import Warehouse, connect
 
 __all__ = ["Warehouse", "connect"]
+__all__ += ["add_user", "authenticate", "list_users", "refresh_summaries", "remove_user",
+            "reporting_tree", "summaries_stale", "summary"]
 __all__ += [
     "borderline_students", "category_rates", "cronbach_alpha", "grade_bands", "item_stats",
     "option_analysis", "paper_quality", "percentiles", "score_bands", "score_report",
