@@ -270,7 +270,8 @@ def _open_csv(path: Path) -> Source:
     # translate() costs ~9 µs a cell (80 s for 200,000 × 44 cells); the scan is ~50 ms when there
     # are none. The delimiter's and the quote's full-width forms are kept so the CSV structure
     # cannot change (a ， inside a cell stays a ，).
-    needs_blank_fix = _BLANK_LINE.search(text) is not None
+    needs_blank_fix = (("\n\n" in text or "\n\r\n" in text or "\n " in text or "\n\t" in text)
+                       and _BLANK_LINE.search(text) is not None)   # substring tests are ~10x faster
     fw = _full_width_re(delim)
     needs_fw = fw.search(text) is not None
     if encoding in ("gb18030", "utf-16") or needs_blank_fix or needs_fw:
