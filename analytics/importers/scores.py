@@ -389,7 +389,8 @@ def import_scores(
             "c_status": header.cells[st_i] if st_i is not None else None,
             "c_total": header.cells[tot_i] if tot_i is not None else None,
         })
-        sql_problems(wh, problems, cell_problems_sql())
+        if wh.scalar("SELECT count(*) FROM _cells WHERE err > 0"):   # the small table first
+            sql_problems(wh, problems, cell_problems_sql())
         problems.raise_if_any()
         say("写入数据库 / writing the warehouse")
         created = create_people(wh, int(paper["grade"]))
