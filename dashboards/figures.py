@@ -17,6 +17,7 @@ FONT = "Noto Sans CJK SC, Microsoft YaHei, PingFang SC, sans-serif"
 COLORS = {"above": "#2e7d32", "as_expected": "#757575", "expected": "#757575",
           "below": "#c62828", "district": "#1f5fa8", "school": "#ef6c00", "zone": "#7b1fa2",
           "upper": "#1f5fa8", "lower": "#ef6c00"}
+BAND_COLORS = {"A": "#2e7d32", "B": "#1f5fa8", "C": "#f9a825", "D": "#c62828"}
 Z_95 = 1.959963984540054     # two-sided 95%: Φ⁻¹(0.975)
 Z_998 = 3.090232306167813    # two-sided 99.8%: Φ⁻¹(0.999)
 
@@ -67,7 +68,9 @@ def bar(frame: pd.DataFrame, x: str, y: str, *, color: str | None = None,
             fig.add_hline(y=reference, line_dash="dash", line_color="#444",
                           annotation_text=reference_label)
     fig.update_layout(barmode="group", showlegend=color is not None)
-    return _layout(fig, title)
+    fig = _layout(fig, title, height=max(380, 24 * len(data) + 100) if horizontal else 380)
+    fig.update_yaxes(automargin=True)
+    return fig
 
 
 def stacked_shares(frame: pd.DataFrame, group: str, category: str, share: str, *,
@@ -79,7 +82,8 @@ def stacked_shares(frame: pd.DataFrame, group: str, category: str, share: str, *
     cats = list(order) if order is not None else list(dict.fromkeys(data[category]))
     for cat in cats:
         part = data[data[category] == cat]
-        fig.add_bar(x=part[group].astype(str), y=part[share] * 100, name=str(cat))
+        fig.add_bar(x=part[group].astype(str), y=part[share] * 100, name=str(cat),
+                    marker_color=BAND_COLORS.get(str(cat)))
     fig.update_layout(barmode="stack", yaxis_title="%")
     return _layout(fig, title)
 

@@ -116,6 +116,9 @@ CODES: dict[str, dict[str, tuple[str, str]]] = {
                   "constructed": ("解答", "constructed")},
     "band": {"A": ("A 优秀", "A"), "B": ("B 良好", "B"), "C": ("C 合格", "C"),
              "D": ("D 待提高", "D")},
+    "reason": {"low_attainment": ("成绩低", "low attainment"),
+               "low_growth": ("增长低", "low growth"),
+               "both": ("成绩低且增长低", "low attainment and growth")},
     "position": {"above": ("高于全区", "above the district"),
                  "similar": ("与全区相当", "close to the district"),
                  "below": ("低于全区", "below the district")},
@@ -157,6 +160,9 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "full_score": ("满分", "Full score"), "mean_difficulty": ("平均难度", "Mean P"),
     "mean_discrimination": ("平均区分度", "Mean D"), "line_score": ("分数线", "Line"),
     "exam_date": ("日期", "Date"), "unit": ("单位", "Unit"),
+    "sgp": ("增长百分位", "Growth percentile"), "z": ("标准分 z", "z"),
+    "share_a": ("A 等", "Band A"), "share_b": ("B 等", "Band B"), "share_c": ("C 等", "Band C"),
+    "share_d": ("D 等", "Band D"),
 }
 
 

@@ -38,7 +38,8 @@ from analytics.lookup import list_papers
 from analytics.users import User
 
 RankPolicy = Literal["officers", "none"]
-STRUGGLING_SHARE = 0.10  # 学困生: the district's bottom 10% on the paper
+STRUGGLING_SHARE = 0.10  # 学困生: the district's bottom 10% on the paper …
+LOW_GROWTH_SGP = 20      # … or a growth percentile of 20 or less (the bottom fifth)
 
 # Which roles may use which page (the layout refuses, and the service refuses again).
 PAGE_ROLES: dict[str, frozenset[str]] = {
@@ -56,6 +57,7 @@ ANALYSES: dict[str, tuple[str, str]] = {
     "score_bands": ("analytics.scores", "score_bands"),
     "borderline_students": ("analytics.scores", "borderline_students"),
     "standard_scores": ("analytics.scores", "standard_scores"),
+    "student_growth": ("analytics.growth", "student_growth"),
     "item_stats": ("analytics.items", "item_stats"),
     "option_analysis": ("analytics.items", "option_analysis"),
     "item_groups": ("analytics.archive", "paper_archive_groups"),
@@ -355,7 +357,8 @@ class Service:
         -------
         pandas.DataFrame
             ``subject, unit`` (district | zone | school), ``unit_name, n, mean, ci_low,
-            ci_high, excellent_rate, pass_rate, low_rate, position`` (school rows: above /
+            ci_high, excellent_rate, pass_rate, low_rate, share_a … share_d`` (grade bands
+            等级), ``position`` (school rows: above /
             similar / below the district mean, by whether the school's 95% interval of the
             mean lies wholly above or below it; no rank).
         """
@@ -379,9 +382,20 @@ class Service:
                 "school": _frame_filter(self._analysis("score_report", g, level="school"),
                                         "school_id", f.school),
             }
+            bands = {
+                "district": self._analysis("grade_bands", g, level="district"),
+                "zone": _frame_filter(self._analysis("grade_bands", g, level="zone"),
+                                      "zone_id", zone_id),
+                "school": _frame_filter(self._analysis("grade_bands", g, level="school"),
+                                        "school_id", f.school),
+            }
             d_mean = parts["district"]["mean"].iloc[0] if not parts["district"].empty else None
             for unit, frame in parts.items():
                 name_col = f"{unit}_name"
+                band = bands[unit]
+                shares = ({k: band[k].iloc[0] for k in ("share_a", "share_b", "share_c",
+                                                          "share_d") if k in band.columns}
+                          if len(band) == 1 else {})
                 for _, r in frame.iterrows():
                     pos = None
                     if unit == "school" and d_mean is not None and r["n"] >= self.min_n:
@@ -392,7 +406,7 @@ class Service:
                                  "ci_low": r["ci_low"], "ci_high": r["ci_high"],
                                  "excellent_rate": r["excellent_rate"],
                                  "pass_rate": r["pass_rate"], "low_rate": r["low_rate"],
-                                 "position": pos})
+                                 **shares, "position": pos})
         return self._out(pd.DataFrame(rows), user)
 
     # -- items and hotspots ------------------------------------------------------------------
@@ -526,7 +540,9 @@ class Service:
 
         Student lists are visible to that school alone: principals only, own school only.
         学困生 here: low attainment, i.e. in the district's bottom :data:`STRUGGLING_SHARE` of
-        the paper (``percentile_rank`` of :func:`analytics.scores.standard_scores`); 临界生:
+        the paper (``percentile_rank`` of :func:`analytics.scores.standard_scores`), or low
+        growth, a growth percentile ≤ :data:`LOW_GROWTH_SGP` since the latest earlier exam
+        (:func:`analytics.growth.student_growth`); ``reason`` says which. 临界生:
         :func:`analytics.scores.borderline_students` (just under the excellent or pass line).
         """
         if user.role != "principal":
@@ -535,12 +551,7 @@ class Service:
         if kind == "borderline":
             frame = self._analysis("borderline_students", f, school=user.school_id)
         elif kind == "struggling":
-            frame = self._analysis("standard_scores", f, school=user.school_id)
-            if "percentile_rank" in frame.columns:
-                frame = frame[frame["percentile_rank"] < STRUGGLING_SHARE].sort_values("total")
-                frame = frame.drop(columns=[c for c in frame.columns if "rank" in c])
-                tree = self._tree()[["class_id", "class_name"]].drop_duplicates()
-                frame = frame.merge(tree, on="class_id", how="left")
+            frame = self._struggling(user, f)
         else:
             raise AccessDenied(f"unknown list {kind!r}")
         if "school_id" not in frame.columns:
@@ -549,6 +560,33 @@ class Service:
         if f.class_id is not None:
             frame = frame[frame["class_id"] == f.class_id]
         return self._out(frame, user)
+
+    def _struggling(self, user: User, f: Filters) -> pd.DataFrame:
+        scores = self._analysis("standard_scores", f, school=user.school_id)
+        scores = scores[scores["school_id"] == user.school_id]
+        low = scores[scores["percentile_rank"] < STRUGGLING_SHARE][
+            ["student_key", "student_id", "school_id", "class_id", "total", "z"]]
+        low = low.assign(low_attainment=True)
+        priors = self.prior_exams(user, f)
+        growth = pd.DataFrame(columns=["student_key", "sgp"])
+        if priors:
+            try:
+                g = self._analysis("student_growth", f, prior_exam=priors[0])
+                g = g[(g["school_id"] == user.school_id) & (g["sgp"] <= LOW_GROWTH_SGP)]
+                growth = g.merge(scores[["student_key", "total", "z"]], on="student_key",
+                                 how="left")[["student_key", "student_id", "school_id",
+                                              "class_id", "total", "z", "sgp"]]
+            except NotAvailable:
+                pass
+        both = low.merge(growth, how="outer", on=["student_key", "student_id", "school_id",
+                                                  "class_id", "total", "z"])
+        both["low_attainment"] = both["low_attainment"].fillna(False).astype(bool)
+        both["reason"] = [
+            "both" if a and pd.notna(g) else "low_attainment" if a else "low_growth"
+            for a, g in zip(both["low_attainment"], both["sgp"], strict=True)]
+        tree = self._tree()[["class_id", "class_name"]].drop_duplicates()
+        return (both.merge(tree, on="class_id", how="left").sort_values("total")
+                .drop(columns=["low_attainment"]))
 
     # -- committee ------------------------------------------------------------------------------
     def paper_quality(self, user: User, f: Filters) -> pd.DataFrame:

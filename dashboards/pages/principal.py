@@ -55,7 +55,15 @@ def update_vs(user: User, lang: str, svc: Service, data: dict[str, Any]) -> list
         return [message(t("no_data", lang))] * 2
     prof = prof.assign(position=[code_label("position", p, lang) for p in prof["position"]])
     fig = figures.bar(prof, "subject", "mean", color="unit_name")
-    return [graph(fig), table(prof.drop(columns=["unit"]), lang, table_id="pr-vs-datatable")]
+    bands = prof.melt(id_vars=["subject", "unit_name"],
+                      value_vars=[c for c in ("share_a", "share_b", "share_c", "share_d")
+                                  if c in prof.columns], var_name="band", value_name="share")
+    bands = bands.assign(band=bands["band"].str[-1].str.upper(),
+                         group=bands["subject"] + " " + bands["unit_name"].astype(str))
+    band_fig = figures.stacked_shares(bands, "group", "band", "share",
+                                      order=["A", "B", "C", "D"])
+    return [html.Div([graph(fig), graph(band_fig)], className="eqm-grid"),
+            table(prof.drop(columns=["unit"]), lang, table_id="pr-vs-datatable")]
 
 
 @callback(Output(ids.PR_CLASSES, "children"), Output(ids.PR_CLASSES_TABLE, "children"),
@@ -132,7 +140,8 @@ def update_va(user: User, lang: str, svc: Service, data: dict[str, Any]) -> list
 def update_students(user: User, lang: str, svc: Service, data: dict[str, Any]) -> list[Any]:
     f = Filters.from_mapping(data)
     out = []
-    for kind, cols in (("struggling", ["student_id", "class_name", "total", "z"]),
+    for kind, cols in (("struggling", ["student_id", "class_name", "total", "z", "sgp",
+                                       "reason"]),
                        ("borderline", ["student_id", "student_name", "class_name", "line",
                                        "line_score", "total", "gap"])):
         frame = svc.students(user, f, kind)
