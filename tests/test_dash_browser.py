@@ -32,7 +32,7 @@ PAGES = {
     "officer": [("/officer/overview", "officer_overview"), ("/officer/schools", "officer_schools"),
                 ("/officer/items", "officer_items"), ("/officer/hotspots", "officer_hotspots"),
                 ("/officer/value-added", "officer_value_added"),
-                ("/officer/trends", "officer_trends")],
+                ("/officer/green", "officer_green"), ("/officer/trends", "officer_trends")],
     "p1": [("/principal", "principal")],
     "cm": [("/committee", "committee")],
     "admin": [("/admin", "admin")],
