@@ -151,7 +151,10 @@ def prepare_warehouse(db_path: str | os.PathLike[str], *, refresh: bool | None =
             failed = log[log["status"] == "failed"]
             print(f"  {int((log['status'] == 'ok').sum())} ok, {len(failed)} failed, "
                   f"{float(log['seconds'].sum()):.1f} s")
-        if demo_users or (demo_users is None and users.is_demo_warehouse(wh)):
+        is_demo = users.is_demo_warehouse(wh)
+        if is_demo:
+            _archive_demo_papers(wh)
+        if demo_users or (demo_users is None and is_demo):
             accounts = users.create_demo_users(wh)
             if not accounts.empty:
                 print("演示账号 / demo accounts (密码仅显示一次 / passwords shown once):")
@@ -160,6 +163,21 @@ def prepare_warehouse(db_path: str | os.PathLike[str], *, refresh: bool | None =
                     print(f"  {r.username:<12} {r.password:<14} "
                           f"{code_label('role', r.role)} / {r.role}{where}")
                 print("  (更改密码 / change: eqm users add NAME --role ROLE --replace)")
+
+
+def _archive_demo_papers(wh: Any) -> None:
+    """In a demo warehouse whose question archive is empty, enter every itemised paper, so that
+    the committee's search, item histories and the item curves have something to show."""
+    from analytics import archive
+    from analytics.lookup import list_papers
+
+    if not archive.search_archive(wh).empty:
+        return
+    papers = list_papers(wh)
+    papers = papers[papers["has_items"]]
+    print(f"示例题库入档 / archiving {len(papers)} demo papers …", flush=True)
+    for p in papers.itertuples():
+        archive.archive_paper(wh, exam=str(p.exam), subject=str(p.subject), grade=int(p.grade))
 
 
 def serve(db_path: str | os.PathLike[str], port: int = 8050, host: str = "127.0.0.1",

@@ -56,6 +56,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "option_chart": ("选项分析(高分组/低分组)", "Options: upper vs lower group"),
     "item_curve": ("经验项目曲线(得分率 × 总分组)", "Empirical item curve"),
     "item": ("题号", "Item"),
+    "needs_archive": ("该试卷尚未入档(eqm archive add),入档后显示。",
+                      "Archive the paper first (eqm archive add) to see this."),
     "hotspot_heatmap": ("错误热点(得分率)", "Error hotspots (score rate)"),
     "level": ("层级", "Level"),
     "caterpillar": ("增值及 95% 区间", "Value added with 95% intervals"),

@@ -78,6 +78,8 @@ def search(n: int, text: str | None, data: dict[str, Any]) -> tuple[Any, list[An
         options = [{"label": f"{r.bank_item_id} · {r.label} · {r.knowledge_points}",
                     "value": int(r.bank_item_id)} for r in hits.itertuples()]
         cols = [c for c in SEARCH_COLS if c in hits.columns]
+        if hits.empty and not text:
+            return message(t("needs_archive", lang)), options
         return table(hits[cols], lang, table_id="cm-search-datatable", page_size=10), options
 
     out = inner()

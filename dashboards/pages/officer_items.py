@@ -78,5 +78,5 @@ def update_item(user: User, lang: str, svc: Service, number: Any,
         options_fig = graph(figures.option_chart(long, "option", "group", "value", key=key))
     curve = svc.item_curve(user, f, int(number))
     curve_fig = graph(figures.item_curve(curve, "group", "score_rate")) if not curve.empty \
-        else message(t("no_data", lang))
+        else message(t("needs_archive", lang))
     return [options_fig, curve_fig]
