@@ -65,6 +65,9 @@ SUMMARIES: dict[str, SummarySpec] = {
                                       {"level": "school"}, needs_prior=True),
     "value_added_class": SummarySpec("analytics.value_added", "value_added",
                                      {"level": "class"}, needs_prior=True),
+    # Student rows (read back one school at a time): 学困生 lists on the principal's page.
+    "standard_scores": SummarySpec("analytics.scores", "standard_scores", {}),
+    "student_growth": SummarySpec("analytics.growth", "student_growth", {}, needs_prior=True),
     "green_district": SummarySpec("analytics.green", "green_indicators", {"level": "district"}),
     "green_school": SummarySpec("analytics.green", "green_indicators", {"level": "school"}),
 }
@@ -244,31 +247,41 @@ def summary_catalog(wh: Warehouse) -> pd.DataFrame:
                  "ORDER BY name, paper_id")
 
 
-def read_summary(wh: Warehouse, name: str, paper_id: int) -> pd.DataFrame | None:
-    """The materialised frame of ``name`` for one paper (without ``paper_id``), or None."""
+def read_summary(wh: Warehouse, name: str, paper_id: int,
+                 school_id: int | None = None) -> pd.DataFrame | None:
+    """The materialised frame of ``name`` for one paper (without ``paper_id``), or None when it
+    has not been materialised; ``school_id`` keeps only that school's rows (the frame must have
+    a ``school_id`` column)."""
     table = _table(name)
     if not wh.scalar("SELECT count(*) FROM summary_catalog WHERE name = $n AND paper_id = $p",
                      {"n": name, "p": paper_id}):
         return None
-    frame = wh.df(f"SELECT * FROM {table} WHERE paper_id = $p", {"p": paper_id})
+    if school_id is None:
+        frame = wh.df(f"SELECT * FROM {table} WHERE paper_id = $p", {"p": paper_id})
+    else:
+        frame = wh.df(f"SELECT * FROM {table} WHERE paper_id = $p AND school_id = $s",
+                      {"p": paper_id, "s": int(school_id)})
     return frame.drop(columns=["paper_id"])
 
 
 def summary(wh: Warehouse, name: str, *, exam: str, subject: str,
-            grade: int | None = None) -> pd.DataFrame | None:
-    """The frame of summary ``name`` for a paper: materialised if refreshed, else live.
-
-    Returns None when the analysis function is not available yet.
+            grade: int | None = None, school_id: int | None = None) -> pd.DataFrame | None:
+    """The frame of summary ``name`` for a paper: materialised if refreshed, else live
+    (``school_id``: only that school's rows). Returns None when the analysis function is not
+    available yet, an empty frame when the summary does not apply (no items, no prior exam).
     """
     from analytics.lookup import resolve_paper
 
     paper = resolve_paper(wh, exam, subject, grade)
-    stored = read_summary(wh, name, paper.paper_id)
+    stored = read_summary(wh, name, paper.paper_id, school_id)
     if stored is not None:
         return stored
     papers = list_papers(wh)
     row = papers[papers["paper_id"] == paper.paper_id].iloc[0]
     try:
-        return _compute(wh, SUMMARIES[name], row, papers)
+        frame = _compute(wh, SUMMARIES[name], row, papers)
     except Skip:
         return pd.DataFrame()
+    if frame is not None and school_id is not None:
+        frame = frame[frame["school_id"] == school_id].reset_index(drop=True)
+    return frame

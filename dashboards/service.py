@@ -57,7 +57,6 @@ ANALYSES: dict[str, tuple[str, str]] = {
     "score_bands": ("analytics.scores", "score_bands"),
     "borderline_students": ("analytics.scores", "borderline_students"),
     "standard_scores": ("analytics.scores", "standard_scores"),
-    "student_growth": ("analytics.growth", "student_growth"),
     "item_stats": ("analytics.items", "item_stats"),
     "option_analysis": ("analytics.items", "option_analysis"),
     "item_groups": ("analytics.archive", "paper_archive_groups"),
@@ -180,6 +179,7 @@ class Service:
         self.wh = analytics.connect(self.db_path)
         self._lock = threading.RLock()
         self._cached = functools.lru_cache(maxsize=cache_size)(self._compute)
+        self._cached_rows = functools.lru_cache(maxsize=256)(self._rows_compute)
         self.timings: deque[tuple[str, float]] = deque(maxlen=2000)
 
     # -- plumbing ----------------------------------------------------------------------------
@@ -190,6 +190,7 @@ class Service:
     def clear_cache(self) -> None:
         """Forget cached results (after an import or a note edit)."""
         self._cached.cache_clear()
+        self._cached_rows.cache_clear()
 
     def _run(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         with self._lock:
@@ -561,23 +562,43 @@ class Service:
             frame = frame[frame["class_id"] == f.class_id]
         return self._out(frame, user)
 
+    def _school_rows(self, name: str, f: Filters, school_id: int) -> pd.DataFrame:
+        """Student rows of one school from a per-student summary (standard_scores,
+        student_growth), cached per school; read with a school filter, never the district."""
+        if f.exam is None or f.subject is None:
+            return pd.DataFrame()
+        frame = self._cached_rows(name, f.exam, f.subject, f.grade, int(school_id))
+        return frame.copy()
+
+    def _rows_compute(self, name: str, exam: str, subject: str, grade: int | None,
+                      school_id: int) -> pd.DataFrame:
+        start = time.perf_counter()
+        try:
+            frame = self._run(summaries.summary, name, exam=exam, subject=subject, grade=grade,
+                              school_id=school_id)
+        finally:
+            self.timings.append((name, time.perf_counter() - start))
+        if frame is None:
+            spec = summaries.SUMMARIES[name]
+            raise NotAvailable(f"{spec.module}.{spec.function}")
+        return frame
+
     def _struggling(self, user: User, f: Filters) -> pd.DataFrame:
-        scores = self._analysis("standard_scores", f, school=user.school_id)
-        scores = scores[scores["school_id"] == user.school_id]
+        assert user.school_id is not None
+        scores = self._school_rows("standard_scores", f, user.school_id)
         low = scores[scores["percentile_rank"] < STRUGGLING_SHARE][
             ["student_key", "student_id", "school_id", "class_id", "total", "z"]]
         low = low.assign(low_attainment=True)
-        priors = self.prior_exams(user, f)
-        growth = pd.DataFrame(columns=["student_key", "sgp"])
-        if priors:
-            try:
-                g = self._analysis("student_growth", f, prior_exam=priors[0])
-                g = g[(g["school_id"] == user.school_id) & (g["sgp"] <= LOW_GROWTH_SGP)]
-                growth = g.merge(scores[["student_key", "total", "z"]], on="student_key",
-                                 how="left")[["student_key", "student_id", "school_id",
-                                              "class_id", "total", "z", "sgp"]]
-            except NotAvailable:
-                pass
+        growth = pd.DataFrame(columns=["student_key", "student_id", "school_id", "class_id",
+                                       "total", "z", "sgp"])
+        try:
+            g = self._school_rows("student_growth", f, user.school_id)
+        except NotAvailable:
+            g = pd.DataFrame()
+        if not g.empty:
+            g = g[g["sgp"] <= LOW_GROWTH_SGP]
+            growth = g.merge(scores[["student_key", "total", "z"]], on="student_key",
+                             how="left")[list(growth.columns)]
         both = low.merge(growth, how="outer", on=["student_key", "student_id", "school_id",
                                                   "class_id", "total", "z"])
         both["low_attainment"] = both["low_attainment"].fillna(False).astype(bool)
