@@ -62,7 +62,7 @@ from scipy import stats
 from analytics.errors import InputError
 from analytics.levels import LEVEL_KEYS, check_level
 from analytics.lookup import resolve_paper, resolve_school
-from analytics.warehouse import Warehouse
+from analytics.warehouse import Warehouse, shared_df
 
 By = Literal["item", "knowledge_point"]
 OBJECTIVE_TYPES = ("single", "multiple", "true_false")
@@ -196,6 +196,83 @@ def knowledge_sums_sql(level: str) -> str:
         FROM u
         GROUP BY GROUPING SETS (({uid}, knowledge_point), (knowledge_point))
     """
+
+
+def n_knowledge_points_sql() -> str:
+    """How many distinct knowledge points the paper's items are tagged with."""
+    return """
+        SELECT count(DISTINCT k.knowledge_point) AS n_kp
+        FROM items i JOIN item_knowledge k ON k.item_id = i.item_id
+        WHERE i.paper_id = $paper_id
+    """
+
+
+def knowledge_sums_wide_sql(level: str, n_kp: int) -> str:
+    """The same result as :func:`knowledge_sums_sql`, computed without a student × knowledge
+    point aggregation: one row per student with a column per knowledge point (numbered 1..n_kp
+    in name order; ``n_kp`` is a trusted integer), the per-unit sums of those columns, then one
+    row per unit × knowledge point. A student counts for a knowledge point when they have a
+    response row on one of its items, as in :func:`knowledge_sums_sql`."""
+    uid = _uid(level)
+    ks = range(1, n_kp + 1)
+    per_student = ",\n".join(
+        f"sum(coalesce(r.score, 0)) FILTER (WHERE ik.kpi = {k}) AS s{k}" for k in ks)
+    per_unit = ",\n".join(
+        f"count(s{k}) AS n{k}, sum(s{k}) AS a{k}, sum(s{k} * s{k}) AS b{k}, "
+        f"sum(p) FILTER (WHERE s{k} IS NOT NULL) AS c{k}, "
+        f"sum(p * p) FILTER (WHERE s{k} IS NOT NULL) AS d{k}, sum(s{k} * p) AS e{k}"
+        for k in ks)
+    long = "\n            UNION ALL ".join(
+        f"SELECT uid, is_district, {k} AS kpi, n{k} AS n, a{k} AS a, b{k} AS b, c{k} AS c, "
+        f"d{k} AS d, e{k} AS e FROM agg" for k in ks)
+    return f"""
+        WITH {_present_cte(level)},
+        kmax AS (
+            SELECT knowledge_point, kp_max, n_items,
+                   CAST(row_number() OVER (ORDER BY knowledge_point) AS INTEGER) AS kpi
+            FROM (SELECT k.knowledge_point, sum(i.max_score) AS kp_max, count(*) AS n_items
+                  FROM items i JOIN item_knowledge k ON k.item_id = i.item_id
+                  WHERE i.paper_id = $paper_id
+                  GROUP BY k.knowledge_point) AS km
+        ),
+        ik AS (
+            SELECT k.item_id, m.kpi
+            FROM item_knowledge k
+            JOIN items i ON i.item_id = k.item_id
+            JOIN kmax m ON m.knowledge_point = k.knowledge_point
+            WHERE i.paper_id = $paper_id
+        ),
+        s AS (
+            SELECT r.student_key, {per_student}
+            FROM responses r JOIN ik ON ik.item_id = r.item_id
+            WHERE r.paper_id = $paper_id
+            GROUP BY r.student_key
+        ),
+        agg AS (
+            SELECT st.{uid} AS uid, GROUPING(st.{uid}) AS is_district, {per_unit}
+            FROM s JOIN st ON st.student_key = s.student_key
+            GROUP BY GROUPING SETS ((st.{uid}), ())
+        ),
+        long AS (
+            {long}
+        )
+        SELECT l.uid AS {uid}, m.knowledge_point, l.is_district, l.n,
+               l.a / m.kp_max AS sum_x, l.b / (m.kp_max * m.kp_max) AS sum_xx,
+               l.c AS sum_p, l.d AS sum_pp, l.e / m.kp_max AS sum_xp,
+               m.kp_max AS max_score, m.n_items
+        FROM long l JOIN kmax m ON m.kpi = l.kpi
+        WHERE l.n > 0
+    """
+
+
+def _knowledge_sums(wh: Warehouse, level: str, sp: dict[str, Any]) -> pd.DataFrame:
+    """Per unit × knowledge point sums (:func:`knowledge_sums_sql`'s columns), by the wide pass
+    when the paper has knowledge points."""
+    n_kp = int(shared_df(wh, n_knowledge_points_sql(), {"paper_id": sp["paper_id"]})
+               ["n_kp"].iloc[0])
+    if n_kp == 0:
+        return shared_df(wh, knowledge_sums_sql(level), sp)
+    return shared_df(wh, knowledge_sums_wide_sql(level, n_kp), sp)
 
 
 def wrong_options_sql(level: str) -> str:
@@ -354,14 +431,58 @@ def _filter_school(wh: Warehouse, frame: pd.DataFrame, level: str,
     return frame[frame["school_id"] == sid].reset_index(drop=True)
 
 
+def _pass_sums(wh: Warehouse, sp: dict[str, Any], level: str
+               ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The results of :func:`item_sums_sql` and :func:`wrong_options_sql` (same columns, same
+    students), derived from the one pass over the responses that the item statistics also use
+    (:func:`analytics.item_sums.item_sums`): with x = score / m and p = t / F (m the item's
+    maximum, F the full score, t the total), Σx = Σscore / m, Σx² = Σscore² / m², Σp = Σt / F,
+    Σp² = Σt² / F², Σxp = Σ score·t / (m F); district rows are the sums over every unit.
+    When that pass has not been run on this connection, the two (cheaper) queries run."""
+    from analytics.item_sums import KELLEY_SHARE, item_sums
+    from analytics.item_sums import item_sums_sql as pass_sql
+
+    uid = _uid(level)
+    hit = getattr(wh, "shared_hit", None)
+    prm = {"paper_id": sp["paper_id"], "school_id": None, "share": KELLEY_SHARE}
+    if hit is None or all(hit(pass_sql(level, s), prm) is None for s in (False, True)):
+        return (shared_df(wh, item_sums_sql(level), sp),
+                shared_df(wh, wrong_options_sql(level), sp))
+    meta = shared_df(wh, paper_items_sql(), {"paper_id": sp["paper_id"]})
+    ps = item_sums(wh, paper_id=sp["paper_id"], level=level, sorted_cov=False)
+    it = ps.items.merge(meta[["item_id", "max_score"]], on="item_id")
+    m, full = it["max_score"].to_numpy(float), float(sp["full_score"])
+    u = pd.DataFrame({
+        uid: it["uid"].to_numpy(), "item_id": it["item_id"].to_numpy(),
+        "n": it["n"].to_numpy(), "sum_x": it["sx"].to_numpy(float) / m,
+        "sum_xx": it["sxx"].to_numpy(float) / (m * m),
+        "sum_p": it["st"].to_numpy(float) / full,
+        "sum_pp": it["stt"].to_numpy(float) / (full * full),
+        "sum_xp": it["sxt"].to_numpy(float) / (m * full)})
+    d = u.groupby("item_id", as_index=False)[list(SUMS)].sum()
+    d[uid] = -1
+    sums = pd.concat([u.assign(is_district=0), d.assign(is_district=1)], ignore_index=True)
+    sums[uid] = sums[uid].astype("Int64").where(sums[uid] >= 0)
+    ans = ps.answers if ps.answers is not None else pd.DataFrame(
+        columns=["uid", "item_id", "answer", "n"])
+    a = ans.merge(meta[["item_id", "item_type", "answer_key"]], on="item_id")
+    a = a[a["item_type"].isin(OBJECTIVE_TYPES) & (a["answer"] != "")
+          & ~(a["answer"] == a["answer_key"]).fillna(False).astype(bool)]
+    a = a.rename(columns={"uid": uid, "n": "n_chose"})[[uid, "item_id", "answer", "n_chose"]]
+    ad = a.groupby(["item_id", "answer"], as_index=False)["n_chose"].sum()
+    ad[uid] = -1
+    wrong = pd.concat([a.assign(is_district=0), ad.assign(is_district=1)], ignore_index=True)
+    wrong[uid] = wrong[uid].astype("Int64").where(wrong[uid] >= 0)
+    return sums, wrong[[uid, "item_id", "answer", "is_district", "n_chose"]]
+
+
 def _item_frame(wh: Warehouse, sp: dict[str, Any], level: str, relative: bool,
                 names: pd.DataFrame) -> pd.DataFrame:
     uid = _uid(level)
-    sums = wh.df(item_sums_sql(level), sp)
-    meta = wh.df(paper_items_sql(), {"paper_id": sp["paper_id"]})
+    sums, wrong = _pass_sums(wh, sp, level)
+    meta = shared_df(wh, paper_items_sql(), {"paper_id": sp["paper_id"]})
     units, district = _split(sums, level, "item_id", names)
     f = _compare(units, district, "item_id", relative)
-    wrong = wh.df(wrong_options_sql(level), sp)
     wrong = wrong[wrong[uid].notna() | (wrong["is_district"].astype(int) == 1)]
     top = _top_wrong(wrong, level, units, district[["item_id", "n_d"]])
     f = f.merge(top, on=[uid, "item_id"], how="left")
@@ -456,7 +577,7 @@ def error_hotspots(
     level = _unit_level(level)
     keys = list(LEVEL_KEYS[level])
     paper_id, sp = _resolve(wh, exam, subject, grade)
-    names = wh.df(unit_names_sql(level))
+    names = shared_df(wh, unit_names_sql(level))
     items = _item_frame(wh, sp, level, relative, names)
     if by == "item":
         f = items
@@ -464,7 +585,7 @@ def error_hotspots(
         columns = [*keys, *ITEM_COLUMNS]
         order = [*keys, "item_number"]
     else:
-        sums = wh.df(knowledge_sums_sql(level), sp)
+        sums = _knowledge_sums(wh, level, sp)
         meta = sums.loc[sums["is_district"].astype(int) == 1,
                         ["knowledge_point", "max_score", "n_items"]]
         units, district = _split(sums.drop(columns=["max_score", "n_items"]), level,
@@ -535,10 +656,10 @@ def district_weak_points(
     paper_id, sp = _resolve(wh, exam, subject, grade)
     params = {"paper_id": paper_id}
     if by == "item":
-        sums = wh.df(item_sums_sql("school"), sp)
+        sums, wrong = _pass_sums(wh, sp, "school")
         group = "item_id"
     else:
-        sums = wh.df(knowledge_sums_sql("school"), sp)
+        sums = _knowledge_sums(wh, "school", sp)
         group = "knowledge_point"
     d = sums[sums["is_district"].astype(int) == 1].copy()
     n = d["n"].to_numpy(float)
@@ -551,9 +672,8 @@ def district_weak_points(
     d["ci_high"] = m + half
     d["difficulty_band"] = difficulty_band(m).to_numpy()
     if by == "item":
-        meta = wh.df(paper_items_sql(), params).drop(columns="answer_key")
+        meta = shared_df(wh, paper_items_sql(), params).drop(columns="answer_key")
         d = meta.merge(d.drop(columns=["max_score"], errors="ignore"), on="item_id")
-        wrong = wh.df(wrong_options_sql("school"), sp)
         wrong = wrong[wrong["is_district"].astype(int) == 1]
         wrong = (wrong.sort_values(["item_id", "n_chose", "answer"], ascending=[True, False, True])
                  .drop_duplicates("item_id")[["item_id", "answer", "n_chose"]])
@@ -604,8 +724,8 @@ def knowledge_matrix(
     level = _unit_level(level)
     keys = list(LEVEL_KEYS[level])
     _, sp = _resolve(wh, exam, subject, grade)
-    sums = wh.df(knowledge_sums_sql(level), sp)
-    units, district = _split(sums, level, "knowledge_point", wh.df(unit_names_sql(level)))
+    sums = _knowledge_sums(wh, level, sp)
+    units, district = _split(sums, level, "knowledge_point", shared_df(wh, unit_names_sql(level)))
     f = units.merge(district[["knowledge_point", "n_d", "sum_x_d"]], on="knowledge_point")
     f["score_rate"] = f["sum_x"] / f["n"]
     f["district_rate"] = f["sum_x_d"] / f["n_d"]

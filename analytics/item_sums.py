@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from analytics.levels import LEVEL_KEYS, check_level
-from analytics.warehouse import Warehouse
+from analytics.warehouse import Warehouse, shared_df
 
 KELLEY_SHARE = 0.27
 
@@ -41,7 +41,8 @@ def unit_id_column(level: str) -> str:
 
 
 def item_sums_sql(level: str, sorted_cov: bool = True) -> str:
-    """One statement: item rows (``kind = 'item'``) and option rows (``kind = 'option'``).
+    """One statement: item rows (``kind = 'item'``), option rows (``kind = 'option'``, one per
+    letter) and answer rows (``kind = 'answer'``, one per answer as given, e.g. ``AC``).
 
     The responses are aggregated once, by unit × item × answer × score (and × total when
     ``sorted_cov``); since the score is constant within a group, Σx, Σx², Σxt and the group sums
@@ -141,6 +142,12 @@ def item_sums_sql(level: str, sorted_cov: bool = True) -> str:
                o.item_id, o.letter, o.n, NULL, NULL, NULL, o.st, NULL, NULL,
                o.n_up, NULL, o.n_lo, NULL, NULL
         FROM opts o
+        UNION ALL
+        SELECT 'answer', f.uid, {", ".join(f"NULL AS {k}" for k in keys)}, NULL, NULL, NULL,
+               f.item_id, f.answer, sum(f.n), NULL, NULL, NULL, NULL, NULL, NULL,
+               NULL, NULL, NULL, NULL, NULL
+        FROM fine f WHERE f.answer IS NOT NULL
+        GROUP BY f.uid, f.item_id, f.answer
     """
 
 
@@ -154,11 +161,13 @@ class ItemSums:
     ``st``, ``stt``, ``sxt``, ``n_up``, ``sx_up``, ``n_lo``, ``sx_lo``, ``sxr_sorted``.
     ``options`` columns: ``uid``, ``item_id``, ``letter``, ``n`` (chose it), ``n_up``,
     ``n_lo``, ``st`` (Σt of those who chose it). ``keys``: the level's key columns.
+    ``answers`` columns: ``uid``, ``item_id``, ``answer`` (as given, e.g. ``AC``), ``n``.
     """
 
     items: pd.DataFrame
     options: pd.DataFrame
     keys: tuple[str, ...] = ()
+    answers: pd.DataFrame | None = None
 
 
 def item_sums(
@@ -183,16 +192,28 @@ def item_sums(
         per unit × item × distinct value; costly at class level on very large data).
     """
     keys = list(LEVEL_KEYS[check_level(level)])
-    raw = wh.df(item_sums_sql(level, sorted_cov),
-                {"paper_id": paper_id, "school_id": school_id, "share": KELLEY_SHARE})
+    prm = {"paper_id": paper_id, "school_id": school_id, "share": KELLEY_SHARE}
+    # One pass serves every analysis of the same units (items, reliability, paper quality,
+    # options): the pass with the sorted cross product holds all the other sums too.
+    hit = getattr(wh, "shared_hit", None)
+    raw = None if sorted_cov or hit is None else hit(item_sums_sql(level, True), prm)
+    if raw is not None:
+        raw["sxr_sorted"] = float("nan")
+    else:
+        raw = shared_df(wh, item_sums_sql(level, sorted_cov), prm)
     is_item = raw["kind"] == "item"
+    is_option = raw["kind"] == "option"
+    is_answer = raw["kind"] == "answer"
     items = (raw[is_item].drop(columns=["kind", "letter"])
              .sort_values(["uid", "item_id"]).reset_index(drop=True))
-    options = (raw.loc[~is_item, ["uid", "item_id", "letter", "n", "n_up", "n_lo", "st"]]
+    options = (raw.loc[is_option, ["uid", "item_id", "letter", "n", "n_up", "n_lo", "st"]]
                .sort_values(["uid", "item_id", "letter"]).reset_index(drop=True))
+    answers = (raw.loc[is_answer, ["uid", "item_id", "letter", "n"]]
+               .rename(columns={"letter": "answer"}).astype({"n": "int64"})
+               .reset_index(drop=True))
     for c in ("n", "n_up", "n_lo"):
         options[c] = options[c].astype("int64")
     for c in ("n_unit", "n", "n_omitted", "n_up", "n_lo"):
         items[c] = items[c].astype("int64")
     items = items[["uid", *keys] + [c for c in items.columns if c not in keys and c != "uid"]]
-    return ItemSums(items=items, options=options, keys=tuple(keys))
+    return ItemSums(items=items, options=options, keys=tuple(keys), answers=answers)

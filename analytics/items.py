@@ -32,7 +32,7 @@ from analytics.item_sums import ItemSums, item_sums
 from analytics.levels import LEVEL_KEYS, check_level
 from analytics.lookup import PaperRef, resolve_paper, resolve_school
 from analytics.reliability import alpha_if_deleted_from_sums, item_moments
-from analytics.warehouse import Warehouse
+from analytics.warehouse import Warehouse, shared_df
 
 EASY_P = 0.90          # too easy above this difficulty
 HARD_P = 0.20          # too hard below
@@ -189,7 +189,7 @@ def _load(wh: Warehouse, paper: PaperRef, level: str, school: str | int | None,
                 f"试卷「{paper.exam} {paper.subject}」没有小题数据(未导入双向细目表)/ paper "
                 f"{paper.exam} {paper.subject} has no items (no specification table imported)"
             )
-    meta = wh.df(items_sql(), {"paper_id": paper.paper_id})
+    meta = shared_df(wh, items_sql(), {"paper_id": paper.paper_id})
     sums = item_sums(wh, paper_id=paper.paper_id, level=level, school_id=_sid(wh, school),
                      sorted_cov=efficiency)
     return sums, meta

@@ -26,7 +26,7 @@ from analytics.items import compute_item_stats, items_sql
 from analytics.levels import LEVEL_KEYS, LEVELS, check_level
 from analytics.lookup import resolve_paper, resolve_school
 from analytics.reliability import alpha_from_sums
-from analytics.warehouse import Warehouse
+from analytics.warehouse import Warehouse, shared_df
 
 DIFFICULTY_BANDS = ("very_easy", "easy", "medium", "hard", "very_hard")
 DISCRIMINATION_BANDS = ("very_good", "good", "acceptable", "poor")
@@ -76,7 +76,7 @@ def paper_quality(
     paper = resolve_paper(wh, exam, subject, grade)
     keys = list(LEVEL_KEYS[check_level(level)])
     sid = resolve_school(wh, school) if isinstance(school, str) else school
-    meta = wh.df(items_sql(), {"paper_id": paper.paper_id})
+    meta = shared_df(wh, items_sql(), {"paper_id": paper.paper_id})
     if meta.empty:
         raise InputError(
             f"试卷「{paper.exam} {paper.subject}」没有小题数据 / paper has no items"
@@ -199,7 +199,8 @@ def category_rates(
     levels = tuple(check_level(lv) for lv in levels)
     sid = resolve_school(wh, school) if isinstance(school, str) else school
     use = tuple(dict.fromkeys(("district", *levels)))
-    sums = wh.df(unit_item_sums_sql(use), {"paper_id": paper.paper_id, "school_id": sid})
+    sums = shared_df(wh, unit_item_sums_sql(use), {"paper_id": paper.paper_id,
+                                                    "school_id": sid})
     cats = _item_categories(wh, paper.paper_id, by)
     m = sums.merge(cats, on="item_id")
     m["mean_x"] = m["sx"] / m["n"]
@@ -212,7 +213,7 @@ def category_rates(
            .rename(columns={"score_rate": "reference_rate"}))
     out = out.merge(ref, on="category", how="left")  # NaN categories match each other
     out["rate_diff"] = out["score_rate"] - out["reference_rate"]
-    names = wh.df(unit_names_sql())
+    names = shared_df(wh, unit_names_sql())
     lab = []
     for lv in use:
         idc, namec = LEVEL_KEYS[lv][-2], LEVEL_KEYS[lv][-1]
@@ -248,8 +249,11 @@ def specification_table(
         ``score_rate`` (achieved ÷ planned).
     """
     paper = resolve_paper(wh, exam, subject, grade)
-    sums = wh.df(unit_item_sums_sql(("district",)), {"paper_id": paper.paper_id,
-                                                     "school_id": None})
+    # the district rows of the pass that category_rates shares (its cost is the class × item
+    # aggregation, whatever the levels rolled up from it)
+    sums = shared_df(wh, unit_item_sums_sql(LEVELS), {"paper_id": paper.paper_id,
+                                                      "school_id": None})
+    sums = sums[sums["level"] == "district"]
     per_item = sums.groupby("item_id").agg(n=("n", "sum"), sx=("sx", "sum")).reset_index()
     meta = wh.df("""
         SELECT i.item_id, i.number, i.label, i.max_score, i.cognitive_level, k.knowledge_point

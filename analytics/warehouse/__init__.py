@@ -14,6 +14,7 @@ from analytics.warehouse.db import (
     connect,
     default_db_path,
     load_sql,
+    shared_df,
 )
 
 __all__ = [
@@ -23,4 +24,5 @@ __all__ = [
     "connect",
     "default_db_path",
     "load_sql",
+    "shared_df",
 ]

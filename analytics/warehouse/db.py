@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from functools import cache
@@ -102,39 +103,94 @@ class Warehouse:
         self.read_only = read_only
         self.con = duckdb.connect(self.path, read_only=read_only, config=config)
         self._in_tx = False
+        self._shared: OrderedDict[tuple[str, tuple[tuple[str, Any], ...]], pd.DataFrame] = (
+            OrderedDict())
         if migrate and not read_only:
             self.migrate()
 
     # -- the choke point -------------------------------------------------------------------
     def df(self, sql: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
         """Run a query and return the result as a DataFrame."""
+        self._maybe_write(sql)
         return self.con.execute(sql, dict(params) if params else None).df()
+
+    # Reductions shared by several analyses (e.g. the per unit × item sums that item statistics,
+    # reliability, the paper report and the hotspots all start from) are kept per connection
+    # until this warehouse writes: another process cannot write the file while it is open here
+    # (DuckDB's file lock), so only our own execute/insert_df/transaction/register can change
+    # what a query returns, and each of those clears the store.
+    SHARED_MAX = 32
+
+    def df_shared(self, sql: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
+        """Like :meth:`df`, for a reduction that other analyses may ask for again: the result is
+        kept (keyed by the SQL text and parameters) until the warehouse next writes, and a
+        shallow copy is returned (copy-on-write: callers may add or change columns freely)."""
+        key = self._shared_key(sql, params)
+        hit = self._shared.get(key)
+        if hit is None:
+            hit = self.df(sql, params)
+            self._shared[key] = hit
+            while len(self._shared) > self.SHARED_MAX:
+                self._shared.popitem(last=False)
+        else:
+            self._shared.move_to_end(key)
+        return hit.copy(deep=False)
+
+    def shared_hit(self, sql: str, params: Mapping[str, Any] | None = None
+                   ) -> pd.DataFrame | None:
+        """The kept result of :meth:`df_shared` for this query, or None (nothing is run)."""
+        hit = self._shared.get(self._shared_key(sql, params))
+        return None if hit is None else hit.copy(deep=False)
+
+    @staticmethod
+    def _shared_key(sql: str, params: Mapping[str, Any] | None
+                    ) -> tuple[str, tuple[tuple[str, Any], ...]]:
+        return sql, tuple(sorted((k, repr(v)) for k, v in (params or {}).items()))
+
+    _READ_START = re.compile(
+        r"^\s*(\(\s*)*(SELECT|WITH|FROM|VALUES|DESCRIBE|SHOW|EXPLAIN|SUMMARIZE)\b", re.IGNORECASE)
+
+    def _maybe_write(self, sql: str) -> None:
+        """Forget the kept reductions unless ``sql`` is plainly a query (INSERT … RETURNING,
+        UPDATE, DELETE, CREATE … may come through df/scalar too)."""
+        if self._shared and not self._READ_START.match(sql):
+            self._shared.clear()
+
+    def forget_shared(self) -> None:
+        """Drop the kept reductions (called on every write through this warehouse)."""
+        self._shared.clear()
 
     def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
         """Run a statement (or several separated by ``;`` when ``params`` is empty)."""
+        self._shared.clear()
         self.con.execute(sql, dict(params) if params else None)
 
     def scalar(self, sql: str, params: Mapping[str, Any] | None = None) -> Any:
         """Run a query returning one value."""
         # fetchall, not fetchone: DuckDB 2.0 refuses register() etc. while a result is unfinished
+        self._maybe_write(sql)
         rows = self.con.execute(sql, dict(params) if params else None).fetchall()
         return rows[0][0] if rows else None
 
     def arrow(self, sql: str, params: Mapping[str, Any] | None = None) -> Any:
         """Run a query and return a pyarrow Table (for large exports)."""
+        self._maybe_write(sql)
         return self.con.execute(sql, dict(params) if params else None).fetch_arrow_table()
 
     def register(self, name: str, frame: Any) -> None:
         """Expose a DataFrame / Arrow table as a temporary view ``name``."""
+        self._shared.clear()
         self.con.register(name, frame)
 
     def unregister(self, name: str) -> None:
+        self._shared.clear()
         self.con.unregister(name)
 
     def insert_df(self, table: str, frame: pd.DataFrame) -> int:
         """Append the rows of ``frame`` to ``table``, matching columns by name."""
         if frame.empty:
             return 0
+        self._shared.clear()
         view = f"_insert_{table}"
         cols = ", ".join(f'"{c}"' for c in frame.columns)
         self.con.register(view, frame)
@@ -150,6 +206,7 @@ class Warehouse:
         if self._in_tx:
             yield self
             return
+        self._shared.clear()
         self.con.execute("BEGIN TRANSACTION")
         self._in_tx = True
         try:
@@ -205,6 +262,7 @@ class Warehouse:
         )
 
     def close(self) -> None:
+        self._shared.clear()
         self.con.close()
 
     def __enter__(self) -> Warehouse:
@@ -212,6 +270,13 @@ class Warehouse:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def shared_df(wh: Any, sql: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
+    """``wh.df_shared`` where the backend keeps reductions (:class:`Warehouse`), else ``wh.df``
+    (e.g. the Spark backend)."""
+    fn = getattr(wh, "df_shared", None)
+    return fn(sql, params) if fn is not None else wh.df(sql, params)
 
 
 def connect(path: str | Path | None = None, *, read_only: bool = False) -> Warehouse:
