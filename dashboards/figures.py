@@ -8,6 +8,7 @@ the pages decide what to show and the tests can build frames by hand. Rows whose
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -27,65 +28,89 @@ COLORWAY = ["#1f5fa8", "#ef6c00", "#2e7d32", "#7b1fa2", "#c62828", "#00838f", "#
 GRID = {"gridcolor": "#e6eaf0", "zerolinecolor": "#c9d1dc", "linecolor": "#c9d1dc"}
 
 
-def _layout(fig: go.Figure, title: str | None, height: int = 380) -> go.Figure:
-    # An explicit light layout instead of a named template: plotly deep-copies a named
-    # template on every figure (~60 ms), which would dominate a callback's time.
-    fig.update_layout(title=title, font={"family": FONT, "size": 13}, height=height,
-                      margin={"l": 50, "r": 20, "t": 50 if title else 20, "b": 50},
-                      template="none", colorway=COLORWAY, paper_bgcolor="white",
-                      plot_bgcolor="white", xaxis=GRID, yaxis=GRID,
-                      legend={"orientation": "h", "y": -0.2})
-    return fig
+BASE_LAYOUT = {
+    "font": {"family": FONT, "size": 13}, "template": "none", "colorway": COLORWAY,
+    "paper_bgcolor": "white", "plot_bgcolor": "white", "xaxis": GRID, "yaxis": GRID,
+    "legend": {"orientation": "h", "y": -0.2},
+}
+
+
+def _figure(data: list[Any], title: str | None = None, height: int = 380,
+            shapes: list[dict[str, Any]] | None = None,
+            annotations: list[dict[str, Any]] | None = None, **layout: Any) -> go.Figure:
+    """One construction with the whole layout. Building a figure and then calling
+    ``update_layout``/``add_hline`` re-validates the layout each time (several times slower),
+    and a named template is deep-copied on every figure; a callback draws several figures."""
+    lay: dict[str, Any] = {
+        **BASE_LAYOUT, "height": height,
+        "margin": {"l": 50, "r": 20, "t": 50 if title else 20, "b": 50},
+        "shapes": shapes or [], "annotations": annotations or [], **layout,
+    }
+    if title:
+        lay["title"] = {"text": title}
+    for axis in ("xaxis", "yaxis"):
+        lay[axis] = {**GRID, **layout.get(axis, {})}
+    return go.Figure(data=data, layout=lay)
+
+
+def _hline(y: float, dash: str = "dash", color: str = "#444") -> dict[str, Any]:
+    return {"type": "line", "xref": "paper", "x0": 0, "x1": 1, "yref": "y", "y0": y, "y1": y,
+            "line": {"dash": dash, "color": color, "width": 1.5}}
+
+
+def _vline(x: float, dash: str = "dash", color: str = "#444") -> dict[str, Any]:
+    return {"type": "line", "yref": "paper", "y0": 0, "y1": 1, "xref": "x", "x0": x, "x1": x,
+            "line": {"dash": dash, "color": color, "width": 1.5}}
 
 
 def empty(message: str) -> go.Figure:
     """A blank figure carrying a message (no data, not available, refused)."""
-    fig = go.Figure()
-    fig.add_annotation(text=message, showarrow=False, font={"size": 15, "color": "#777"},
-                       xref="paper", yref="paper", x=0.5, y=0.5)
-    fig.update_xaxes(visible=False)
-    fig.update_yaxes(visible=False)
-    return _layout(fig, None, height=220)
+    return _figure([], None, height=220, annotations=[
+        {"text": message, "showarrow": False, "font": {"size": 15, "color": "#777"},
+         "xref": "paper", "yref": "paper", "x": 0.5, "y": 0.5}],
+        xaxis={"visible": False}, yaxis={"visible": False})
 
 
 def bar(frame: pd.DataFrame, x: str, y: str, *, color: str | None = None,
         title: str | None = None, reference: float | None = None,
         reference_label: str | None = None, horizontal: bool = False) -> go.Figure:
     """Bars of ``y`` by ``x`` (optionally grouped by ``color``), with a reference line."""
-    fig = go.Figure()
     data = frame.dropna(subset=[y])
     groups = [(None, data)] if color is None else list(data.groupby(color, sort=False))
+    traces = []
     for name, part in groups:
         xs, ys = part[x].astype(str), part[y]
-        fig.add_bar(x=ys if horizontal else xs, y=xs if horizontal else ys,
-                    orientation="h" if horizontal else "v",
-                    name=None if name is None else str(name))
+        traces.append(go.Bar(x=ys if horizontal else xs, y=xs if horizontal else ys,
+                             orientation="h" if horizontal else "v",
+                             name=None if name is None else str(name)))
+    shapes, notes = [], []
     if reference is not None and np.isfinite(reference):
-        if horizontal:
-            fig.add_vline(x=reference, line_dash="dash", line_color="#444",
-                          annotation_text=reference_label)
-        else:
-            fig.add_hline(y=reference, line_dash="dash", line_color="#444",
-                          annotation_text=reference_label)
-    fig.update_layout(barmode="group", showlegend=color is not None)
-    fig = _layout(fig, title, height=max(380, 24 * len(data) + 100) if horizontal else 380)
-    fig.update_yaxes(automargin=True)
-    return fig
+        shapes.append(_vline(reference) if horizontal else _hline(reference))
+        if reference_label:
+            notes.append({"text": reference_label, "showarrow": False,
+                          "xref": "x" if horizontal else "paper",
+                          "yref": "paper" if horizontal else "y",
+                          "x": reference if horizontal else 1,
+                          "y": 1.02 if horizontal else reference,
+                          "xanchor": "left" if horizontal else "right", "yanchor": "bottom"})
+    return _figure(traces, title,
+                   height=max(380, 24 * len(data) + 100) if horizontal else 380,
+                   shapes=shapes, annotations=notes, barmode="group",
+                   showlegend=color is not None, yaxis={"automargin": True})
 
 
 def stacked_shares(frame: pd.DataFrame, group: str, category: str, share: str, *,
                    title: str | None = None, order: Sequence[str] | None = None) -> go.Figure:
     """100%-stacked bars: the distribution of ``category`` (e.g. grade band) within each group
     (e.g. zone). ``share`` in 0..1."""
-    fig = go.Figure()
     data = frame.dropna(subset=[share])
     cats = list(order) if order is not None else list(dict.fromkeys(data[category]))
+    traces = []
     for cat in cats:
         part = data[data[category] == cat]
-        fig.add_bar(x=part[group].astype(str), y=part[share] * 100, name=str(cat),
-                    marker_color=BAND_COLORS.get(str(cat)))
-    fig.update_layout(barmode="stack", yaxis_title="%")
-    return _layout(fig, title)
+        traces.append(go.Bar(x=part[group].astype(str), y=part[share] * 100, name=str(cat),
+                             marker_color=BAND_COLORS.get(str(cat))))
+    return _figure(traces, title, barmode="stack", yaxis={"title": {"text": "%"}})
 
 
 def box_from_quantiles(frame: pd.DataFrame, group: str, *, q1: str, median: str, q3: str,
@@ -93,11 +118,10 @@ def box_from_quantiles(frame: pd.DataFrame, group: str, *, q1: str, median: str,
                        title: str | None = None) -> go.Figure:
     """Box plots drawn from precomputed quantiles (no student rows reach the browser)."""
     data = frame.dropna(subset=[median])
-    fig = go.Figure(go.Box(
+    return _figure([go.Box(
         x=data[group].astype(str), q1=data[q1], median=data[median], q3=data[q3],
         lowerfence=data[low], upperfence=data[high],
-        mean=None if mean is None else data[mean], boxpoints=False))
-    return _layout(fig, title)
+        mean=None if mean is None else data[mean], boxpoints=False)], title)
 
 
 def caterpillar(frame: pd.DataFrame, label: str, estimate: str, ci_low: str, ci_high: str, *,
@@ -107,17 +131,18 @@ def caterpillar(frame: pd.DataFrame, label: str, estimate: str, ci_low: str, ci_
     data = frame.dropna(subset=[estimate]).sort_values(estimate).reset_index(drop=True)
     colors = ([COLORS.get(str(c), "#555") for c in data[category]] if category
               else ["#1f5fa8"] * len(data))
-    fig = go.Figure(go.Scatter(
-        x=list(range(1, len(data) + 1)), y=data[estimate], mode="markers",
+    positions = list(range(1, len(data) + 1))
+    trace = go.Scatter(
+        x=positions, y=data[estimate], mode="markers",
         marker={"color": colors, "size": 7}, text=data[label].astype(str),
         error_y={"type": "data", "symmetric": False,
                  "array": data[ci_high] - data[estimate],
                  "arrayminus": data[estimate] - data[ci_low], "color": "#999"},
-        hovertemplate="%{text}: %{y:.2f}<extra></extra>"))
-    fig.add_hline(y=zero, line_dash="dash", line_color="#444")
-    fig.update_xaxes(title="", showticklabels=len(data) <= 30, tickmode="array",
-                     tickvals=list(range(1, len(data) + 1)), ticktext=data[label].astype(str))
-    return _layout(fig, title, height=420)
+        hovertemplate="%{text}: %{y:.2f}<extra></extra>")
+    return _figure([trace], title, height=420, shapes=[_hline(zero)],
+                   xaxis={"showticklabels": len(data) <= 30, "tickmode": "array",
+                          "tickvals": positions, "ticktext": list(data[label].astype(str)),
+                          "automargin": True})
 
 
 def funnel_limits(sigma: float, n: np.ndarray, z: float, center: float = 0.0
@@ -133,21 +158,22 @@ def funnel(frame: pd.DataFrame, size: str, estimate: str, label: str, *, sigma: 
            limit_names: tuple[str, str] = ("95%", "99.8%")) -> go.Figure:
     """Value added against school size with 95% and 99.8% control limits."""
     data = frame.dropna(subset=[estimate, size])
-    fig = go.Figure()
+    traces: list[Any] = []
     if not data.empty and np.isfinite(sigma) and sigma > 0:
         lo_n = max(1.0, float(data[size].min()) * 0.8)
-        grid = np.linspace(lo_n, float(data[size].max()) * 1.1, 200)
+        grid_n = np.linspace(lo_n, float(data[size].max()) * 1.1, 200)
         for z, name, dash in ((Z_95, limit_names[0], "dash"), (Z_998, limit_names[1], "dot")):
-            lo, hi = funnel_limits(sigma, grid, z, center)
+            lo, hi = funnel_limits(sigma, grid_n, z, center)
             for ys, show in ((hi, True), (lo, False)):
-                fig.add_scatter(x=grid, y=ys, mode="lines", name=name, showlegend=show,
-                                line={"color": "#888", "dash": dash}, hoverinfo="skip")
-    fig.add_scatter(x=data[size], y=data[estimate], mode="markers", name="",
-                    text=data[label].astype(str), marker={"color": "#1f5fa8", "size": 8},
-                    hovertemplate="%{text}: n=%{x}, %{y:.2f}<extra></extra>", showlegend=False)
-    fig.add_hline(y=center, line_color="#444")
-    fig.update_xaxes(title="n")
-    return _layout(fig, title, height=420)
+                traces.append(go.Scatter(x=grid_n, y=ys, mode="lines", name=name,
+                                         showlegend=show, hoverinfo="skip",
+                                         line={"color": "#888", "dash": dash}))
+    traces.append(go.Scatter(x=data[size], y=data[estimate], mode="markers", name="",
+                             text=data[label].astype(str), showlegend=False,
+                             marker={"color": "#1f5fa8", "size": 8},
+                             hovertemplate="%{text}: n=%{x}, %{y:.2f}<extra></extra>"))
+    return _figure(traces, title, height=420, shapes=[_hline(center, "solid")],
+                   xaxis={"title": {"text": "n"}})
 
 
 def quadrant(frame: pd.DataFrame, x: str, y: str, label: str, *, x_ref: float,
@@ -155,14 +181,12 @@ def quadrant(frame: pd.DataFrame, x: str, y: str, label: str, *, x_ref: float,
              x_title: str | None = None, y_title: str | None = None) -> go.Figure:
     """Attainment (x) against value added (y), split at the district reference lines."""
     data = frame.dropna(subset=[x, y])
-    fig = go.Figure(go.Scatter(x=data[x], y=data[y], mode="markers+text",
-                               text=data[label].astype(str), textposition="top center",
-                               marker={"size": 9, "color": "#1f5fa8"}))
-    fig.add_vline(x=x_ref, line_dash="dash", line_color="#444")
-    fig.add_hline(y=y_ref, line_dash="dash", line_color="#444")
-    fig.update_xaxes(title=x_title or x)
-    fig.update_yaxes(title=y_title or y)
-    return _layout(fig, title, height=440)
+    trace = go.Scatter(x=data[x], y=data[y], mode="markers+text",
+                       text=data[label].astype(str), textposition="top center",
+                       marker={"size": 9, "color": "#1f5fa8"})
+    return _figure([trace], title, height=440, shapes=[_vline(x_ref), _hline(y_ref)],
+                   xaxis={"title": {"text": x_title or x}},
+                   yaxis={"title": {"text": y_title or y}})
 
 
 def heatmap(frame: pd.DataFrame, x: str, y: str, z: str, *, title: str | None = None,
@@ -170,57 +194,53 @@ def heatmap(frame: pd.DataFrame, x: str, y: str, z: str, *, title: str | None = 
     """A heatmap of ``z`` over ``x`` × ``y`` from a long frame (missing cells stay blank)."""
     data = frame.dropna(subset=[z])
     wide = data.pivot_table(index=y, columns=x, values=z, aggfunc="mean", sort=False)
-    fig = go.Figure(go.Heatmap(z=wide.to_numpy(), x=[str(c) for c in wide.columns],
-                               y=[str(i) for i in wide.index], colorscale=colorscale,
-                               zmid=zmid, hoverongaps=False))
-    return _layout(fig, title, height=max(320, 28 * len(wide) + 120))
+    trace = go.Heatmap(z=wide.to_numpy(), x=[str(c) for c in wide.columns],
+                       y=[str(i) for i in wide.index], colorscale=colorscale, zmid=zmid,
+                       hoverongaps=False)
+    return _figure([trace], title, height=max(320, 28 * len(wide) + 120),
+                   yaxis={"automargin": True})
 
 
 def option_chart(frame: pd.DataFrame, option: str, group: str, share: str, *,
                  key: str | None = None, title: str | None = None) -> go.Figure:
     """Share choosing each option in the upper and lower groups; the key's label is marked."""
-    fig = go.Figure()
+    traces = []
     for name, part in frame.dropna(subset=[share]).groupby(group, sort=False):
-        fig.add_bar(x=[f"{o}{' ✓' if key and o in key else ''}" for o in part[option]],
-                    y=part[share] * 100, name=str(name),
-                    marker_color=COLORS.get(str(name)))
-    fig.update_layout(barmode="group", yaxis_title="%")
-    return _layout(fig, title)
+        traces.append(go.Bar(x=[f"{o}{' ✓' if key and o in key else ''}" for o in part[option]],
+                             y=part[share] * 100, name=str(name),
+                             marker_color=COLORS.get(str(name))))
+    return _figure(traces, title, barmode="group", yaxis={"title": {"text": "%"}})
 
 
 def item_curve(frame: pd.DataFrame, group: str, rate: str, *, series: str | None = None,
                title: str | None = None) -> go.Figure:
     """Score rate by total-score group (the empirical item characteristic curve)."""
-    fig = go.Figure()
     data = frame.dropna(subset=[rate])
     parts = [(None, data)] if series is None else list(data.groupby(series, sort=False))
-    for name, part in parts:
-        fig.add_scatter(x=part[group].astype(str), y=part[rate], mode="lines+markers",
-                        name=None if name is None else str(name))
-    fig.update_yaxes(range=[0, 1.05])
-    return _layout(fig, title)
+    traces = [go.Scatter(x=part[group].astype(str), y=part[rate], mode="lines+markers",
+                         name=None if name is None else str(name)) for name, part in parts]
+    return _figure(traces, title, yaxis={"range": [0, 1.05]})
 
 
 def radar(frame: pd.DataFrame, dimension: str, value: str, series: str, *,
           title: str | None = None, range_: tuple[float, float] | None = None) -> go.Figure:
     """One closed polygon per series (e.g. school and district) over the dimensions."""
-    fig = go.Figure()
+    traces = []
     for name, part in frame.dropna(subset=[value]).groupby(series, sort=False):
         theta = [*part[dimension].astype(str), str(part[dimension].iloc[0])]
         r = [*part[value], part[value].iloc[0]]
-        fig.add_scatterpolar(r=r, theta=theta, fill="toself", name=str(name), opacity=0.6)
-    if range_ is not None:
-        fig.update_polars(radialaxis={"range": list(range_)})
-    return _layout(fig, title, height=440)
+        traces.append(go.Scatterpolar(r=r, theta=theta, fill="toself", name=str(name),
+                                      opacity=0.6))
+    polar = {"radialaxis": {"range": list(range_)}} if range_ is not None else {}
+    return _figure(traces, title, height=440, polar=polar)
 
 
 def trend(frame: pd.DataFrame, x: str, y: str, series: str, *,
           title: str | None = None) -> go.Figure:
     """A line per series across exams."""
-    fig = go.Figure()
-    for name, part in frame.dropna(subset=[y]).groupby(series, sort=False):
-        fig.add_scatter(x=part[x].astype(str), y=part[y], mode="lines+markers", name=str(name))
-    return _layout(fig, title)
+    traces = [go.Scatter(x=part[x].astype(str), y=part[y], mode="lines+markers", name=str(name))
+              for name, part in frame.dropna(subset=[y]).groupby(series, sort=False)]
+    return _figure(traces, title)
 
 
 def grid(frame: pd.DataFrame, row: str, col: str, count: str, *,
@@ -228,7 +248,7 @@ def grid(frame: pd.DataFrame, row: str, col: str, count: str, *,
     """A small cross-tab heatmap with counts written in the cells (status × change)."""
     wide = frame.pivot_table(index=row, columns=col, values=count, aggfunc="sum",
                              fill_value=0, sort=False)
-    fig = go.Figure(go.Heatmap(z=wide.to_numpy(), x=[str(c) for c in wide.columns],
-                               y=[str(i) for i in wide.index], colorscale="Blues",
-                               text=wide.to_numpy(), texttemplate="%{text}", showscale=False))
-    return _layout(fig, title, height=320)
+    trace = go.Heatmap(z=wide.to_numpy(), x=[str(c) for c in wide.columns],
+                       y=[str(i) for i in wide.index], colorscale="Blues",
+                       text=wide.to_numpy(), texttemplate="%{text}", showscale=False)
+    return _figure([trace], title, height=320)
