@@ -207,13 +207,18 @@ def n_knowledge_points_sql() -> str:
     """
 
 
-def knowledge_sums_wide_sql(level: str, n_kp: int) -> str:
-    """The same result as :func:`knowledge_sums_sql`, computed without a student × knowledge
-    point aggregation: one row per student with a column per knowledge point (numbered 1..n_kp
-    in name order; ``n_kp`` is a trusted integer), the per-unit sums of those columns, then one
-    row per unit × knowledge point. A student counts for a knowledge point when they have a
-    response row on one of its items, as in :func:`knowledge_sums_sql`."""
-    uid = _uid(level)
+UNIT_LEVELS = ("zone", "school", "class")
+
+
+def knowledge_sums_wide_sql(n_kp: int) -> str:
+    """The result of :func:`knowledge_sums_sql` for zones, schools and classes at once (column
+    ``level``: zone | school | class | district, ``unit_id``), computed without a student ×
+    knowledge point aggregation: one row per student with a column per knowledge point
+    (numbered 1..n_kp in name order; ``n_kp`` is a trusted integer), the per-unit sums of those
+    columns per class (the finest unit) rolled up to schools, zones and the district (the sums
+    are additive), then one row per unit × knowledge point. A student counts for a
+    knowledge point when they have a response row on one of its items, as in
+    :func:`knowledge_sums_sql`; the expensive per-student pass is shared by the levels."""
     ks = range(1, n_kp + 1)
     per_student = ",\n".join(
         f"sum(coalesce(r.score, 0)) FILTER (WHERE ik.kpi = {k}) AS s{k}" for k in ks)
@@ -222,11 +227,17 @@ def knowledge_sums_wide_sql(level: str, n_kp: int) -> str:
         f"sum(p) FILTER (WHERE s{k} IS NOT NULL) AS c{k}, "
         f"sum(p * p) FILTER (WHERE s{k} IS NOT NULL) AS d{k}, sum(s{k} * p) AS e{k}"
         for k in ks)
+    roll = ", ".join(f"sum({c}{k}) AS {c}{k}" for k in ks for c in "nabcde")
     long = "\n            UNION ALL ".join(
-        f"SELECT uid, is_district, {k} AS kpi, n{k} AS n, a{k} AS a, b{k} AS b, c{k} AS c, "
+        f"SELECT level, unit_id, {k} AS kpi, n{k} AS n, a{k} AS a, b{k} AS b, c{k} AS c, "
         f"d{k} AS d, e{k} AS e FROM agg" for k in ks)
     return f"""
-        WITH {_present_cte(level)},
+        WITH st AS (
+            SELECT pr.student_key, t.zone_id, t.school_id, t.class_id,
+                   pr.total / $full_score AS p
+            FROM paper_results pr JOIN student_tree t ON t.student_key = pr.student_key
+            WHERE pr.paper_id = $paper_id AND pr.status = 'present'
+        ),
         kmax AS (
             SELECT knowledge_point, kp_max, n_items,
                    CAST(row_number() OVER (ORDER BY knowledge_point) AS INTEGER) AS kpi
@@ -248,15 +259,24 @@ def knowledge_sums_wide_sql(level: str, n_kp: int) -> str:
             WHERE r.paper_id = $paper_id
             GROUP BY r.student_key
         ),
-        agg AS (
-            SELECT st.{uid} AS uid, GROUPING(st.{uid}) AS is_district, {per_unit}
+        fine AS (
+            SELECT st.zone_id, st.school_id, st.class_id, {per_unit}
             FROM s JOIN st ON st.student_key = s.student_key
-            GROUP BY GROUPING SETS ((st.{uid}), ())
+            GROUP BY st.zone_id, st.school_id, st.class_id
+        ),
+        agg AS (
+            SELECT 'zone' AS level, zone_id AS unit_id, {roll} FROM fine GROUP BY zone_id
+            UNION ALL
+            SELECT 'school', school_id, {roll} FROM fine GROUP BY school_id
+            UNION ALL
+            SELECT 'class', class_id, {roll} FROM fine GROUP BY class_id
+            UNION ALL
+            SELECT 'district', NULL, {roll} FROM fine
         ),
         long AS (
             {long}
         )
-        SELECT l.uid AS {uid}, m.knowledge_point, l.is_district, l.n,
+        SELECT l.level, l.unit_id, m.knowledge_point, l.n,
                l.a / m.kp_max AS sum_x, l.b / (m.kp_max * m.kp_max) AS sum_xx,
                l.c AS sum_p, l.d AS sum_pp, l.e / m.kp_max AS sum_xp,
                m.kp_max AS max_score, m.n_items
@@ -266,13 +286,17 @@ def knowledge_sums_wide_sql(level: str, n_kp: int) -> str:
 
 
 def _knowledge_sums(wh: Warehouse, level: str, sp: dict[str, Any]) -> pd.DataFrame:
-    """Per unit × knowledge point sums (:func:`knowledge_sums_sql`'s columns), by the wide pass
-    when the paper has knowledge points."""
+    """Per unit × knowledge point sums (:func:`knowledge_sums_sql`'s columns), from the wide
+    pass shared by every level when the paper has knowledge points."""
     n_kp = int(shared_df(wh, n_knowledge_points_sql(), {"paper_id": sp["paper_id"]})
                ["n_kp"].iloc[0])
-    if n_kp == 0:
+    if n_kp == 0 or level not in UNIT_LEVELS:
         return shared_df(wh, knowledge_sums_sql(level), sp)
-    return shared_df(wh, knowledge_sums_wide_sql(level, n_kp), sp)
+    w = shared_df(wh, knowledge_sums_wide_sql(n_kp), sp)
+    w = w[w["level"].isin([level, "district"])]
+    out = w.drop(columns="level").rename(columns={"unit_id": _uid(level)})
+    out.insert(2, "is_district", (w["level"] == "district").astype("int64").to_numpy())
+    return out.reset_index(drop=True)
 
 
 def wrong_options_sql(level: str) -> str:
