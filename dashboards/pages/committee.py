@@ -60,8 +60,10 @@ def update_quality(user: User, lang: str, svc: Service, data: dict[str, Any]) ->
     quality = svc.paper_quality(user, f)
     items = svc.committee_items(user, f)
     fig = figures.bar(items.assign(label=items["item"].astype(str)), "label", "difficulty")
+    fig.update_traces(name="难度 P / difficulty", selector={"type": "bar"})
     fig.add_scatter(x=items["item"].astype(str), y=items["discrimination"], mode="markers",
-                    name="D")
+                    name="区分度 D / discrimination")
+    fig.update_layout(showlegend=True)
     return [table(quality[[c for c in QUALITY_COLS if c in quality.columns]], lang,
                   table_id="cm-quality-datatable"),
             html.Div([graph(fig), table(items[[c for c in ITEM_COLS if c in items.columns]],
