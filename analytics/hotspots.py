@@ -470,8 +470,7 @@ def _pass_sums(wh: Warehouse, sp: dict[str, Any], level: str
     hit = getattr(wh, "shared_hit", None)
     prm = {"paper_id": sp["paper_id"], "school_id": None, "share": KELLEY_SHARE}
     if hit is None or all(hit(pass_sql(level, s), prm) is None for s in (False, True)):
-        return (shared_df(wh, item_sums_sql(level), sp),
-                shared_df(wh, wrong_options_sql(level), sp))
+        return _unit_pass_sums(wh, sp, level), shared_df(wh, wrong_options_sql(level), sp)
     meta = shared_df(wh, paper_items_sql(), {"paper_id": sp["paper_id"]})
     ps = item_sums(wh, paper_id=sp["paper_id"], level=level, sorted_cov=False)
     it = ps.items.merge(meta[["item_id", "max_score"]], on="item_id")
@@ -498,6 +497,23 @@ def _pass_sums(wh: Warehouse, sp: dict[str, Any], level: str
     wrong = pd.concat([a.assign(is_district=0), ad.assign(is_district=1)], ignore_index=True)
     wrong[uid] = wrong[uid].astype("Int64").where(wrong[uid] >= 0)
     return sums, wrong[[uid, "item_id", "answer", "is_district", "n_chose"]]
+
+
+def _unit_pass_sums(wh: Warehouse, sp: dict[str, Any], level: str) -> pd.DataFrame:
+    """The result of :func:`item_sums_sql` for ``level``, read from the one per-paper pass that
+    serves every level and the knowledge-point rates
+    (:func:`analytics.item_sums.unit_item_pass_sql`)."""
+    from analytics.item_sums import unit_item_pass_sql
+
+    uid = _uid(level)
+    f = shared_df(wh, unit_item_pass_sql(), sp)
+    f = f[f["level"].isin([level, "all"])]
+    out = pd.DataFrame({uid: f["unit_id"].astype("Int64").to_numpy(),
+                        "item_id": f["item_id"].to_numpy(),
+                        "is_district": (f["level"] == "all").astype("int64").to_numpy()})
+    for c in SUMS:
+        out[c] = f[c].to_numpy()
+    return out
 
 
 def _item_frame(wh: Warehouse, sp: dict[str, Any], level: str, relative: bool,

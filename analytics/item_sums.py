@@ -151,6 +151,58 @@ def item_sums_sql(level: str, sorted_cov: bool = True) -> str:
     """
 
 
+PASS_SUMS = ("n", "sum_x", "sum_xx", "sum_p", "sum_pp", "sum_xp")
+
+
+def unit_item_pass_sql() -> str:
+    """Per unit × item at every level in one scan of the responses (present students): n, Σx,
+    Σx², Σp, Σp², Σxp of the item rate x = score / max_score (an omission counts 0) and the
+    paper rate p = total / ``$full_score``.
+
+    The responses are aggregated once per school × class × item (classes nest in schools,
+    schools in zones; a student without a class keeps their school) and rolled up on that small
+    result to the levels: ``level`` is ``class``, ``school``, ``zone``, ``district`` (per
+    district id) or ``all`` (every present student of the paper), ``unit_id`` the level's id
+    (NULL for ``all``). Parameters: ``$paper_id``, ``$full_score``. Score rates per knowledge
+    point (:func:`analytics.paper.category_rates`) and the hotspots' item sums
+    (:mod:`analytics.hotspots`) both read this one pass.
+    """
+    roll = ", ".join(f"sum({c}) AS {c}" for c in PASS_SUMS)
+    return f"""
+        WITH st AS (
+            SELECT pr.student_key, s.district_id, s.zone_id, s.school_id, s.class_id,
+                   pr.total / $full_score AS p
+            FROM paper_results pr JOIN student_tree s ON s.student_key = pr.student_key
+            WHERE pr.paper_id = $paper_id AND pr.status = 'present'
+        ),
+        fine AS (
+            SELECT school_id, class_id, any_value(zone_id) AS zone_id,
+                   any_value(district_id) AS district_id, item_id,
+                   count(*) AS n, sum(x) AS sum_x, sum(x * x) AS sum_xx, sum(p) AS sum_p,
+                   sum(p * p) AS sum_pp, sum(x * p) AS sum_xp
+            FROM (
+                SELECT st.school_id, st.class_id, st.zone_id, st.district_id, st.p, r.item_id,
+                       coalesce(r.score, 0.0) / i.max_score AS x
+                FROM responses r
+                JOIN st ON st.student_key = r.student_key
+                JOIN items i ON i.item_id = r.item_id
+                WHERE r.paper_id = $paper_id
+            ) AS rx
+            GROUP BY school_id, class_id, item_id
+        )
+        SELECT 'class' AS level, class_id AS unit_id, item_id, {roll}
+        FROM fine GROUP BY class_id, item_id
+        UNION ALL
+        SELECT 'school', school_id, item_id, {roll} FROM fine GROUP BY school_id, item_id
+        UNION ALL
+        SELECT 'zone', zone_id, item_id, {roll} FROM fine GROUP BY zone_id, item_id
+        UNION ALL
+        SELECT 'district', district_id, item_id, {roll} FROM fine GROUP BY district_id, item_id
+        UNION ALL
+        SELECT 'all', NULL, item_id, {roll} FROM fine GROUP BY item_id
+    """
+
+
 @dataclass(frozen=True)
 class ItemSums:
     """The reduced sums: ``items`` (one row per unit × item) and ``options`` (unit × item ×

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from analytics.errors import InputError
-from analytics.item_sums import item_sums
+from analytics.item_sums import item_sums, unit_item_pass_sql
 from analytics.items import compute_item_stats, items_sql
 from analytics.levels import LEVEL_KEYS, LEVELS, check_level
 from analytics.lookup import resolve_paper, resolve_school
@@ -154,6 +154,22 @@ def unit_item_sums_sql(levels: tuple[str, ...]) -> str:
     """
 
 
+def _unit_item_sums(wh: Warehouse, paper_id: int, full_score: float,
+                    levels: tuple[str, ...], school_id: int | None) -> pd.DataFrame:
+    """``level, unit_id, item_id, n, sx`` as :func:`unit_item_sums_sql` gives them; for the
+    whole population from the per-paper pass that the hotspots share
+    (:func:`analytics.item_sums.unit_item_pass_sql`, Σ score = m · Σ score / m)."""
+    if school_id is not None:
+        return wh.df(unit_item_sums_sql(levels), {"paper_id": paper_id, "school_id": school_id})
+    f = shared_df(wh, unit_item_pass_sql(), {"paper_id": paper_id, "full_score": full_score})
+    f = f[f["level"].isin(levels)]
+    m = f[["item_id"]].merge(shared_df(wh, items_sql(), {"paper_id": paper_id})
+                             [["item_id", "max_score"]], on="item_id", how="left")
+    return pd.DataFrame({"level": f["level"].to_numpy(), "unit_id": f["unit_id"].to_numpy(),
+                         "item_id": f["item_id"].to_numpy(), "n": f["n"].to_numpy(),
+                         "sx": f["sum_x"].to_numpy(float) * m["max_score"].to_numpy(float)})
+
+
 def unit_names_sql() -> str:
     return """
         SELECT DISTINCT district_id, district_name, zone_id, zone_name, school_id, school_name,
@@ -199,8 +215,7 @@ def category_rates(
     levels = tuple(check_level(lv) for lv in levels)
     sid = resolve_school(wh, school) if isinstance(school, str) else school
     use = tuple(dict.fromkeys(("district", *levels)))
-    sums = shared_df(wh, unit_item_sums_sql(use), {"paper_id": paper.paper_id,
-                                                    "school_id": sid})
+    sums = _unit_item_sums(wh, paper.paper_id, paper.full_score, use, sid)
     cats = _item_categories(wh, paper.paper_id, by)
     m = sums.merge(cats, on="item_id")
     m["mean_x"] = m["sx"] / m["n"]
@@ -249,11 +264,7 @@ def specification_table(
         ``score_rate`` (achieved ÷ planned).
     """
     paper = resolve_paper(wh, exam, subject, grade)
-    # the district rows of the pass that category_rates shares (its cost is the class × item
-    # aggregation, whatever the levels rolled up from it)
-    sums = shared_df(wh, unit_item_sums_sql(LEVELS), {"paper_id": paper.paper_id,
-                                                      "school_id": None})
-    sums = sums[sums["level"] == "district"]
+    sums = _unit_item_sums(wh, paper.paper_id, paper.full_score, ("district",), None)
     per_item = sums.groupby("item_id").agg(n=("n", "sum"), sx=("sx", "sum")).reset_index()
     meta = wh.df("""
         SELECT i.item_id, i.number, i.label, i.max_score, i.cognitive_level, k.knowledge_point
