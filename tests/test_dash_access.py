@@ -293,3 +293,95 @@ def test_rank_policy_none_hides_ranks_from_officers(app: Any, db: Path) -> None:
         assert '"rank"' not in text and "school_name" in text
     finally:
         strict.server.config["EQM_SERVICE"].close()
+
+
+# -- language, exports, notes -----------------------------------------------------------------
+def test_language_switch(app: Any) -> None:
+    client = login(app, "officer")
+
+    def shell() -> str:
+        return json.dumps(client.get("/_dash-layout").get_json(), ensure_ascii=False)
+
+    assert "退出" in shell() and "区域概览" in shell()
+    client.get("/lang/en")
+    assert "Log out" in shell() and "District overview" in shell()
+    client.get("/lang/xx")  # unknown codes are ignored
+    assert "Log out" in shell()
+
+
+def _download(client: Any, button: str, data: dict[str, Any]) -> Any:
+    body = payload(client, ids.PR_DOWNLOAD, {f"{ids.FILTERS}.data": data,
+                                            f"{button}.n_clicks": 1})
+    body["changedPropIds"] = [f"{button}.n_clicks"]
+    return post(client, body)
+
+
+def test_principal_report_and_excel_hold_only_own_school(app: Any) -> None:
+    import base64
+    import io
+
+    import pandas as pd
+
+    names = school_names(app)
+    client = login(app, "p1")
+    resp = _download(client, ids.PR_REPORT_BTN, {})
+    out = resp.get_json()["response"][ids.PR_DOWNLOAD]["data"]
+    assert out["filename"].endswith(".html") and names[1] in out["content"]
+    assert all(name not in out["content"] for sid, name in names.items() if sid != 1)
+    assert "临界生" in out["content"]
+    resp = _download(client, ids.PR_XLSX_BTN, {})
+    out = resp.get_json()["response"][ids.PR_DOWNLOAD]["data"]
+    assert out["filename"].endswith(".xlsx") and out["base64"]
+    sheets = pd.read_excel(io.BytesIO(base64.b64decode(out["content"])), sheet_name=None)
+    text = " ".join(frame.to_csv() for frame in sheets.values())
+    assert names[1] in text
+    assert all(name not in text for sid, name in names.items() if sid != 1)
+    # Asking the export for another school gives nothing at all.
+    resp = _download(client, ids.PR_XLSX_BTN, {"school": 2})
+    assert resp.status_code == 204 or "content" not in resp.get_data(as_text=True)
+
+
+def test_export_suppresses_small_groups(db: Path) -> None:
+    import base64
+    import io
+
+    import pandas as pd
+
+    from dashboards.app import create_app
+
+    app = create_app(db, secret_key="e" * 64, min_n=1000)
+    try:
+        client = login(app, "p1")
+        out = _download(client, ids.PR_XLSX_BTN, {}).get_json()["response"][ids.PR_DOWNLOAD]
+        sheets = pd.read_excel(io.BytesIO(base64.b64decode(out["data"]["content"])),
+                               sheet_name=None)
+        classes = next(f for name, f in sheets.items() if "班级" in name)
+        assert len(classes) > 0 and classes["平均分"].isna().all()
+    finally:
+        app.server.config["EQM_SERVICE"].close()
+
+
+def test_only_the_committee_edits_notes(app: Any) -> None:
+    from analytics.archive import archive_paper, search_archive
+
+    svc = app.server.config["EQM_SERVICE"]
+    with svc._lock:
+        if search_archive(svc.wh).empty:
+            archive_paper(svc.wh, exam="期末监测", subject="数学")
+        bank_id = int(search_archive(svc.wh)["bank_item_id"].iloc[0])
+    values = {f"{ids.CM_NOTE_SAVE}.n_clicks": 1, f"{ids.CM_HISTORY_ITEM}.value": bank_id,
+              f"{ids.CM_NOTE_TEXT}.value": "学生混淆了正负号"}
+    client = login(app, "cm")
+    body = payload(client, ids.CM_NOTE_STATUS, values)
+    body["changedPropIds"] = [f"{ids.CM_NOTE_SAVE}.n_clicks"]
+    text = post(client, body).get_data(as_text=True)
+    assert "v1" in text
+    for user in ("officer", "p1", "admin"):
+        other = login(app, user)
+        body = payload(other, ids.CM_NOTE_STATUS, values)
+        body["changedPropIds"] = [f"{ids.CM_NOTE_SAVE}.n_clicks"]
+        assert "eqm-refused" in post(other, body).get_data(as_text=True)
+    with svc._lock:
+        from analytics.archive import note_history
+
+        assert len(note_history(svc.wh, bank_id)) == 1
