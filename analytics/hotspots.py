@@ -320,6 +320,52 @@ def wrong_options_sql(level: str) -> str:
     """
 
 
+def wrong_options_pass_sql() -> str:
+    """:func:`wrong_options_sql` for every level in one scan: wrong answers counted per school ×
+    class × item × answer, rolled up to ``level`` class, school, zone and ``all`` (the whole
+    paper; ``unit_id`` NULL)."""
+    return """
+        WITH st AS (
+            SELECT pr.student_key, t.zone_id, t.school_id, t.class_id
+            FROM paper_results pr JOIN student_tree t ON t.student_key = pr.student_key
+            WHERE pr.paper_id = $paper_id AND pr.status = 'present'
+        ),
+        fine AS (
+            SELECT st.school_id, st.class_id, any_value(st.zone_id) AS zone_id, r.item_id,
+                   r.answer, count(*) AS n_chose
+            FROM responses r
+            JOIN st ON st.student_key = r.student_key
+            JOIN items i ON i.item_id = r.item_id
+            WHERE r.paper_id = $paper_id
+              AND i.item_type IN ('single', 'multiple', 'true_false')
+              AND r.answer IS NOT NULL AND r.answer <> ''
+              AND r.answer IS DISTINCT FROM i.answer_key
+            GROUP BY st.school_id, st.class_id, r.item_id, r.answer
+        )
+        SELECT 'class' AS level, class_id AS unit_id, item_id, answer, sum(n_chose) AS n_chose
+        FROM fine GROUP BY class_id, item_id, answer
+        UNION ALL
+        SELECT 'school', school_id, item_id, answer, sum(n_chose)
+        FROM fine GROUP BY school_id, item_id, answer
+        UNION ALL
+        SELECT 'zone', zone_id, item_id, answer, sum(n_chose)
+        FROM fine GROUP BY zone_id, item_id, answer
+        UNION ALL
+        SELECT 'all', NULL, item_id, answer, sum(n_chose) FROM fine GROUP BY item_id, answer
+    """
+
+
+def _wrong_options(wh: Warehouse, sp: dict[str, Any], level: str) -> pd.DataFrame:
+    """The result of :func:`wrong_options_sql` for ``level``, from the pass shared by the
+    levels (:func:`wrong_options_pass_sql`)."""
+    f = shared_df(wh, wrong_options_pass_sql(), {"paper_id": sp["paper_id"]})
+    f = f[f["level"].isin([level, "all"])]
+    return pd.DataFrame({_uid(level): f["unit_id"].astype("Int64").to_numpy(),
+                         "item_id": f["item_id"].to_numpy(), "answer": f["answer"].to_numpy(),
+                         "is_district": (f["level"] == "all").astype("int64").to_numpy(),
+                         "n_chose": f["n_chose"].astype("int64").to_numpy()})
+
+
 def paper_items_sql() -> str:
     """The paper's items with their knowledge points joined by ';'."""
     return """
@@ -470,7 +516,7 @@ def _pass_sums(wh: Warehouse, sp: dict[str, Any], level: str
     hit = getattr(wh, "shared_hit", None)
     prm = {"paper_id": sp["paper_id"], "school_id": None, "share": KELLEY_SHARE}
     if hit is None or all(hit(pass_sql(level, s), prm) is None for s in (False, True)):
-        return _unit_pass_sums(wh, sp, level), shared_df(wh, wrong_options_sql(level), sp)
+        return _unit_pass_sums(wh, sp, level), _wrong_options(wh, sp, level)
     meta = shared_df(wh, paper_items_sql(), {"paper_id": sp["paper_id"]})
     ps = item_sums(wh, paper_id=sp["paper_id"], level=level, sorted_cov=False)
     it = ps.items.merge(meta[["item_id", "max_score"]], on="item_id")
