@@ -50,6 +50,7 @@ SUMMARIES: dict[str, SummarySpec] = {
     "grade_bands_school": SummarySpec("analytics.scores", "grade_bands", {"level": "school"}),
     "grade_bands_zone": SummarySpec("analytics.scores", "grade_bands", {"level": "zone"}),
     "grade_bands_district": SummarySpec("analytics.scores", "grade_bands", {"level": "district"}),
+    "percentiles_zone": SummarySpec("analytics.scores", "percentiles", {"level": "zone"}),
     "item_stats": SummarySpec("analytics.items", "item_stats", {}, **ITEMS),
     "paper_quality": SummarySpec("analytics.paper", "paper_quality", {}, **ITEMS),
     "option_analysis": SummarySpec("analytics.items", "option_analysis", {}, **ITEMS),

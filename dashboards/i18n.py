@@ -50,6 +50,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "overview_table": ("三率一分(按学校)", "Rates and mean by school"),
     "mean_by_school": ("各校平均分", "Mean by school"),
     "bands_by_zone": ("各片区等级分布", "Grade bands by zone"),
+    "dist_by_zone": ("各片区分数分布(箱线:P25–P75,须:P10–P90)",
+                     "Scores by zone (box P25–P75, whiskers P10–P90)"),
     "ranking": ("学校排名(仅教研员可见)", "School ranking (research officers only)"),
     "ranking_off": ("按本区政策,不显示名次。", "Ranks are switched off by district policy."),
     "item_table": ("试题统计", "Item statistics"),

@@ -22,6 +22,7 @@ def filter_id(key: str) -> dict[str, str]:
 OV_TABLE = "ov-table"
 OV_BAR = "ov-bar"
 OV_ZONES = "ov-zones"
+OV_DIST = "ov-dist"
 OV_NOTE = "ov-note"
 SC_TABLE = "sc-table"
 SC_BAR = "sc-bar"

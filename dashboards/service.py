@@ -55,6 +55,7 @@ ANALYSES: dict[str, tuple[str, str]] = {
     "score_report": ("analytics.scores", "score_report"),
     "grade_bands": ("analytics.scores", "grade_bands"),
     "score_bands": ("analytics.scores", "score_bands"),
+    "percentiles": ("analytics.scores", "percentiles"),
     "borderline_students": ("analytics.scores", "borderline_students"),
     "standard_scores": ("analytics.scores", "standard_scores"),
     "item_stats": ("analytics.items", "item_stats"),
@@ -81,6 +82,7 @@ SUMMARY_OF: dict[tuple[str, str | None], str] = {
     ("grade_bands", "school"): "grade_bands_school",
     ("grade_bands", "zone"): "grade_bands_zone",
     ("grade_bands", "district"): "grade_bands_district",
+    ("percentiles", "zone"): "percentiles_zone",
     ("item_stats", None): "item_stats",
     ("paper_quality", None): "paper_quality",
     ("option_analysis", None): "option_analysis",
@@ -330,6 +332,12 @@ class Service:
             raise AccessDenied("grade bands are for officers and principals")
         frame = self._analysis("grade_bands", f, level=level)
         return self._out(self._restrict(user, f, frame, level), user)
+
+    def zone_percentiles(self, user: User, f: Filters) -> pd.DataFrame:
+        """Percentiles of the total per zone (the distributions by zone): officers only."""
+        self.require(user, "officer")
+        f = self.scope(user, f)
+        return self._out(self._analysis("percentiles", f, level="zone"), user)
 
     def school_ranking(self, user: User, f: Filters) -> pd.DataFrame:
         """The league table of schools: research officers only (principals never)."""

@@ -24,7 +24,9 @@ def layout(**kwargs: Any) -> html.Div:
         return [
             section(t("overview_table", lang), ids.OV_TABLE),
             html.Div([section(t("mean_by_school", lang), ids.OV_BAR),
-                      section(t("bands_by_zone", lang), ids.OV_ZONES)], className="eqm-grid"),
+                      html.Div([section(t("dist_by_zone", lang), ids.OV_DIST),
+                                section(t("bands_by_zone", lang), ids.OV_ZONES)])],
+                     className="eqm-grid"),
         ]
 
     return page(kwargs, group="officer", title="officer_overview", body=body,
@@ -37,8 +39,9 @@ def district_reference(svc: Service, user: User, f: Filters) -> pd.Series:
 
 
 @callback(Output(ids.OV_TABLE, "children"), Output(ids.OV_BAR, "children"),
-          Output(ids.OV_ZONES, "children"), Input(ids.FILTERS, "data"))
-@guarded(3)
+          Output(ids.OV_ZONES, "children"), Output(ids.OV_DIST, "children"),
+          Input(ids.FILTERS, "data"))
+@guarded(4)
 def update(user: User, lang: str, svc: Service, data: dict[str, Any]) -> list[Any]:
     svc.require(user, "officer")
     f = Filters.from_mapping(data)
@@ -59,4 +62,7 @@ def update(user: User, lang: str, svc: Service, data: dict[str, Any]) -> list[An
     long["band"] = long["band"].str[-1].str.upper()
     zones = graph(figures.stacked_shares(long, "zone_name", "band", "share",
                                          order=["A", "B", "C", "D"]))
-    return [tab, bar, zones]
+    pct = svc.zone_percentiles(user, f)
+    dist = graph(figures.box_from_quantiles(pct, "zone_name", q1="p25", median="p50", q3="p75",
+                                            low="p10", high="p90"))
+    return [tab, bar, zones, dist]
