@@ -191,8 +191,8 @@ class Service:
 
     def clear_cache(self) -> None:
         """Forget cached results (after an import or a note edit)."""
-        Service.papers_raw.cache_clear()  # type: ignore[attr-defined]
-        Service._tree.cache_clear()  # type: ignore[attr-defined]
+        Service.papers_raw.cache_clear()
+        Service._tree.cache_clear()
         self._cached.cache_clear()
         self._cached_rows.cache_clear()
 
