@@ -37,6 +37,7 @@ import numbers
 import os
 import re
 import warnings
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from importlib import resources
@@ -46,13 +47,28 @@ from typing import Any, cast
 import pandas as pd
 import sqlglot
 from sqlglot import exp
+from sqlglot.dialects.duckdb import DuckDB
 
 from analytics.errors import EqmError
 from analytics.export import read_manifest
 
 ENV_MASTER = "EQM_SPARK_MASTER"
 DEFAULT_MASTER = "local[*]"
-READ_DIALECT = "duckdb"
+
+
+class _DuckDBAsWritten(DuckDB):
+    """DuckDB as parsed here: list subscripts keep the index the SQL wrote (1-based).
+
+    SQLGlot's own DuckDB reader shifts ``l[2]`` to a 0-based index only where it guesses that
+    ``l`` is a list (it does for a column, not for ``quantile_cont(x, [..])[2]``, nor for a
+    ``$i`` index); :func:`_list_index` instead turns every DuckDB subscript into Spark's 1-based
+    ``try_element_at``.
+    """
+
+    INDEX_OFFSET = 0
+
+
+READ_DIALECT = _DuckDBAsWritten
 WRITE_DIALECT = "spark"
 
 #: Session settings applied to every SparkWarehouse session (see the module docstring).
@@ -186,6 +202,25 @@ def _percentile_disc(node: exp.Expression) -> exp.Expression:
     )
 
 
+def _list_index(node: exp.Expression) -> exp.Expression:
+    """DuckDB ``l[i]`` / ``list_extract(l, i)`` → Spark ``try_element_at(l, i)``.
+
+    Both are 1-based, count from the end for negative ``i`` and give NULL out of range
+    (Spark's ``l[i]`` is 0-based and, in ANSI mode, raises out of range). Subscripts by a
+    string (struct fields, map keys) and slices are left alone.
+    """
+    if isinstance(node, exp.Bracket) and len(node.expressions) == 1:
+        idx = node.expressions[0]
+        if isinstance(idx, exp.Slice) or (isinstance(idx, exp.Literal) and idx.is_string):
+            return node
+        return exp.Anonymous(this="TRY_ELEMENT_AT", expressions=[node.this.copy(), idx.copy()])
+    if (isinstance(node, exp.Anonymous) and str(node.this).upper() in
+            ("LIST_EXTRACT", "ARRAY_EXTRACT", "LIST_ELEMENT") and len(node.expressions) == 2):
+        return exp.Anonymous(this="TRY_ELEMENT_AT", expressions=[e.copy() for e in
+                                                               node.expressions])
+    return node
+
+
 def _grouping_id(node: exp.Expression) -> exp.Expression:
     """DuckDB ``grouping(a, b, c)`` → Spark ``grouping_id(a, b, c)``.
 
@@ -276,6 +311,7 @@ def _eliminate_qualify(node: exp.Expression) -> exp.Expression:
 SPARK_REWRITES: tuple[Callable[[exp.Expression], exp.Expression], ...] = (
     _percentile_cont,
     _percentile_disc,
+    _list_index,
     _grouping_id,
     _window_filter,
     _eliminate_qualify,
@@ -400,6 +436,7 @@ def _quiet() -> Iterator[None]:
     conversions used here (Arrow, flat numeric/string/date columns) are tested."""
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*PySpark does not yet fully support pandas.*")
+        warnings.filterwarnings("ignore", message=".*copy keyword is deprecated.*")
         yield
 
 
@@ -427,6 +464,8 @@ class SparkWarehouse:
     """
 
     read_only = True
+    #: Results kept by :meth:`df_shared` (the lake never changes under a SparkWarehouse).
+    SHARED_MAX = 32
 
     def __init__(
         self,
@@ -443,6 +482,7 @@ class SparkWarehouse:
         for key, value in SESSION_CONF.items():
             self.spark.conf.set(key, value)
         self._views: list[str] = []
+        self._shared: OrderedDict[tuple[str, str], pd.DataFrame] = OrderedDict()
         for entry in self.manifest["tables"]:
             frame = self.spark.read.parquet(str(Path(self.path) / entry["path"]))
             frame.createOrReplaceTempView(entry["table"])
@@ -476,6 +516,31 @@ class SparkWarehouse:
         with _quiet():
             out: pd.DataFrame = frame.toPandas()
         return out
+
+    def df_shared(self, sql: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
+        """Like :meth:`df` for a reduction other analyses may ask for again (kept, as
+        :meth:`Warehouse.df_shared <analytics.warehouse.Warehouse.df_shared>` does; a Parquet
+        export never changes, so nothing invalidates it). Returns a shallow copy."""
+        key = self._shared_key(sql, params)
+        hit = self._shared.get(key)
+        if hit is None:
+            hit = self.df(sql, params)
+            self._shared[key] = hit
+            while len(self._shared) > self.SHARED_MAX:
+                self._shared.popitem(last=False)
+        else:
+            self._shared.move_to_end(key)
+        return hit.copy(deep=False)
+
+    def shared_hit(self, sql: str, params: Mapping[str, Any] | None = None
+                   ) -> pd.DataFrame | None:
+        """The kept result of :meth:`df_shared` for this query, or None (nothing is run)."""
+        hit = self._shared.get(self._shared_key(sql, params))
+        return None if hit is None else hit.copy(deep=False)
+
+    @staticmethod
+    def _shared_key(sql: str, params: Mapping[str, Any] | None) -> tuple[str, str]:
+        return sql, repr(sorted((k, repr(v)) for k, v in (params or {}).items()))
 
     def scalar(self, sql: str, params: Mapping[str, Any] | None = None) -> Any:
         """Run a query returning one value (``None`` when it returns no row)."""
@@ -524,6 +589,7 @@ class SparkWarehouse:
         for name in self._views:
             self.spark.catalog.dropTempView(name)
         self._views = []
+        self._shared.clear()
 
     def __enter__(self) -> SparkWarehouse:
         return self
