@@ -459,9 +459,16 @@ def _top_wrong(wrong: pd.DataFrame, level: str, n_frame: pd.DataFrame,
     dist = wrong.loc[is_d, ["item_id", "answer", "n_chose"]].merge(district_n, on="item_id")
     dist["wrong_option_district_share"] = dist["n_chose"] / dist["n_d"]
     u = wrong.loc[~is_d].drop(columns="is_district")
-    u = u.sort_values([*keys, "item_id", "n_chose", "answer"],
-                      ascending=[True] * (len(keys) + 1) + [False, True])
-    top = u.drop_duplicates([*keys, "item_id"], keep="first")
+    # per unit × item the most chosen answer, ties to the first in text order: one integer
+    # lexsort (answer as its rank among the sorted distinct answers) instead of a string sort
+    unit = u[keys[0]].to_numpy(dtype="int64")
+    item = u["item_id"].to_numpy(dtype="int64")
+    order = np.lexsort((pd.Categorical(u["answer"]).codes, -u["n_chose"].to_numpy(),
+                        item, unit))
+    unit, item = unit[order], item[order]
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = (unit[1:] != unit[:-1]) | (item[1:] != item[:-1])
+    top = u.iloc[order[first]]
     top = top.merge(n_frame[[*keys, "item_id", "n"]], on=[*keys, "item_id"], how="left")
     top["wrong_option_share"] = top["n_chose"] / top["n"]
     top = top.merge(dist[["item_id", "answer", "wrong_option_district_share"]],
@@ -684,6 +691,8 @@ def error_hotspots(
         columns = [*keys, *KP_COLUMNS]
         order = [*keys, "knowledge_point"]
     f["flag"] = (f["q_value"] <= fdr) & (f["gap"] <= -min_gap)
+    # names follow their ids, so sorting by the ids gives the same order (and is faster)
+    order = [c for c in order if c not in keys or c.endswith("_id")]
     f = f.sort_values(order, kind="mergesort").reset_index(drop=True)
     return _filter_school(wh, f[columns], level, school)
 
@@ -695,14 +704,15 @@ def _kp_item_details(wh: Warehouse, items: pd.DataFrame, keys: list[str],
     ik = wh.df("SELECT k.item_id, k.knowledge_point FROM item_knowledge k JOIN items i "
                "ON i.item_id = k.item_id WHERE i.paper_id = $paper_id", {"paper_id": paper_id})
     f = items.merge(ik, on="item_id")
-    worst = (f.sort_values([*keys, "knowledge_point", "gap", "item_number"])
-             .drop_duplicates([*keys, "knowledge_point"])
+    ids = [k for k in keys if k.endswith("_id")]       # names follow their ids
+    worst = (f.sort_values([*ids, "knowledge_point", "gap", "item_number"])
+             .drop_duplicates([*ids, "knowledge_point"])
              [[*keys, "knowledge_point", "item_label"]]
              .rename(columns={"item_label": "worst_item_label"}))
     w = f[f["wrong_option"].notna()]
-    w = (w.sort_values([*keys, "knowledge_point", "wrong_option_share", "item_number"],
-                       ascending=[True] * (len(keys) + 1) + [False, True])
-         .drop_duplicates([*keys, "knowledge_point"])
+    w = (w.sort_values([*ids, "knowledge_point", "wrong_option_share", "item_number"],
+                       ascending=[True] * (len(ids) + 1) + [False, True])
+         .drop_duplicates([*ids, "knowledge_point"])
          [[*keys, "knowledge_point", "item_label", "wrong_option", "wrong_option_share"]]
          .rename(columns={"item_label": "wrong_option_item_label"}))
     return worst.merge(w, on=[*keys, "knowledge_point"], how="left")
@@ -816,7 +826,8 @@ def knowledge_matrix(
     f["score_rate"] = f["sum_x"] / f["n"]
     f["district_rate"] = f["sum_x_d"] / f["n_d"]
     f["gap"] = f["score_rate"] - f["district_rate"]
-    f = f.sort_values([*keys, "knowledge_point"], kind="mergesort").reset_index(drop=True)
+    ids = [k for k in keys if k.endswith("_id")]       # names follow their ids
+    f = f.sort_values([*ids, "knowledge_point"], kind="mergesort").reset_index(drop=True)
     cols = [*keys, "knowledge_point", "n_items", "n", "max_score", "score_rate",
             "district_rate", "gap"]
     return _filter_school(wh, f[cols], level, school)
