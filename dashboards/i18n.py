@@ -36,6 +36,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "school": ("学校", "School"),
     "class": ("班级", "Class"),
     "all": ("全部", "All"),
+    "district_ref": ("全区", "District"),
     "home": ("首页", "Home"),
     "officer_overview": ("区域概览", "District overview"),
     "officer_schools": ("学校比较", "School comparison"),

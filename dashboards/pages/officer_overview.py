@@ -54,7 +54,7 @@ def update(user: User, lang: str, svc: Service, data: dict[str, Any]) -> list[An
                            if c in ref.index})
     bar = graph(figures.bar(schools.sort_values("mean"), "school_name", "mean",
                             horizontal=True, reference=float(ref.get("mean", float("nan"))),
-                            reference_label=t("all", lang)))
+                            reference_label=t("district_ref", lang)))
     bands = svc.grade_bands(user, f, level="zone")
     long = bands.melt(id_vars=["zone_name"], value_vars=["share_a", "share_b", "share_c",
                                                          "share_d"],

@@ -78,7 +78,7 @@ def update_classes(user: User, lang: str, svc: Service, data: dict[str, Any]) ->
     cols = [c for c in ["class_name", "n", "mean", "sd", "excellent_rate", "pass_rate",
                         "low_rate", "above_mean_rate"] if c in classes.columns]
     return [graph(figures.bar(classes, "class_name", "mean", reference=ref,
-                              reference_label=t("all", lang))),
+                              reference_label=t("district_ref", lang))),
             table(classes[cols], lang, reference={"mean": ref})]
 
 
