@@ -155,6 +155,8 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "unit_rate": ("本单位得分率", "Unit rate"), "district_rate": ("全区得分率", "District rate"),
     "wrong_option": ("常见错误答案", "Common wrong answer"),
     "wrong_option_share": ("错误答案比例", "Wrong-answer share"),
+    "wrong_option_district_share": ("全区该错误答案比例", "District share of that answer"),
+    "worst_item_label": ("最弱小题", "Weakest item"),
     "knowledge_points": ("知识点", "Knowledge points"), "flag": ("显著偏低", "Flagged"),
     "q_value": ("q 值", "q-value"), "position": ("相对全区", "vs district"),
     "mean_score": ("平均得分", "Mean score"), "r_item_rest": ("题总相关", "Item-rest r"),

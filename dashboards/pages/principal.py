@@ -20,8 +20,9 @@ from dashboards.service import AccessDenied, Filters, NotAvailable, Service
 dash.register_page(__name__, path="/principal", title="本校报告", name="principal")
 
 WEAK_ITEM_COLS = ["item_label", "knowledge_points", "unit_rate", "district_rate", "gap",
-                  "wrong_option", "wrong_option_share", "flag"]
-WEAK_KP_COLS = ["knowledge_point", "unit_rate", "district_rate", "gap", "flag"]
+                  "wrong_option", "wrong_option_share", "wrong_option_district_share", "flag"]
+WEAK_KP_COLS = ["knowledge_point", "unit_rate", "district_rate", "gap", "worst_item_label",
+                "wrong_option", "wrong_option_share", "flag"]
 
 
 def layout(**kwargs: Any) -> html.Div:
