@@ -80,6 +80,9 @@ def option_table(sums: ItemSums, meta: pd.DataFrame) -> pd.DataFrame:
     obj = meta[meta["item_type"].isin(OBJECTIVE) & meta["options"].notna()]
     offered = (obj.assign(option=obj["options"].map(list))[["item_id", "key", "option"]]
                .explode("option"))
+    # whether the letter is (part of) the key: decided once per item × letter, not per unit
+    offered["is_key"] = [isinstance(k, str) and o in k
+                         for k, o in zip(offered["key"], offered["option"], strict=True)]
     units = sums.items[["uid", "item_id", "n", "n_up", "n_lo"]]
     grid = units.merge(offered, on="item_id")
     opts = sums.options.rename(columns={"letter": "option", "n": "n_chosen",
@@ -93,8 +96,7 @@ def option_table(sums: ItemSums, meta: pd.DataFrame) -> pd.DataFrame:
         out["share_lower"] = out["lo_chosen"] / out["n_lo"].where(out["n_lo"] > 0)
         out["mean_total"] = out["st"] / out["n_chosen"].where(out["n_chosen"] > 0)
     out["option_discrimination"] = out["share_upper"] - out["share_lower"]
-    out["is_key"] = [isinstance(k, str) and o in k for k, o in zip(out["key"], out["option"],
-                                                                     strict=True)]
+    out["is_key"] = out["is_key"].astype(bool)
     return out[["uid", "item_id", "option", "is_key", "n", "n_chosen", "share", "share_upper",
                 "share_lower", "option_discrimination", "mean_total"]]
 
