@@ -122,6 +122,7 @@ def test_binding_does_not_touch_the_input_tree():
 
 
 def test_duckdb_constructs_spark_spells_differently():
+    assert "SPLIT(answer, '')" in to_spark_sql("SELECT string_split(answer, '') FROM x")
     assert "PERCENTILE(t, 0.5)" in to_spark_sql("SELECT quantile_cont(t, 0.5) FROM x")
     disc = to_spark_sql("SELECT quantile_disc(t, 0.25) FROM x")
     assert "PERCENTILE_DISC(0.25) WITHIN GROUP (ORDER BY t" in disc
@@ -225,6 +226,7 @@ REML_2D_TOL = 1e-6
 def _cases() -> list[tuple[Any, ...]]:
     from analytics import items, reliability, scores
     from analytics.gaps import group_gap
+    from analytics.item_sums import KELLEY_SHARE, item_sums_sql
     from analytics.value_added import (
         va_cell_stats_sql,
         va_students_sql,
@@ -244,7 +246,15 @@ def _cases() -> list[tuple[Any, ...]]:
                                     "WHERE name = $e", {"e": "入口"})}
         return wh.df(va_cell_stats_sql(src, ("gender", "ses"), "class"), paper)
 
+    def raw_item_sums(wh: Any) -> pd.DataFrame:
+        # the one-pass reduction behind item_stats / alpha / options, before any pandas step
+        paper = wh.scalar("SELECT paper_id FROM papers JOIN exams USING (exam_id) "
+                          "WHERE name = $e", {"e": "期末"})
+        return wh.df(item_sums_sql("school", True),
+                     {"paper_id": paper, "school_id": None, "share": KELLEY_SHARE})
+
     return [
+        ("item sums (raw SQL)", raw_item_sums, ["kind", "uid", "item_id", "letter"]),
         ("score_report school", lambda w: scores.score_report(w, **final), ["school_id"]),
         ("score_report class by gender",
          lambda w: scores.score_report(w, **final, level="class", by="gender"),

@@ -221,6 +221,20 @@ def _list_index(node: exp.Expression) -> exp.Expression:
     return node
 
 
+def _split_chars(node: exp.Expression) -> exp.Expression:
+    """DuckDB ``string_split(s, '')`` (one element per character) → Spark ``split(s, '')``.
+
+    SQLGlot quotes the delimiter as a regex (``\\Q…\\E``); with an empty delimiter Spark then
+    appends a trailing empty string (``['A', 'C', '']`` for ``'AC'``), whereas ``split(s, '')``
+    gives ``['A', 'C']`` (and ``['']`` for ``''``) exactly as DuckDB does.
+    """
+    if (isinstance(node, exp.Split) and isinstance(node.expression, exp.Literal)
+            and node.expression.is_string and node.expression.this == ""):
+        return exp.Anonymous(this="SPLIT", expressions=[node.this.copy(),
+                                                        exp.Literal.string("")])
+    return node
+
+
 def _grouping_id(node: exp.Expression) -> exp.Expression:
     """DuckDB ``grouping(a, b, c)`` → Spark ``grouping_id(a, b, c)``.
 
@@ -312,6 +326,7 @@ SPARK_REWRITES: tuple[Callable[[exp.Expression], exp.Expression], ...] = (
     _percentile_cont,
     _percentile_disc,
     _list_index,
+    _split_chars,
     _grouping_id,
     _window_filter,
     _eliminate_qualify,
