@@ -385,7 +385,8 @@ SUMS = ("n", "sum_x", "sum_xx", "sum_p", "sum_pp", "sum_xp")
 
 
 def _split(sums: pd.DataFrame, level: str, group: str,
-           names: pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+           names: pd.DataFrame | None = None, attach: bool = True
+           ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """District rows (renamed ``*_d``) and unit rows (with the level's key columns first when
     ``names`` is given; units without an id, e.g. students with no class, are dropped)."""
     uid = _uid(level)
@@ -394,8 +395,10 @@ def _split(sums: pd.DataFrame, level: str, group: str,
         columns={c: f"{c}_d" for c in SUMS})
     units = sums.loc[~is_d].drop(columns="is_district")
     units = units[units[uid].notna()].astype({uid: "int64"})
-    if names is not None:
+    if names is not None and attach:
         units = names.merge(units, on=uid, how="inner")
+    elif names is not None:      # keep the units that have names; names are joined at the end
+        units = units[units[uid].isin(names[uid].dropna().astype("int64"))]
     return units, district
 
 
@@ -574,7 +577,7 @@ def _item_frame(wh: Warehouse, sp: dict[str, Any], level: str, relative: bool,
     uid = _uid(level)
     sums, wrong = _pass_sums(wh, sp, level)
     meta = shared_df(wh, paper_items_sql(), {"paper_id": sp["paper_id"]})
-    units, district = _split(sums, level, "item_id", names)
+    units, district = _split(sums, level, "item_id", names, attach=False)
     f = _compare(units, district, "item_id", relative)
     wrong = wrong[wrong[uid].notna() | (wrong["is_district"].astype(int) == 1)]
     top = _top_wrong(wrong, level, units, district[["item_id", "n_d"]])
@@ -682,15 +685,18 @@ def error_hotspots(
         meta = sums.loc[sums["is_district"].astype(int) == 1,
                         ["knowledge_point", "max_score", "n_items"]]
         units, district = _split(sums.drop(columns=["max_score", "n_items"]), level,
-                                 "knowledge_point", names)
+                                 "knowledge_point", names, attach=False)
         f = _compare(units, district, "knowledge_point", relative).merge(
             meta, on="knowledge_point")
         f["q_value"] = bh_qvalues(f["p_value"])
-        f = f.merge(_kp_item_details(wh, items, keys, paper_id), on=[*keys, "knowledge_point"],
+        uid = _uid(level)
+        f = f.merge(_kp_item_details(wh, items, [uid], paper_id), on=[uid, "knowledge_point"],
                     how="left")
         columns = [*keys, *KP_COLUMNS]
         order = [*keys, "knowledge_point"]
     f["flag"] = (f["q_value"] <= fdr) & (f["gap"] <= -min_gap)
+    # the frames above carry unit ids only; the names are joined once, here
+    f = names.merge(f, on=_uid(level), how="inner")
     # names follow their ids, so sorting by the ids gives the same order (and is faster)
     order = [c for c in order if c not in keys or c.endswith("_id")]
     f = f.sort_values(order, kind="mergesort").reset_index(drop=True)
