@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 
@@ -79,7 +80,7 @@ def resolve_paper(wh: Warehouse, exam: str, subject: str, grade: int | None = No
     r = hit.iloc[0]
     full = float(r["full_score"])
 
-    def line(value: object, share: float) -> float:
+    def line(value: Any, share: float) -> float:
         return float(value) if value is not None and value == value else share * full
 
     return PaperRef(

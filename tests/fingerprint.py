@@ -5,7 +5,9 @@ from __future__ import annotations
 from analytics.warehouse import Warehouse
 
 
-def fingerprint(wh: Warehouse, skip: tuple[str, ...] = ("import_log",)) -> dict[str, tuple[int, str]]:
+def fingerprint(
+    wh: Warehouse, skip: tuple[str, ...] = ("import_log",)
+) -> dict[str, tuple[int, str]]:
     """Row count and an order-independent hash of every row, per table.
 
     ``import_log`` is skipped by default: a rejected import is *meant* to be logged.

@@ -119,7 +119,8 @@ class Warehouse:
     # until this warehouse writes: another process cannot write the file while it is open here
     # (DuckDB's file lock), so only our own execute/insert_df/transaction/register can change
     # what a query returns, and each of those clears the store.
-    SHARED_MAX = 32
+    SHARED_MAX = 32                 # reductions kept at most …
+    SHARED_MAX_BYTES = 1 << 30      # … and their total size (least recently used go first)
 
     def df_shared(self, sql: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
         """Like :meth:`df`, for a reduction that other analyses may ask for again: the result is
@@ -130,8 +131,11 @@ class Warehouse:
         if hit is None:
             hit = self.df(sql, params)
             self._shared[key] = hit
-            while len(self._shared) > self.SHARED_MAX:
-                self._shared.popitem(last=False)
+            size = sum(int(f.memory_usage(index=False).sum()) for f in self._shared.values())
+            while len(self._shared) > 1 and (len(self._shared) > self.SHARED_MAX
+                                             or size > self.SHARED_MAX_BYTES):
+                _, old = self._shared.popitem(last=False)
+                size -= int(old.memory_usage(index=False).sum())
         else:
             self._shared.move_to_end(key)
         return hit.copy(deep=False)
@@ -175,7 +179,10 @@ class Warehouse:
     def arrow(self, sql: str, params: Mapping[str, Any] | None = None) -> Any:
         """Run a query and return a pyarrow Table (for large exports)."""
         self._maybe_write(sql)
-        return self.con.execute(sql, dict(params) if params else None).fetch_arrow_table()
+        result = self.con.execute(sql, dict(params) if params else None)
+        # DuckDB 2 renamed fetch_arrow_table to to_arrow_table; support both.
+        fetch = getattr(result, "to_arrow_table", None) or getattr(result, "fetch_arrow_table")  # noqa: B009
+        return fetch()
 
     def register(self, name: str, frame: Any) -> None:
         """Expose a DataFrame / Arrow table as a temporary view ``name``."""
