@@ -43,6 +43,13 @@ from analytics.scores import (
     score_report,
     standard_scores,
 )
+from analytics.summaries import (  # dashboards' summary tables (issue 5)
+    refresh_summaries,
+    reporting_tree,
+    summaries_stale,
+    summary,
+)
+from analytics.users import add_user, authenticate, list_users, remove_user  # issue 5
 from analytics.value_added import (
     reml_fit,
     value_added,
@@ -52,13 +59,6 @@ from analytics.value_added import (
     value_added_simple,
     value_added_stability,
 )
-from analytics.summaries import (  # dashboards' summary tables (issue 5)
-    refresh_summaries,
-    reporting_tree,
-    summaries_stale,
-    summary,
-)
-from analytics.users import add_user, authenticate, list_users, remove_user  # issue 5
 from analytics.warehouse import Warehouse, connect
 
 __all__ = ["Warehouse", "connect"]
