@@ -18,6 +18,8 @@ from analytics.archive import (
     search_archive,
 )
 from analytics.demo import build_demo, survey_codebook  # the demo district (issue 2, part 4)
+from analytics.export import export_parquet, read_manifest  # Parquet hand-over (issue 6)
+from analytics.gaps import group_gap  # notebooks (issue 7)
 
 # Value-added, growth percentiles, cross-year progress, green indicators (issue 4).
 from analytics.green import green_indicators, load_scales, scale_reliability
@@ -32,6 +34,7 @@ from analytics.importers import (  # files → warehouse (issue 2, part 3)
     import_totals,
 )
 from analytics.items import item_stats, option_analysis
+from analytics.knowledge import student_knowledge_rates, student_totals  # notebooks (issue 7)
 from analytics.paper import category_rates, paper_quality, specification_table
 from analytics.progress import progress_index
 from analytics.reliability import cronbach_alpha
@@ -43,6 +46,7 @@ from analytics.scores import (
     score_report,
     standard_scores,
 )
+from analytics.snapshot import backup, open_snapshot, publish, restore  # issue 7
 from analytics.summaries import (  # dashboards' summary tables (issue 5)
     refresh_summaries,
     reporting_tree,
@@ -82,3 +86,5 @@ __all__ += [
     "reml_fit", "scale_reliability", "student_growth", "value_added", "value_added_compare",
     "value_added_model", "value_added_pooled", "value_added_simple", "value_added_stability",
 ]
+__all__ += ["backup", "export_parquet", "group_gap", "open_snapshot", "publish", "read_manifest",
+            "restore", "student_knowledge_rates", "student_totals"]
