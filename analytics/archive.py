@@ -569,7 +569,12 @@ def link_item(
 
     With ``bank_item_id=None`` the administration is split off into a new bank item (copying the
     metadata) — the way to undo a wrong automatic link. A bank item left with no administration
-    and no note is removed. Returns the bank item id now linked.
+    and no note is removed.
+
+    Returns
+    -------
+    int
+        The bank item id now linked.
     """
     paper = resolve_paper(wh, exam, subject, grade)
     cur = wh.scalar("SELECT bank_item_id FROM bank_administrations WHERE paper_id = $p AND "
@@ -625,7 +630,12 @@ def add_note(wh: Warehouse, *, bank_item_id: int, text: str, author: str,
              advice: str | None = None) -> int:
     """Append a new version of the item's error-cause note (出错原因分析) with teaching advice.
 
-    Earlier versions are never changed or deleted. Returns the new version number (1, 2, …).
+    Earlier versions are never changed or deleted.
+
+    Returns
+    -------
+    int
+        The new version number (1, 2, …).
     """
     if not text or not str(text).strip():
         raise InputError("出错原因分析不能为空 / the note text is empty")
@@ -1055,7 +1065,13 @@ SHEETS = (("items", "试题与答案"), ("results", "作答结果"), ("group_rat
 def export_paper_archive(wh: Warehouse, *, exam: str, subject: str, out: str | Path,
                          grade: int | None = None, min_n: int = DEFAULT_MIN_N) -> Path:
     """Write a paper's archive as an Excel workbook (``.xlsx``) or a printable A4 HTML page
-    (``.html``), chosen by the suffix of ``out``. Returns the path written."""
+    (``.html``), chosen by the suffix of ``out``.
+
+    Returns
+    -------
+    Path
+        The path written.
+    """
     out = Path(out)
     suffix = out.suffix.lower()
     if suffix not in (".xlsx", ".html", ".htm"):

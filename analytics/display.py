@@ -57,5 +57,13 @@ def round_for_display(frame: pd.DataFrame, digits: int = 2, rate_digits: int = 3
 
 
 def prepare(frame: pd.DataFrame, min_n: int = DEFAULT_MIN_N) -> pd.DataFrame:
-    """Suppress small groups, then round: what every view and export shows."""
+    """Suppress small groups, then round: what every view and export shows.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy of ``frame``: the statistics of rows with ``n < min_n`` blanked (NaN) and, when
+        any row is, a boolean ``suppressed`` column added (:func:`suppress_small`); numbers
+        rounded (:func:`round_for_display`).
+    """
     return round_for_display(suppress_small(frame, min_n=min_n))

@@ -138,6 +138,11 @@ def export_parquet(
 def read_manifest(parquet_dir: str | Path) -> dict[str, Any]:
     """The manifest written by :func:`export_parquet`, checked for format.
 
+    Returns
+    -------
+    dict
+        The parsed ``manifest.json`` (schema version, and per table its file, rows, columns).
+
     Raises
     ------
     InputError

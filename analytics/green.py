@@ -89,7 +89,13 @@ class GreenConfig:
 
 
 def load_scales(path: str | Path | None = None) -> GreenConfig:
-    """Read the scale configuration: ``path`` or the packaged ``green_scales.toml``."""
+    """Read the scale configuration: ``path`` or the packaged ``green_scales.toml``.
+
+    Returns
+    -------
+    GreenConfig
+        The checked configuration (its ``scales``: code, name, items, threshold, …).
+    """
     try:
         if path is None:
             text = (resources.files("analytics") / "green_scales.toml").read_text("utf-8")

@@ -100,6 +100,11 @@ def fit_sgp(x: np.ndarray, y: np.ndarray, w: np.ndarray | None = None, *,
         Entry and current scores (one row per student, or per distinct pair with ``w``).
     w : array, optional
         Number of students in each row.
+
+    Returns
+    -------
+    SGPModel
+        ``knots``, ``boundary`` and ``coef`` (p × 100); ``quantiles(x)`` predicts.
     """
     x = np.asarray(x, float)
     y = np.asarray(y, float)

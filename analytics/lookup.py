@@ -98,7 +98,16 @@ def resolve_paper(wh: Warehouse, exam: str, subject: str, grade: int | None = No
 
 
 def list_papers(wh: Warehouse) -> pd.DataFrame:
-    """All papers with their exam: paper_id, exam_id, exam, subject, grade, full_score, … ."""
+    """All papers with their exam.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per paper, by exam date: ``paper_id``, ``exam_id``, ``exam``, ``subject``,
+        ``grade``, ``full_score``, ``excellent_line``, ``pass_line``, ``low_line``,
+        ``borderline_buffer``, ``band_a``, ``band_b``, ``band_c`` (NULL = default share),
+        ``has_items``, ``exam_date``.
+    """
     return wh.df(papers_sql())
 
 

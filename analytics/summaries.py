@@ -231,7 +231,13 @@ def _store(wh: Warehouse, name: str, frames: list[pd.DataFrame],
 
 
 def summaries_stale(wh: Warehouse) -> bool:
-    """True when a paper has no summaries yet or an import finished after the last refresh."""
+    """Whether the summary tables need :func:`refresh_summaries`.
+
+    Returns
+    -------
+    bool
+        True when a paper has no summaries yet or an import finished after the last refresh.
+    """
     return bool(wh.scalar("""
         SELECT (SELECT count(*) FROM papers p WHERE NOT EXISTS (
                     SELECT 1 FROM summary_catalog c WHERE c.paper_id = p.paper_id)) > 0
@@ -268,8 +274,14 @@ def read_summary(wh: Warehouse, name: str, paper_id: int,
 def summary(wh: Warehouse, name: str, *, exam: str, subject: str,
             grade: int | None = None, school_id: int | None = None) -> pd.DataFrame | None:
     """The frame of summary ``name`` for a paper: materialised if refreshed, else live
-    (``school_id``: only that school's rows). Returns None when the analysis function is not
-    available yet, an empty frame when the summary does not apply (no items, no prior exam).
+    (``school_id``: only that school's rows).
+
+    Returns
+    -------
+    pandas.DataFrame or None
+        The columns of the analysis function behind ``name``; None when that function is not
+        available yet, an empty frame when the summary does not apply (no items, no prior
+        exam).
     """
     from analytics.lookup import resolve_paper
 

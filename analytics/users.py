@@ -132,6 +132,11 @@ def add_user(
     school : str or int, optional
         Required for principals (name, code or id), refused for the other roles.
 
+    Returns
+    -------
+    User
+        The stored user (username, role, school_id, school_name, zone_id, display_name).
+
     Raises
     ------
     InputError
@@ -211,7 +216,13 @@ def get_user(wh: Warehouse, username: str) -> User | None:
 
 
 def authenticate(wh: Warehouse, username: str, password: str) -> User | None:
-    """The user if ``password`` is right, else None (same work whether or not the user exists)."""
+    """Check a password (the same work whether or not the user exists).
+
+    Returns
+    -------
+    User or None
+        The user if ``password`` is right, else None.
+    """
     stored = wh.scalar("SELECT password_hash FROM users WHERE username = $u", {"u": username})
     ok = verify_password(stored if stored is not None else _DUMMY_HASH, password)
     if stored is None or not ok:

@@ -436,6 +436,13 @@ def value_added_model(
     See :func:`value_added` for the parameters and the columns of ``effects``. ``classes=None``
     fits the class-within-school level when the data have classes (more classes than schools)
     or when ``level="class"``.
+
+    Returns
+    -------
+    VAResult
+        ``effects`` (the frame :func:`value_added` returns), ``fixed`` (β̂ with SE and
+        interval), ``fit`` (the REML fit: variance components), ``n_missing_prior``,
+        ``n_missing_covariates``.
     """
     if level not in ("school", "class"):
         raise InputError(f"增值评价的层级只能是 school 或 class / value-added level must be "

@@ -287,5 +287,11 @@ def shared_df(wh: Any, sql: str, params: Mapping[str, Any] | None = None) -> pd.
 
 
 def connect(path: str | Path | None = None, *, read_only: bool = False) -> Warehouse:
-    """Open (and for writers, create or upgrade) the warehouse. See :class:`Warehouse`."""
+    """Open (and for writers, create or upgrade) the warehouse. See :class:`Warehouse`.
+
+    Returns
+    -------
+    Warehouse
+        The open warehouse (``path`` or :func:`default_db_path`); close it with ``wh.close()``.
+    """
     return Warehouse(path, read_only=read_only)
