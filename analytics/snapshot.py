@@ -14,6 +14,9 @@ import hashlib
 import os
 import subprocess
 import tempfile
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from analytics.errors import InputError
@@ -75,17 +78,126 @@ def publish(wh_or_path: Warehouse | str | Path) -> Path:
     return _checkpointed_copy(wh_or_path, snapshot_path(src))
 
 
-def open_snapshot(db_path: str | Path) -> Warehouse:
-    """Open the latest published snapshot read-only (publishing one first if none exists)."""
+def snapshot_stale(db_path: str | Path) -> bool:
+    """True when there is no snapshot, or the warehouse file (or its write-ahead log) changed
+    after the snapshot was published."""
     snap = snapshot_path(db_path)
     if not snap.exists():
-        if not Path(db_path).exists():
-            raise FileNotFoundError(
-                f"找不到数据库文件 {db_path}。请先运行 `eqm init` 或 `eqm demo`。"
-                f" / Warehouse file {db_path} does not exist; run `eqm init` or `eqm demo` first."
-            )
-        publish(db_path)
+        return True
+    db = Path(db_path)
+    wal = db.with_name(db.name + ".wal")
+    changed = max((p.stat().st_mtime_ns for p in (db, wal) if p.exists()), default=0)
+    return changed > snap.stat().st_mtime_ns
+
+
+def open_snapshot(db_path: str | Path) -> Warehouse:
+    """Open the latest published snapshot read-only, publishing one first when there is none or
+    the warehouse changed since (unless another process is writing it: then the last one)."""
+    snap = snapshot_path(db_path)
+    if not Path(db_path).exists():
+        raise FileNotFoundError(
+            f"找不到数据库文件 {db_path}。请先运行 `eqm init` 或 `eqm demo`。"
+            f" / Warehouse file {db_path} does not exist; run `eqm init` or `eqm demo` first."
+        )
+    if snapshot_stale(db_path):
+        try:
+            publish(db_path)
+        except Exception as exc:  # the writer's file is locked by an import: use the last one
+            if "lock" not in str(exc).lower() or not snap.exists():
+                raise
     return Warehouse(snap, read_only=True)
+
+
+def publish_if_served(wh: Warehouse, say: Callable[[str], None] | None = None) -> Path | None:
+    """After a change by a command-line writer: when a dashboard reads this warehouse (a snapshot
+    has been published), refresh stale summary tables and publish a new snapshot, so that the
+    running dashboard shows the change on its next click. Returns the snapshot path, or None
+    when nothing reads a snapshot of this warehouse."""
+    if wh.path == ":memory:" or not snapshot_path(wh.path).exists():
+        return None
+    from analytics import summaries
+
+    if summaries.summaries_stale(wh):
+        if say is not None:
+            say("刷新汇总表 / refreshing the summary tables")
+        summaries.refresh_summaries(wh)
+    if say is not None:
+        say("发布快照供仪表盘读取 / publishing the snapshot the dashboard reads")
+    return publish(wh)
+
+
+class SnapshotReader:
+    """The published snapshot of a warehouse for a long-running reader (the dashboard server).
+
+    :meth:`current` returns a read-only :class:`Warehouse` on the latest published snapshot and
+    reopens it when a writer (``eqm import``, ``eqm publish``, :meth:`write`) has swapped in a
+    new one since the last call, calling ``on_change`` (the reader's cache must be dropped then).
+    The check is one ``stat`` of the snapshot path. Queries never wait for an import: the writer
+    holds its own file, readers hold a copy.
+
+    :meth:`write` is for the reader's rare own writes (a committee note): it opens the writer's
+    file for the duration of ``fn``, publishes a new snapshot and switches to it. While another
+    process writes (an import runs) the file is locked and :meth:`write` raises
+    :class:`~analytics.errors.InputError` with a plain message; reading goes on.
+
+    Parameters
+    ----------
+    db_path : path
+        The warehouse file (the writer's); the snapshot lives beside it (:func:`snapshot_path`).
+    on_change : callable, optional
+        Called (without arguments) after a newer snapshot was opened.
+    """
+
+    def __init__(self, db_path: str | Path, on_change: Callable[[], None] | None = None) -> None:
+        self.db_path = Path(db_path)
+        self.path = snapshot_path(self.db_path)
+        self.on_change = on_change
+        self._lock = threading.RLock()
+        self._wh = open_snapshot(self.db_path)
+        self._stamp = self._stat()
+
+    def _stat(self) -> tuple[int, int, int] | None:
+        try:
+            st = self.path.stat()
+        except FileNotFoundError:  # mid-swap or removed: keep the open one
+            return None
+        return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+    def current(self) -> Warehouse:
+        """The read-only warehouse on the latest published snapshot."""
+        with self._lock:
+            stamp = self._stat()
+            if stamp is not None and stamp != self._stamp:
+                # Close first: DuckDB shares one database instance per path within a process,
+                # so a connect while the old one is open would return the old file's instance.
+                self._wh.close()
+                self._wh = Warehouse(self.path, read_only=True)
+                self._stamp = stamp
+                if self.on_change is not None:
+                    self.on_change()
+            return self._wh
+
+    @contextmanager
+    def write(self) -> Iterator[Warehouse]:
+        """Open the writer's file, yield it, publish a new snapshot and switch to it."""
+        with self._lock:
+            try:
+                writer = Warehouse(self.db_path)
+            except Exception as exc:  # held by an import or a recompute in another process
+                if "lock" not in str(exc).lower():
+                    raise
+                raise InputError(
+                    "正在导入或重算数据,暂时不能保存,请稍后再试 / the warehouse is being "
+                    "written by another process (an import or a recompute); try again shortly"
+                ) from exc
+            with writer:
+                yield writer
+                publish(writer)
+            self.current()
+
+    def close(self) -> None:
+        with self._lock:
+            self._wh.close()
 
 
 def _sha256(path: Path) -> str:

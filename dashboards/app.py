@@ -141,10 +141,22 @@ def prepare_warehouse(db_path: str | os.PathLike[str], *, refresh: bool | None =
 
     ``refresh``/``demo_users``: True/False to force, None to decide (stale summaries; a
     warehouse holding the demo's planted truths and no users).
-    """
-    from analytics import summaries, users
 
-    with analytics.connect(Path(db_path)) as wh:
+    Ends by publishing the read-only snapshot the dashboard reads
+    (:class:`analytics.snapshot.SnapshotReader`). When another process is writing the warehouse
+    (an import), says so and serves the snapshot published last.
+    """
+    from analytics import snapshot, summaries, users
+
+    try:
+        wh = analytics.connect(Path(db_path))
+    except Exception as exc:
+        if "lock" not in str(exc).lower() or not snapshot.snapshot_path(Path(db_path)).exists():
+            raise
+        print("数据库正被其他进程写入(导入中),先显示上次发布的快照 / the warehouse is being "
+              "written by another process; serving the snapshot published last", flush=True)
+        return
+    with wh:
         if refresh or (refresh is None and summaries.summaries_stale(wh)):
             print("刷新汇总表 / refreshing the summary tables …", flush=True)
             log = summaries.refresh_summaries(wh)
@@ -163,6 +175,7 @@ def prepare_warehouse(db_path: str | os.PathLike[str], *, refresh: bool | None =
                     print(f"  {r.username:<12} {r.password:<14} "
                           f"{code_label('role', r.role)} / {r.role}{where}")
                 print("  (更改密码 / change: eqm users add NAME --role ROLE --replace)")
+        snapshot.publish(wh)
 
 
 def _archive_demo_papers(wh: Any) -> None:

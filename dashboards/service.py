@@ -30,8 +30,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
-import analytics
-from analytics import summaries, users
+from analytics import snapshot, summaries, users
 from analytics.display import DEFAULT_MIN_N, prepare
 from analytics.errors import EqmError
 from analytics.lookup import list_papers
@@ -178,27 +177,39 @@ class Service:
         self.db_path = str(db_path)
         self.min_n = int(min_n)
         self.rank_policy: RankPolicy = rank_policy
-        self.wh = analytics.connect(self.db_path)
+        # Reads come from the published read-only snapshot, so the dashboard keeps serving
+        # while `eqm import` holds the warehouse file; a newer snapshot drops the caches.
+        self.reader = snapshot.SnapshotReader(self.db_path, on_change=self.clear_cache)
         self._lock = threading.RLock()
         self._cached = functools.lru_cache(maxsize=cache_size)(self._compute)
         self._cached_rows = functools.lru_cache(maxsize=256)(self._rows_compute)
         self.timings: deque[tuple[str, float]] = deque(maxlen=2000)
 
     # -- plumbing ----------------------------------------------------------------------------
+    @property
+    def wh(self) -> Any:
+        """The read-only warehouse on the latest published snapshot."""
+        return self.reader.current()
+
     def close(self) -> None:
         with self._lock:
-            self.wh.close()
+            self.reader.close()
 
     def clear_cache(self) -> None:
         """Forget cached results (after an import or a note edit)."""
-        Service.papers_raw.cache_clear()
-        Service._tree.cache_clear()
+        Service._papers_cached.cache_clear()
+        Service._tree_cached.cache_clear()
         self._cached.cache_clear()
         self._cached_rows.cache_clear()
 
     def _run(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         with self._lock:
-            return fn(self.wh, *args, **kwargs)
+            return fn(self.reader.current(), *args, **kwargs)
+
+    def _write(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Run ``fn`` on the writer's file, then publish and read the new snapshot."""
+        with self._lock, self.reader.write() as wh:
+            return fn(wh, *args, **kwargs)
 
     def _compute(self, name: str, exam: str, subject: str, grade: int | None,
                  extra: tuple[tuple[str, Any], ...]) -> pd.DataFrame:
@@ -233,6 +244,7 @@ class Service:
     def _analysis(self, name: str, f: Filters, **kwargs: Any) -> pd.DataFrame:
         if f.exam is None or f.subject is None:
             return pd.DataFrame()
+        self.sync()
         frame = self._cached(name, f.exam, f.subject, f.grade, tuple(sorted(kwargs.items())))
         return frame.copy()
 
@@ -293,12 +305,26 @@ class Service:
                        subject=str(row["subject"]))
 
     # -- reference data ------------------------------------------------------------------------
-    @functools.cache  # noqa: B019 - one Service per app; the tree changes only on import
+    def sync(self) -> None:
+        """Switch to a newer published snapshot if a writer swapped one in (one ``stat``);
+        the switch drops every cache. Called before each cache lookup."""
+        with self._lock:
+            self.reader.current()
+
     def papers_raw(self) -> pd.DataFrame:
+        self.sync()
+        return self._papers_cached()
+
+    def _tree(self) -> pd.DataFrame:
+        self.sync()
+        return self._tree_cached()
+
+    @functools.cache  # noqa: B019 - one Service per app; the tree changes only on import
+    def _papers_cached(self) -> pd.DataFrame:
         return self._run(list_papers)
 
     @functools.cache  # noqa: B019
-    def _tree(self) -> pd.DataFrame:
+    def _tree_cached(self) -> pd.DataFrame:
         return self._run(summaries.reporting_tree)
 
     def papers(self, user: User) -> pd.DataFrame:
@@ -577,6 +603,7 @@ class Service:
         student_growth), cached per school; read with a school filter, never the district."""
         if f.exam is None or f.subject is None:
             return pd.DataFrame()
+        self.sync()
         frame = self._cached_rows(name, f.exam, f.subject, f.grade, int(school_id))
         return frame.copy()
 
@@ -599,8 +626,9 @@ class Service:
         low = scores[scores["percentile_rank"] < STRUGGLING_SHARE][
             ["student_key", "student_id", "school_id", "class_id", "total", "z"]]
         low = low.assign(low_attainment=True)
-        growth = pd.DataFrame(columns=["student_key", "student_id", "school_id", "class_id",
-                                       "total", "z", "sgp"])
+        # typed like the rows it is merged with (an untyped empty frame has object columns)
+        growth = scores.iloc[:0][["student_key", "student_id", "school_id", "class_id",
+                                  "total", "z"]].assign(sgp=pd.Series(dtype="float64"))
         try:
             g = self._school_rows("student_growth", f, user.school_id)
         except NotAvailable:
@@ -652,7 +680,7 @@ class Service:
         if user.role != "committee":
             raise AccessDenied("only the exam committee edits notes")
         fn = self._function("add_note")
-        version = self._run(fn, bank_item_id=int(bank_item_id), text=str(text)[:5000],
+        version = self._write(fn, bank_item_id=int(bank_item_id), text=str(text)[:5000],
                             author=user.username, advice=advice)
         self.clear_cache()
         return int(version)

@@ -367,7 +367,8 @@ def test_only_the_committee_edits_notes(app: Any) -> None:
     svc = app.server.config["EQM_SERVICE"]
     with svc._lock:
         if search_archive(svc.wh).empty:
-            archive_paper(svc.wh, exam="期末监测", subject="数学")
+            with svc.reader.write() as writer:  # the service reads a read-only snapshot
+                archive_paper(writer, exam="期末监测", subject="数学")
         bank_id = int(search_archive(svc.wh)["bank_item_id"].iloc[0])
     values = {f"{ids.CM_NOTE_SAVE}.n_clicks": 1, f"{ids.CM_HISTORY_ITEM}.value": bank_id,
               f"{ids.CM_NOTE_TEXT}.value": "学生混淆了正负号"}

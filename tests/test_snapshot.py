@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 
 from analytics import snapshot
 from analytics.errors import InputError
+from analytics.users import add_user, get_user
 from analytics.warehouse import Warehouse
 from eqm.cli import cli
 
@@ -74,12 +78,12 @@ def test_readers_keep_reading_while_a_writer_holds_the_file(tmp_path):
         with open_snapshot({str(db)!r}) as r:
             print(",".join(r.df("SELECT name FROM districts ORDER BY district_id")["name"]))
     """)
+    old_reader = snapshot.open_snapshot(db)  # holds the old snapshot open across the swap
     with writer.transaction():
         writer.execute("INSERT INTO districts VALUES (2, '乙区')")
         out = subprocess.run([sys.executable, "-c", reader_code], capture_output=True,
                              text=True, check=True)
         assert out.stdout.strip() == "甲区"
-    old_reader = snapshot.open_snapshot(db)  # holds the old snapshot open across the swap
     snapshot.publish(writer)
     out = subprocess.run([sys.executable, "-c", reader_code], capture_output=True, text=True,
                          check=True)
@@ -87,3 +91,70 @@ def test_readers_keep_reading_while_a_writer_holds_the_file(tmp_path):
     assert old_reader.df("SELECT count(*) AS n FROM districts")["n"].iloc[0] == 1
     old_reader.close()
     writer.close()
+
+
+def test_dashboard_keeps_serving_during_an_import_and_then_shows_it(tmp_path):
+    """The dashboard's service reads the published snapshot: while another process holds the
+    warehouse (an import in progress) it answers from the last snapshot; when the import ends
+    and publishes, the next request shows the new paper; a note cannot be saved meanwhile and
+    says why."""
+    from dashboards.service import Filters, Service
+    from tests.builders import build_exam
+
+    db = tmp_path / "w.duckdb"
+    with Warehouse(db) as wh:
+        build_exam(wh, n_schools=3, students_per_school=20, exam="期中", seed=1)
+        add_user(wh, "officer", "pw-officer-1", "officer")
+        add_user(wh, "cm", "pw-committee-1", "committee")
+    service = Service(str(db))
+    try:
+        officer = get_user(service.wh, "officer")
+        committee = get_user(service.wh, "cm")
+        assert officer is not None and committee is not None
+        before = service.score_report(officer, Filters(exam="期中", subject="数学"), "school")
+        assert len(before) == 3
+
+        writer_code = textwrap.dedent(f"""
+            import sys
+            from analytics.warehouse import Warehouse
+            from analytics.snapshot import publish_if_served
+            from tests.builders import build_exam
+            with Warehouse({str(db)!r}) as wh:
+                with wh.transaction():
+                    build_exam(wh, n_schools=3, students_per_school=20, exam="期末", seed=2,
+                               exam_date="2026-07-01")
+                    print("importing", flush=True)
+                    sys.stdin.readline()          # hold the file (and the transaction) open
+                publish_if_served(wh)
+            print("published", flush=True)
+        """)
+        env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+        proc = subprocess.Popen([sys.executable, "-c", writer_code], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, text=True, env=env)
+        try:
+            assert proc.stdout is not None and proc.stdin is not None
+            assert proc.stdout.readline().strip() == "importing"
+            # mid-import: reads answer (from the snapshot), fresh queries included
+            service.clear_cache()
+            during = service.score_report(officer, Filters(exam="期中", subject="数学"),
+                                          "school")
+            pd.testing.assert_frame_equal(during, before)
+            assert "期末" not in set(service.papers(officer)["exam"])
+            # a write waits for nobody: it is refused with a plain message
+            with pytest.raises(InputError, match="正在导入"):
+                service.save_note(committee, 1, "note")
+            proc.stdin.write("\n")
+            proc.stdin.flush()
+            assert proc.stdout.readline().strip() == "published"
+            proc.wait(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        assert proc.returncode == 0
+        # the next request sees the new snapshot (caches dropped on the swap)
+        assert "期末" in set(service.papers(officer)["exam"])
+        after = service.score_report(officer, Filters(exam="期末", subject="数学"), "school")
+        assert len(after) == 3
+    finally:
+        service.close()

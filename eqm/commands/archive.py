@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 import pandas as pd
 
+from analytics import snapshot
 from analytics.archive import (
     add_note,
     archive_item,
@@ -60,6 +61,7 @@ def add(ctx: click.Context, exam: str, subject: str, grade: int | None, content:
     frame = read_item_content(content) if content is not None else None
     with Warehouse(ctx.obj["db"]) as wh:
         result = archive_paper(wh, exam=exam, subject=subject, grade=grade, content=frame)
+        snapshot.publish_if_served(wh)  # a running dashboard sees the change
     counts = result["link_method"].value_counts()
     click.echo(f"已入档 {len(result)} 题 / archived {len(result)} items: "
                f"新增 new {counts.get('new', 0)}, 按题干关联 linked by stem "
@@ -139,6 +141,7 @@ def note(ctx: click.Context, item_id: int, text: str, author: str, advice: str |
     """为试题追加一版出错原因分析(历史保留)/ append a new version of an item's note."""
     with Warehouse(ctx.obj["db"]) as wh:
         version = add_note(wh, bank_item_id=item_id, text=text, author=author, advice=advice)
+        snapshot.publish_if_served(wh)  # a running dashboard sees the change
     click.echo(f"已保存第 {version} 版 / saved version {version} of item {item_id}'s note")
 
 
@@ -158,6 +161,7 @@ def link(ctx: click.Context, exam: str, subject: str, grade: int | None, label: 
     with Warehouse(ctx.obj["db"]) as wh:
         target = link_item(wh, exam=exam, subject=subject, grade=grade, label=label,
                            bank_item_id=None if split else bank_item_id)
+        snapshot.publish_if_served(wh)  # a running dashboard sees the change
     click.echo(f"第{label}题 → 档案编号 {target} / item {label} → bank item {target}")
 
 

@@ -26,6 +26,8 @@ def register(cli: click.Group) -> None:
     def restore_cmd(ctx: click.Context, src: Path) -> None:
         """从备份恢复数据库 / replace the warehouse with the backup SRC (the old one is kept)."""
         info = snapshot.restore(src, ctx.obj["db"])
+        if snapshot.snapshot_path(ctx.obj["db"]).exists():  # a dashboard reads it: republish
+            snapshot.publish(ctx.obj["db"])
         click.echo(f"已恢复 / restored {info['path']} (schema v{info['schema_version']}); "
                    f"previous kept at {info['previous']}")
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import click
 
+from analytics import snapshot
 from analytics.errors import EqmError
 from analytics.importers import (
     ImportResult,
@@ -55,7 +56,10 @@ def _run(ctx: click.Context, fn: Callable[..., ImportResult], *args: Any, **kwar
             click.echo(f"内部错误,未导入任何数据 / internal error, nothing was imported: "
                        f"{type(exc).__name__}: {exc}", err=True)
             ctx.exit(1)
-    click.echo(result.message)
+        click.echo(result.message)
+        if result.outcome in ("ok", "replaced"):
+            # a running dashboard reads the published snapshot: give it the new data
+            snapshot.publish_if_served(wh, say=lambda m: click.echo(m, err=True))
 
 
 def register(cli: click.Group) -> None:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from analytics import snapshot
 from analytics.users import ROLES, add_user, list_users, remove_user
 from analytics.warehouse import Warehouse
 from eqm.output import emit, format_option, out_option
@@ -35,6 +36,7 @@ def add(ctx: click.Context, username: str, role: str, school: str | None,
     with Warehouse(path) as wh:
         user = add_user(wh, username, password, role, school=school,
                         display_name=display_name, replace=replace)
+        snapshot.publish_if_served(wh)  # a running dashboard sees the change
     where = f" ({user.school_name})" if user.school_name else ""
     click.echo(f"已添加 / added: {user.username} [{ROLES[user.role][0]} {user.role}]{where}")
 
@@ -57,6 +59,7 @@ def remove(ctx: click.Context, username: str) -> None:
     """删除账号 / remove a user."""
     with Warehouse(ctx.obj["db"]) as wh:
         remove_user(wh, username)
+        snapshot.publish_if_served(wh)  # a running dashboard sees the change
     click.echo(f"已删除 / removed: {username}")
 
 
