@@ -10,7 +10,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 from click.testing import CliRunner
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from analytics.errors import InputError
@@ -115,6 +115,9 @@ def test_binary_junk_is_refused_clearly(base_db, tmp_path, data):
 @settings(max_examples=20, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(rows=csv_rows)
+# found by hypothesis: a header naming only a free-response item and no data rows (the item
+# table's empty answer-key column reached DuckDB as DOUBLE)
+@example(rows=[["考号", "3"]])
 def test_random_xlsx_never_crashes(base_db, tmp_path, rows):
     wb = openpyxl.Workbook()
     ws = wb.active

@@ -376,7 +376,12 @@ def import_scores(
         say(f"校验 {n} 行 / validating {n} rows")
         wh.register("_cols_df", cols)
         try:
-            wh.execute("CREATE OR REPLACE TEMP TABLE _cols AS SELECT * FROM _cols_df")
+            # typed explicitly: a column holding only missing values (no keyed item) would
+            # otherwise come through pandas as DOUBLE
+            wh.execute("CREATE OR REPLACE TEMP TABLE _cols AS SELECT * REPLACE ("
+                       "header::VARCHAR AS header, item_type::VARCHAR AS item_type, "
+                       "answer_key::VARCHAR AS answer_key, options::VARCHAR AS options, "
+                       "partial_score::DOUBLE AS partial_score) FROM _cols_df")
         finally:
             wh.unregister("_cols_df")
         wh.execute(rows_sql(header))
