@@ -71,8 +71,12 @@ def _checkpointed_copy(wh_or_path: Warehouse | str | Path, dest: Path) -> Path:
 def publish(wh_or_path: Warehouse | str | Path) -> Path:
     """Publish a read-only snapshot of the warehouse for readers (the dashboard).
 
-    Call it from the writing process after a successful import or recompute. Returns the
-    snapshot's path.
+    Call it from the writing process after a successful import or recompute.
+
+    Returns
+    -------
+    Path
+        The snapshot's path (:func:`snapshot_path`).
     """
     src = wh_or_path.path if isinstance(wh_or_path, Warehouse) else wh_or_path
     return _checkpointed_copy(wh_or_path, snapshot_path(src))
@@ -92,7 +96,13 @@ def snapshot_stale(db_path: str | Path) -> bool:
 
 def open_snapshot(db_path: str | Path) -> Warehouse:
     """Open the latest published snapshot read-only, publishing one first when there is none or
-    the warehouse changed since (unless another process is writing it: then the last one)."""
+    the warehouse changed since (unless another process is writing it: then the last one).
+
+    Returns
+    -------
+    Warehouse
+        The snapshot, opened read-only.
+    """
     snap = snapshot_path(db_path)
     if not Path(db_path).exists():
         raise FileNotFoundError(
@@ -210,7 +220,13 @@ def _sha256(path: Path) -> str:
 
 
 def backup(db_path: str | Path, dest: str | Path) -> dict[str, object]:
-    """Write a consistent copy of the warehouse to ``dest``; returns its size and sha256."""
+    """Write a consistent copy of the warehouse to ``dest``.
+
+    Returns
+    -------
+    dict
+        ``path`` (of the copy), ``bytes`` (its size), ``sha256`` (its hex digest).
+    """
     src = Path(db_path)
     if not src.exists():
         raise InputError(f"找不到数据库文件 {src} / no warehouse at {src}")
@@ -224,6 +240,12 @@ def restore(backup_file: str | Path, db_path: str | Path) -> dict[str, object]:
     The check opens the backup read-only and reads its schema version; a file that is not a
     DuckDB warehouse, or is from a newer schema, is refused and nothing changes. The current
     warehouse is kept beside it as ``<name>.before-restore.duckdb``.
+
+    Returns
+    -------
+    dict
+        ``path`` (the restored warehouse), ``schema_version`` (of the backup), ``previous``
+        (where the replaced warehouse was kept, or None when there was none).
     """
     src = Path(backup_file)
     if not src.exists():

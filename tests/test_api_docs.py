@@ -15,12 +15,6 @@ from eqm import apidoc
 # Public functions allowed without a Returns/Yields section, each with its reason. Keep short.
 NO_RETURNS_OK: dict[str, str] = {
     "analytics.remove_user": "returns None: deletes a dashboard account (raises if absent)",
-    # The return value is stated in prose; the Returns section waits for the snapshot work in
-    # progress in analytics/snapshot.py (not edited from here meanwhile).
-    "analytics.publish": "returns the snapshot's path (prose)",
-    "analytics.open_snapshot": "returns a read-only Warehouse (prose)",
-    "analytics.backup": "returns its size and sha256 (prose)",
-    "analytics.restore": "returns a dict (prose); being changed with the snapshot work",
 }
 # DataFrame-returning functions whose Returns section cannot list fixed columns.
 VARIABLE_COLUMNS_OK: dict[str, str] = {
