@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import itertools
 import zlib
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -271,7 +272,7 @@ def paper_spec(subject: str, grade: int, exam_key: str, seed: int,
             cand = spec.index[~has & spec["item_type"].isin(["fill", "constructed", "single"])]
             for i in rng.choice(cand, need, replace=False):
                 _set_cell(spec, i, "knowledge_points",
-                          [weak_kp, *spec.at[i, "knowledge_points"]][:2])
+                          [weak_kp, *spec["knowledge_points"].loc[i]][:2])
     spec["answer_key"] = spec["true_key"]
     spec["knowledge_point"] = spec["knowledge_points"].map("；".join)
     return spec
@@ -289,7 +290,7 @@ def _logistic(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
 
 
-def simulate_item(item: pd.Series | dict[str, Any], theta: np.ndarray,
+def simulate_item(item: pd.Series | Mapping[Hashable, Any], theta: np.ndarray,
                   rng: np.random.Generator) -> np.ndarray:
     """Raw codes of one item for abilities ``theta``: −1 = blank; choice items: option index
     (single/true_false) or candidate index (multiple); scored items: number of score steps.
@@ -346,21 +347,21 @@ def score_codes(spec: pd.DataFrame, raw: np.ndarray, *, listed: bool = True) -> 
     """
     out = np.full(raw.shape, np.nan)
     keycol = "answer_key" if listed else "true_key"
-    for j, item in enumerate(spec.itertuples(index=False)):
+    for j, item in enumerate(spec.to_dict("records")):
         r = raw[:, j]
         ans = r >= 0
-        t = item.item_type
+        t = item["item_type"]
         if t in ("single", "true_false"):
-            k = item.options.index(getattr(item, keycol))
-            out[ans, j] = np.where(r[ans] == k, item.max_score, 0.0)
+            k = item["options"].index(item[keycol])
+            out[ans, j] = np.where(r[ans] == k, item["max_score"], 0.0)
         elif t == "multiple":
-            key = set(getattr(item, keycol))
-            val = np.array([item.max_score if set(c) == key
-                            else (item.partial_score or 0.0) if set(c) < key else 0.0
-                            for c in item.candidates])
+            key = set(item[keycol])
+            val = np.array([item["max_score"] if set(c) == key
+                            else (item["partial_score"] or 0.0) if set(c) < key else 0.0
+                            for c in item["candidates"]])
             out[ans, j] = val[r[ans]]
         else:
-            out[ans, j] = r[ans] * item.step
+            out[ans, j] = r[ans] * item["step"]
     return out
 
 
@@ -505,7 +506,7 @@ def make_units(schools: pd.DataFrame, grades: tuple[int, ...], students: int,
     rows = []
     for s in schools.itertuples(index=False):
         for g in grades:
-            if g in serves[s.kind] or g not in (5, 9):
+            if g in serves[str(s.kind)] or g not in (5, 9):
                 rows.append((s.school_no, g, s.locality, s.ownership, s.kind))
     u = pd.DataFrame(rows, columns=["school_no", "grade", "locality", "ownership", "kind"])
     n = len(u)
@@ -771,8 +772,8 @@ def _plant_wrong_key(spec: pd.DataFrame, rng: np.random.Generator) -> None:
     """List a distractor as the key of a mid-paper single-choice item; weak students favour it."""
     singles = spec.index[spec["item_type"] == "single"]
     i = singles[min(len(singles) - 1, max(2, len(singles) // 2))]
-    opts = spec.at[i, "options"]
-    k = opts.index(spec.at[i, "true_key"])
+    opts: str = spec["options"].loc[i]
+    k = opts.index(spec["true_key"].loc[i])
     x = (k + 1 + int(rng.integers(len(opts) - 1))) % len(opts)
     base = np.where(np.arange(len(opts)) == x, 4.0, 1.0)
     base[k] = 0.0
@@ -785,11 +786,11 @@ def _plant_wrong_key(spec: pd.DataFrame, rng: np.random.Generator) -> None:
 
 def _plant_trap(spec: pd.DataFrame, rng: np.random.Generator) -> None:
     """Give a single-choice item a distractor that pulls strong students."""
-    singles = [i for i in spec.index[spec["item_type"] == "single"]
-               if spec.at[i, "answer_key"] == spec.at[i, "true_key"]]
+    singles = spec.index[(spec["item_type"] == "single")
+                         & (spec["answer_key"] == spec["true_key"])]
     i = singles[min(len(singles) - 1, 3)]
-    opts = spec.at[i, "options"]
-    k = opts.index(spec.at[i, "true_key"])
+    opts: str = spec["options"].loc[i]
+    k = opts.index(spec["true_key"].loc[i])
     x = (k + 1 + int(rng.integers(len(opts) - 1))) % len(opts)
     spec.at[i, "trap"] = x
     spec.at[i, "b"] = -0.6
@@ -879,15 +880,16 @@ def truths(dist: DemoDistrict) -> pd.DataFrame:
     mon = EXAM_BY_KEY["monitor"].name
     rows: list[dict[str, Any]] = []
     for u, v in plan["va"].items():
-        g = int(units.at[u, "grade"])
+        unit = units.loc[u]
+        g = int(unit["grade"])
         for s in dist.subjects:
             rows.append({"kind": "school_effect", "exam": mon, "subject": s, "grade": g,
-                         "school": sch[units.at[u, "school_no"]], "value": v,
+                         "school": sch[unit["school_no"]], "value": v,
                          "note": VA_NOTE})
     g, s = plan["weak_at"]
     for u in plan["weak_units"]:
         rows.append({"kind": "weak_knowledge_point", "exam": mon, "subject": s, "grade": g,
-                     "school": sch[units.at[u, "school_no"]],
+                     "school": sch[units["school_no"].loc[u]],
                      "knowledge_point": plan["weak_kp"], "value": -0.8,
                      "note": "该知识点的题目能力降低0.8 logit / −0.8 logits on the items of this "
                              "knowledge point in the monitoring paper"})
