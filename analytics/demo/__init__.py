@@ -133,7 +133,7 @@ def build_demo(
         if own:
             wh.close()
     return {
-        **{k: int(v) for k, v in counts.items()},
+        **{str(k): int(v) for k, v in counts.items()},
         "files": len(files),
         "out_dir": str(out_dir),
         "seconds_generate": t1 - t0,

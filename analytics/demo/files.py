@@ -160,16 +160,17 @@ def _item_arrays(p: DemoPaper, sl: slice, absent_cells: bool) -> list[pa.Array]:
     raw = p.raw[sl]
     absent = p.status[sl] != 0
     cols: list[pa.Array] = []
-    for j, item in enumerate(p.spec.itertuples(index=False)):
+    for j, item in enumerate(p.spec.to_dict("records")):
         r = raw[:, j]
         blank = (r < 0) | absent
-        if item.item_type in ("single", "true_false", "multiple"):
-            labels = list(item.candidates) if item.item_type == "multiple" else list(item.options)
+        t = item["item_type"]
+        if t in ("single", "true_false", "multiple"):
+            labels = list(item["candidates"] if t == "multiple" else item["options"])
             arr: pa.Array = _dict_col(np.maximum(r, 0), labels, blank).cast(pa.string())
-        elif float(item.step).is_integer():
-            arr = pa.array((r.astype(np.int32) * int(item.step)), mask=blank)
+        elif float(item["step"]).is_integer():
+            arr = pa.array((r.astype(np.int32) * int(item["step"])), mask=blank)
         else:
-            arr = pa.array(r * float(item.step), mask=blank)
+            arr = pa.array(r * float(item["step"]), mask=blank)
         if absent_cells:
             arr = pc.if_else(pa.array(absent), pa.scalar("缺考"), arr.cast(pa.string()))
         cols.append(arr)
