@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 from scipy import stats
 
@@ -43,7 +44,7 @@ from analytics.warehouse import Warehouse
 Z95 = float(stats.norm.ppf(0.975))
 
 
-def index_level(value: float | np.ndarray) -> np.ndarray:
+def index_level(value: npt.ArrayLike) -> np.ndarray:
     """Shanghai's 9 levels: clamp(floor(value × 10), 1, 9); NaN stays NaN.
 
     ``floor`` is taken after rounding to 12 decimals so that, e.g., 0.7 × 10 gives 7.
@@ -278,7 +279,7 @@ def alpha_sql() -> str:
 # --------------------------------------------------------------------------------------------
 # Python: the statistics
 # --------------------------------------------------------------------------------------------
-def wilson(k: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def wilson(k: npt.ArrayLike, n: npt.ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     """Wilson score 95% interval for k successes of n (NaN when n = 0)."""
     k = np.asarray(k, float)
     n = np.asarray(n, float)
@@ -326,12 +327,12 @@ def scale_reliability(wh: Warehouse, *, survey: str | None = None, grade: int | 
         wh.unregister("green_items")
     names = {s["code"]: s["name"] for s in cfg.scales}
     rows = []
-    for r in g.itertuples():
-        k, n = int(r.k), int(r.n)
-        a = cronbach_alpha_from_sums(k, float(r.sum_item_var), float(r.var_total)) \
+    for r in g.to_dict("records"):
+        k, n = int(r["k"]), int(r["n"])
+        a = cronbach_alpha_from_sums(k, float(r["sum_item_var"]), float(r["var_total"])) \
             if k > 1 and n > 1 else float("nan")
         lo, hi = feldt_ci(a, n, k) if k > 1 and n > 2 else (float("nan"),) * 2
-        rows.append({"scale": r.scale, "name": names.get(r.scale, r.scale), "k": k, "n": n,
+        rows.append({"scale": r["scale"], "name": names.get(r["scale"], r["scale"]), "k": k, "n": n,
                      "alpha": a, "ci_low": lo, "ci_high": hi})
     order = {s["code"]: i for i, s in enumerate(cfg.scales)}
     out = pd.DataFrame(rows, columns=["scale", "name", "k", "n", "alpha", "ci_low", "ci_high"])

@@ -190,7 +190,8 @@ def fit_sgp_warehouse(wh: Warehouse, *, exam: str, prior_exam: str, subject: str
     lo, hi = float(kb["lo"]), float(kb["hi"])
     knots = np.unique(np.asarray(kb["knots"], float))
     boundary = (lo - 0.1 * (hi - lo), hi + 0.1 * (hi - lo))
-    model = fit_sgp(pairs["x"], pairs["y"], pairs["w"].to_numpy(float), knots=knots,
+    model = fit_sgp(pairs["x"].to_numpy(float), pairs["y"].to_numpy(float),
+                    pairs["w"].to_numpy(float), knots=knots,
                     boundary=boundary)
     pairs["sgp"] = model.percentile(pairs["x"].to_numpy(float), pairs["y"].to_numpy(float))
     return model, pairs

@@ -65,6 +65,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 from scipy import optimize, stats
 
@@ -365,7 +366,7 @@ def reml_fit(st: CellStats, *, classes: bool = False, reml: bool = True,
     return fit
 
 
-def categorise(va: np.ndarray, ci_low: np.ndarray, ci_high: np.ndarray,
+def categorise(va: npt.ArrayLike, ci_low: npt.ArrayLike, ci_high: npt.ArrayLike,
                min_effect: float = 0.0) -> np.ndarray:
     """``above`` when ci_low > 0 and va ≥ min_effect, ``below`` when ci_high < 0 and
     va ≤ −min_effect, else ``as_expected``; NaN intervals give ``as_expected``."""
@@ -466,7 +467,7 @@ def value_added_model(
     else:
         by_school = cells.drop(columns="class_id").groupby("school_id", sort=True).sum()
         by_school = by_school.reset_index()
-        cells = by_school.assign(class_id=pd.NA)
+        cells = by_school.assign(class_id=pd.Series(pd.NA, index=by_school.index, dtype=object))
         st = CellStats.from_frame(by_school, p, np.arange(len(by_school)))
     fit = reml_fit(st, classes=use_classes, reml=reml)
 
