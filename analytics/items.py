@@ -146,10 +146,11 @@ def compute_item_stats(sums: ItemSums, meta: pd.DataFrame) -> pd.DataFrame:
         m["upper_rate"] = m["sx_up"] / m["n_up"].where(m["n_up"] > 0) / mx
         m["lower_rate"] = m["sx_lo"] / m["n_lo"].where(m["n_lo"] > 0) / mx
         m["discrimination"] = m["upper_rate"] - m["lower_rate"]
-        den_t = np.sqrt(m["var_x"] * m["var_t"])
-        den_r = np.sqrt(m["var_x"] * m["var_rest"])
-        m["r_item_total"] = (m["cov_xt"] / den_t.where(den_t > 0))
-        m["r_item_rest"] = (m["cov_x_rest"] / den_r.where(den_r > 0))
+        var_x = m["var_x"].to_numpy(dtype=float)
+        den_t = np.sqrt(var_x * m["var_t"].to_numpy(dtype=float))
+        den_r = np.sqrt(var_x * m["var_rest"].to_numpy(dtype=float))
+        m["r_item_total"] = m["cov_xt"] / np.where(den_t > 0, den_t, np.nan)
+        m["r_item_rest"] = m["cov_x_rest"] / np.where(den_r > 0, den_r, np.nan)
         # Moodle: cov_max from the sorted pairing of x and R
         sr = (m["st"] - m["sx"]).to_numpy(dtype=float)
         cov_max = np.where(n > 1, (m["sxr_sorted"].to_numpy(dtype=float)

@@ -255,9 +255,9 @@ def create_demo_users(wh: Warehouse, *, principals: int = 2) -> pd.DataFrame:
     schools = wh.df("SELECT school_id, name FROM schools ORDER BY school_id LIMIT $n",
                     {"n": principals})
     rows = []
-    plan = [(u, r, None, d) for u, r, d in DEMO_ACCOUNTS] + [
-        (f"xiaozhang{i + 1}", "principal", int(s.school_id), f"{s.name}校长(演示)")
-        for i, s in enumerate(schools.itertuples())]
+    plan: list[tuple[str, str, int | None, str]] = [(u, r, None, d) for u, r, d in DEMO_ACCOUNTS]
+    plan += [(f"xiaozhang{i + 1}", "principal", int(s["school_id"]), f"{s['name']}校长(演示)")
+             for i, s in enumerate(schools.to_dict("records"))]
     for username, role, school, display in plan:
         password = secrets.token_urlsafe(9)
         user = add_user(wh, username, password, role, school=school, display_name=display)

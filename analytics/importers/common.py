@@ -494,12 +494,13 @@ def sql_problems(wh: Warehouse, problems: ProblemCollector, sql: str,
         "SELECT _row, col, zh, en FROM _problems ORDER BY _row NULLS FIRST, col LIMIT $k",
         {"k": max(room, 0)},
     )
-    for r in first.itertuples(index=False):
+    for r in first.to_dict("records"):
+        row, col = r["_row"], r["col"]
         problems.problems.append(Problem(
             problems.file,
-            None if r._0 is None or r._0 != r._0 else int(r._0),
-            None if r.col is None or r.col != r.col else str(r.col),
-            str(r.zh), str(r.en),
+            None if row is None or row != row else int(row),
+            None if col is None or col != col else str(col),
+            str(r["zh"]), str(r["en"]),
         ))
     problems.total += n
 

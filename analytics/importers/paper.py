@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Hashable
 from pathlib import Path
 from typing import Any
 
@@ -123,7 +124,7 @@ def parse_spec(frame: pd.DataFrame, cols: dict[str, str], problems: ProblemColle
     for rec in frame.to_dict("records"):
         row = int(rec["_row"])
 
-        def get(name: str, rec: dict[str, Any] = rec) -> str:
+        def get(name: str, rec: dict[Hashable, Any] = rec) -> str:
             v = rec.get(name)
             return "" if v is None or v != v else norm_text(v)
 
