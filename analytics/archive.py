@@ -39,7 +39,7 @@ import hashlib
 import json
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Hashable, Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -327,7 +327,7 @@ def _find_bank_item(wh: Warehouse, stem_fp: str | None, meta_fp: str,
     return None, "new"
 
 
-def _insert_bank_item(wh: Warehouse, item: Mapping[str, Any], paper: PaperRef,
+def _insert_bank_item(wh: Warehouse, item: Mapping[Hashable, Any], paper: PaperRef,
                       content: Mapping[str, Any], stem_fp: str | None, meta_fp: str) -> int:
     new_id = int(wh.scalar("SELECT nextval('bank_item_id_seq')"))
     wh.execute(
@@ -353,7 +353,7 @@ def _insert_bank_item(wh: Warehouse, item: Mapping[str, Any], paper: PaperRef,
     return new_id
 
 
-def _refresh_metadata(wh: Warehouse, bank_item_id: int, item: Mapping[str, Any],
+def _refresh_metadata(wh: Warehouse, bank_item_id: int, item: Mapping[Hashable, Any],
                       paper: PaperRef) -> None:
     """A re-imported specification table (e.g. a corrected key) updates the bank item's
     metadata, but only when this paper is the item's only use; a shared item is left alone."""
@@ -459,8 +459,8 @@ def archive_paper(
             label = str(it["label"])
             cont = by_label.get(label, {})
             if label in existing.index:
-                bid = int(existing.loc[label, "bank_item_id"])
-                how = str(existing.loc[label, "link_method"])
+                bid = int(existing["bank_item_id"].loc[label])
+                how = str(existing["link_method"].loc[label])
                 _refresh_metadata(wh, bid, it, paper)
                 _fill_content(wh, bid, cont, paper.subject)
             else:
@@ -772,7 +772,8 @@ def _wrong_options_text(opts: pd.DataFrame, top: int = 2) -> pd.DataFrame:
     w = w[w["k"] <= top]
     wide = w.pivot(index="item_label", columns="k", values=["option", "share"])
     wide.columns = [f"wrong_option_{k}" if c == "option" else f"wrong_option_{k}_share"
-                    for c, k in wide.columns]
+                    for c, k in zip(wide.columns.get_level_values(0),
+                                    wide.columns.get_level_values(1), strict=True)]
     for k in range(1, top + 1):
         for c in (f"wrong_option_{k}", f"wrong_option_{k}_share"):
             if c not in wide.columns:
