@@ -189,8 +189,9 @@ def _archive_demo_papers(wh: Any) -> None:
     papers = list_papers(wh)
     papers = papers[papers["has_items"]]
     print(f"示例题库入档 / archiving {len(papers)} demo papers …", flush=True)
-    for p in papers.itertuples():
-        archive.archive_paper(wh, exam=str(p.exam), subject=str(p.subject), grade=int(p.grade))
+    for p in papers.to_dict("records"):
+        archive.archive_paper(wh, exam=str(p["exam"]), subject=str(p["subject"]),
+                              grade=int(p["grade"]))
 
 
 def serve(db_path: str | os.PathLike[str], port: int = 8050, host: str = "127.0.0.1",

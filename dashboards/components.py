@@ -88,7 +88,7 @@ def _is_rate(col: str) -> bool:
     return col.endswith(("_rate", "_share")) or col in ("share", "score_rate", "difficulty")
 
 
-def table(frame: pd.DataFrame, lang: str, *, table_id: str | None = None,
+def table(frame: pd.DataFrame | None, lang: str, *, table_id: str | None = None,
           reference: Mapping[str, float] | None = None, page_size: int = 15,
           hide: Sequence[str] = ()) -> Any:
     """A sortable table; ``*_id`` columns hidden; rate columns as percentages; cells of
@@ -167,28 +167,30 @@ def filter_bar(svc: Service, user: User, f: Filters, lang: str,
         parts.append(_dropdown("grade", [{"label": str(g), "value": int(g)} for g in grades],
                                f.grade, lang, clearable=False))
     if "subject" in keys:
-        subj = papers[(papers["exam"] == f.exam) & (papers["grade"] == f.grade)]["subject"] \
+        subj: list[str] = list(
+            papers[(papers["exam"] == f.exam) & (papers["grade"] == f.grade)]["subject"]) \
             if not papers.empty else []
         parts.append(_dropdown("subject", [{"label": s, "value": s} for s in subj], f.subject,
                                lang, clearable=False))
     fixed = user.role == "principal"
     if "zone" in keys:
         zones = tree[["zone_id", "zone_name"]].dropna().drop_duplicates()
-        parts.append(_dropdown("zone", [{"label": r.zone_name, "value": int(r.zone_id)}
-                                        for r in zones.itertuples()], f.zone, lang,
+        parts.append(_dropdown("zone", [{"label": r["zone_name"], "value": int(r["zone_id"])}
+                                        for r in zones.to_dict("records")], f.zone, lang,
                                disabled=fixed))
     if "school" in keys:
         schools = tree if f.zone is None else tree[tree["zone_id"] == f.zone]
         schools = schools[["school_id", "school_name"]].drop_duplicates()
-        parts.append(_dropdown("school", [{"label": r.school_name, "value": int(r.school_id)}
-                                          for r in schools.itertuples()], f.school, lang,
+        parts.append(_dropdown("school", [{"label": r["school_name"],
+                                           "value": int(r["school_id"])}
+                                          for r in schools.to_dict("records")], f.school, lang,
                                disabled=fixed))
     if "class" in keys:
         classes = tree[(tree["school_id"] == f.school) & (tree["grade"] == f.grade)] \
             if f.school is not None else tree.iloc[0:0]
         classes = classes.dropna(subset=["class_id"])
-        parts.append(_dropdown("class", [{"label": r.class_name, "value": int(r.class_id)}
-                                         for r in classes.itertuples()], f.class_id, lang))
+        parts.append(_dropdown("class", [{"label": r["class_name"], "value": int(r["class_id"])}
+                                         for r in classes.to_dict("records")], f.class_id, lang))
     return html.Div(parts, className="eqm-filters")
 
 

@@ -77,8 +77,8 @@ def search(n: int, text: str | None, data: dict[str, Any]) -> tuple[Any, list[An
     @guarded(1)
     def inner(user: User, lang: str, svc: Service) -> Any:
         hits = svc.archive_search(user, Filters.from_mapping(data), text)
-        options = [{"label": f"{r.bank_item_id} · {r.label} · {r.knowledge_points}",
-                    "value": int(r.bank_item_id)} for r in hits.itertuples()]
+        options = [{"label": f"{r['bank_item_id']} · {r['label']} · {r['knowledge_points']}",
+                    "value": int(r["bank_item_id"])} for r in hits.to_dict("records")]
         cols = [c for c in SEARCH_COLS if c in hits.columns]
         if hits.empty and not text:
             return message(t("needs_archive", lang)), options

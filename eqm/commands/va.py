@@ -30,7 +30,7 @@ def with_labels(frame: pd.DataFrame) -> pd.DataFrame:
     if "category" not in frame.columns:
         return frame
     out = frame.copy()
-    out.insert(out.columns.get_loc("category") + 1, "category_label",
+    out.insert(list(out.columns).index("category") + 1, "category_label",
                out["category"].map(va_mod.CATEGORY_LABELS))
     return out
 
