@@ -175,7 +175,8 @@ def filter_methods() -> dict[str, inspect.Signature]:
 def filter_cases() -> list[Filters]:
     """Hostile filter states: through ``from_mapping`` (the callbacks' path) with every key
     hostile (directly for text too long for ``from_mapping``, which drops it), hostile text
-    beside a real exam or subject, and hostile integers in the integer fields."""
+    beside a real exam or subject (the SQL strings, NUL and unicode quotes), and hostile
+    integers in the integer fields."""
     text_fields = [f.name for f in fields(Filters) if f.type in ("str | None", str)]
     int_fields = [f.name for f in fields(Filters) if f.name not in text_fields]
     assert {"exam", "subject"} <= set(text_fields) and {"school", "class_id"} <= set(int_fields)
@@ -184,6 +185,7 @@ def filter_cases() -> list[Filters]:
         text: dict[str, Any] = {k: h for k in text_fields}
         cases.append(Filters.from_mapping({k: h for k in (*ids.FILTER_KEYS, "class_id")})
                      if len(h) < 200 else Filters(**text))
+    for h in (*HOSTILE[:4], HOSTILE[5], HOSTILE[7]):  # the SQL ones, NUL, unicode quotes
         cases.append(Filters(exam="期末监测", subject=h))
         cases.append(Filters(exam=h, subject="数学"))
     for n in HOSTILE_INTS:
