@@ -47,7 +47,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analytics.display import DEFAULT_MIN_N, round_for_display, suppress_small
+from analytics.display import (
+    DEFAULT_MIN_N,
+    round_for_display,
+    suppress_small,
+    text_not_formulas,
+)
 from analytics.errors import InputError, NotFoundError
 from analytics.hotspots import DIFFICULTY_BANDS, district_weak_points, error_hotspots
 from analytics.lookup import PaperRef, resolve_paper
@@ -1100,6 +1105,7 @@ def _write_xlsx(rep: dict[str, Any], out: Path) -> None:
         cover.to_excel(xw, sheet_name="试卷信息", index=False)
         for key, name in SHEETS:
             rep[key].to_excel(xw, sheet_name=name, index=False)
+        text_not_formulas(xw.book)  # imported item text starting with '=' stays text
         for ws in xw.book.worksheets:
             ws.freeze_panes = "A2"
             for col in ws.columns:

@@ -7,6 +7,7 @@ exports pass them through :func:`prepare` (or the two steps separately) right be
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -67,3 +68,24 @@ def prepare(frame: pd.DataFrame, min_n: int = DEFAULT_MIN_N) -> pd.DataFrame:
         rounded (:func:`round_for_display`).
     """
     return round_for_display(suppress_small(frame, min_n=min_n))
+
+
+def text_not_formulas(book: Any) -> Any:
+    """Make every formula cell of an openpyxl workbook a text cell, in place, before saving.
+
+    pandas writes a string starting with ``=`` as an Excel formula. Names in exports come from
+    imported files (schools, classes, knowledge points, item text), so ``=HYPERLINK(…)`` in a
+    roster would become a live formula in every export (formula injection, OWASP "CSV
+    injection"). Every Excel export of the project passes its workbook through here.
+
+    Returns
+    -------
+    openpyxl.Workbook
+        The same workbook.
+    """
+    for ws in book.worksheets:
+        for row in ws.iter_rows():
+            for cell in row:
+                if cell.data_type == "f":
+                    cell.data_type = "s"
+    return book

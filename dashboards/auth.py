@@ -58,6 +58,8 @@ def load_secret_key(explicit: str | None = None, *, secret_file: Path | None = N
     if secret_file.exists():
         text = secret_file.read_text(encoding="utf-8").strip()
         if len(text) >= 32:
+            if secret_file.stat().st_mode & 0o077:  # readable by others: tighten it
+                secret_file.chmod(0o600)
             return text
     secret_file.parent.mkdir(parents=True, exist_ok=True)
     key = secrets.token_hex(32)

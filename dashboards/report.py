@@ -9,6 +9,7 @@ from collections.abc import Mapping
 
 import pandas as pd
 
+from analytics.display import text_not_formulas
 from dashboards.i18n import column_label, t, translate_codes
 
 CSS = """
@@ -56,9 +57,5 @@ def workbook(sections: Mapping[str, pd.DataFrame], lang: str) -> bytes:
             data = _display(frame, lang) if frame is not None and not frame.empty \
                 else pd.DataFrame({t("no_data", lang): []})
             data.to_excel(xl, sheet_name=sheet, index=False)
-        for ws in xl.book.worksheets:  # imported text starting with '=' stays text: no formula
-            for row in ws.iter_rows():  # (formula injection through names in imported files)
-                for cell in row:
-                    if cell.data_type == "f":
-                        cell.data_type = "s"
+        text_not_formulas(xl.book)  # imported names starting with '=' stay text
     return buf.getvalue()

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 import pandas as pd
 
-from analytics.display import DEFAULT_MIN_N, prepare
+from analytics.display import DEFAULT_MIN_N, prepare, text_not_formulas
 
 FORMATS = ("table", "csv", "json", "xlsx")
 
@@ -33,7 +33,9 @@ def emit(frame: pd.DataFrame, fmt: str = "table", out: Path | None = None,
     if fmt == "xlsx":
         if out is None:
             raise click.UsageError("--format xlsx needs --out FILE.xlsx")
-        shown.to_excel(out, index=False, sheet_name=sheet[:31])
+        with pd.ExcelWriter(out, engine="openpyxl") as xw:
+            shown.to_excel(xw, index=False, sheet_name=sheet[:31])
+            text_not_formulas(xw.book)  # imported names starting with '=' stay text
         click.echo(f"wrote {out} ({len(shown)} rows)")
         return
     if fmt == "csv":

@@ -649,6 +649,39 @@ def test_imported_text_is_text_in_the_principals_exports() -> None:
     assert "<script>alert" not in page and "&lt;script&gt;" in page
 
 
+def test_imported_text_is_text_in_cli_and_archive_exports(tmp_path: Path) -> None:
+    """The same for `eqm … --format xlsx` (eqm.output.emit) and the question archive's
+    workbook (item stems come from the committee's files)."""
+    import json
+
+    import openpyxl
+
+    from analytics.archive import archive_paper, export_paper_archive
+    from eqm.output import emit
+    from tests.builders import build_exam
+
+    def formulas(path: Path) -> list[object]:
+        book = openpyxl.load_workbook(path)
+        return [c.value for ws in book.worksheets for row in ws.iter_rows() for c in row
+                if c.data_type == "f"]
+
+    out = tmp_path / "cli.xlsx"
+    emit(pd.DataFrame({"school_name": list(FORMULAS), "n": [10] * len(FORMULAS)}), "xlsx", out)
+    assert formulas(out) == []
+    assert set(FORMULAS) <= set(pd.read_excel(out)["school_name"])
+
+    with Warehouse(tmp_path / "a.duckdb") as wh:
+        build_exam(wh, n_schools=2, students_per_school=20, exam="期末", seed=3)
+        labels = list(wh.df("SELECT label FROM items ORDER BY number")["label"])
+        stems = [FORMULAS[i % len(FORMULAS)] for i in range(len(labels))]
+        content = pd.DataFrame({"item_label": labels, "stem_text": stems,
+                                "option_texts": [json.dumps({"A": "=1+1"})] * len(labels),
+                                "solution_notes": ["@SUM(A1:A2)"] * len(labels)})
+        archive_paper(wh, exam="期末", subject="数学", content=content)
+        book = export_paper_archive(wh, exam="期末", subject="数学", out=tmp_path / "arch.xlsx")
+    assert formulas(book) == []
+
+
 # ==============================================================================================
 # 4. Secrets
 # ==============================================================================================
@@ -797,6 +830,9 @@ def test_flask_secret_from_private_key_file(db: Path, tmp_path: Path,
     weak.chmod(0o644)
     new = load_secret_key(None, secret_file=weak)
     assert len(new) >= 64 and weak.read_text(encoding="utf-8").strip() == new
+    assert stat.S_IMODE(weak.stat().st_mode) == 0o600
+    weak.chmod(0o644)  # a valid key left readable by others is kept, and tightened
+    assert load_secret_key(None, secret_file=weak) == new
     assert stat.S_IMODE(weak.stat().st_mode) == 0o600
 
 
