@@ -252,3 +252,15 @@ def grid(frame: pd.DataFrame, row: str, col: str, count: str, *,
                        y=[str(i) for i in wide.index], colorscale="Blues",
                        text=wide.to_numpy(), texttemplate="%{text}", showscale=False)
     return _figure([trace], title, height=320)
+
+
+def levels_by_unit(green: pd.DataFrame) -> pd.DataFrame:
+    """Green indicators (long) → a table of one row per unit (the district first) with ``n``
+    (the most students behind any indicator) and each indicator's index level as a column."""
+    order = list(dict.fromkeys(green["name"]))
+    keyed = green.assign(_unit=green["school_id"].fillna(-1))
+    wide = keyed.pivot_table(index=["_unit", "unit_name"], columns="name",
+                             values="index_level", aggfunc="first", sort=False)
+    n = keyed.groupby(["_unit", "unit_name"], sort=False)["n"].max()
+    out = pd.concat([n, wide[[c for c in order if c in wide.columns]]], axis=1)
+    return out.reset_index().drop(columns="_unit")

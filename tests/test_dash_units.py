@@ -160,3 +160,18 @@ def test_report_and_workbook_escape_and_round_trip() -> None:
     back = pd.read_excel(__import__("io").BytesIO(data), sheet_name=None)
     assert list(back) == ["1-本校", "2-空"]
     assert back["1-本校"]["平均分"].iloc[0] == pytest.approx(71.234)
+
+
+def test_green_levels_by_unit_is_one_row_per_unit_district_first() -> None:
+    long = pd.DataFrame({
+        "school_id": [np.nan, np.nan, 7, 7, 3, 3],
+        "unit_name": ["全区", "全区", "七中", "七中", "三中", "三中"],
+        "name": ["学习动力", "学业负担"] * 3,
+        "n": [500, 480, 40, 38, 25, 26],
+        "index_level": [5, 3, 7, 2, 4, 9],
+    })
+    wide = figures.levels_by_unit(long)
+    assert list(wide.columns) == ["unit_name", "n", "学习动力", "学业负担"]
+    assert list(wide["unit_name"]) == ["全区", "七中", "三中"]
+    assert list(wide["n"]) == [500, 40, 26]
+    assert list(wide["学业负担"]) == [3, 2, 9]

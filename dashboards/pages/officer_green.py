@@ -41,6 +41,11 @@ def update(user: User, lang: str, svc: Service, data: dict[str, Any]) -> list[An
         shown = green
     fig = figures.radar(shown.dropna(subset=["index_level"]), "name", "index_level",
                         "unit_name", range_=(0, 9))
-    cols = [c for c in ["unit_name", "name", "n", "value", "ci_low", "ci_high", "index_level"]
-            if c in green.columns]
-    return [graph(fig), table(green[cols], lang, page_size=20)]
+    if f.school is not None or "index_level" not in green.columns:
+        cols = [c for c in ["unit_name", "name", "n", "value", "ci_low", "ci_high",
+                            "index_level"] if c in green.columns]
+        return [graph(fig), table(green[cols], lang, page_size=20)]
+    # many schools (a city has thousands): one row per unit, one column per indicator's level,
+    # so the browser gets units × indicators cells once, not a long table 10× as large
+    return [graph(fig), table(figures.levels_by_unit(green), lang, page_size=20)]
+
