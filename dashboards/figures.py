@@ -264,3 +264,13 @@ def levels_by_unit(green: pd.DataFrame) -> pd.DataFrame:
     n = keyed.groupby(["_unit", "unit_name"], sort=False)["n"].max()
     out = pd.concat([n, wide[[c for c in order if c in wide.columns]]], axis=1)
     return out.reset_index().drop(columns="_unit")
+
+
+def worst_units(frame: pd.DataFrame, unit: str, gap: str, limit: int) -> pd.DataFrame:
+    """The rows of the ``limit`` units with the lowest mean ``gap`` (all rows when there are
+    no more units than that): a heatmap of thousands of schools cannot be read, nor sent."""
+    means = frame.groupby(unit, sort=False)[gap].mean()
+    if len(means) <= limit:
+        return frame
+    keep = set(means.nsmallest(limit).index)
+    return frame[frame[unit].isin(keep)]

@@ -175,3 +175,12 @@ def test_green_levels_by_unit_is_one_row_per_unit_district_first() -> None:
     assert list(wide["unit_name"]) == ["全区", "七中", "三中"]
     assert list(wide["n"]) == [500, 40, 26]
     assert list(wide["学业负担"]) == [3, 2, 9]
+
+
+def test_worst_units_keeps_the_units_furthest_below() -> None:
+    frame = pd.DataFrame({"school_name": list("aabbccdd"),
+                          "gap": [0.1, 0.0, -0.3, -0.1, -0.05, -0.05, 0.2, 0.2]})
+    kept = figures.worst_units(frame, "school_name", "gap", 2)
+    assert sorted(set(kept["school_name"])) == ["b", "c"]
+    assert len(kept) == 4
+    pd.testing.assert_frame_equal(figures.worst_units(frame, "school_name", "gap", 4), frame)

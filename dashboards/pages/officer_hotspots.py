@@ -16,6 +16,8 @@ from dashboards.service import Filters, Service
 
 dash.register_page(__name__, path="/officer/hotspots", title="错误热点", name="officer_hotspots")
 
+HEATMAP_UNITS = 60  # rows of the heatmap at most: the units furthest below the district
+
 FLAG_COLS = ["school_name", "class_name", "item_label", "knowledge_points", "n", "unit_rate",
              "district_rate", "gap", "q_value", "wrong_option", "wrong_option_share"]
 
@@ -46,7 +48,12 @@ def update(user: User, lang: str, svc: Service, data: dict[str, Any], level: str
     unit = f"{level}_name"
     if level == "class" and "school_name" in matrix.columns:
         matrix = matrix.assign(class_name=matrix["school_name"] + " " + matrix["class_name"])
-    fig = figures.heatmap(matrix, "knowledge_point", unit, "gap", zmid=0.0)
+    total = int(matrix[unit].nunique()) if unit in matrix.columns else 0
+    if total > HEATMAP_UNITS:
+        matrix = figures.worst_units(matrix, unit, "gap", HEATMAP_UNITS)
+    fig = figures.heatmap(matrix, "knowledge_point", unit, "gap", zmid=0.0,
+                          title=t("heatmap_top", lang, total=total, shown=HEATMAP_UNITS)
+                          if total > HEATMAP_UNITS else None)
     flagged = svc.hotspots(user, f, level=level)
     if "flag" in flagged.columns:
         flagged = flagged[flagged["flag"].fillna(False).astype(bool)].sort_values("gap")
