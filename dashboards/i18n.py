@@ -69,6 +69,9 @@ TEXTS: dict[str, tuple[str, str]] = {
     "quadrant": ("成绩 × 增值 四象限", "Attainment × value added"),
     "status_change": ("现状 × 变化", "Status × change"),
     "radar": ("绿色指标雷达图(本校 vs 全区)", "Green indicators: school vs district"),
+    "rows_top": ("共 {total} 条,显示差距最大的 {shown} 条(可选片区或学校缩小范围)",
+                 "{total} rows: the {shown} largest gaps are shown (choose a zone or school to "
+                 "narrow it)"),
     "heatmap_top": ("共 {total} 个单位,热图显示差距最大的 {shown} 个(可选片区或学校缩小范围)",
                     "{total} units: the heatmap shows the {shown} furthest below the district "
                     "(choose a zone or school to narrow it)"),

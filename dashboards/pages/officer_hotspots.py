@@ -10,13 +10,14 @@ from dash import Input, Output, callback, dcc, html
 
 from analytics.users import User
 from dashboards import figures, ids
-from dashboards.components import graph, guarded, page, section, table
+from dashboards.components import graph, guarded, message, page, section, table
 from dashboards.i18n import t
 from dashboards.service import Filters, Service
 
 dash.register_page(__name__, path="/officer/hotspots", title="错误热点", name="officer_hotspots")
 
 HEATMAP_UNITS = 60  # rows of the heatmap at most: the units furthest below the district
+TABLE_ROWS = 300    # flagged hotspots listed at most (largest gaps first)
 
 FLAG_COLS = ["school_name", "class_name", "item_label", "knowledge_points", "n", "unit_rate",
              "district_rate", "gap", "q_value", "wrong_option", "wrong_option_share"]
@@ -57,4 +58,8 @@ def update(user: User, lang: str, svc: Service, data: dict[str, Any], level: str
     flagged = svc.hotspots(user, f, level=level)
     if "flag" in flagged.columns:
         flagged = flagged[flagged["flag"].fillna(False).astype(bool)].sort_values("gap")
-    return [graph(fig), table(flagged[[c for c in FLAG_COLS if c in flagged.columns]], lang)]
+    shown = table(flagged.head(TABLE_ROWS)[[c for c in FLAG_COLS if c in flagged.columns]], lang)
+    if len(flagged) > TABLE_ROWS:  # a city has tens of thousands: the largest gaps first
+        shown = html.Div([message(t("rows_top", lang, total=len(flagged), shown=TABLE_ROWS)),
+                          shown])
+    return [graph(fig), shown]
