@@ -378,6 +378,8 @@ class Service:
             if level == "district":
                 return frame
             col = "zone_id" if level == "zone" else "school_id"
+            if frame.empty:  # nothing to scope (e.g. no items on a totals-only exam)
+                return frame
             if col not in frame.columns:
                 raise AccessDenied(f"cannot scope a {level} frame without {col}")
             return frame[frame[col] == (user.zone_id if level == "zone" else user.school_id)]

@@ -184,3 +184,31 @@ def test_worst_units_keeps_the_units_furthest_below() -> None:
     assert sorted(set(kept["school_name"])) == ["b", "c"]
     assert len(kept) == 4
     pd.testing.assert_frame_equal(figures.worst_units(frame, "school_name", "gap", 4), frame)
+
+
+def test_principal_on_a_totals_only_exam_gets_no_rows_not_a_refusal(wh, tmp_path) -> None:
+    """Found by the load test: on an exam imported as totals only (no items) the principal's
+    weak-items callback was refused ("cannot scope a school frame without school_id"): an
+    empty frame has nothing to scope and now comes back empty."""
+    from analytics.importers import import_totals
+    from tests.builders import build_exam
+
+    build_exam(wh, n_schools=3, students_per_school=12)
+    roster = wh.df("SELECT s.student_id AS 考号, s.name AS 姓名, t.school_name AS 学校, "
+                   "t.class_name AS 班级 FROM students s JOIN student_tree t USING (student_key) "
+                   "ORDER BY s.student_id")
+    roster["总分"] = 60
+    path = tmp_path / "totals.csv"
+    roster.to_csv(path, index=False)
+    import_totals(wh, path, exam="期中总分", subject="数学", grade=8, full_score=100,
+                  exam_date="2026-04-20")
+    db = wh.path
+    wh.close()
+    svc = Service(db, min_n=5)
+    try:
+        p = User("p", "principal", school_id=2, zone_id=2)
+        for by in ("item", "knowledge_point"):
+            frame = svc.hotspots(p, Filters(exam="期中总分", subject="数学", grade=8), by=by)
+            assert frame.empty
+    finally:
+        svc.close()
