@@ -63,6 +63,7 @@ from analytics.errors import InputError
 from analytics.levels import LEVEL_KEYS, check_level
 from analytics.lookup import resolve_paper, resolve_school
 from analytics.warehouse import Warehouse, shared_df
+from analytics.warehouse.db import memo
 
 By = Literal["item", "knowledge_point"]
 OBJECTIVE_TYPES = ("single", "multiple", "true_false")
@@ -574,16 +575,27 @@ def _unit_pass_sums(wh: Warehouse, sp: dict[str, Any], level: str) -> pd.DataFra
 
 def _item_frame(wh: Warehouse, sp: dict[str, Any], level: str, relative: bool,
                 names: pd.DataFrame) -> pd.DataFrame:
-    uid = _uid(level)
-    sums, wrong = _pass_sums(wh, sp, level)
-    meta = shared_df(wh, paper_items_sql(), {"paper_id": sp["paper_id"]})
-    units, district = _split(sums, level, "item_id", names, attach=False)
-    f = _compare(units, district, "item_id", relative)
-    wrong = wrong[wrong[uid].notna() | (wrong["is_district"].astype(int) == 1)]
-    top = _top_wrong(wrong, level, units, district[["item_id", "n_d"]])
-    f = f.merge(top, on=[uid, "item_id"], how="left")
-    f = f.merge(meta.drop(columns="answer_key"), on="item_id", how="left")
-    return f
+    units, district = _item_base(wh, sp, level, names)
+    return _compare(units, district, "item_id", relative)
+
+
+def _item_base(wh: Warehouse, sp: dict[str, Any], level: str, names: pd.DataFrame
+               ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Unit rows (sums, most-chosen wrong answer and item metadata attached) and district rows
+    of the item comparison: what does not depend on ``relative``, kept on the connection
+    (:meth:`Warehouse.memo`) per paper and level."""
+    def build() -> tuple[pd.DataFrame, pd.DataFrame]:
+        uid = _uid(level)
+        sums, wrong = _pass_sums(wh, sp, level)
+        meta = shared_df(wh, paper_items_sql(), {"paper_id": sp["paper_id"]})
+        units, district = _split(sums, level, "item_id", names, attach=False)
+        wrong = wrong[wrong[uid].notna() | (wrong["is_district"].astype(int) == 1)]
+        top = _top_wrong(wrong, level, units, district[["item_id", "n_d"]])
+        units = units.merge(top, on=[uid, "item_id"], how="left")
+        units = units.merge(meta.drop(columns="answer_key"), on="item_id", how="left")
+        return units, district
+
+    return memo(wh, ("hotspots._item_base", sp["paper_id"], sp["full_score"], level), build)
 
 
 ITEM_COLUMNS = (

@@ -36,9 +36,10 @@ import math
 import numbers
 import os
 import re
+import uuid
 import warnings
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Hashable, Iterator, Mapping
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
@@ -51,6 +52,7 @@ from sqlglot.dialects.duckdb import DuckDB
 
 from analytics.errors import EqmError
 from analytics.export import read_manifest
+from analytics.warehouse.db import Memo, copy_kept
 
 ENV_MASTER = "EQM_SPARK_MASTER"
 DEFAULT_MASTER = "local[*]"
@@ -497,7 +499,7 @@ class SparkWarehouse:
         for key, value in SESSION_CONF.items():
             self.spark.conf.set(key, value)
         self._views: list[str] = []
-        self._shared: OrderedDict[tuple[str, str], pd.DataFrame] = OrderedDict()
+        self._shared: OrderedDict[Hashable, Any] = OrderedDict()
         for entry in self.manifest["tables"]:
             frame = self.spark.read.parquet(str(Path(self.path) / entry["path"]))
             frame.createOrReplaceTempView(entry["table"])
@@ -540,12 +542,30 @@ class SparkWarehouse:
         hit = self._shared.get(key)
         if hit is None:
             hit = self.df(sql, params)
-            self._shared[key] = hit
-            while len(self._shared) > self.SHARED_MAX:
-                self._shared.popitem(last=False)
+            self._keep(key, hit)
         else:
             self._shared.move_to_end(key)
-        return hit.copy(deep=False)
+        return cast(pd.DataFrame, hit.copy(deep=False))
+
+    def memo(self, key: Hashable, fn: Callable[[], Memo]) -> Memo:
+        """``fn()`` kept under ``key`` with the shared reductions, as
+        :meth:`Warehouse.memo <analytics.warehouse.Warehouse.memo>` does (``fn`` returns a
+        DataFrame or a tuple of DataFrames that depends only on the data and ``key``); shallow
+        copies are returned, so callers cannot change what is kept."""
+        skey = ("\0memo", key)
+        hit = self._shared.get(skey)
+        if hit is None:
+            hit = fn()
+            self._keep(skey, hit)
+        else:
+            self._shared.move_to_end(skey)
+        return cast(Memo, copy_kept(hit))
+
+    def _keep(self, key: Hashable, value: Any) -> None:
+        """Store ``value``; drop the least recently used entries beyond :attr:`SHARED_MAX`."""
+        self._shared[key] = value
+        while len(self._shared) > self.SHARED_MAX:
+            self._shared.popitem(last=False)
 
     def shared_hit(self, sql: str, params: Mapping[str, Any] | None = None
                    ) -> pd.DataFrame | None:
@@ -573,6 +593,18 @@ class SparkWarehouse:
 
     def unregister(self, name: str) -> None:
         self.spark.catalog.dropTempView(name)
+
+    @contextmanager
+    def temp_view(self, frame: Any) -> Iterator[str]:
+        """Expose a pandas DataFrame as a temporary view for the ``with`` block and yield its
+        fresh, unique name (as :meth:`Warehouse.temp_view
+        <analytics.warehouse.Warehouse.temp_view>`)."""
+        name = f"_tmp_{uuid.uuid4().hex}"
+        self.register(name, frame)
+        try:
+            yield name
+        finally:
+            self.unregister(name)
 
     @contextmanager
     def transaction(self) -> Iterator[SparkWarehouse]:

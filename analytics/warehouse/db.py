@@ -15,19 +15,22 @@ from __future__ import annotations
 
 import os
 import re
+import uuid
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Hashable, Iterator, Mapping
 from contextlib import contextmanager
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
 import pandas as pd
 
 DEFAULT_DB_PATH = Path("data") / "warehouse.duckdb"
 _MIGRATION_RE = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
+#: What :meth:`Warehouse.memo` keeps: a DataFrame or a tuple of DataFrames.
+Memo = TypeVar("Memo", pd.DataFrame, tuple[pd.DataFrame, ...])
 
 
 def default_db_path() -> Path:
@@ -103,8 +106,7 @@ class Warehouse:
         self.read_only = read_only
         self.con = duckdb.connect(self.path, read_only=read_only, config=config)
         self._in_tx = False
-        self._shared: OrderedDict[tuple[str, tuple[tuple[str, Any], ...]], pd.DataFrame] = (
-            OrderedDict())
+        self._shared: OrderedDict[Hashable, Any] = OrderedDict()
         if migrate and not read_only:
             self.migrate()
 
@@ -130,15 +132,49 @@ class Warehouse:
         hit = self._shared.get(key)
         if hit is None:
             hit = self.df(sql, params)
-            self._shared[key] = hit
-            size = sum(int(f.memory_usage(index=False).sum()) for f in self._shared.values())
-            while len(self._shared) > 1 and (len(self._shared) > self.SHARED_MAX
-                                             or size > self.SHARED_MAX_BYTES):
-                _, old = self._shared.popitem(last=False)
-                size -= int(old.memory_usage(index=False).sum())
+            self._keep(key, hit)
         else:
             self._shared.move_to_end(key)
         return hit.copy(deep=False)
+
+    def memo(self, key: Hashable, fn: Callable[[], Memo]) -> Memo:
+        """``fn()``, kept under ``key`` with the shared reductions (same store, same limits,
+        forgotten on the same writes), for a result derived from them that several analyses or
+        calls need (e.g. the hotspots' per unit × item frame, which ``relative`` does not
+        change). ``fn`` must return a DataFrame or a tuple of DataFrames, and its result must
+        depend only on the warehouse's data and on ``key`` (include every parameter in it).
+        Shallow copies are returned (copy-on-write), so callers cannot change what is kept."""
+        skey = ("\0memo", key)
+        hit = self._shared.get(skey)
+        if hit is None:
+            hit = fn()
+            self._keep(skey, hit)
+        else:
+            self._shared.move_to_end(skey)
+        return copy_kept(hit)
+
+    def _keep(self, key: Hashable, value: Any) -> None:
+        """Store ``value``; drop the least recently used entries beyond the count and byte
+        limits (the newest entry is always kept)."""
+        self._shared[key] = value
+        size = sum(_kept_bytes(v) for v in self._shared.values())
+        while len(self._shared) > 1 and (len(self._shared) > self.SHARED_MAX
+                                         or size > self.SHARED_MAX_BYTES):
+            _, old = self._shared.popitem(last=False)
+            size -= _kept_bytes(old)
+
+    @contextmanager
+    def temp_view(self, frame: Any) -> Iterator[str]:
+        """Expose a DataFrame / Arrow table as a temporary view for the ``with`` block; yields
+        its name, fresh and unique (``_tmp_<hex>``; splice it into the SQL). Unlike
+        :meth:`register`, the kept reductions are not forgotten: no kept query can refer to a
+        name that did not exist before and is never used again."""
+        name = f"_tmp_{uuid.uuid4().hex}"
+        self.con.register(name, frame)
+        try:
+            yield name
+        finally:
+            self.con.unregister(name)
 
     def shared_hit(self, sql: str, params: Mapping[str, Any] | None = None
                    ) -> pd.DataFrame | None:
@@ -277,6 +313,26 @@ class Warehouse:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _kept_bytes(value: Any) -> int:
+    """Bytes held by a kept DataFrame or tuple of DataFrames (the columns, not the index)."""
+    frames = value if isinstance(value, tuple) else (value,)
+    return sum(int(f.memory_usage(index=False).sum()) for f in frames)
+
+
+def copy_kept(value: Any) -> Any:
+    """Shallow (copy-on-write) copies of a kept DataFrame or tuple of DataFrames."""
+    if isinstance(value, tuple):
+        return tuple(f.copy(deep=False) for f in value)
+    return value.copy(deep=False)
+
+
+def memo(wh: Any, key: Hashable, fn: Callable[[], Memo]) -> Memo:
+    """``wh.memo(key, fn)`` where the backend keeps results (:meth:`Warehouse.memo`), else
+    ``fn()``."""
+    keep = getattr(wh, "memo", None)
+    return keep(key, fn) if keep is not None else fn()
 
 
 def shared_df(wh: Any, sql: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
