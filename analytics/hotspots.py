@@ -452,32 +452,43 @@ def _compare(units: pd.DataFrame, district: pd.DataFrame, group: str,
     return f.drop(columns=[*SUMS[1:], *(f"{c}_d" for c in SUMS)])
 
 
-def _top_wrong(wrong: pd.DataFrame, level: str, n_frame: pd.DataFrame,
+def top_wrong_sql(level: str, view: str) -> str:
+    """Per unit × item the most-chosen wrong answer (ties to the first answer in text order,
+    i.e. by code point) and how many chose it in the unit (``n_chose``) and in the district
+    (``n_chose_d``), from a frame with :func:`wrong_options_sql`'s columns exposed as the view
+    ``view`` (a trusted name, see :meth:`Warehouse.temp_view`)."""
+    uid = _uid(level)
+    return f"""
+        WITH top AS (
+            SELECT {uid}, item_id, first(answer ORDER BY n_chose DESC, answer) AS answer,
+                   max(n_chose) AS n_chose
+            FROM {view}
+            WHERE is_district = 0 AND {uid} IS NOT NULL
+            GROUP BY {uid}, item_id
+        )
+        SELECT t.{uid}, t.item_id, t.answer, t.n_chose, d.n_chose AS n_chose_d
+        FROM top t
+        LEFT JOIN {view} d
+          ON d.is_district = 1 AND d.item_id = t.item_id AND d.answer = t.answer
+    """
+
+
+def _top_wrong(wh: Warehouse, wrong: pd.DataFrame, level: str, units: pd.DataFrame,
                district_n: pd.DataFrame) -> pd.DataFrame:
-    """The most-chosen wrong answer per unit × item, with its share in the unit and district."""
+    """``units`` with the most-chosen wrong answer per unit × item and its share in the unit
+    and district (columns wrong_option, wrong_option_share, wrong_option_district_share)."""
     keys = [_uid(level)]
     cols = [*keys, "item_id", "wrong_option", "wrong_option_share", "wrong_option_district_share"]
     if wrong.empty:
-        return pd.DataFrame(columns=cols)
-    is_d = wrong["is_district"].astype(int) == 1
-    dist = wrong.loc[is_d, ["item_id", "answer", "n_chose"]].merge(district_n, on="item_id")
-    dist["wrong_option_district_share"] = dist["n_chose"] / dist["n_d"]
-    u = wrong.loc[~is_d].drop(columns="is_district")
-    # per unit × item the most chosen answer, ties to the first in text order: one integer
-    # lexsort (answer as its rank among the sorted distinct answers) instead of a string sort
-    unit = u[keys[0]].to_numpy(dtype="int64")
-    item = u["item_id"].to_numpy(dtype="int64")
-    order = np.lexsort((pd.Categorical(u["answer"]).codes, -u["n_chose"].to_numpy(),
-                        item, unit))
-    unit, item = unit[order], item[order]
-    first = np.ones(len(order), dtype=bool)
-    first[1:] = (unit[1:] != unit[:-1]) | (item[1:] != item[:-1])
-    top = u.iloc[order[first]]
-    top = top.merge(n_frame[[*keys, "item_id", "n"]], on=[*keys, "item_id"], how="left")
-    top["wrong_option_share"] = top["n_chose"] / top["n"]
-    top = top.merge(dist[["item_id", "answer", "wrong_option_district_share"]],
-                    on=["item_id", "answer"], how="left")
-    return top.rename(columns={"answer": "wrong_option"})[cols]
+        return units.merge(pd.DataFrame(columns=cols), on=[*keys, "item_id"], how="left")
+    with wh.temp_view(wrong[[*keys, "item_id", "answer", "is_district", "n_chose"]]) as view:
+        top = wh.df(top_wrong_sql(level, view))
+    f = units.merge(top, on=[*keys, "item_id"], how="left")
+    n_d = district_n.set_index("item_id")["n_d"]
+    f["wrong_option_share"] = f["n_chose"].to_numpy(float) / f["n"].to_numpy(float)
+    f["wrong_option_district_share"] = (f["n_chose_d"].to_numpy(float)
+                                        / f["item_id"].map(n_d).to_numpy(float))
+    return f.drop(columns=["n_chose", "n_chose_d"]).rename(columns={"answer": "wrong_option"})
 
 
 def _resolve(wh: Warehouse, exam: str, subject: str,
@@ -590,8 +601,7 @@ def _item_base(wh: Warehouse, sp: dict[str, Any], level: str, names: pd.DataFram
         meta = shared_df(wh, paper_items_sql(), {"paper_id": sp["paper_id"]})
         units, district = _split(sums, level, "item_id", names, attach=False)
         wrong = wrong[wrong[uid].notna() | (wrong["is_district"].astype(int) == 1)]
-        top = _top_wrong(wrong, level, units, district[["item_id", "n_d"]])
-        units = units.merge(top, on=[uid, "item_id"], how="left")
+        units = _top_wrong(wh, wrong, level, units, district[["item_id", "n_d"]])
         units = units.merge(meta.drop(columns="answer_key"), on="item_id", how="left")
         return units, district
 

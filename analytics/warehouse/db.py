@@ -30,7 +30,7 @@ import pandas as pd
 DEFAULT_DB_PATH = Path("data") / "warehouse.duckdb"
 _MIGRATION_RE = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
 #: What :meth:`Warehouse.memo` keeps: a DataFrame or a tuple of DataFrames.
-Memo = TypeVar("Memo", pd.DataFrame, tuple[pd.DataFrame, ...])
+Memo = TypeVar("Memo", bound=pd.DataFrame | tuple[pd.DataFrame, ...])
 
 
 def default_db_path() -> Path:
