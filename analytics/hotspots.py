@@ -360,11 +360,14 @@ def _wrong_options(wh: Warehouse, sp: dict[str, Any], level: str) -> pd.DataFram
     """The result of :func:`wrong_options_sql` for ``level``, from the pass shared by the
     levels (:func:`wrong_options_pass_sql`)."""
     f = shared_df(wh, wrong_options_pass_sql(), {"paper_id": sp["paper_id"]})
-    f = f[f["level"].isin([level, "all"])]
-    return pd.DataFrame({_uid(level): f["unit_id"].astype("Int64").to_numpy(),
-                         "item_id": f["item_id"].to_numpy(), "answer": f["answer"].to_numpy(),
-                         "is_district": (f["level"] == "all").astype("int64").to_numpy(),
-                         "n_chose": f["n_chose"].astype("int64").to_numpy()})
+    # one boolean mask, then only the needed columns taken (not every column of the pass)
+    is_all = (f["level"] == "all").to_numpy(dtype=bool)
+    keep = is_all | (f["level"] == level).to_numpy(dtype=bool)
+    return pd.DataFrame({_uid(level): f["unit_id"][keep].astype("Int64").to_numpy(),
+                         "item_id": f["item_id"].to_numpy()[keep],
+                         "answer": f["answer"][keep].to_numpy(),
+                         "is_district": is_all[keep].astype("int64"),
+                         "n_chose": f["n_chose"].to_numpy()[keep].astype("int64")})
 
 
 def paper_items_sql() -> str:
