@@ -18,8 +18,7 @@ from analytics.users import add_user
 from analytics.warehouse import Warehouse
 from dashboards import ids
 from tests.builders import build_exam
-
-PASSWORD = "password1"
+from tests.dash_client import PASSWORD, csrf, login
 
 
 @pytest.fixture(scope="module")
@@ -46,23 +45,6 @@ def app(db: Path) -> Any:
     app = create_app(db, secret_key="t" * 64)
     yield app
     app.server.config["EQM_SERVICE"].close()
-
-
-def login(app: Any, username: str, password: str = PASSWORD) -> Any:
-    client = app.server.test_client()
-    page = client.get("/login")
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True))
-    assert token, "the login form carries a CSRF token"
-    resp = client.post("/login", data={"csrf_token": token.group(1), "username": username,
-                                       "password": password, "next": "/"})
-    assert resp.status_code == 302, resp.get_data(as_text=True)[:300]
-    return client
-
-
-def csrf(client: Any) -> str:
-    cookie = client.get_cookie("_csrf_token")
-    assert cookie is not None
-    return str(cookie.value)
 
 
 def payload(client: Any, output_id: str, values: dict[str, Any]) -> dict[str, Any]:

@@ -62,10 +62,10 @@ from analytics.warehouse import Warehouse
 from dashboards import ids
 from dashboards.service import AccessDenied, Filters, NotAvailable, Service
 from tests.builders import build_exam
+from tests.dash_client import PASSWORD, csrf, login
 from tests.fingerprint import fingerprint
 
 ROOT = Path(__file__).resolve().parents[1]
-PASSWORD = "password1"
 OWN_SCHOOL = 1      # the principal p1's school
 OTHER_SCHOOL = 2
 
@@ -281,23 +281,6 @@ def test_service_method_with_hostile_filters(svc: Service, forbidden: dict[str, 
 # ==============================================================================================
 # 2. Every Dash callback over HTTP
 # ==============================================================================================
-def login(app: Any, username: str, password: str = PASSWORD) -> Any:
-    client = app.server.test_client()
-    page = client.get("/login")
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True))
-    assert token, "the login form carries a CSRF token"
-    resp = client.post("/login", data={"csrf_token": token.group(1), "username": username,
-                                       "password": password, "next": "/"})
-    assert resp.status_code == 302, resp.get_data(as_text=True)[:300]
-    return client
-
-
-def csrf(client: Any) -> str:
-    cookie = client.get_cookie("_csrf_token")
-    assert cookie is not None
-    return str(cookie.value)
-
-
 def _outputs(out: str) -> Any:
     parts = out.strip(".").split("...") if out.startswith("..") else [out]
     outs = [{"id": o.rsplit(".", 1)[0], "property": o.rsplit(".", 1)[1]} for o in parts]
