@@ -67,10 +67,9 @@ def rows_sql(header: Header) -> str:
     """
 
 
-def person_problems_sql() -> str:
-    """Problems with the people of a file: columns ``_row, col, zh, en``.
-
-    ``$c_sid``, ``$c_school``, ``$c_gender`` are the header texts as written."""
+def id_problems_sql() -> str:
+    """Rows of ``_rows`` without a student id, and repeated ids (every file with one row per
+    student): columns ``_row, col, zh, en``; ``$c_sid`` is the id column's header as written."""
     return """
         SELECT _row, $c_sid AS col, '缺少考号' AS zh, 'student id is missing' AS en
         FROM _rows WHERE sid IS NULL
@@ -81,6 +80,14 @@ def person_problems_sql() -> str:
         FROM (SELECT _row, sid, min(_row) OVER (PARTITION BY sid) AS first_row FROM _rows
               WHERE sid IS NOT NULL)
         WHERE _row > first_row
+    """
+
+
+def person_problems_sql() -> str:
+    """Problems with the people of a file: columns ``_row, col, zh, en``.
+
+    ``$c_sid``, ``$c_school``, ``$c_gender`` are the header texts as written."""
+    return id_problems_sql() + """
         UNION ALL
         SELECT r._row, $c_school,
                '学生 ' || r.sid || ' 已登记在学校「' || sc.name || '」,此处为「' || r.school

@@ -26,7 +26,7 @@ from analytics.importers.common import (
     synonym_index,
     target_extra,
 )
-from analytics.importers.people import PERSON_SYNONYMS
+from analytics.importers.people import PERSON_SYNONYMS, id_problems_sql
 from analytics.warehouse import Warehouse
 
 _INDEX = synonym_index(PERSON_SYNONYMS)
@@ -41,16 +41,8 @@ def classify_survey_header(cell: str) -> str | None:
 
 
 def survey_problems_sql() -> str:
-    return """
-        SELECT _row, $c_sid AS col, '缺少考号' AS zh, 'student id is missing' AS en
-        FROM _rows WHERE sid IS NULL
-        UNION ALL
-        SELECT _row, $c_sid,
-               '考号 ' || sid || ' 重复(首次出现在第 ' || first_row || ' 行)',
-               'duplicate row for student ' || sid || ' (first at row ' || first_row || ')'
-        FROM (SELECT _row, sid, min(_row) OVER (PARTITION BY sid) AS first_row FROM _rows
-              WHERE sid IS NOT NULL)
-        WHERE _row > first_row
+    """Missing and repeated ids (:func:`id_problems_sql`) and students not in the warehouse."""
+    return id_problems_sql() + """
         UNION ALL
         SELECT r._row, $c_sid,
                '学生 ' || r.sid || ' 不在数据库中(请先导入名册或成绩)',
