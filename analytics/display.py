@@ -70,6 +70,37 @@ def prepare(frame: pd.DataFrame, min_n: int = DEFAULT_MIN_N) -> pd.DataFrame:
     return round_for_display(suppress_small(frame, min_n=min_n))
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_text_not_formulas(frame: pd.DataFrame) -> pd.DataFrame:
+    """Quote text cells that a spreadsheet would run as a formula, for CSV exports.
+
+    A CSV file carries no cell types: Excel and WPS evaluate any cell that starts with
+    ``=``, ``+``, ``-``, ``@``, a tab or a carriage return. Following OWASP's advice on CSV
+    injection, such a cell of a *text* column (names and labels come from imported files) gets
+    a leading apostrophe, which the spreadsheet shows as plain text. Numeric columns are left
+    alone (``-0.3`` stays a number).
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy of ``frame``; only text cells starting with one of those characters differ.
+    """
+    out = frame.copy()
+    for col in out.columns:
+        s = out[col]
+        if pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s) \
+                or pd.api.types.is_datetime64_any_dtype(s):
+            continue
+        risky = s.map(lambda v: isinstance(v, str) and v.startswith(FORMULA_STARTS))
+        if risky.any():
+            text = s.astype(object)
+            text[risky] = "'" + text[risky].astype(str)
+            out[col] = text
+    return out
+
+
 def text_not_formulas(book: Any) -> Any:
     """Make every formula cell of an openpyxl workbook a text cell, in place, before saving.
 

@@ -8,7 +8,12 @@ from pathlib import Path
 import click
 import pandas as pd
 
-from analytics.display import DEFAULT_MIN_N, prepare, text_not_formulas
+from analytics.display import (
+    DEFAULT_MIN_N,
+    csv_text_not_formulas,
+    prepare,
+    text_not_formulas,
+)
 
 FORMATS = ("table", "csv", "json", "xlsx")
 
@@ -39,7 +44,8 @@ def emit(frame: pd.DataFrame, fmt: str = "table", out: Path | None = None,
         click.echo(f"wrote {out} ({len(shown)} rows)")
         return
     if fmt == "csv":
-        text = shown.to_csv(index=False)
+        # names starting with = + - @ stay text in a spreadsheet (formula injection)
+        text = csv_text_not_formulas(shown).to_csv(index=False)
     elif fmt == "json":
         text = shown.to_json(orient="records", force_ascii=False, indent=1)
     else:

@@ -665,6 +665,29 @@ def test_imported_text_is_text_in_cli_and_archive_exports(tmp_path: Path) -> Non
     assert formulas(book) == []
 
 
+def test_imported_text_is_text_in_cli_csv_exports(tmp_path: Path) -> None:
+    """`eqm … --format csv`: a CSV cell has no type, so a name starting with = + - @ (or a tab)
+    is written with a leading apostrophe, which spreadsheets show as text; numbers, including
+    negative ones, and harmless names are written unchanged."""
+    import csv
+
+    from eqm.output import emit
+
+    names = [*FORMULAS, "\t=1+1", "一中", "a=b", "'quoted"]
+    frame = pd.DataFrame({"school_name": names, "n": [10] * len(names),
+                          "gap": [-0.25] * len(names)})
+    out = tmp_path / "cli.csv"
+    emit(frame, "csv", out, raw=True)
+    with out.open(encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    got = [r["school_name"] for r in rows]
+    assert got == [*("'" + f for f in FORMULAS), "'\t=1+1", "一中", "a=b", "'quoted"]
+    assert not [g for g in got if g[:1] in ("=", "+", "-", "@", "\t", "\r")]
+    assert {r["gap"] for r in rows} == {"-0.25"} and {r["n"] for r in rows} == {"10"}
+    # the frame the caller passed is not changed
+    assert list(frame["school_name"]) == names
+
+
 # ==============================================================================================
 # 4. Secrets
 # ==============================================================================================
