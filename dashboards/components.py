@@ -19,7 +19,7 @@ import plotly.graph_objects as go
 from dash import ALL, Dash, Input, Output, State, dash_table, dcc, html
 from dash.dash_table.Format import Format, Scheme
 
-from analytics.errors import EqmError
+from analytics.errors import EqmError, InputError
 from analytics.users import User
 from dashboards import ids
 from dashboards.auth import current_user
@@ -81,6 +81,24 @@ def guarded(n_outputs: int = 1) -> Callable[[Callable[..., Any]], Callable[..., 
         return wrapped
 
     return deco
+
+
+def browser_id(value: Any, what: str = "编号 / id") -> int:
+    """A whole-number id sent back by the browser (a dropdown value), as an int.
+
+    Callback inputs come from the client and can be anything; a value that is not a whole
+    number raises :class:`InputError` (shown by :func:`guarded` as a plain message) instead of
+    failing inside ``int()``.
+    """
+    if isinstance(value, bool):
+        raise InputError(f"{what} 无效 / invalid")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        return int(value.strip())
+    raise InputError(f"{what} 无效 / invalid")
 
 
 # -- tables and graphs -------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from dash import Input, Output, State, callback, dcc, html
 
 from analytics.users import User
 from dashboards import figures, ids
-from dashboards.components import graph, guarded, message, page, section, table
+from dashboards.components import browser_id, graph, guarded, message, page, section, table
 from dashboards.i18n import t
 from dashboards.service import Filters, Service
 
@@ -95,7 +95,7 @@ def history(bank_item_id: Any) -> tuple[Any, str]:
     def inner(user: User, lang: str, svc: Service) -> Any:
         if bank_item_id is None:
             return message(t("no_data", lang)), ""
-        parts = svc.archive_item(user, int(bank_item_id))
+        parts = svc.archive_item(user, browser_id(bank_item_id, "题目 / item"))
         adm = parts.get("administrations")
         notes = parts.get("notes")
         current = "" if notes is None or notes.empty else str(notes["cause_text"].iloc[-1])
@@ -117,5 +117,5 @@ def save(user: User, lang: str, svc: Service, n: int, bank_item_id: Any,
          text: str | None) -> Any:
     if bank_item_id is None or not text:
         return message(t("no_data", lang))
-    version = svc.save_note(user, int(bank_item_id), text)
+    version = svc.save_note(user, browser_id(bank_item_id, "题目 / item"), str(text))
     return f"{t('saved', lang)} (v{version})"

@@ -10,7 +10,7 @@ from dash import Input, Output, callback, dcc, html
 
 from analytics.users import User
 from dashboards import figures, ids
-from dashboards.components import graph, guarded, message, page, section, table
+from dashboards.components import browser_id, graph, guarded, message, page, section, table
 from dashboards.i18n import t
 from dashboards.service import Filters, Service
 
@@ -65,6 +65,7 @@ def update_item(user: User, lang: str, svc: Service, number: Any,
     f = Filters.from_mapping(data)
     if number is None:
         return [message(t("no_data", lang))] * 2
+    number = browser_id(number, "题号 / item number")
     opts = svc.option_analysis(user, f)
     one = opts[opts["number"] == number] if "number" in opts.columns else opts.iloc[0:0]
     if one.empty:
@@ -76,7 +77,7 @@ def update_item(user: User, lang: str, svc: Service, number: Any,
         ])
         key = "".join(one.loc[one["is_key"].astype(bool), "option"].astype(str))
         options_fig = graph(figures.option_chart(long, "option", "group", "value", key=key))
-    curve = svc.item_curve(user, f, int(number))
+    curve = svc.item_curve(user, f, number)
     curve_fig = graph(figures.item_curve(curve, "group", "score_rate")) if not curve.empty \
         else message(t("needs_archive", lang))
     return [options_fig, curve_fig]
