@@ -706,6 +706,35 @@ class Service:
         self.require(user, "admin")
         return self._run(users.list_users)
 
+    def school_choices(self, user: User) -> pd.DataFrame:
+        """``school_id, school_name`` of every school, for the administrator's user form."""
+        self.require(user, "admin")
+        tree = self._tree()
+        return (tree[["school_id", "school_name"]].drop_duplicates("school_id")
+                .sort_values("school_id").reset_index(drop=True))
+
+    def add_user(self, user: User, username: str, password: str, role: str,
+                 school_id: int | None = None, display_name: str | None = None,
+                 replace: bool = False) -> User:
+        """Create a user, or with ``replace`` reset an existing user's password, role and
+        school (administrators only; the rules of :func:`analytics.users.add_user`)."""
+        self.require(user, "admin")
+        if replace and username == user.username and role != "admin":
+            raise EqmError("不能取消自己的管理员角色 / you cannot take away your own admin role")
+        added = self._write(users.add_user, str(username), str(password), str(role),
+                            school=school_id, display_name=display_name or None,
+                            replace=replace)
+        self.clear_cache()
+        return added
+
+    def remove_user(self, user: User, username: str) -> None:
+        """Delete a user (administrators only); never yourself, so an administrator remains."""
+        self.require(user, "admin")
+        if username == user.username:
+            raise EqmError("不能删除自己的账号 / you cannot remove your own account")
+        self._write(users.remove_user, str(username))
+        self.clear_cache()
+
     def imports(self, user: User) -> pd.DataFrame:
         self.require(user, "admin")
         return self._run(summaries.import_history)

@@ -181,6 +181,108 @@ def test_admin_sees_users_without_hashes(app: Any) -> None:
     assert "scrypt" not in text and "password" not in text
 
 
+# -- user management by the administrator ---------------------------------------------------------
+def user_payload(client: Any, trigger: str, values: dict[str, Any]) -> dict[str, Any]:
+    """The request of the admin page's callback triggered by ``trigger`` ("id.property")."""
+    deps = client.get("/_dash-dependencies").get_json()
+    dep = next(d for d in deps if any(f"{i['id']}.{i['property']}" == trigger
+                                      for i in d["inputs"]))
+    out = dep["output"]
+    outputs = [{"id": o.rsplit(".", 1)[0], "property": o.rsplit(".", 1)[1].split("@")[0]}
+               for o in out.strip(".").split("...")]
+
+    def fill(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [{"id": i["id"], "property": i["property"],
+                 "value": values.get(f"{i['id']}.{i['property']}")} for i in items]
+
+    return {"output": out, "outputs": outputs, "inputs": fill(dep["inputs"]),
+            "state": fill(dep["state"]), "changedPropIds": [trigger]}
+
+
+def add_values(name: str, password: str = "long-enough-1", role: str = "principal",
+               school: Any = 2, replace: bool = False) -> dict[str, Any]:
+    return {f"{ids.AD_ADD}.n_clicks": 1, f"{ids.AD_NEW_NAME}.value": name,
+            f"{ids.AD_NEW_DISPLAY}.value": "新校长", f"{ids.AD_NEW_PASSPHRASE}.value": password,
+            f"{ids.AD_NEW_ROLE}.value": role, f"{ids.AD_NEW_SCHOOL}.value": school,
+            f"{ids.AD_NEW_REPLACE}.value": ["yes"] if replace else [],
+            f"{ids.AD_VERSION}.data": 0}
+
+
+def usernames(app: Any) -> set[str]:
+    svc = app.server.config["EQM_SERVICE"]
+    return set(svc.users(svc.get_user("admin"))["username"])
+
+
+def test_admin_adds_resets_and_removes_a_principal(app: Any) -> None:
+    admin = login(app, "admin")
+    resp = post(admin, user_payload(admin, f"{ids.AD_ADD}.n_clicks", add_values("p2")))
+    text = json.dumps(resp.get_json(), ensure_ascii=False)
+    assert "账号已保存" in text and "p2" in text, text[:400]
+    assert "p2" in usernames(app)
+    # the new principal signs in and is pinned to school 2
+    new = login(app, "p2", "long-enough-1")
+    names = school_names(app)
+    out = json.dumps(post(new, payload(new, ids.PR_CLASSES, {f"{ids.FILTERS}.data": {}}))
+                     .get_json(), ensure_ascii=False)
+    assert not [n for sid, n in names.items() if sid != 2 and n in out]
+    # a second add of the same name is refused unless "reset" is ticked
+    again = json.dumps(post(admin, user_payload(admin, f"{ids.AD_ADD}.n_clicks",
+                                                add_values("p2", "another-pass-2")))
+                       .get_json(), ensure_ascii=False)
+    assert "已存在" in again
+    post(admin, user_payload(admin, f"{ids.AD_ADD}.n_clicks",
+                             add_values("p2", "another-pass-2", replace=True)))
+    login(app, "p2", "another-pass-2")
+    # removal (after the confirmation dialog): the session of p2 loses access at once
+    resp = post(admin, user_payload(admin, f"{ids.AD_REMOVE}.submit_n_clicks",
+                                    {f"{ids.AD_REMOVE}.submit_n_clicks": 1,
+                                     f"{ids.AD_REMOVE_NAME}.value": "p2",
+                                     f"{ids.AD_VERSION}.data": 3}))
+    assert "账号已删除" in json.dumps(resp.get_json(), ensure_ascii=False)
+    assert "p2" not in usernames(app)
+    assert new.get("/_dash-layout").status_code == 401
+
+
+@pytest.mark.parametrize(("values", "says"), [
+    (add_values("short", password="1234567"), "至少 8"),
+    (add_values("noschool", school=None), "必须指定学校"),
+    (add_values("badschool", school="x'; DROP TABLE users; --"), "学校 / school 无效"),
+    (add_values("badrole", role="root"), "未知角色"),
+    (add_values("admin", role="officer", replace=True), "不能取消自己的管理员角色"),
+])
+def test_bad_user_forms_are_refused_in_plain_words(app: Any, values: dict[str, Any],
+                                                   says: str) -> None:
+    before = usernames(app)
+    admin = login(app, "admin")
+    text = json.dumps(post(admin, user_payload(admin, f"{ids.AD_ADD}.n_clicks", values))
+                      .get_json(), ensure_ascii=False)
+    assert says in text, text[:400]
+    assert usernames(app) == before
+
+
+def test_only_the_admin_manages_users_and_never_removes_themself(app: Any) -> None:
+    before = usernames(app)
+    for user in ("officer", "p1", "cm"):
+        client = login(app, user)
+        text = json.dumps(post(client, user_payload(client, f"{ids.AD_ADD}.n_clicks",
+                                                    add_values(f"by-{user}", role="admin",
+                                                               school=None)))
+                          .get_json(), ensure_ascii=False)
+        assert "eqm-refused" in text, (user, text[:300])
+        text = json.dumps(post(client, user_payload(
+            client, f"{ids.AD_REMOVE}.submit_n_clicks",
+            {f"{ids.AD_REMOVE}.submit_n_clicks": 1, f"{ids.AD_REMOVE_NAME}.value": "admin"}))
+            .get_json(), ensure_ascii=False)
+        assert "eqm-refused" in text, (user, text[:300])
+    admin = login(app, "admin")
+    text = json.dumps(post(admin, user_payload(
+        admin, f"{ids.AD_REMOVE}.submit_n_clicks",
+        {f"{ids.AD_REMOVE}.submit_n_clicks": 1, f"{ids.AD_REMOVE_NAME}.value": "admin"}))
+        .get_json(), ensure_ascii=False)
+    assert "不能删除自己的账号" in text
+    assert usernames(app) == before
+
+
 # -- the principal's scope, enforced on the server ------------------------------------------------
 def test_principal_gets_only_own_school(app: Any, db: Path) -> None:
     names = school_names(app)
