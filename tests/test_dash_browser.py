@@ -11,6 +11,7 @@ turns the skip into a failure.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import threading
@@ -225,13 +226,17 @@ def test_filter_change_updates_url_and_chart(driver: Any, base_url: str) -> None
     target = option.text.strip()
     option.click()
     wait_for(driver, f"decodeURIComponent(location.search).includes('exam={target}')")
-    wait_for(driver, PLOT_DRAWN)
-    wait_for(driver, SETTLED)
     query = urllib.parse.parse_qs(urllib.parse.urlparse(driver.current_url).query)
     assert query["exam"] == [target]
-    after = driver.execute_script(
-        "return JSON.stringify(document.querySelector('.js-plotly-plot').data[0].x)")
-    assert after != before  # other exam, other school means
+    # The page router swaps the layout after the URL changes, so the old chart can still be
+    # there (or none at all) for a moment: wait until a drawn chart shows other data (other
+    # exam, other school means); times out, failing, if it never does.
+    after = wait_for(driver, "(() => { const el = document.querySelector('.js-plotly-plot');"
+                             " if (!el || !el.data || !el.data.length) return null;"
+                             " const x = JSON.stringify(el.data[0].x);"
+                             f" return x !== {json.dumps(before)} ? x : null; }})()")
+    assert after and after != before
+    wait_for(driver, SETTLED)
     # The shared link reproduces the state in a fresh page load.
     driver.get(driver.current_url)
     wait_for(driver, PLOT_DRAWN)
