@@ -1,0 +1,193 @@
+"""Experiment: do fewer, merged scans of ``responses`` make issue 3's reports faster?
+
+Times, on one warehouse and one paper, the per-paper SQL passes the reports use today against
+two merged alternatives (written here, not in the package, because they lost):
+
+* ``unit pass`` — :func:`analytics.item_sums.unit_item_pass_sql` (per unit × item sums at every
+  level), and ``wrong-answer pass`` — :func:`analytics.hotspots.wrong_options_pass_sql` (wrong
+  answers per class × objective item, rolled up): two scans today.
+* ``fold`` — one scan grouped by school × class × item × wrong answer (the answer when it is a
+  wrong answer to an objective item, else NULL), the sums and the wrong-answer counts both
+  rolled up from it.
+* ``cube`` — one scan grouped by school × class × item × answer × score (the raw answer, no
+  per-row test), the sums and the wrong answers (tested on the small cube) rolled up from it.
+
+Also the other scans of the reports (item sums per district with the sorted cross product,
+per school, and the per student × knowledge point pass), for scale. Each statement runs
+``--repeat`` times on a fresh read-only connection (best time kept); results are fetched into
+pandas as the analyses do.
+
+    python benchmarks/scan_experiments.py --db data/bench/warehouse_1000000.duckdb \\
+        --exam 基准监测(40题) --subject 数学 --grade 9
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from analytics.hotspots import (  # noqa: E402
+    knowledge_sums_wide_sql,
+    n_knowledge_points_sql,
+    wrong_options_pass_sql,
+)
+from analytics.item_sums import (  # noqa: E402
+    KELLEY_SHARE,
+    PASS_SUMS,
+    item_sums_sql,
+    unit_item_pass_sql,
+)
+from analytics.lookup import resolve_paper  # noqa: E402
+from analytics.warehouse import Warehouse  # noqa: E402
+
+LEVELS = (("class", "class_id"), ("school", "school_id"), ("zone", "zone_id"),
+          ("district", "district_id"), ("all", "NULL"))
+OBJECTIVE = "('single', 'multiple', 'true_false')"
+SUMS = ", ".join(f"sum({c}) AS {c}" for c in PASS_SUMS)
+STUDENTS = """
+    st AS (
+        SELECT pr.student_key, s.district_id, s.zone_id, s.school_id, s.class_id,
+               pr.total / $full_score AS p
+        FROM paper_results pr JOIN student_tree s ON s.student_key = pr.student_key
+        WHERE pr.paper_id = $paper_id AND pr.status = 'present'
+    )"""
+
+
+def _roll(source: str, what: str, extra: str = "") -> str:
+    return "\n    UNION ALL\n".join(
+        f"    SELECT '{lv}' AS level, {col} AS unit_id, item_id{extra}, {what} FROM {source} "
+        f"GROUP BY {'' if col == 'NULL' else col + ', '}item_id{extra}" for lv, col in LEVELS)
+
+
+def fold_sql() -> str:
+    """Sums and wrong-answer counts from one scan keyed by the wrong answer."""
+    return f"""
+    WITH {STUDENTS},
+    fine AS (
+        SELECT school_id, class_id, any_value(zone_id) AS zone_id,
+               any_value(district_id) AS district_id, item_id, wrong,
+               count(*) AS n, sum(x) AS sum_x, sum(x * x) AS sum_xx, sum(p) AS sum_p,
+               sum(p * p) AS sum_pp, sum(x * p) AS sum_xp
+        FROM (
+            SELECT st.*, r.item_id, coalesce(r.score, 0.0) / i.max_score AS x,
+                   CASE WHEN i.item_type IN {OBJECTIVE} AND r.answer <> ''
+                             AND r.answer IS DISTINCT FROM i.answer_key THEN r.answer END AS wrong
+            FROM responses r JOIN st ON st.student_key = r.student_key
+            JOIN items i ON i.item_id = r.item_id
+            WHERE r.paper_id = $paper_id
+        ) AS rx
+        GROUP BY school_id, class_id, item_id, wrong
+    ),
+    cells AS (
+        SELECT school_id, class_id, any_value(zone_id) AS zone_id,
+               any_value(district_id) AS district_id, item_id, {SUMS}
+        FROM fine GROUP BY school_id, class_id, item_id
+    ),
+    wrong_cells AS (SELECT * FROM fine WHERE wrong IS NOT NULL)
+    SELECT 'sums' AS kind, level, unit_id, item_id, NULL AS answer, n, sum_x, sum_xx, sum_p,
+           sum_pp, sum_xp
+    FROM ({_roll("cells", SUMS)})
+    UNION ALL
+    SELECT 'wrong', level, unit_id, item_id, wrong, n, NULL, NULL, NULL, NULL, NULL
+    FROM ({_roll("wrong_cells", "sum(n) AS n", ", wrong")})
+    """
+
+
+def cube_sql() -> str:
+    """Sums and wrong-answer counts from one scan keyed by the raw answer and score."""
+    return f"""
+    WITH {STUDENTS},
+    cube AS (
+        SELECT st.school_id, st.class_id, any_value(st.zone_id) AS zone_id,
+               any_value(st.district_id) AS district_id, r.item_id, r.answer,
+               coalesce(r.score, 0.0) AS score, count(*) AS n, sum(st.p) AS sp,
+               sum(st.p * st.p) AS spp
+        FROM responses r JOIN st ON st.student_key = r.student_key
+        WHERE r.paper_id = $paper_id
+        GROUP BY st.school_id, st.class_id, r.item_id, r.answer, score
+    ),
+    cells AS (
+        SELECT c.school_id, c.class_id, any_value(c.zone_id) AS zone_id,
+               any_value(c.district_id) AS district_id, c.item_id, sum(c.n) AS n,
+               sum(c.score * c.n) / any_value(i.max_score) AS sum_x,
+               sum(c.score * c.score * c.n) / any_value(i.max_score * i.max_score) AS sum_xx,
+               sum(c.sp) AS sum_p, sum(c.spp) AS sum_pp,
+               sum(c.score * c.sp) / any_value(i.max_score) AS sum_xp
+        FROM cube c JOIN items i ON i.item_id = c.item_id
+        GROUP BY c.school_id, c.class_id, c.item_id
+    ),
+    wrong_cells AS (
+        SELECT c.school_id, c.class_id, c.zone_id, c.district_id, c.item_id,
+               c.answer AS wrong, c.n
+        FROM cube c JOIN items i ON i.item_id = c.item_id
+        WHERE i.item_type IN {OBJECTIVE} AND c.answer <> ''
+          AND c.answer IS DISTINCT FROM i.answer_key
+    )
+    SELECT 'sums' AS kind, level, unit_id, item_id, NULL AS answer, n, sum_x, sum_xx, sum_p,
+           sum_pp, sum_xp
+    FROM ({_roll("cells", SUMS)})
+    UNION ALL
+    SELECT 'wrong', level, unit_id, item_id, wrong, n, NULL, NULL, NULL, NULL, NULL
+    FROM ({_roll("wrong_cells", "sum(n) AS n", ", wrong")})
+    """
+
+
+def best_of(db: Path, sql: str, params: dict[str, Any], repeat: int) -> tuple[float, int]:
+    times, rows = [], 0
+    for _ in range(repeat):
+        with Warehouse(db, read_only=True) as wh:
+            wh.execute("SET enable_progress_bar = false")
+            t0 = time.perf_counter()
+            rows = len(wh.df(sql, params))
+            times.append(time.perf_counter() - t0)
+    return min(times), rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--db", type=Path, required=True)
+    ap.add_argument("--exam", required=True)
+    ap.add_argument("--subject", required=True)
+    ap.add_argument("--grade", type=int)
+    ap.add_argument("--repeat", type=int, default=2)
+    a = ap.parse_args(argv)
+    with Warehouse(a.db, read_only=True) as wh:
+        paper = resolve_paper(wh, a.exam, a.subject, a.grade)
+        n_kp = int(wh.scalar(n_knowledge_points_sql(), {"paper_id": paper.paper_id}))
+        n = int(wh.scalar("SELECT count(*) FROM responses WHERE paper_id = $p",
+                          {"p": paper.paper_id}))
+    sp = {"paper_id": paper.paper_id, "full_score": paper.full_score}
+    kelley = {"paper_id": paper.paper_id, "school_id": None, "share": KELLEY_SHARE}
+    runs: dict[str, tuple[str, dict[str, Any]]] = {
+        "unit pass (today)": (unit_item_pass_sql(), sp),
+        "wrong-answer pass (today)": (wrong_options_pass_sql(), {"paper_id": paper.paper_id}),
+        "fold: both from one scan": (fold_sql(), sp),
+        "cube: both from one scan": (cube_sql(), sp),
+        "item sums, district, sorted cross product (today)": (item_sums_sql("district"),
+                                                              kelley),
+        "item sums, school (today)": (item_sums_sql("school", False), kelley),
+        "knowledge points per student (today)": (knowledge_sums_wide_sql(n_kp), sp),
+    }
+    out: dict[str, Any] = {"responses": n, "repeat": a.repeat, "seconds": {}}
+    for name, (sql, params) in runs.items():
+        secs, rows = best_of(a.db, sql, params, a.repeat)
+        out["seconds"][name] = round(secs, 2)
+        print(f"{secs:6.2f} s  {rows:>9,} rows  {name}", flush=True)
+    today = out["seconds"]["unit pass (today)"] + out["seconds"]["wrong-answer pass (today)"]
+    print(f"two scans today: {today:.2f} s; fold {out['seconds']['fold: both from one scan']:.2f}"
+          f" s; cube {out['seconds']['cube: both from one scan']:.2f} s")
+    out["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    print(json.dumps(out, ensure_ascii=False))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
