@@ -71,6 +71,19 @@ def _roll(source: str, what: str, extra: str = "") -> str:
         f"GROUP BY {'' if col == 'NULL' else col + ', '}item_id{extra}" for lv, col in LEVELS)
 
 
+def _both_outputs() -> str:
+    """The final SELECT of both merged variants: the sums of ``cells`` and the wrong-answer
+    counts of ``wrong_cells``, rolled up to every level."""
+    return f"""
+    SELECT 'sums' AS kind, level, unit_id, item_id, NULL AS answer, n, sum_x, sum_xx, sum_p,
+           sum_pp, sum_xp
+    FROM ({_roll("cells", SUMS)})
+    UNION ALL
+    SELECT 'wrong', level, unit_id, item_id, wrong, n, NULL, NULL, NULL, NULL, NULL
+    FROM ({_roll("wrong_cells", "sum(n) AS n", ", wrong")})
+    """
+
+
 def fold_sql() -> str:
     """Sums and wrong-answer counts from one scan keyed by the wrong answer."""
     return f"""
@@ -96,13 +109,7 @@ def fold_sql() -> str:
         FROM fine GROUP BY school_id, class_id, item_id
     ),
     wrong_cells AS (SELECT * FROM fine WHERE wrong IS NOT NULL)
-    SELECT 'sums' AS kind, level, unit_id, item_id, NULL AS answer, n, sum_x, sum_xx, sum_p,
-           sum_pp, sum_xp
-    FROM ({_roll("cells", SUMS)})
-    UNION ALL
-    SELECT 'wrong', level, unit_id, item_id, wrong, n, NULL, NULL, NULL, NULL, NULL
-    FROM ({_roll("wrong_cells", "sum(n) AS n", ", wrong")})
-    """
+    {_both_outputs()}"""
 
 
 def cube_sql() -> str:
@@ -135,13 +142,7 @@ def cube_sql() -> str:
         WHERE i.item_type IN {OBJECTIVE} AND c.answer <> ''
           AND c.answer IS DISTINCT FROM i.answer_key
     )
-    SELECT 'sums' AS kind, level, unit_id, item_id, NULL AS answer, n, sum_x, sum_xx, sum_p,
-           sum_pp, sum_xp
-    FROM ({_roll("cells", SUMS)})
-    UNION ALL
-    SELECT 'wrong', level, unit_id, item_id, wrong, n, NULL, NULL, NULL, NULL, NULL
-    FROM ({_roll("wrong_cells", "sum(n) AS n", ", wrong")})
-    """
+    {_both_outputs()}"""
 
 
 CUBE_TABLE_SQL = f"""
