@@ -47,14 +47,20 @@ def app(db: Path) -> Any:
     app.server.config["EQM_SERVICE"].close()
 
 
-def payload(client: Any, output_id: str, values: dict[str, Any]) -> dict[str, Any]:
+def payload(client: Any, output_id: str | None, values: dict[str, Any],
+            trigger: str | None = None) -> dict[str, Any]:
     """A callback request as Dash's renderer builds it, for the callback writing
-    ``output_id``; ``values`` maps "id.property" to the value to send."""
+    ``output_id`` (or, with ``trigger`` = "id.property", the callback that input fires);
+    ``values`` maps "id.property" to the value to send."""
     deps = client.get("/_dash-dependencies").get_json()
-    dep = next(d for d in deps if f"{output_id}." in d["output"])
+    if trigger is None:
+        dep = next(d for d in deps if f"{output_id}." in d["output"])
+    else:
+        dep = next(d for d in deps if any(f"{i['id']}.{i['property']}" == trigger
+                                          for i in d["inputs"]))
     out = dep["output"]
-    outputs = [
-        {"id": o.rsplit(".", 1)[0], "property": o.rsplit(".", 1)[1]}
+    outputs = [  # a duplicate-allowed output carries "@<hash>" after its property
+        {"id": o.rsplit(".", 1)[0], "property": o.rsplit(".", 1)[1].split("@")[0]}
         for o in (out.strip(".").split("...") if out.startswith("..") else [out])
     ]
 
@@ -64,7 +70,7 @@ def payload(client: Any, output_id: str, values: dict[str, Any]) -> dict[str, An
 
     return {"output": out, "outputs": outputs if len(outputs) > 1 else outputs[0],
             "inputs": fill(dep["inputs"]), "state": fill(dep["state"]),
-            "changedPropIds": [f"{ids.FILTERS}.data"]}
+            "changedPropIds": [trigger or f"{ids.FILTERS}.data"]}
 
 
 def post(client: Any, body: dict[str, Any], token: str | None = "auto") -> Any:
@@ -184,19 +190,7 @@ def test_admin_sees_users_without_hashes(app: Any) -> None:
 # -- user management by the administrator ---------------------------------------------------------
 def user_payload(client: Any, trigger: str, values: dict[str, Any]) -> dict[str, Any]:
     """The request of the admin page's callback triggered by ``trigger`` ("id.property")."""
-    deps = client.get("/_dash-dependencies").get_json()
-    dep = next(d for d in deps if any(f"{i['id']}.{i['property']}" == trigger
-                                      for i in d["inputs"]))
-    out = dep["output"]
-    outputs = [{"id": o.rsplit(".", 1)[0], "property": o.rsplit(".", 1)[1].split("@")[0]}
-               for o in out.strip(".").split("...")]
-
-    def fill(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return [{"id": i["id"], "property": i["property"],
-                 "value": values.get(f"{i['id']}.{i['property']}")} for i in items]
-
-    return {"output": out, "outputs": outputs, "inputs": fill(dep["inputs"]),
-            "state": fill(dep["state"]), "changedPropIds": [trigger]}
+    return payload(client, None, values, trigger=trigger)
 
 
 def add_values(name: str, password: str = "long-enough-1", role: str = "principal",
