@@ -141,28 +141,6 @@ def unit_names_sql(level: str) -> str:
     }[level]
 
 
-def item_sums_sql(level: str) -> str:
-    """Per unit × item and per item (district): n, Σx, Σx², Σp, Σp², Σxp of the item rate
-    x = score / max_score and the student's paper rate p = total / full_score. Units are
-    identified by the level's id column only (names are joined on the small result)."""
-    uid = _uid(level)
-    return f"""
-        WITH {_present_cte(level)},
-        x AS (
-            SELECT st.{uid}, st.p, r.item_id, coalesce(r.score, 0) / i.max_score AS x
-            FROM responses r
-            JOIN st ON st.student_key = r.student_key
-            JOIN items i ON i.item_id = r.item_id
-            WHERE r.paper_id = $paper_id
-        )
-        SELECT {uid}, item_id, GROUPING({uid}) AS is_district,
-               count(*) AS n, sum(x) AS sum_x, sum(x * x) AS sum_xx,
-               sum(p) AS sum_p, sum(p * p) AS sum_pp, sum(x * p) AS sum_xp
-        FROM x
-        GROUP BY GROUPING SETS (({uid}, item_id), (item_id))
-    """
-
-
 def knowledge_sums_sql(level: str) -> str:
     """Per unit × knowledge point and per knowledge point: n, Σx, Σx², Σp, Σp², Σxp of a
     student's knowledge-point rate x = (Σ scores on the point's items) / (Σ their max scores)
@@ -300,31 +278,11 @@ def _knowledge_sums(wh: Warehouse, level: str, sp: dict[str, Any]) -> pd.DataFra
     return out.reset_index(drop=True)
 
 
-def wrong_options_sql(level: str) -> str:
-    """Per unit × objective item × wrong answer (and per item × answer): how many chose it."""
-    uid = _uid(level)
-    return f"""
-        WITH {_present_cte(level)},
-        a AS (
-            SELECT st.{uid}, r.item_id, r.answer
-            FROM responses r
-            JOIN st ON st.student_key = r.student_key
-            JOIN items i ON i.item_id = r.item_id
-            WHERE r.paper_id = $paper_id
-              AND i.item_type IN ('single', 'multiple', 'true_false')
-              AND r.answer IS NOT NULL AND r.answer <> ''
-              AND r.answer IS DISTINCT FROM i.answer_key
-        )
-        SELECT {uid}, item_id, answer, GROUPING({uid}) AS is_district, count(*) AS n_chose
-        FROM a
-        GROUP BY GROUPING SETS (({uid}, item_id, answer), (item_id, answer))
-    """
-
-
 def wrong_options_pass_sql() -> str:
-    """:func:`wrong_options_sql` for every level in one scan: wrong answers counted per school ×
-    class × item × answer, rolled up to ``level`` class, school, zone and ``all`` (the whole
-    paper; ``unit_id`` NULL)."""
+    """Per unit × objective item × wrong answer (an answer given that differs from the key), how
+    many present students chose it (``n_chose``), for every level in one scan: counted per
+    school × class × item × answer, rolled up to ``level`` class, school, zone and ``all`` (the
+    whole paper; ``unit_id`` NULL)."""
     return """
         WITH st AS (
             SELECT pr.student_key, t.zone_id, t.school_id, t.class_id
@@ -357,8 +315,9 @@ def wrong_options_pass_sql() -> str:
 
 
 def _wrong_options(wh: Warehouse, sp: dict[str, Any], level: str) -> pd.DataFrame:
-    """The result of :func:`wrong_options_sql` for ``level``, from the pass shared by the
-    levels (:func:`wrong_options_pass_sql`)."""
+    """The wrong answers of ``level``'s units and of the whole paper: columns ``<level id>,
+    item_id, answer, is_district`` (1 for the whole paper, unit id NULL), ``n_chose``; from the
+    pass shared by the levels (:func:`wrong_options_pass_sql`)."""
     f = shared_df(wh, wrong_options_pass_sql(), {"paper_id": sp["paper_id"]})
     # one boolean mask, then only the needed columns taken (not every column of the pass)
     is_all = (f["level"] == "all").to_numpy(dtype=bool)
@@ -458,7 +417,7 @@ def _compare(units: pd.DataFrame, district: pd.DataFrame, group: str,
 def top_wrong_sql(level: str, view: str) -> str:
     """Per unit × item the most-chosen wrong answer (ties to the first answer in text order,
     i.e. by code point) and how many chose it in the unit (``n_chose``) and in the district
-    (``n_chose_d``), from a frame with :func:`wrong_options_sql`'s columns exposed as the view
+    (``n_chose_d``), from a frame with :func:`_wrong_options`' columns exposed as the view
     ``view`` (a trusted name, see :meth:`Warehouse.temp_view`)."""
     uid = _uid(level)
     return f"""
@@ -528,12 +487,14 @@ def _filter_school(wh: Warehouse, frame: pd.DataFrame, level: str,
 
 def _pass_sums(wh: Warehouse, sp: dict[str, Any], level: str
                ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The results of :func:`item_sums_sql` and :func:`wrong_options_sql` (same columns, same
-    students), derived from the one pass over the responses that the item statistics also use
-    (:func:`analytics.item_sums.item_sums`): with x = score / m and p = t / F (m the item's
-    maximum, F the full score, t the total), Σx = Σscore / m, Σx² = Σscore² / m², Σp = Σt / F,
-    Σp² = Σt² / F², Σxp = Σ score·t / (m F); district rows are the sums over every unit.
-    When that pass has not been run on this connection, the two (cheaper) queries run."""
+    """The per unit × item sums (:func:`_unit_pass_sums`' columns) and the wrong answers
+    (:func:`_wrong_options`' columns) of ``level``, derived from the one pass over the
+    responses that the item statistics also use (:func:`analytics.item_sums.item_sums`): with
+    x = score / m and p = t / F (m the item's maximum, F the full score, t the total),
+    Σx = Σscore / m, Σx² = Σscore² / m², Σp = Σt / F, Σp² = Σt² / F², Σxp = Σ score·t / (m F);
+    district rows are the sums over every unit.
+    When that pass has not been run on this connection, the two shared per-paper passes
+    (:func:`_unit_pass_sums`, :func:`_wrong_options`) are read instead."""
     from analytics.item_sums import KELLEY_SHARE, item_sums
     from analytics.item_sums import item_sums_sql as pass_sql
 
@@ -571,9 +532,10 @@ def _pass_sums(wh: Warehouse, sp: dict[str, Any], level: str
 
 
 def _unit_pass_sums(wh: Warehouse, sp: dict[str, Any], level: str) -> pd.DataFrame:
-    """The result of :func:`item_sums_sql` for ``level``, read from the one per-paper pass that
-    serves every level and the knowledge-point rates
-    (:func:`analytics.item_sums.unit_item_pass_sql`)."""
+    """Per unit × item of ``level`` and per item of the whole paper (``is_district`` 1, unit id
+    NULL): n, Σx, Σx², Σp, Σp², Σxp (``sum_*``) of the item rate x = score / max_score and the
+    student's paper rate p = total / full_score; read from the one per-paper pass that serves
+    every level and the knowledge-point rates (:func:`analytics.item_sums.unit_item_pass_sql`)."""
     from analytics.item_sums import unit_item_pass_sql
 
     uid = _uid(level)
