@@ -389,6 +389,15 @@ class Service:
                 f.school is not None and level == "class") else frame
         return frame
 
+    def _school_context(self, name: str, f: Filters, zone_id: Any) -> dict[str, pd.DataFrame]:
+        """``name``'s rows for the district, the school's zone and the school ``f.school``."""
+        return {
+            "district": self._analysis(name, f, level="district"),
+            "zone": _frame_filter(self._analysis(name, f, level="zone"), "zone_id", zone_id),
+            "school": _frame_filter(self._analysis(name, f, level="school"),
+                                    "school_id", f.school),
+        }
+
     def school_profile(self, user: User, f: Filters) -> pd.DataFrame:
         """One school against its zone and the district on every subject of the exam × grade.
 
@@ -414,20 +423,8 @@ class Service:
         rows = []
         for subject in subjects:
             g = replace(f, subject=str(subject))
-            parts = {
-                "district": self._analysis("score_report", g, level="district"),
-                "zone": _frame_filter(self._analysis("score_report", g, level="zone"),
-                                      "zone_id", zone_id),
-                "school": _frame_filter(self._analysis("score_report", g, level="school"),
-                                        "school_id", f.school),
-            }
-            bands = {
-                "district": self._analysis("grade_bands", g, level="district"),
-                "zone": _frame_filter(self._analysis("grade_bands", g, level="zone"),
-                                      "zone_id", zone_id),
-                "school": _frame_filter(self._analysis("grade_bands", g, level="school"),
-                                        "school_id", f.school),
-            }
+            parts = self._school_context("score_report", g, zone_id)
+            bands = self._school_context("grade_bands", g, zone_id)
             d_mean = parts["district"]["mean"].iloc[0] if not parts["district"].empty else None
             for unit, frame in parts.items():
                 name_col = f"{unit}_name"
