@@ -37,7 +37,7 @@ def base_tables_sql() -> str:
     return """
         SELECT table_name
         FROM information_schema.tables
-        WHERE table_schema = 'main' AND table_type = 'BASE TABLE'
+        WHERE table_schema = 'main' AND table_type = 'BASE TABLE' AND table_catalog <> 'temp'
         ORDER BY table_name
     """
 

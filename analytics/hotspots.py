@@ -278,55 +278,52 @@ def _knowledge_sums(wh: Warehouse, level: str, sp: dict[str, Any]) -> pd.DataFra
     return out.reset_index(drop=True)
 
 
-def wrong_options_pass_sql() -> str:
-    """Per unit × objective item × wrong answer (an answer given that differs from the key), how
-    many present students chose it (``n_chose``), for every level in one scan: counted per
-    school × class × item × answer, rolled up to ``level`` class, school, zone and ``all`` (the
-    whole paper; ``unit_id`` NULL)."""
-    return """
-        WITH st AS (
-            SELECT pr.student_key, t.zone_id, t.school_id, t.class_id
-            FROM paper_results pr JOIN student_tree t ON t.student_key = pr.student_key
-            WHERE pr.paper_id = $paper_id AND pr.status = 'present'
-        ),
-        fine AS (
-            SELECT st.school_id, st.class_id, any_value(st.zone_id) AS zone_id, r.item_id,
-                   r.answer, count(*) AS n_chose
-            FROM responses r
-            JOIN st ON st.student_key = r.student_key
-            JOIN items i ON i.item_id = r.item_id
-            WHERE r.paper_id = $paper_id
+def wrong_options_sql(level: str | None, ans: str) -> str:
+    """Per unit of ``level`` × objective item × wrong answer (an answer given, not empty, that
+    differs from the key) how many present students gave it (``n_chose``, ``is_district`` 0),
+    and the same for the whole paper (unit id NULL, ``is_district`` 1; ``level`` None gives
+    only these), rolled up from the staged answers pass ``ans`` (a trusted name;
+    :func:`analytics.item_sums.answer_pass_sql`). Parameter: ``$paper_id``."""
+    whole = "SELECT NULL AS unit_id, item_id, answer, 1 AS is_district, " \
+            "CAST(sum(n) AS BIGINT) AS n_chose " \
+            "FROM f GROUP BY item_id, answer"
+    units = "" if level is None else (
+        f"SELECT {_uid(level)}, item_id, answer, 0 AS is_district, "
+        f"CAST(sum(n) AS BIGINT) AS n_chose FROM f "
+        f"GROUP BY {_uid(level)}, item_id, answer UNION ALL ")
+    return f"""
+        WITH f AS (
+            SELECT a.school_id, a.class_id, sc.zone_id, a.item_id, a.answer, a.n
+            FROM {ans} a JOIN items i ON i.item_id = a.item_id
+            LEFT JOIN schools sc ON sc.school_id = a.school_id
+            WHERE i.paper_id = $paper_id
               AND i.item_type IN ('single', 'multiple', 'true_false')
-              AND r.answer IS NOT NULL AND r.answer <> ''
-              AND r.answer IS DISTINCT FROM i.answer_key
-            GROUP BY st.school_id, st.class_id, r.item_id, r.answer
+              AND a.answer <> '' AND a.answer IS DISTINCT FROM i.answer_key
         )
-        SELECT 'class' AS level, class_id AS unit_id, item_id, answer, sum(n_chose) AS n_chose
-        FROM fine GROUP BY class_id, item_id, answer
-        UNION ALL
-        SELECT 'school', school_id, item_id, answer, sum(n_chose)
-        FROM fine GROUP BY school_id, item_id, answer
-        UNION ALL
-        SELECT 'zone', zone_id, item_id, answer, sum(n_chose)
-        FROM fine GROUP BY zone_id, item_id, answer
-        UNION ALL
-        SELECT 'all', NULL, item_id, answer, sum(n_chose) FROM fine GROUP BY item_id, answer
+        {units}{whole}
     """
 
 
-def _wrong_options(wh: Warehouse, sp: dict[str, Any], level: str) -> pd.DataFrame:
-    """The wrong answers of ``level``'s units and of the whole paper: columns ``<level id>,
-    item_id, answer, is_district`` (1 for the whole paper, unit id NULL), ``n_chose``; from the
-    pass shared by the levels (:func:`wrong_options_pass_sql`)."""
-    f = shared_df(wh, wrong_options_pass_sql(), {"paper_id": sp["paper_id"]})
-    # one boolean mask, then only the needed columns taken (not every column of the pass)
-    is_all = (f["level"] == "all").to_numpy(dtype=bool)
-    keep = is_all | (f["level"] == level).to_numpy(dtype=bool)
-    return pd.DataFrame({_uid(level): f["unit_id"][keep].astype("Int64").to_numpy(),
-                         "item_id": f["item_id"].to_numpy()[keep],
-                         "answer": f["answer"][keep].to_numpy(),
-                         "is_district": is_all[keep].astype("int64"),
-                         "n_chose": f["n_chose"].to_numpy()[keep].astype("int64")})
+def _answers_stage(wh: Warehouse, paper_id: int) -> str:
+    from analytics.item_sums import _passes
+
+    return _passes(wh, paper_id)["ans"]
+
+
+def _wrong_options(wh: Warehouse, sp: dict[str, Any], level: str | None) -> pd.DataFrame:
+    """The wrong answers of ``level``'s units (none when ``level`` is None) and of the whole
+    paper: columns ``<level id>`` (``unit_id`` when ``level`` is None), ``item_id, answer,
+    is_district`` (1 for the whole paper, unit id NULL), ``n_chose``
+    (:func:`wrong_options_sql`)."""
+    paper_id = sp["paper_id"]
+    f = shared_df(wh, wrong_options_sql(level, _answers_stage(wh, paper_id)),
+                  {"paper_id": paper_id})
+    if level is not None:
+        f = f.rename(columns={f.columns[0]: _uid(level)})
+        f[_uid(level)] = f[_uid(level)].astype("Int64")
+    f["is_district"] = f["is_district"].astype("int64")
+    f["n_chose"] = f["n_chose"].astype("int64")
+    return f
 
 
 def paper_items_sql() -> str:
@@ -414,37 +411,36 @@ def _compare(units: pd.DataFrame, district: pd.DataFrame, group: str,
     return f.drop(columns=[*SUMS[1:], *(f"{c}_d" for c in SUMS)])
 
 
-def top_wrong_sql(level: str, view: str) -> str:
+def top_wrong_sql(level: str, ans: str) -> str:
     """Per unit × item the most-chosen wrong answer (ties to the first answer in text order,
     i.e. by code point) and how many chose it in the unit (``n_chose``) and in the district
-    (``n_chose_d``), from a frame with :func:`_wrong_options`' columns exposed as the view
-    ``view`` (a trusted name, see :meth:`Warehouse.temp_view`)."""
+    (``n_chose_d``), from the wrong answers of :func:`wrong_options_sql` over the staged
+    answers pass ``ans`` (a trusted name). Parameter: ``$paper_id``."""
     uid = _uid(level)
     return f"""
-        WITH top AS (
+        WITH w AS ({wrong_options_sql(level, ans)}),
+        top AS (
             SELECT {uid}, item_id, first(answer ORDER BY n_chose DESC, answer) AS answer,
                    max(n_chose) AS n_chose
-            FROM {view}
+            FROM w
             WHERE is_district = 0 AND {uid} IS NOT NULL
             GROUP BY {uid}, item_id
         )
         SELECT t.{uid}, t.item_id, t.answer, t.n_chose, d.n_chose AS n_chose_d
         FROM top t
-        LEFT JOIN {view} d
+        LEFT JOIN w d
           ON d.is_district = 1 AND d.item_id = t.item_id AND d.answer = t.answer
     """
 
 
-def _top_wrong(wh: Warehouse, wrong: pd.DataFrame, level: str, units: pd.DataFrame,
+def _top_wrong(wh: Warehouse, sp: dict[str, Any], level: str, units: pd.DataFrame,
                district_n: pd.DataFrame) -> pd.DataFrame:
     """``units`` with the most-chosen wrong answer per unit × item and its share in the unit
     and district (columns wrong_option, wrong_option_share, wrong_option_district_share)."""
     keys = [_uid(level)]
-    cols = [*keys, "item_id", "wrong_option", "wrong_option_share", "wrong_option_district_share"]
-    if wrong.empty:
-        return units.merge(pd.DataFrame(columns=cols), on=[*keys, "item_id"], how="left")
-    with wh.temp_view(wrong[[*keys, "item_id", "answer", "is_district", "n_chose"]]) as view:
-        top = wh.df(top_wrong_sql(level, view))
+    paper_id = sp["paper_id"]
+    top = wh.df(top_wrong_sql(level, _answers_stage(wh, paper_id)), {"paper_id": paper_id})
+    top[keys[0]] = top[keys[0]].astype(units[keys[0]].dtype)
     f = units.merge(top, on=[*keys, "item_id"], how="left")
     n_d = district_n.set_index("item_id")["n_d"]
     f["wrong_option_share"] = f["n_chose"].to_numpy(float) / f["n"].to_numpy(float)
@@ -485,61 +481,15 @@ def _filter_school(wh: Warehouse, frame: pd.DataFrame, level: str,
     return frame[frame["school_id"] == sid].reset_index(drop=True)
 
 
-def _pass_sums(wh: Warehouse, sp: dict[str, Any], level: str
-               ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The per unit × item sums (:func:`_unit_pass_sums`' columns) and the wrong answers
-    (:func:`_wrong_options`' columns) of ``level``, derived from the one pass over the
-    responses that the item statistics also use (:func:`analytics.item_sums.item_sums`): with
-    x = score / m and p = t / F (m the item's maximum, F the full score, t the total),
-    Σx = Σscore / m, Σx² = Σscore² / m², Σp = Σt / F, Σp² = Σt² / F², Σxp = Σ score·t / (m F);
-    district rows are the sums over every unit.
-    When that pass has not been run on this connection, the two shared per-paper passes
-    (:func:`_unit_pass_sums`, :func:`_wrong_options`) are read instead."""
-    from analytics.item_sums import KELLEY_SHARE, item_sums
-    from analytics.item_sums import item_sums_sql as pass_sql
-
-    uid = _uid(level)
-    hit = getattr(wh, "shared_hit", None)
-    prm = {"paper_id": sp["paper_id"], "school_id": None, "share": KELLEY_SHARE}
-    if hit is None or all(hit(pass_sql(level, s), prm) is None for s in (False, True)):
-        return _unit_pass_sums(wh, sp, level), _wrong_options(wh, sp, level)
-    meta = shared_df(wh, paper_items_sql(), {"paper_id": sp["paper_id"]})
-    ps = item_sums(wh, paper_id=sp["paper_id"], level=level, sorted_cov=False)
-    it = ps.items.merge(meta[["item_id", "max_score"]], on="item_id")
-    m, full = it["max_score"].to_numpy(float), float(sp["full_score"])
-    u = pd.DataFrame({
-        uid: it["uid"].to_numpy(), "item_id": it["item_id"].to_numpy(),
-        "n": it["n"].to_numpy(), "sum_x": it["sx"].to_numpy(float) / m,
-        "sum_xx": it["sxx"].to_numpy(float) / (m * m),
-        "sum_p": it["st"].to_numpy(float) / full,
-        "sum_pp": it["stt"].to_numpy(float) / (full * full),
-        "sum_xp": it["sxt"].to_numpy(float) / (m * full)})
-    d = u.groupby("item_id", as_index=False)[list(SUMS)].sum()
-    d[uid] = -1
-    sums = pd.concat([u.assign(is_district=0), d.assign(is_district=1)], ignore_index=True)
-    sums[uid] = sums[uid].astype("Int64").where(sums[uid] >= 0)
-    ans = ps.answers if ps.answers is not None else pd.DataFrame(
-        columns=["uid", "item_id", "answer", "n"])
-    a = ans.merge(meta[["item_id", "item_type", "answer_key"]], on="item_id")
-    a = a[a["item_type"].isin(OBJECTIVE_TYPES) & (a["answer"] != "")
-          & ~(a["answer"] == a["answer_key"]).fillna(False).astype(bool)]
-    a = a.rename(columns={"uid": uid, "n": "n_chose"})[[uid, "item_id", "answer", "n_chose"]]
-    ad = a.groupby(["item_id", "answer"], as_index=False)["n_chose"].sum()
-    ad[uid] = -1
-    wrong = pd.concat([a.assign(is_district=0), ad.assign(is_district=1)], ignore_index=True)
-    wrong[uid] = wrong[uid].astype("Int64").where(wrong[uid] >= 0)
-    return sums, wrong[[uid, "item_id", "answer", "is_district", "n_chose"]]
-
-
 def _unit_pass_sums(wh: Warehouse, sp: dict[str, Any], level: str) -> pd.DataFrame:
     """Per unit × item of ``level`` and per item of the whole paper (``is_district`` 1, unit id
     NULL): n, Σx, Σx², Σp, Σp², Σxp (``sum_*``) of the item rate x = score / max_score and the
     student's paper rate p = total / full_score; read from the one per-paper pass that serves
-    every level and the knowledge-point rates (:func:`analytics.item_sums.unit_item_pass_sql`)."""
-    from analytics.item_sums import unit_item_pass_sql
+    every level and the knowledge-point rates (:func:`analytics.item_sums.unit_item_pass`)."""
+    from analytics.item_sums import unit_item_pass
 
     uid = _uid(level)
-    f = shared_df(wh, unit_item_pass_sql(), sp)
+    f = unit_item_pass(wh, sp["paper_id"], sp["full_score"])
     f = f[f["level"].isin([level, "all"])]
     out = pd.DataFrame({uid: f["unit_id"].astype("Int64").to_numpy(),
                         "item_id": f["item_id"].to_numpy(),
@@ -561,12 +511,10 @@ def _item_base(wh: Warehouse, sp: dict[str, Any], level: str, names: pd.DataFram
     of the item comparison: what does not depend on ``relative``, kept on the connection
     (:meth:`Warehouse.memo`) per paper and level."""
     def build() -> tuple[pd.DataFrame, pd.DataFrame]:
-        uid = _uid(level)
-        sums, wrong = _pass_sums(wh, sp, level)
+        sums = _unit_pass_sums(wh, sp, level)
         meta = shared_df(wh, paper_items_sql(), {"paper_id": sp["paper_id"]})
         units, district = _split(sums, level, "item_id", names, attach=False)
-        wrong = wrong[wrong[uid].notna() | (wrong["is_district"].astype(int) == 1)]
-        units = _top_wrong(wh, wrong, level, units, district[["item_id", "n_d"]])
+        units = _top_wrong(wh, sp, level, units, district[["item_id", "n_d"]])
         units = units.merge(meta.drop(columns="answer_key"), on="item_id", how="left")
         return units, district
 
@@ -745,7 +693,8 @@ def district_weak_points(
     paper_id, sp = _resolve(wh, exam, subject, grade)
     params = {"paper_id": paper_id}
     if by == "item":
-        sums, wrong = _pass_sums(wh, sp, "school")
+        sums = _unit_pass_sums(wh, sp, "school")
+        wrong = _wrong_options(wh, sp, None)
         group = "item_id"
     else:
         sums = _knowledge_sums(wh, "school", sp)

@@ -26,6 +26,7 @@ the unit ``-1``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 
@@ -127,7 +128,8 @@ def item_sums_sql(level: str, sorted_cov: bool = True) -> str:
             FROM fine WHERE answer IS NOT NULL
         ),
         opts AS (
-            SELECT uid, item_id, letter, sum(n) AS n, sum(n_up) AS n_up, sum(n_lo) AS n_lo,
+            SELECT uid, item_id, letter, CAST(sum(n) AS BIGINT) AS n,
+                   CAST(sum(n_up) AS BIGINT) AS n_up, CAST(sum(n_lo) AS BIGINT) AS n_lo,
                    sum(st) AS st
             FROM letters GROUP BY uid, item_id, letter
         )
@@ -153,53 +155,291 @@ def item_sums_sql(level: str, sorted_cov: bool = True) -> str:
 
 PASS_SUMS = ("n", "sum_x", "sum_xx", "sum_p", "sum_pp", "sum_xp")
 
+# -- the shared per-paper passes ---------------------------------------------------------------
+# Three scans of the responses serve the item statistics of the district and of every school,
+# the per unit × item sums of every level (knowledge-point rates, hotspots) and the wrong
+# answers of every level. Each keeps few aggregates per group (the cost of a hash aggregation
+# over tens of millions of rows grows with the number of aggregates more than with the number
+# of groups), is keyed by school × class (the finest unit), and is rolled up in pandas on its
+# small result. Kelley's groups of the school and of the district are both fixed per student
+# before the scan, so one pass holds the upper/lower sums of both levels.
 
-def unit_item_pass_sql() -> str:
-    """Per unit × item at every level in one scan of the responses (present students): n, Σx,
-    Σx², Σp, Σp², Σxp of the item rate x = score / max_score (an omission counts 0) and the
-    paper rate p = total / ``$full_score``.
 
-    The responses are aggregated once per school × class × item (classes nest in schools,
-    schools in zones; a student without a class keeps their school) and rolled up on that small
-    result to the levels: ``level`` is ``class``, ``school``, ``zone``, ``district`` (per
-    district id) or ``all`` (every present student of the paper), ``unit_id`` the level's id
-    (NULL for ``all``). Parameters: ``$paper_id``, ``$full_score``. Score rates per knowledge
-    point (:func:`analytics.paper.category_rates`) and the hotspots' item sums
-    (:mod:`analytics.hotspots`) both read this one pass.
-    """
-    roll = ", ".join(f"sum({c}) AS {c}" for c in PASS_SUMS)
+def _present_ranked_cte() -> str:
+    """``st``: present students of ``$paper_id`` with their unit ids, total ``t`` and Kelley
+    group codes ``gs`` (within their school) and ``gd`` (within their district): 1 upper,
+    −1 lower, 0 neither (see the module notes for the ranking and the tiebreak)."""
+    return """
+        ranked AS (
+            SELECT pr.student_key, pr.total AS t, s.district_id, s.school_id, s.class_id,
+                   count(*) OVER (PARTITION BY s.school_id) AS n_s,
+                   row_number() OVER (PARTITION BY s.school_id
+                                      ORDER BY pr.total DESC, pr.student_key) AS rk_s,
+                   count(*) OVER (PARTITION BY s.district_id) AS n_d,
+                   row_number() OVER (PARTITION BY s.district_id
+                                      ORDER BY pr.total DESC, pr.student_key) AS rk_d
+            FROM paper_results pr JOIN student_tree s ON s.student_key = pr.student_key
+            WHERE pr.paper_id = $paper_id AND pr.status = 'present'
+        ),
+        st AS (
+            SELECT student_key, t, district_id, school_id, class_id,
+                   CASE WHEN rk_s <= floor($share * n_s + 0.5) THEN 1
+                        WHEN rk_s > n_s - floor($share * n_s + 0.5) THEN -1 ELSE 0 END AS gs,
+                   CASE WHEN rk_d <= floor($share * n_d + 0.5) THEN 1
+                        WHEN rk_d > n_d - floor($share * n_d + 0.5) THEN -1 ELSE 0 END AS gd
+            FROM ranked
+        )"""
+
+
+def _present_cte() -> str:
+    return """
+        st AS (
+            SELECT pr.student_key, pr.total AS t, s.school_id, s.class_id
+            FROM paper_results pr JOIN student_tree s ON s.student_key = pr.student_key
+            WHERE pr.paper_id = $paper_id AND pr.status = 'present'
+        )"""
+
+
+def class_item_pass_sql() -> str:
+    """Per school × class × item (present students; a student without a class has
+    ``class_id`` NULL): ``n``, ``n_answered`` (score not NULL), ``sx`` = Σx, ``sxx`` = Σx²,
+    ``sxt`` = Σxt, ``st`` = Σt, ``stt`` = Σt² (x the raw item score, NULL sums where every
+    score is NULL; t the total). Parameter: ``$paper_id``."""
     return f"""
+        WITH {_present_cte()}
+        SELECT st.school_id, st.class_id, r.item_id, count(*) AS n,
+               count(r.score) AS n_answered, sum(r.score) AS sx, sum(r.score * r.score) AS sxx,
+               sum(r.score * st.t) AS sxt, sum(st.t) AS st, sum(st.t * st.t) AS stt
+        FROM responses r JOIN st ON st.student_key = r.student_key
+        WHERE r.paper_id = $paper_id
+        GROUP BY st.school_id, st.class_id, r.item_id
+    """
+
+
+def kelley_pass_sql() -> str:
+    """Per district × school × item × answer × Kelley codes ``gs``, ``gd`` (see
+    :func:`_present_ranked_cte`), for students in an upper or lower group of their school or
+    district: ``n`` and ``sx`` (Σ item score, an omission 0). ``answer`` is as given (NULL for
+    open items and omissions). Parameters: ``$paper_id``, ``$share``."""
+    return f"""
+        WITH {_present_ranked_cte()},
+        grouped AS (SELECT * FROM st WHERE gs <> 0 OR gd <> 0)
+        SELECT g.district_id, g.school_id, r.item_id, r.answer, g.gs, g.gd, count(*) AS n,
+               sum(coalesce(r.score, 0.0)) AS sx
+        FROM responses r JOIN grouped g ON g.student_key = r.student_key
+        WHERE r.paper_id = $paper_id
+        GROUP BY g.district_id, g.school_id, r.item_id, r.answer, g.gs, g.gd
+    """
+
+
+def answer_pass_sql() -> str:
+    """Per school × class × item × answer as given (answers not NULL, present students):
+    ``n`` (how many gave it) and ``st`` (Σ of their totals). Parameter: ``$paper_id``."""
+    return f"""
+        WITH {_present_cte()}
+        SELECT st.school_id, st.class_id, r.item_id, r.answer, count(*) AS n, sum(st.t) AS st
+        FROM responses r JOIN st ON st.student_key = r.student_key
+        WHERE r.paper_id = $paper_id AND r.answer IS NOT NULL
+        GROUP BY st.school_id, st.class_id, r.item_id, r.answer
+    """
+
+
+def sorted_cross_sql() -> str:
+    """Per district × item, Σ x₍ᵢ₎ r₍ᵢ₎ (``sxr_sorted``; see the module notes) from one pass
+    grouped by district × item × score × total. Parameter: ``$paper_id``."""
+    return """
         WITH st AS (
-            SELECT pr.student_key, s.district_id, s.zone_id, s.school_id, s.class_id,
-                   pr.total / $full_score AS p
+            SELECT pr.student_key, pr.total AS t, coalesce(s.district_id, -1) AS uid
             FROM paper_results pr JOIN student_tree s ON s.student_key = pr.student_key
             WHERE pr.paper_id = $paper_id AND pr.status = 'present'
         ),
         fine AS (
-            SELECT school_id, class_id, any_value(zone_id) AS zone_id,
-                   any_value(district_id) AS district_id, item_id,
-                   count(*) AS n, sum(x) AS sum_x, sum(x * x) AS sum_xx, sum(p) AS sum_p,
-                   sum(p * p) AS sum_pp, sum(x * p) AS sum_xp
-            FROM (
-                SELECT st.school_id, st.class_id, st.zone_id, st.district_id, st.p, r.item_id,
-                       coalesce(r.score, 0.0) / i.max_score AS x
-                FROM responses r
-                JOIN st ON st.student_key = r.student_key
-                JOIN items i ON i.item_id = r.item_id
-                WHERE r.paper_id = $paper_id
-            ) AS rx
-            GROUP BY school_id, class_id, item_id
+            SELECT st.uid, r.item_id, coalesce(r.score, 0.0) AS x, st.t, count(*) AS n
+            FROM responses r JOIN st ON st.student_key = r.student_key
+            WHERE r.paper_id = $paper_id
+            GROUP BY st.uid, r.item_id, coalesce(r.score, 0.0), st.t
+        ),
+        xd AS (
+            SELECT uid, item_id, x AS v, c,
+                   sum(c) OVER (PARTITION BY uid, item_id ORDER BY x) - c AS lo
+            FROM (SELECT uid, item_id, x, sum(n) AS c FROM fine GROUP BY uid, item_id, x) a
+        ),
+        rd AS (
+            SELECT uid, item_id, r AS v, c,
+                   sum(c) OVER (PARTITION BY uid, item_id ORDER BY r) - c AS lo
+            FROM (SELECT uid, item_id, t - x AS r, sum(n) AS c FROM fine
+                  GROUP BY uid, item_id, t - x) b
         )
-        SELECT 'class' AS level, class_id AS unit_id, item_id, {roll}
-        FROM fine GROUP BY class_id, item_id
+        SELECT xd.uid, xd.item_id,
+               sum(xd.v * rd.v * (least(xd.lo + xd.c, rd.lo + rd.c)
+                                  - greatest(xd.lo, rd.lo))) AS sxr_sorted
+        FROM xd JOIN rd ON xd.uid = rd.uid AND xd.item_id = rd.item_id
+                        AND xd.lo < rd.lo + rd.c AND rd.lo < xd.lo + xd.c
+        GROUP BY xd.uid, xd.item_id
+    """
+
+
+def _stage(wh: Warehouse, sql: str, params: dict[str, Any]) -> str:
+    """The pass materialised once per connection (:meth:`Warehouse.staged`); on a backend
+    without staging it is inlined as a subquery (same result, computed per roll-up)."""
+    staged = getattr(wh, "staged", None)
+    return staged(sql, params) if staged is not None else f"({sql})"
+
+
+def _passes(wh: Warehouse, paper_id: int) -> dict[str, str]:
+    """Names of the staged passes of one paper (``cls``, ``kel``, ``ans``)."""
+    prm: dict[str, Any] = {"paper_id": paper_id}
+    return {"cls": _stage(wh, class_item_pass_sql(), prm),
+            "kel": _stage(wh, kelley_pass_sql(), {**prm, "share": KELLEY_SHARE}),
+            "ans": _stage(wh, answer_pass_sql(), prm)}
+
+
+SCHOOL_TREE = """
+        sch AS (
+            SELECT sc.school_id, sc.name AS school_name, z.zone_id, z.name AS zone_name,
+                   d.district_id, d.name AS district_name
+            FROM schools sc LEFT JOIN zones z ON z.zone_id = sc.zone_id
+            LEFT JOIN districts d ON d.district_id = z.district_id
+        )"""
+
+
+def unit_item_rollup_sql(cls: str) -> str:
+    """The per unit × item sums of every level (:func:`unit_item_pass`'s columns) rolled up
+    from the staged class × item pass ``cls`` (a trusted name). Parameter: ``$full_score``."""
+    sums = ", ".join("CAST(sum(n) AS BIGINT) AS n" if c == "n" else f"sum({c}) AS {c}"
+                     for c in PASS_SUMS)
+    return f"""
+        WITH {SCHOOL_TREE},
+        f AS (
+            SELECT c.class_id, c.school_id, sch.zone_id, sch.district_id, c.item_id, c.n,
+                   coalesce(c.sx, 0.0) / i.max_score AS sum_x,
+                   coalesce(c.sxx, 0.0) / (i.max_score * i.max_score) AS sum_xx,
+                   c.st / $full_score AS sum_p, c.stt / ($full_score * $full_score) AS sum_pp,
+                   coalesce(c.sxt, 0.0) / (i.max_score * $full_score) AS sum_xp
+            FROM {cls} c JOIN items i ON i.item_id = c.item_id
+            LEFT JOIN sch ON sch.school_id = c.school_id
+        )
+        SELECT 'class' AS level, class_id AS unit_id, item_id, {sums}
+        FROM f GROUP BY class_id, item_id
         UNION ALL
-        SELECT 'school', school_id, item_id, {roll} FROM fine GROUP BY school_id, item_id
+        SELECT 'school', school_id, item_id, {sums} FROM f GROUP BY school_id, item_id
         UNION ALL
-        SELECT 'zone', zone_id, item_id, {roll} FROM fine GROUP BY zone_id, item_id
+        SELECT 'zone', zone_id, item_id, {sums} FROM f GROUP BY zone_id, item_id
         UNION ALL
-        SELECT 'district', district_id, item_id, {roll} FROM fine GROUP BY district_id, item_id
+        SELECT 'district', district_id, item_id, {sums} FROM f GROUP BY district_id, item_id
         UNION ALL
-        SELECT 'all', NULL, item_id, {roll} FROM fine GROUP BY item_id
+        SELECT 'all', NULL, item_id, {sums} FROM f GROUP BY item_id
+    """
+
+
+def unit_item_pass(wh: Warehouse, paper_id: int, full_score: float) -> pd.DataFrame:
+    """Per unit × item at every level (present students): ``level`` (``class``, ``school``,
+    ``zone``, ``district`` per district id, or ``all``: every present student of the paper),
+    ``unit_id`` (NULL for ``all`` and for students without a class at class level),
+    ``item_id``, and n, Σx, Σx², Σp, Σp², Σxp (``sum_*``) of the item rate x = score /
+    max_score (an omission counts 0) and the paper rate p = total / ``full_score``.
+
+    Rolled up (:func:`unit_item_rollup_sql`) from the class × item pass
+    (:func:`class_item_pass_sql`) that the item statistics share; score rates per knowledge
+    point (:func:`analytics.paper.category_rates`) and the hotspots' item sums
+    (:mod:`analytics.hotspots`) read it.
+    """
+    cls = _passes(wh, paper_id)["cls"]
+    return shared_df(wh, unit_item_rollup_sql(cls), {"full_score": float(full_score)})
+
+
+def item_sums_rollup_sql(level: str, cls: str, kel: str, ans: str) -> str:
+    """:func:`item_sums_sql`'s rows (without ``sxr_sorted``) for the whole population at
+    ``level`` district or school, rolled up from the staged passes ``cls``, ``kel``, ``ans``
+    (trusted names; :func:`class_item_pass_sql`, :func:`kelley_pass_sql`,
+    :func:`answer_pass_sql`). Parameter: ``$paper_id``."""
+    keys = LEVEL_KEYS[level]
+    if level == "district":
+        uid, g = "coalesce(sch.district_id, -1)", "gd"
+    elif level == "school":
+        uid, g = "sch.school_id", "gs"
+    else:
+        raise ValueError(level)
+    key_any = ", ".join(f"any_value(sch.{k}) AS {k}" for k in keys)
+    key_out = ", ".join(f"u.{k}" for k in keys)
+    nulls = ", ".join(f"NULL AS {k}" for k in keys)
+    return f"""
+        WITH {SCHOOL_TREE},
+        units AS (
+            SELECT {uid} AS uid, {key_any}, count(*) AS n_unit, sum(pr.total) AS st_unit,
+                   sum(pr.total * pr.total) AS stt_unit
+            FROM paper_results pr JOIN students s ON s.student_key = pr.student_key
+            JOIN sch ON sch.school_id = s.school_id
+            WHERE pr.paper_id = $paper_id AND pr.status = 'present'
+            GROUP BY {uid}
+        ),
+        agg AS (
+            SELECT {uid} AS uid, c.item_id, CAST(sum(c.n) AS BIGINT) AS n,
+                   CAST(sum(c.n) - sum(c.n_answered) AS BIGINT) AS n_omitted,
+                   coalesce(sum(c.sx), 0.0) AS sx,
+                   coalesce(sum(c.sxx), 0.0) AS sxx, sum(c.st) AS st, sum(c.stt) AS stt,
+                   coalesce(sum(c.sxt), 0.0) AS sxt
+            FROM {cls} c JOIN sch ON sch.school_id = c.school_id
+            GROUP BY {uid}, c.item_id
+        ),
+        k AS (
+            SELECT {uid} AS uid, k.item_id, k.answer, k.{g} AS g, k.n, k.sx
+            FROM {kel} k JOIN sch ON sch.school_id = k.school_id
+            WHERE k.{g} <> 0
+        ),
+        kg AS (
+            SELECT uid, item_id,
+                   CAST(sum(CASE WHEN g = 1 THEN n ELSE 0 END) AS BIGINT) AS n_up,
+                   sum(CASE WHEN g = 1 THEN sx ELSE 0.0 END) AS sx_up,
+                   CAST(sum(CASE WHEN g = -1 THEN n ELSE 0 END) AS BIGINT) AS n_lo,
+                   sum(CASE WHEN g = -1 THEN sx ELSE 0.0 END) AS sx_lo
+            FROM k GROUP BY uid, item_id
+        ),
+        given AS (
+            SELECT {uid} AS uid, a.item_id, a.answer, CAST(sum(a.n) AS BIGINT) AS n,
+                   sum(a.st) AS st
+            FROM {ans} a JOIN sch ON sch.school_id = a.school_id
+            GROUP BY {uid}, a.item_id, a.answer
+        ),
+        kgiven AS (
+            SELECT uid, item_id, answer,
+                   CAST(sum(CASE WHEN g = 1 THEN n ELSE 0 END) AS BIGINT) AS n_up,
+                   CAST(sum(CASE WHEN g = -1 THEN n ELSE 0 END) AS BIGINT) AS n_lo
+            FROM k WHERE answer IS NOT NULL
+            GROUP BY uid, item_id, answer
+        ),
+        both_ AS (
+            SELECT gv.uid, gv.item_id, gv.answer, gv.n, gv.st, coalesce(kv.n_up, 0) AS n_up,
+                   coalesce(kv.n_lo, 0) AS n_lo
+            FROM given gv LEFT JOIN kgiven kv
+              ON kv.uid = gv.uid AND kv.item_id = gv.item_id AND kv.answer = gv.answer
+        ),
+        letters AS (
+            SELECT uid, item_id, unnest(string_split(answer, '')) AS letter, n, n_up, n_lo, st
+            FROM both_
+        ),
+        opts AS (
+            SELECT uid, item_id, letter, CAST(sum(n) AS BIGINT) AS n,
+                   CAST(sum(n_up) AS BIGINT) AS n_up, CAST(sum(n_lo) AS BIGINT) AS n_lo,
+                   sum(st) AS st
+            FROM letters GROUP BY uid, item_id, letter
+        )
+        SELECT 'item' AS kind, a.uid, {key_out}, u.n_unit, u.st_unit, u.stt_unit,
+               a.item_id, NULL::VARCHAR AS letter,
+               a.n, a.n_omitted, a.sx, a.sxx, a.st, a.stt, a.sxt,
+               coalesce(kg.n_up, 0) AS n_up, coalesce(kg.sx_up, 0.0) AS sx_up,
+               coalesce(kg.n_lo, 0) AS n_lo, coalesce(kg.sx_lo, 0.0) AS sx_lo,
+               NULL::DOUBLE AS sxr_sorted
+        FROM agg a JOIN units u ON a.uid = u.uid
+        LEFT JOIN kg ON kg.uid = a.uid AND kg.item_id = a.item_id
+        UNION ALL
+        SELECT 'option', o.uid, {nulls}, NULL, NULL, NULL, o.item_id, o.letter, o.n, NULL, NULL,
+               NULL, o.st, NULL, NULL, o.n_up, NULL, o.n_lo, NULL, NULL
+        FROM opts o
+        UNION ALL
+        SELECT 'answer', g.uid, {nulls}, NULL, NULL, NULL, g.item_id, g.answer, g.n, NULL, NULL,
+               NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+        FROM given g
     """
 
 
@@ -244,6 +484,8 @@ def item_sums(
         per unit × item × distinct value; costly at class level on very large data).
     """
     keys = list(LEVEL_KEYS[check_level(level)])
+    if school_id is None and (level == "district" or (level == "school" and not sorted_cov)):
+        return _item_sums_from_passes(wh, paper_id, level, sorted_cov)
     prm = {"paper_id": paper_id, "school_id": school_id, "share": KELLEY_SHARE}
     # One pass serves every analysis of the same units (items, reliability, paper quality,
     # options): the pass with the sorted cross product holds all the other sums too.
@@ -253,6 +495,12 @@ def item_sums(
         raw["sxr_sorted"] = float("nan")
     else:
         raw = shared_df(wh, item_sums_sql(level, sorted_cov), prm)
+    return split_item_sums(raw, keys)
+
+
+def split_item_sums(raw: pd.DataFrame, keys: list[str]) -> ItemSums:
+    """:func:`item_sums_sql`'s rows split into an :class:`ItemSums` (``keys``: the level's key
+    columns)."""
     is_item = raw["kind"] == "item"
     is_option = raw["kind"] == "option"
     is_answer = raw["kind"] == "answer"
@@ -269,3 +517,22 @@ def item_sums(
         items[c] = items[c].astype("int64")
     items = items[["uid", *keys] + [c for c in items.columns if c not in keys and c != "uid"]]
     return ItemSums(items=items, options=options, keys=tuple(keys), answers=answers)
+
+
+def _item_sums_from_passes(wh: Warehouse, paper_id: int, level: str,
+                           sorted_cov: bool) -> ItemSums:
+    """:func:`item_sums` of the whole population at district or school level, rolled up from
+    the shared passes (:func:`item_sums_rollup_sql`) instead of a pass of its own, plus
+    :func:`sorted_cross_sql` for the district when ``sorted_cov``; the same sums as
+    :func:`item_sums_sql` (asserted in tests/test_item_sums.py)."""
+    ps = _passes(wh, paper_id)
+    raw = shared_df(wh, item_sums_rollup_sql(level, ps["cls"], ps["kel"], ps["ans"]),
+                    {"paper_id": paper_id})
+    sums = split_item_sums(raw, list(LEVEL_KEYS[level]))
+    if sorted_cov:
+        sc = shared_df(wh, sorted_cross_sql(), {"paper_id": paper_id})
+        items = sums.items.drop(columns="sxr_sorted").merge(sc, on=["uid", "item_id"],
+                                                             how="left")
+        sums = ItemSums(items=items, options=sums.options, keys=sums.keys,
+                        answers=sums.answers)
+    return sums

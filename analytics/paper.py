@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from analytics.errors import InputError
-from analytics.item_sums import item_sums, unit_item_pass_sql
+from analytics.item_sums import item_sums, unit_item_pass
 from analytics.items import compute_item_stats, items_sql
 from analytics.levels import LEVEL_KEYS, LEVELS, check_level
 from analytics.lookup import resolve_paper, resolve_school
@@ -158,10 +158,10 @@ def _unit_item_sums(wh: Warehouse, paper_id: int, full_score: float,
                     levels: tuple[str, ...], school_id: int | None) -> pd.DataFrame:
     """``level, unit_id, item_id, n, sx`` as :func:`unit_item_sums_sql` gives them; for the
     whole population from the per-paper pass that the hotspots share
-    (:func:`analytics.item_sums.unit_item_pass_sql`, Σ score = m · Σ score / m)."""
+    (:func:`analytics.item_sums.unit_item_pass`, Σ score = m · Σ score / m)."""
     if school_id is not None:
         return wh.df(unit_item_sums_sql(levels), {"paper_id": paper_id, "school_id": school_id})
-    f = shared_df(wh, unit_item_pass_sql(), {"paper_id": paper_id, "full_score": full_score})
+    f = unit_item_pass(wh, paper_id, full_score)
     f = f[f["level"].isin(levels)]
     m = f[["item_id"]].merge(shared_df(wh, items_sql(), {"paper_id": paper_id})
                              [["item_id", "max_score"]], on="item_id", how="left")

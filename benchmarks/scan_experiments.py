@@ -3,9 +3,11 @@
 Times, on one warehouse and one paper, the per-paper SQL passes the reports use today against
 two merged alternatives (written here, not in the package, because they lost):
 
-* ``unit pass`` — :func:`analytics.item_sums.unit_item_pass_sql` (per unit × item sums at every
-  level), and ``wrong-answer pass`` — :func:`analytics.hotspots.wrong_options_pass_sql` (wrong
-  answers per class × objective item, rolled up): two scans today.
+* ``unit pass`` — per unit × item sums at every level, and ``wrong-answer pass`` — wrong
+  answers per class × objective item, rolled up: two scans in the release these experiments
+  started from (ad761c3; their SQL is kept below as it was). They have since been replaced by
+  the staged passes of :mod:`analytics.item_sums` (class × item sums, Kelley groups by answer,
+  answers per class), also timed here (``staged passes``).
 * ``fold`` — one scan grouped by school × class × item × wrong answer (the answer when it is a
   wrong answer to an objective item, else NULL), the sums and the wrong-answer counts both
   rolled up from it.
@@ -41,16 +43,103 @@ sys.path.insert(0, str(ROOT))
 from analytics.hotspots import (  # noqa: E402
     knowledge_sums_wide_sql,
     n_knowledge_points_sql,
-    wrong_options_pass_sql,
 )
 from analytics.item_sums import (  # noqa: E402
     KELLEY_SHARE,
     PASS_SUMS,
+    answer_pass_sql,
+    class_item_pass_sql,
     item_sums_sql,
-    unit_item_pass_sql,
+    kelley_pass_sql,
 )
 from analytics.lookup import resolve_paper  # noqa: E402
 from analytics.warehouse import Warehouse  # noqa: E402
+
+
+def unit_item_pass_sql() -> str:  # the release before the staged passes (ad761c3)
+    """Per unit × item at every level in one scan of the responses (present students): n, Σx,
+    Σx², Σp, Σp², Σxp of the item rate x = score / max_score (an omission counts 0) and the
+    paper rate p = total / ``$full_score``.
+
+    The responses are aggregated once per school × class × item (classes nest in schools,
+    schools in zones; a student without a class keeps their school) and rolled up on that small
+    result to the levels: ``level`` is ``class``, ``school``, ``zone``, ``district`` (per
+    district id) or ``all`` (every present student of the paper), ``unit_id`` the level's id
+    (NULL for ``all``). Parameters: ``$paper_id``, ``$full_score``. Score rates per knowledge
+    point (:func:`analytics.paper.category_rates`) and the hotspots' item sums
+    (:mod:`analytics.hotspots`) both read this one pass.
+    """
+    roll = ", ".join(f"sum({c}) AS {c}" for c in PASS_SUMS)
+    return f"""
+        WITH st AS (
+            SELECT pr.student_key, s.district_id, s.zone_id, s.school_id, s.class_id,
+                   pr.total / $full_score AS p
+            FROM paper_results pr JOIN student_tree s ON s.student_key = pr.student_key
+            WHERE pr.paper_id = $paper_id AND pr.status = 'present'
+        ),
+        fine AS (
+            SELECT school_id, class_id, any_value(zone_id) AS zone_id,
+                   any_value(district_id) AS district_id, item_id,
+                   count(*) AS n, sum(x) AS sum_x, sum(x * x) AS sum_xx, sum(p) AS sum_p,
+                   sum(p * p) AS sum_pp, sum(x * p) AS sum_xp
+            FROM (
+                SELECT st.school_id, st.class_id, st.zone_id, st.district_id, st.p, r.item_id,
+                       coalesce(r.score, 0.0) / i.max_score AS x
+                FROM responses r
+                JOIN st ON st.student_key = r.student_key
+                JOIN items i ON i.item_id = r.item_id
+                WHERE r.paper_id = $paper_id
+            ) AS rx
+            GROUP BY school_id, class_id, item_id
+        )
+        SELECT 'class' AS level, class_id AS unit_id, item_id, {roll}
+        FROM fine GROUP BY class_id, item_id
+        UNION ALL
+        SELECT 'school', school_id, item_id, {roll} FROM fine GROUP BY school_id, item_id
+        UNION ALL
+        SELECT 'zone', zone_id, item_id, {roll} FROM fine GROUP BY zone_id, item_id
+        UNION ALL
+        SELECT 'district', district_id, item_id, {roll} FROM fine GROUP BY district_id, item_id
+        UNION ALL
+        SELECT 'all', NULL, item_id, {roll} FROM fine GROUP BY item_id
+    """
+
+
+def wrong_options_pass_sql() -> str:  # the release before the staged passes (ad761c3)
+    """Per unit × objective item × wrong answer (an answer given that differs from the key), how
+    many present students chose it (``n_chose``), for every level in one scan: counted per
+    school × class × item × answer, rolled up to ``level`` class, school, zone and ``all`` (the
+    whole paper; ``unit_id`` NULL)."""
+    return """
+        WITH st AS (
+            SELECT pr.student_key, t.zone_id, t.school_id, t.class_id
+            FROM paper_results pr JOIN student_tree t ON t.student_key = pr.student_key
+            WHERE pr.paper_id = $paper_id AND pr.status = 'present'
+        ),
+        fine AS (
+            SELECT st.school_id, st.class_id, any_value(st.zone_id) AS zone_id, r.item_id,
+                   r.answer, count(*) AS n_chose
+            FROM responses r
+            JOIN st ON st.student_key = r.student_key
+            JOIN items i ON i.item_id = r.item_id
+            WHERE r.paper_id = $paper_id
+              AND i.item_type IN ('single', 'multiple', 'true_false')
+              AND r.answer IS NOT NULL AND r.answer <> ''
+              AND r.answer IS DISTINCT FROM i.answer_key
+            GROUP BY st.school_id, st.class_id, r.item_id, r.answer
+        )
+        SELECT 'class' AS level, class_id AS unit_id, item_id, answer, sum(n_chose) AS n_chose
+        FROM fine GROUP BY class_id, item_id, answer
+        UNION ALL
+        SELECT 'school', school_id, item_id, answer, sum(n_chose)
+        FROM fine GROUP BY school_id, item_id, answer
+        UNION ALL
+        SELECT 'zone', zone_id, item_id, answer, sum(n_chose)
+        FROM fine GROUP BY zone_id, item_id, answer
+        UNION ALL
+        SELECT 'all', NULL, item_id, answer, sum(n_chose) FROM fine GROUP BY item_id, answer
+    """
+
 
 LEVELS = (("class", "class_id"), ("school", "school_id"), ("zone", "zone_id"),
           ("district", "district_id"), ("all", "NULL"))
@@ -246,6 +335,12 @@ def main(argv: list[str] | None = None) -> int:
                                                               kelley),
         "item sums, school (today)": (item_sums_sql("school", False), kelley),
         "knowledge points per student (today)": (knowledge_sums_wide_sql(n_kp), sp),
+        "staged pass: class × item sums (now)": (class_item_pass_sql(),
+                                                 {"paper_id": paper.paper_id}),
+        "staged pass: Kelley groups by answer (now)": (kelley_pass_sql(), {
+            "paper_id": paper.paper_id, "share": KELLEY_SHARE}),
+        "staged pass: answers per class (now)": (answer_pass_sql(),
+                                                 {"paper_id": paper.paper_id}),
     }
     out: dict[str, Any] = {"responses": n, "repeat": a.repeat, "seconds": {}}
     for name, (sql, params) in runs.items():

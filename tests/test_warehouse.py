@@ -36,3 +36,52 @@ def test_check_constraints(wh):
 def test_read_only_missing_file_says_what_to_do(tmp_path):
     with pytest.raises(FileNotFoundError, match="eqm init"):
         Warehouse(tmp_path / "nope.duckdb", read_only=True)
+
+
+FETCH_CASES = [
+    "SELECT 1::INTEGER a, NULL::INTEGER b, 'x' s, NULL::VARCHAR t, 2.5::DOUBLE d, 3::BIGINT e,"
+    " 4::UTINYINT u",
+    "SELECT * FROM (VALUES (1::INTEGER, NULL::BIGINT, 'a', NULL::UTINYINT),"
+    " (NULL, 5, NULL, 3::UTINYINT)) t(a, b, c, u)",
+    "SELECT 1::INTEGER a, 'x' b WHERE false",
+    "SELECT 1.5::DECIMAL(5, 2) x, true b, DATE '2026-06-20' d",
+    "SELECT 1 a, 2 a",
+    "SELECT NULL::VARCHAR a FROM range(3)",
+    "SELECT NULL::INTEGER a, NULL::DOUBLE b FROM range(2)",
+    "SELECT 'é中' a, NULL b",
+    "SELECT 'nan'::DOUBLE a, 'inf'::FLOAT b, -7::SMALLINT c",
+    "SELECT range::INTEGER AS i, CASE WHEN range % 3 = 0 THEN NULL ELSE range END AS j,"
+    " CASE WHEN range % 5 = 0 THEN NULL ELSE 'v' || range END AS s FROM range(100000)",
+]
+
+
+@pytest.mark.parametrize("sql", FETCH_CASES)
+def test_df_gives_what_duckdb_df_gives(sql):
+    # Warehouse.df converts through Arrow for speed; the frame must be exactly DuckDB's own
+    # df() (dtypes included: masked integers where NULLs occur, object for all-NULL text).
+    import pandas as pd
+
+    wh = Warehouse(":memory:")
+    want = duckdb.connect().execute(sql).df()
+    got = wh.df(sql)
+    assert got.dtypes.to_dict() == want.dtypes.to_dict()
+    pd.testing.assert_frame_equal(got, want)
+
+
+def test_staged_tables_live_until_the_warehouse_writes(tmp_path):
+    path = tmp_path / "w.duckdb"
+    with Warehouse(path) as w:
+        w.execute("CREATE TABLE t AS SELECT range AS x FROM range(10)")
+    with Warehouse(path, read_only=True) as ro:           # temporary tables work read-only
+        name = ro.staged("SELECT sum(x) AS s FROM t WHERE x < $k", {"k": 5})
+        assert ro.staged("SELECT sum(x) AS s FROM t WHERE x < $k", {"k": 5}) == name
+        assert ro.df(f"SELECT s FROM {name}")["s"].iloc[0] == 10
+        assert "t" in ro.tables() and name not in ro.tables()
+    w = Warehouse(path)
+    name = w.staged("SELECT sum(x) AS s FROM t")
+    assert w.scalar(f"SELECT s FROM {name}") == 45
+    w.execute("INSERT INTO t VALUES (100)")                 # a write drops the stage …
+    with pytest.raises(duckdb.CatalogException):
+        w.scalar(f"SELECT s FROM {name}")
+    assert w.scalar(f"SELECT s FROM {w.staged('SELECT sum(x) AS s FROM t')}") == 145  # … anew
+    w.close()

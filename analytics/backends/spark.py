@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import decimal
+import hashlib
 import math
 import numbers
 import os
@@ -500,6 +501,7 @@ class SparkWarehouse:
             self.spark.conf.set(key, value)
         self._views: list[str] = []
         self._shared: OrderedDict[Hashable, Any] = OrderedDict()
+        self._staged: dict[Hashable, str] = {}
         for entry in self.manifest["tables"]:
             frame = self.spark.read.parquet(str(Path(self.path) / entry["path"]))
             frame.createOrReplaceTempView(entry["table"])
@@ -546,6 +548,18 @@ class SparkWarehouse:
         else:
             self._shared.move_to_end(key)
         return cast(pd.DataFrame, hit.copy(deep=False))
+
+    def staged(self, sql: str, params: Mapping[str, Any] | None = None) -> str:
+        """Materialise an intermediate reduction once, as a cached temporary view read by
+        name, as :meth:`Warehouse.staged <analytics.warehouse.Warehouse.staged>` does."""
+        key = self._shared_key(sql, params)
+        name = self._staged.get(key)
+        if name is None:
+            name = "_stage_" + hashlib.sha1(repr(key).encode()).hexdigest()[:16]
+            self._frame(sql, params).cache().createOrReplaceTempView(name)
+            self._views.append(name)
+            self._staged[key] = name
+        return name
 
     def memo(self, key: Hashable, fn: Callable[[], Memo]) -> Memo:
         """``fn()`` kept under ``key`` with the shared reductions, as
