@@ -283,7 +283,7 @@ def wrong_options_sql(level: str | None, ans: str) -> str:
     differs from the key) how many present students gave it (``n_chose``, ``is_district`` 0),
     and the same for the whole paper (unit id NULL, ``is_district`` 1; ``level`` None gives
     only these), rolled up from the staged answers pass ``ans`` (a trusted name;
-    :func:`analytics.item_sums.answer_pass_sql`). Parameter: ``$paper_id``."""
+    :func:`analytics.item_sums.class_answer_pass_sql`). Parameter: ``$paper_id``."""
     whole = "SELECT NULL AS unit_id, item_id, answer, 1 AS is_district, " \
             "CAST(sum(n) AS BIGINT) AS n_chose " \
             "FROM f GROUP BY item_id, answer"

@@ -200,19 +200,21 @@ def _present_cte() -> str:
         )"""
 
 
-def class_item_pass_sql() -> str:
-    """Per school × class × item (present students; a student without a class has
-    ``class_id`` NULL): ``n``, ``n_answered`` (score not NULL), ``sx`` = Σx, ``sxx`` = Σx²,
-    ``sxt`` = Σxt, ``st`` = Σt, ``stt`` = Σt² (x the raw item score, NULL sums where every
-    score is NULL; t the total). Parameter: ``$paper_id``."""
+def class_answer_pass_sql() -> str:
+    """Per school × class × item × answer as given (present students; a student without a
+    class has ``class_id`` NULL; ``answer`` NULL for open items and omitted choices): ``n``,
+    ``n_answered`` (score not NULL), ``sx`` = Σx, ``sxx`` = Σx², ``sxt`` = Σxt, ``st`` = Σt,
+    ``stt`` = Σt² (x the raw item score, NULL sums where every score is NULL; t the total).
+    One pass serves both the per unit × item sums (summed over answers) and the answer counts
+    with the mean total of those who gave each answer. Parameter: ``$paper_id``."""
     return f"""
         WITH {_present_cte()}
-        SELECT st.school_id, st.class_id, r.item_id, count(*) AS n,
+        SELECT st.school_id, st.class_id, r.item_id, r.answer, count(*) AS n,
                count(r.score) AS n_answered, sum(r.score) AS sx, sum(r.score * r.score) AS sxx,
                sum(r.score * st.t) AS sxt, sum(st.t) AS st, sum(st.t * st.t) AS stt
         FROM responses r JOIN st ON st.student_key = r.student_key
         WHERE r.paper_id = $paper_id
-        GROUP BY st.school_id, st.class_id, r.item_id
+        GROUP BY st.school_id, st.class_id, r.item_id, r.answer
     """
 
 
@@ -229,18 +231,6 @@ def kelley_pass_sql() -> str:
         FROM responses r JOIN grouped g ON g.student_key = r.student_key
         WHERE r.paper_id = $paper_id
         GROUP BY g.district_id, g.school_id, r.item_id, r.answer, g.gs, g.gd
-    """
-
-
-def answer_pass_sql() -> str:
-    """Per school × class × item × answer as given (answers not NULL, present students):
-    ``n`` (how many gave it) and ``st`` (Σ of their totals). Parameter: ``$paper_id``."""
-    return f"""
-        WITH {_present_cte()}
-        SELECT st.school_id, st.class_id, r.item_id, r.answer, count(*) AS n, sum(st.t) AS st
-        FROM responses r JOIN st ON st.student_key = r.student_key
-        WHERE r.paper_id = $paper_id AND r.answer IS NOT NULL
-        GROUP BY st.school_id, st.class_id, r.item_id, r.answer
     """
 
 
@@ -287,11 +277,12 @@ def _stage(wh: Warehouse, sql: str, params: dict[str, Any]) -> str:
 
 
 def _passes(wh: Warehouse, paper_id: int) -> dict[str, str]:
-    """Names of the staged passes of one paper (``cls``, ``kel``, ``ans``)."""
+    """Names of the staged passes of one paper: ``cls`` (:func:`class_class_answer_pass_sql`, which
+    also serves as the answers pass ``ans``) and ``kel`` (:func:`kelley_pass_sql`)."""
     prm: dict[str, Any] = {"paper_id": paper_id}
-    return {"cls": _stage(wh, class_item_pass_sql(), prm),
-            "kel": _stage(wh, kelley_pass_sql(), {**prm, "share": KELLEY_SHARE}),
-            "ans": _stage(wh, answer_pass_sql(), prm)}
+    cls = _stage(wh, class_answer_pass_sql(), prm)
+    return {"cls": cls, "kel": _stage(wh, kelley_pass_sql(), {**prm, "share": KELLEY_SHARE}),
+            "ans": cls}
 
 
 SCHOOL_TREE = """
@@ -340,7 +331,7 @@ def unit_item_pass(wh: Warehouse, paper_id: int, full_score: float) -> pd.DataFr
     max_score (an omission counts 0) and the paper rate p = total / ``full_score``.
 
     Rolled up (:func:`unit_item_rollup_sql`) from the class × item pass
-    (:func:`class_item_pass_sql`) that the item statistics share; score rates per knowledge
+    (:func:`class_class_answer_pass_sql`) that the item statistics share; score rates per knowledge
     point (:func:`analytics.paper.category_rates`) and the hotspots' item sums
     (:mod:`analytics.hotspots`) read it.
     """
@@ -351,8 +342,8 @@ def unit_item_pass(wh: Warehouse, paper_id: int, full_score: float) -> pd.DataFr
 def item_sums_rollup_sql(level: str, cls: str, kel: str, ans: str) -> str:
     """:func:`item_sums_sql`'s rows (without ``sxr_sorted``) for the whole population at
     ``level`` district or school, rolled up from the staged passes ``cls``, ``kel``, ``ans``
-    (trusted names; :func:`class_item_pass_sql`, :func:`kelley_pass_sql`,
-    :func:`answer_pass_sql`). Parameter: ``$paper_id``."""
+    (trusted names; :func:`class_class_answer_pass_sql`, :func:`kelley_pass_sql`,
+    :func:`class_answer_pass_sql`). Parameter: ``$paper_id``."""
     keys = LEVEL_KEYS[level]
     if level == "district":
         uid, g = "coalesce(sch.district_id, -1)", "gd"
@@ -399,6 +390,7 @@ def item_sums_rollup_sql(level: str, cls: str, kel: str, ans: str) -> str:
             SELECT {uid} AS uid, a.item_id, a.answer, CAST(sum(a.n) AS BIGINT) AS n,
                    sum(a.st) AS st
             FROM {ans} a JOIN sch ON sch.school_id = a.school_id
+            WHERE a.answer IS NOT NULL
             GROUP BY {uid}, a.item_id, a.answer
         ),
         kgiven AS (

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from analytics.errors import InputError
+from analytics.item_sums import _passes as item_sums_passes
 from analytics.item_sums import item_sums, unit_item_pass
 from analytics.items import compute_item_stats, items_sql
 from analytics.levels import LEVEL_KEYS, LEVELS, check_level
@@ -105,20 +106,59 @@ def paper_quality(
     return out.reset_index(drop=True)[cols]
 
 
-def _item_categories(wh: Warehouse, paper_id: int, by: str) -> pd.DataFrame:
-    """item_id → category value (one row per item × knowledge point for knowledge points)."""
+def _check_category(by: str) -> None:
     if by not in CATEGORIES:
         raise InputError(f"未知的分类「{by}」,可选 {', '.join(CATEGORIES)} / unknown category "
                          f"{by!r}; choose one of {', '.join(CATEGORIES)}")
+
+
+def item_categories_sql(by: str) -> str:
+    """item_id, max_score, category (one row per item × knowledge point for knowledge points;
+    ``by`` a checked category name)."""
+    _check_category(by)
     if by == "knowledge_point":
-        sql = """
+        return """
             SELECT i.item_id, i.max_score, k.knowledge_point AS category
             FROM items i LEFT JOIN item_knowledge k USING (item_id)
             WHERE i.paper_id = $paper_id
         """
-    else:
-        sql = f"SELECT item_id, max_score, {by} AS category FROM items WHERE paper_id = $paper_id"
-    return wh.df(sql, {"paper_id": paper_id})
+    return f"SELECT item_id, max_score, {by} AS category FROM items WHERE paper_id = $paper_id"
+
+
+def _item_categories(wh: Warehouse, paper_id: int, by: str) -> pd.DataFrame:
+    """item_id → category value (one row per item × knowledge point for knowledge points)."""
+    return wh.df(item_categories_sql(by), {"paper_id": paper_id})
+
+
+def category_sums_sql(cls: str, by: str, levels: tuple[str, ...]) -> str:
+    """Per level × unit × category (``levels`` trusted level names) for the whole population,
+    from the staged class × item × answer pass ``cls`` (a trusted name;
+    :func:`analytics.item_sums.class_answer_pass_sql`): ``n`` (the largest item n, i.e. the
+    unit's present students), ``k`` (items), ``planned_score`` (Σ full marks) and
+    ``mean_score`` (Σ item means, an omission 0). Parameter: ``$paper_id``."""
+    parts = []
+    for lv in levels:
+        c = LEVEL_KEYS[check_level(lv)][-2]
+        parts.append(f"SELECT '{lv}' AS level, {c} AS unit_id, item_id, sum(n) AS n, "
+                     f"sum(sx) AS sx FROM f GROUP BY {c}, item_id")
+    union = "\n            UNION ALL ".join(parts)
+    return f"""
+        WITH f AS (
+            SELECT c.class_id, c.school_id, sc.zone_id, z.district_id, c.item_id, c.n,
+                   coalesce(c.sx, 0.0) AS sx
+            FROM {cls} c LEFT JOIN schools sc ON sc.school_id = c.school_id
+            LEFT JOIN zones z ON z.zone_id = sc.zone_id
+        ),
+        u AS (
+            {union}
+        ),
+        cats AS ({item_categories_sql(by)})
+        SELECT u.level, u.unit_id, c.category, CAST(max(u.n) AS BIGINT) AS n,
+               count(DISTINCT u.item_id) AS k, sum(c.max_score) AS planned_score,
+               sum(u.sx / u.n) AS mean_score
+        FROM u JOIN cats c ON c.item_id = u.item_id
+        GROUP BY u.level, u.unit_id, c.category
+    """
 
 
 def unit_item_sums_sql(levels: tuple[str, ...]) -> str:
@@ -171,10 +211,12 @@ def _unit_item_sums(wh: Warehouse, paper_id: int, full_score: float,
 
 
 def unit_names_sql() -> str:
+    """Every unit's name: ``level``, ``unit_id``, ``unit_name``."""
     return """
-        SELECT DISTINCT district_id, district_name, zone_id, zone_name, school_id, school_name,
-               class_id, class_name
-        FROM student_tree
+        SELECT 'district' AS level, district_id AS unit_id, name AS unit_name FROM districts
+        UNION ALL SELECT 'zone', zone_id, name FROM zones
+        UNION ALL SELECT 'school', school_id, name FROM schools
+        UNION ALL SELECT 'class', class_id, name FROM classes
     """
 
 
@@ -215,13 +257,18 @@ def category_rates(
     levels = tuple(check_level(lv) for lv in levels)
     sid = resolve_school(wh, school) if isinstance(school, str) else school
     use = tuple(dict.fromkeys(("district", *levels)))
-    sums = _unit_item_sums(wh, paper.paper_id, paper.full_score, use, sid)
-    cats = _item_categories(wh, paper.paper_id, by)
-    m = sums.merge(cats, on="item_id")
-    m["mean_x"] = m["sx"] / m["n"]
-    g = m.groupby(["level", "unit_id", "category"], dropna=False)
-    out = g.agg(n=("n", "max"), k=("item_id", "nunique"), planned_score=("max_score", "sum"),
-                mean_score=("mean_x", "sum")).reset_index()
+    _check_category(by)
+    if sid is None:
+        cls = item_sums_passes(wh, paper.paper_id)["cls"]
+        out = wh.df(category_sums_sql(cls, by, use), {"paper_id": paper.paper_id})
+    else:
+        sums = _unit_item_sums(wh, paper.paper_id, paper.full_score, use, sid)
+        m = sums.merge(_item_categories(wh, paper.paper_id, by), on="item_id")
+        m["mean_x"] = m["sx"] / m["n"]
+        g = m.groupby(["level", "unit_id", "category"], dropna=False)
+        out = g.agg(n=("n", "max"), k=("item_id", "nunique"),
+                    planned_score=("max_score", "sum"), mean_score=("mean_x", "sum")
+                    ).reset_index()
     out["score_rate"] = out["mean_score"] / out["planned_score"]
     # the top row is the district, or the school's own students when ``school`` is given
     ref = (out.loc[out["level"] == "district", ["category", "score_rate"]]
@@ -229,12 +276,7 @@ def category_rates(
     out = out.merge(ref, on="category", how="left")  # NaN categories match each other
     out["rate_diff"] = out["score_rate"] - out["reference_rate"]
     names = shared_df(wh, unit_names_sql())
-    lab = []
-    for lv in use:
-        idc, namec = LEVEL_KEYS[lv][-2], LEVEL_KEYS[lv][-1]
-        lab.append(names[[idc, namec]].drop_duplicates(idc)
-                   .rename(columns={idc: "unit_id", namec: "unit_name"}).assign(level=lv))
-    out = out.merge(pd.concat(lab, ignore_index=True), on=["level", "unit_id"], how="left")
+    out = out.merge(names, on=["level", "unit_id"], how="left")
     out = out[out["level"].isin(levels)]
     out["by"] = by
     order = {lv: i for i, lv in enumerate(LEVELS)}

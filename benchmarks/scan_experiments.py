@@ -6,8 +6,8 @@ two merged alternatives (written here, not in the package, because they lost):
 * ``unit pass`` — per unit × item sums at every level, and ``wrong-answer pass`` — wrong
   answers per class × objective item, rolled up: two scans in the release these experiments
   started from (ad761c3; their SQL is kept below as it was). They have since been replaced by
-  the staged passes of :mod:`analytics.item_sums` (class × item sums, Kelley groups by answer,
-  answers per class), also timed here (``staged passes``).
+  the staged passes of :mod:`analytics.item_sums` (class × item × answer sums, Kelley groups by
+  answer), also timed here (``staged passes``).
 * ``fold`` — one scan grouped by school × class × item × wrong answer (the answer when it is a
   wrong answer to an objective item, else NULL), the sums and the wrong-answer counts both
   rolled up from it.
@@ -47,8 +47,7 @@ from analytics.hotspots import (  # noqa: E402
 from analytics.item_sums import (  # noqa: E402
     KELLEY_SHARE,
     PASS_SUMS,
-    answer_pass_sql,
-    class_item_pass_sql,
+    class_answer_pass_sql,
     item_sums_sql,
     kelley_pass_sql,
 )
@@ -335,12 +334,10 @@ def main(argv: list[str] | None = None) -> int:
                                                               kelley),
         "item sums, school (today)": (item_sums_sql("school", False), kelley),
         "knowledge points per student (today)": (knowledge_sums_wide_sql(n_kp), sp),
-        "staged pass: class × item sums (now)": (class_item_pass_sql(),
-                                                 {"paper_id": paper.paper_id}),
+        "staged pass: class × item × answer sums (now)": (class_answer_pass_sql(),
+                                                          {"paper_id": paper.paper_id}),
         "staged pass: Kelley groups by answer (now)": (kelley_pass_sql(), {
             "paper_id": paper.paper_id, "share": KELLEY_SHARE}),
-        "staged pass: answers per class (now)": (answer_pass_sql(),
-                                                 {"paper_id": paper.paper_id}),
     }
     out: dict[str, Any] = {"responses": n, "repeat": a.repeat, "seconds": {}}
     for name, (sql, params) in runs.items():

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 from builders import build_exam, build_from_matrix
 from click.testing import CliRunner
@@ -129,3 +130,18 @@ def test_cli_stats_commands(wh, tmp_path):
     assert r.exit_code == 0 and out.exists()
     r = run(cli, [*args, "scores", "--exam", "没有", "--subject", "数学"])
     assert r.exit_code == 2 and "找不到试卷" in r.output
+
+
+def test_category_rates_of_one_school_equal_its_rows_in_the_whole_run(wh):
+    # the whole population is rolled up in SQL from the staged pass; one school's rates come
+    # from their own query and are combined in pandas: the two paths must agree per class
+    build_exam(wh, seed=5, n_schools=3, students_per_school=30, classes_per_school=2)
+    sid = int(wh.scalar("SELECT max(school_id) FROM schools"))
+    whole = category_rates(wh, exam="测试监测", subject="数学", levels=("class",))
+    one = category_rates(wh, exam="测试监测", subject="数学", levels=("class",), school=sid)
+    assert len(one) > 0
+    cols = ["unit_id", "category", "n", "k", "planned_score", "mean_score", "score_rate"]
+    got = whole[whole["unit_id"].isin(one["unit_id"])][cols].sort_values(cols[:2])
+    pd.testing.assert_frame_equal(got.reset_index(drop=True),
+                                  one[cols].sort_values(cols[:2]).reset_index(drop=True),
+                                  check_dtype=False, rtol=1e-12)
