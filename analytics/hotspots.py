@@ -507,15 +507,17 @@ def _item_frame(wh: Warehouse, sp: dict[str, Any], level: str, relative: bool,
 
 def _item_base(wh: Warehouse, sp: dict[str, Any], level: str, names: pd.DataFrame
                ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Unit rows (sums, most-chosen wrong answer and item metadata attached) and district rows
-    of the item comparison: what does not depend on ``relative``, kept on the connection
-    (:meth:`Warehouse.memo`) per paper and level."""
+    """Unit rows (sums, most-chosen wrong answer, item number and maximum attached) and
+    district rows of the item comparison: what does not depend on ``relative``, kept on the
+    connection (:meth:`Warehouse.memo`) per paper and level."""
     def build() -> tuple[pd.DataFrame, pd.DataFrame]:
         sums = _unit_pass_sums(wh, sp, level)
         meta = shared_df(wh, paper_items_sql(), {"paper_id": sp["paper_id"]})
         units, district = _split(sums, level, "item_id", names, attach=False)
         units = _top_wrong(wh, sp, level, units, district[["item_id", "n_d"]])
-        units = units.merge(meta.drop(columns="answer_key"), on="item_id", how="left")
+        # numbers only: the item's text columns are attached once, to the final rows
+        units = units.merge(meta[["item_id", "item_number", "max_score"]], on="item_id",
+                            how="left")
         return units, district
 
     return memo(wh, ("hotspots._item_base", sp["paper_id"], sp["full_score"], level), build)
@@ -630,12 +632,39 @@ def error_hotspots(
         columns = [*keys, *KP_COLUMNS]
         order = [*keys, "knowledge_point"]
     f["flag"] = (f["q_value"] <= fdr) & (f["gap"] <= -min_gap)
-    # the frames above carry unit ids only; the names are joined once, here
-    f = names.merge(f, on=_uid(level), how="inner")
-    # names follow their ids, so sorting by the ids gives the same order (and is faster)
-    order = [c for c in order if c not in keys or c.endswith("_id")]
-    f = f.sort_values(order, kind="mergesort").reset_index(drop=True)
+    text = None if by != "item" else shared_df(wh, paper_items_sql(), {"paper_id": paper_id})[
+        ["item_id", "item_label", "item_type", "knowledge_points"]]
+    f = _finish(f, names, level, order, text)
     return _filter_school(wh, f[columns], level, school)
+
+
+def _take(table: pd.DataFrame, key: str, values: pd.Series, cols: list[str]
+          ) -> dict[str, Any]:
+    """``table``'s ``cols`` at the rows whose ``key`` equals each of ``values`` (``key``
+    unique in ``table``; every value present), dtypes kept: a merge that copies only the
+    new columns."""
+    pos = pd.Index(table[key]).get_indexer(values)
+    return {c: table[c].array.take(pos) for c in cols}
+
+
+def _finish(f: pd.DataFrame, names: pd.DataFrame, level: str, order: list[str],
+            text: pd.DataFrame | None) -> pd.DataFrame:
+    """The units that have names, sorted by ``order`` (names follow their ids, so the id
+    columns sort), with the level's key columns and, when given, the item text columns
+    (``text``, keyed by item_id) attached: the frames before carry ids and numbers only, so
+    the sort moves no text and the text is built once, for the final rows."""
+    uid = _uid(level)
+    keys = list(LEVEL_KEYS[level])
+    nm = names.drop_duplicates(uid)
+    f = f[f[uid].isin(nm[uid])]
+    f = f.assign(**_take(nm, uid, f[uid], [k for k in keys if k.endswith("_id") and k != uid]))
+    by = [c for c in order if c not in keys or c.endswith("_id")]
+    f = f.loc[f[by].sort_values(by, kind="mergesort").index].reset_index(drop=True)
+    f = f.assign(**_take(nm, uid, f[uid], [k for k in keys if not k.endswith("_id")]))
+    if text is not None:
+        f = f.assign(**_take(text, "item_id", f["item_id"], [c for c in text.columns
+                                                             if c != "item_id"]))
+    return f
 
 
 def _kp_item_details(wh: Warehouse, items: pd.DataFrame, keys: list[str],
@@ -644,7 +673,8 @@ def _kp_item_details(wh: Warehouse, items: pd.DataFrame, keys: list[str],
     the largest share among the point's objective items."""
     ik = wh.df("SELECT k.item_id, k.knowledge_point FROM item_knowledge k JOIN items i "
                "ON i.item_id = k.item_id WHERE i.paper_id = $paper_id", {"paper_id": paper_id})
-    f = items.merge(ik, on="item_id")
+    labels = shared_df(wh, paper_items_sql(), {"paper_id": paper_id})[["item_id", "item_label"]]
+    f = items.merge(ik, on="item_id").merge(labels, on="item_id")
     ids = [k for k in keys if k.endswith("_id")]       # names follow their ids
     worst = (f.sort_values([*ids, "knowledge_point", "gap", "item_number"])
              .drop_duplicates([*ids, "knowledge_point"])

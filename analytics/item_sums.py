@@ -277,7 +277,7 @@ def _stage(wh: Warehouse, sql: str, params: dict[str, Any]) -> str:
 
 
 def _passes(wh: Warehouse, paper_id: int) -> dict[str, str]:
-    """Names of the staged passes of one paper: ``cls`` (:func:`class_class_answer_pass_sql`, which
+    """Names of the staged passes of one paper: ``cls`` (:func:`class_answer_pass_sql`, which
     also serves as the answers pass ``ans``) and ``kel`` (:func:`kelley_pass_sql`)."""
     prm: dict[str, Any] = {"paper_id": paper_id}
     cls = _stage(wh, class_answer_pass_sql(), prm)
@@ -331,7 +331,7 @@ def unit_item_pass(wh: Warehouse, paper_id: int, full_score: float) -> pd.DataFr
     max_score (an omission counts 0) and the paper rate p = total / ``full_score``.
 
     Rolled up (:func:`unit_item_rollup_sql`) from the class × item pass
-    (:func:`class_class_answer_pass_sql`) that the item statistics share; score rates per knowledge
+    (:func:`class_answer_pass_sql`) that the item statistics share; score rates per knowledge
     point (:func:`analytics.paper.category_rates`) and the hotspots' item sums
     (:mod:`analytics.hotspots`) read it.
     """
@@ -340,10 +340,11 @@ def unit_item_pass(wh: Warehouse, paper_id: int, full_score: float) -> pd.DataFr
 
 
 def item_sums_rollup_sql(level: str, cls: str, kel: str, ans: str) -> str:
-    """:func:`item_sums_sql`'s rows (without ``sxr_sorted``) for the whole population at
-    ``level`` district or school, rolled up from the staged passes ``cls``, ``kel``, ``ans``
-    (trusted names; :func:`class_class_answer_pass_sql`, :func:`kelley_pass_sql`,
-    :func:`class_answer_pass_sql`). Parameter: ``$paper_id``."""
+    """:func:`item_sums_sql`'s item and option rows (without ``sxr_sorted``; the answers as
+    given are not repeated, the hotspots read them from the pass) for the whole population
+    at ``level`` district or school, rolled up from the staged passes ``cls`` and ``ans``
+    (:func:`class_answer_pass_sql`) and ``kel`` (:func:`kelley_pass_sql`); trusted names.
+    Parameter: ``$paper_id``."""
     keys = LEVEL_KEYS[level]
     if level == "district":
         uid, g = "coalesce(sch.district_id, -1)", "gd"
@@ -428,10 +429,6 @@ def item_sums_rollup_sql(level: str, cls: str, kel: str, ans: str) -> str:
         SELECT 'option', o.uid, {nulls}, NULL, NULL, NULL, o.item_id, o.letter, o.n, NULL, NULL,
                NULL, o.st, NULL, NULL, o.n_up, NULL, o.n_lo, NULL, NULL
         FROM opts o
-        UNION ALL
-        SELECT 'answer', g.uid, {nulls}, NULL, NULL, NULL, g.item_id, g.answer, g.n, NULL, NULL,
-               NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
-        FROM given g
     """
 
 
@@ -445,7 +442,8 @@ class ItemSums:
     ``st``, ``stt``, ``sxt``, ``n_up``, ``sx_up``, ``n_lo``, ``sx_lo``, ``sxr_sorted``.
     ``options`` columns: ``uid``, ``item_id``, ``letter``, ``n`` (chose it), ``n_up``,
     ``n_lo``, ``st`` (Σt of those who chose it). ``keys``: the level's key columns.
-    ``answers`` columns: ``uid``, ``item_id``, ``answer`` (as given, e.g. ``AC``), ``n``.
+    ``answers`` columns: ``uid``, ``item_id``, ``answer`` (as given, e.g. ``AC``), ``n`` (no
+    rows when rolled up from the shared passes, whose answers the hotspots read directly).
     """
 
     items: pd.DataFrame
