@@ -659,7 +659,12 @@ def _finish(f: pd.DataFrame, names: pd.DataFrame, level: str, order: list[str],
     f = f[f[uid].isin(nm[uid])]
     f = f.assign(**_take(nm, uid, f[uid], [k for k in keys if k.endswith("_id") and k != uid]))
     by = [c for c in order if c not in keys or c.endswith("_id")]
-    f = f.loc[f[by].sort_values(by, kind="mergesort").index].reset_index(drop=True)
+    cols = [f[c] for c in by]
+    if all(pd.api.types.is_integer_dtype(c) and not c.hasnans for c in cols):
+        pos = np.lexsort([c.to_numpy("int64") for c in reversed(cols)])  # stable, as below
+    else:
+        pos = f.index.get_indexer(f[by].sort_values(by, kind="mergesort").index)
+    f = f.take(pos).reset_index(drop=True)
     f = f.assign(**_take(nm, uid, f[uid], [k for k in keys if not k.endswith("_id")]))
     if text is not None:
         f = f.assign(**_take(text, "item_id", f["item_id"], [c for c in text.columns
