@@ -255,7 +255,7 @@ def knowledge_sums_wide_sql(n_kp: int) -> str:
         long AS (
             {long}
         )
-        SELECT l.level, l.unit_id, m.knowledge_point, l.n,
+        SELECT l.level, l.unit_id, m.knowledge_point, CAST(l.n AS BIGINT) AS n,
                l.a / m.kp_max AS sum_x, l.b / (m.kp_max * m.kp_max) AS sum_xx,
                l.c AS sum_p, l.d AS sum_pp, l.e / m.kp_max AS sum_xp,
                m.kp_max AS max_score, m.n_items
@@ -264,14 +264,96 @@ def knowledge_sums_wide_sql(n_kp: int) -> str:
     """
 
 
+def knowledge_sums_stored_sql() -> str:
+    """:func:`knowledge_sums_wide_sql`'s result read from ``knowledge_results`` (the per
+    student × knowledge point sums the importers keep) instead of the responses: ten rows per
+    student instead of forty, and no per-student grouping. Parameters: ``$paper_id``,
+    ``$full_score``."""
+    sums = "CAST(sum(n) AS BIGINT) AS n, sum(a) AS a, sum(b) AS b, sum(c) AS c, " \
+           "sum(d) AS d, sum(e) AS e"
+    return f"""
+        WITH st AS (
+            SELECT pr.student_key, t.zone_id, t.school_id, t.class_id,
+                   pr.total / $full_score AS p
+            FROM paper_results pr JOIN student_tree t ON t.student_key = pr.student_key
+            WHERE pr.paper_id = $paper_id AND pr.status = 'present'
+        ),
+        kmax AS (
+            SELECT k.knowledge_point, sum(i.max_score) AS kp_max, count(*) AS n_items
+            FROM items i JOIN item_knowledge k ON k.item_id = i.item_id
+            WHERE i.paper_id = $paper_id
+            GROUP BY k.knowledge_point
+        ),
+        fine AS (
+            SELECT st.zone_id, st.school_id, st.class_id, kr.knowledge_point, count(*) AS n,
+                   sum(kr.score) AS a, sum(kr.score * kr.score) AS b, sum(st.p) AS c,
+                   sum(st.p * st.p) AS d, sum(kr.score * st.p) AS e
+            FROM knowledge_results kr JOIN st ON st.student_key = kr.student_key
+            WHERE kr.paper_id = $paper_id
+            GROUP BY st.zone_id, st.school_id, st.class_id, kr.knowledge_point
+        ),
+        agg AS (
+            SELECT 'zone' AS level, zone_id AS unit_id, knowledge_point, {sums}
+            FROM fine GROUP BY zone_id, knowledge_point
+            UNION ALL
+            SELECT 'school', school_id, knowledge_point, {sums}
+            FROM fine GROUP BY school_id, knowledge_point
+            UNION ALL
+            SELECT 'class', class_id, knowledge_point, {sums}
+            FROM fine GROUP BY class_id, knowledge_point
+            UNION ALL
+            SELECT 'district', NULL, knowledge_point, {sums} FROM fine GROUP BY knowledge_point
+        )
+        SELECT l.level, l.unit_id, m.knowledge_point, l.n,
+               l.a / m.kp_max AS sum_x, l.b / (m.kp_max * m.kp_max) AS sum_xx,
+               l.c AS sum_p, l.d AS sum_pp, l.e / m.kp_max AS sum_xp,
+               m.kp_max AS max_score, m.n_items
+        FROM agg l JOIN kmax m ON m.knowledge_point = l.knowledge_point
+        WHERE l.n > 0
+    """
+
+
+def stored_knowledge_mismatch_sql(cls: str) -> str:
+    """How many knowledge points of ``$paper_id`` whose Σ score over the present students in
+    ``knowledge_results`` differs from the Σ of their items' scores in the staged class × item
+    pass ``cls`` (a trusted name; :func:`analytics.item_sums.class_item_sql`), or that
+    only one of the two has: 0 when the stored sums are current."""
+    return f"""
+        WITH a AS (
+            SELECT kr.knowledge_point, sum(kr.score) AS s
+            FROM knowledge_results kr
+            JOIN paper_results pr ON pr.paper_id = kr.paper_id
+                                 AND pr.student_key = kr.student_key
+            WHERE kr.paper_id = $paper_id AND pr.status = 'present'
+            GROUP BY kr.knowledge_point
+        ),
+        b AS (
+            SELECT k.knowledge_point, sum(coalesce(c.sx, 0.0)) AS s
+            FROM {cls} c JOIN item_knowledge k ON k.item_id = c.item_id
+            GROUP BY k.knowledge_point
+        )
+        SELECT count(*) AS n
+        FROM a FULL OUTER JOIN b ON a.knowledge_point = b.knowledge_point
+        WHERE a.s IS NULL OR b.s IS NULL OR abs(a.s - b.s) > 1e-6 * greatest(1.0, abs(b.s))
+    """
+
+
 def _knowledge_sums(wh: Warehouse, level: str, sp: dict[str, Any]) -> pd.DataFrame:
-    """Per unit × knowledge point sums (:func:`knowledge_sums_sql`'s columns), from the wide
-    pass shared by every level when the paper has knowledge points."""
+    """Per unit × knowledge point sums (:func:`knowledge_sums_sql`'s columns), for zones,
+    schools and classes from the pass shared by those levels: over ``knowledge_results`` when
+    its sums agree with the responses' (:func:`stored_knowledge_mismatch_sql`), else over the
+    responses (:func:`knowledge_sums_wide_sql`); same result either way."""
+    from analytics.item_sums import _passes
+
     n_kp = int(shared_df(wh, n_knowledge_points_sql(), {"paper_id": sp["paper_id"]})
                ["n_kp"].iloc[0])
     if n_kp == 0 or level not in UNIT_LEVELS:
         return shared_df(wh, knowledge_sums_sql(level), sp)
-    w = shared_df(wh, knowledge_sums_wide_sql(n_kp), sp)
+    cls = _passes(wh, sp["paper_id"])["cls"]
+    stale = int(shared_df(wh, stored_knowledge_mismatch_sql(cls),
+                          {"paper_id": sp["paper_id"]})["n"].iloc[0])
+    sql = knowledge_sums_wide_sql(n_kp) if stale else knowledge_sums_stored_sql()
+    w = shared_df(wh, sql, sp)
     w = w[w["level"].isin([level, "district"])]
     out = w.drop(columns="level").rename(columns={"unit_id": _uid(level)})
     out.insert(2, "is_district", (w["level"] == "district").astype("int64").to_numpy())

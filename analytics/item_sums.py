@@ -277,12 +277,25 @@ def _stage(wh: Warehouse, sql: str, params: dict[str, Any]) -> str:
 
 
 def _passes(wh: Warehouse, paper_id: int) -> dict[str, str]:
-    """Names of the staged passes of one paper: ``cls`` (:func:`class_answer_pass_sql`, which
-    also serves as the answers pass ``ans``) and ``kel`` (:func:`kelley_pass_sql`)."""
+    """Names of the staged passes of one paper: ``ans`` (:func:`class_answer_pass_sql`), ``cls``
+    (its sums per class × item, :func:`class_item_sql`) and ``kel`` (:func:`kelley_pass_sql`)."""
     prm: dict[str, Any] = {"paper_id": paper_id}
-    cls = _stage(wh, class_answer_pass_sql(), prm)
-    return {"cls": cls, "kel": _stage(wh, kelley_pass_sql(), {**prm, "share": KELLEY_SHARE}),
-            "ans": cls}
+    ans = _stage(wh, class_answer_pass_sql(), prm)
+    return {"cls": _stage(wh, class_item_sql(ans), {}), "ans": ans,
+            "kel": _stage(wh, kelley_pass_sql(), {**prm, "share": KELLEY_SHARE})}
+
+
+def class_item_sql(ans: str) -> str:
+    """The staged pass ``ans`` (:func:`class_answer_pass_sql`, a trusted name) summed over
+    the answers: per school × class × item, the same columns without ``answer`` (a quarter of
+    the rows, for the roll-ups that do not need the answers)."""
+    return f"""
+        SELECT school_id, class_id, item_id, CAST(sum(n) AS BIGINT) AS n,
+               CAST(sum(n_answered) AS BIGINT) AS n_answered, sum(sx) AS sx, sum(sxx) AS sxx,
+               sum(sxt) AS sxt, sum(st) AS st, sum(stt) AS stt
+        FROM {ans}
+        GROUP BY school_id, class_id, item_id
+    """
 
 
 SCHOOL_TREE = """
@@ -331,7 +344,7 @@ def unit_item_pass(wh: Warehouse, paper_id: int, full_score: float) -> pd.DataFr
     max_score (an omission counts 0) and the paper rate p = total / ``full_score``.
 
     Rolled up (:func:`unit_item_rollup_sql`) from the class × item pass
-    (:func:`class_answer_pass_sql`) that the item statistics share; score rates per knowledge
+    (:func:`class_item_sql`) that the item statistics share; score rates per knowledge
     point (:func:`analytics.paper.category_rates`) and the hotspots' item sums
     (:mod:`analytics.hotspots`) read it.
     """
@@ -342,8 +355,9 @@ def unit_item_pass(wh: Warehouse, paper_id: int, full_score: float) -> pd.DataFr
 def item_sums_rollup_sql(level: str, cls: str, kel: str, ans: str) -> str:
     """:func:`item_sums_sql`'s item and option rows (without ``sxr_sorted``; the answers as
     given are not repeated, the hotspots read them from the pass) for the whole population
-    at ``level`` district or school, rolled up from the staged passes ``cls`` and ``ans``
-    (:func:`class_answer_pass_sql`) and ``kel`` (:func:`kelley_pass_sql`); trusted names.
+    at ``level`` district or school, rolled up from the staged passes ``cls``
+    (:func:`class_item_sql`), ``ans`` (:func:`class_answer_pass_sql`) and ``kel``
+    (:func:`kelley_pass_sql`); trusted names.
     Parameter: ``$paper_id``."""
     keys = LEVEL_KEYS[level]
     if level == "district":

@@ -9,6 +9,27 @@ from analytics.lookup import resolve_paper
 from analytics.warehouse import Warehouse
 
 
+def refresh_knowledge_results_sql() -> str:
+    """Rebuild ``knowledge_results`` of paper ``$p`` from its responses (two statements)."""
+    return """
+        DELETE FROM knowledge_results WHERE paper_id = $p;
+        INSERT INTO knowledge_results (paper_id, student_key, knowledge_point, score)
+        SELECT r.paper_id, r.student_key, k.knowledge_point, sum(coalesce(r.score, 0))
+        FROM responses r JOIN item_knowledge k ON k.item_id = r.item_id
+        WHERE r.paper_id = $p
+        GROUP BY r.paper_id, r.student_key, k.knowledge_point
+    """
+
+
+def refresh_knowledge_results(wh: Warehouse, paper_id: int) -> None:
+    """Rebuild the per student × knowledge point sums of one paper (``knowledge_results``);
+    every writer of a paper's responses, items or knowledge points calls it, in its
+    transaction."""
+    delete, insert = refresh_knowledge_results_sql().split(";")
+    wh.execute(delete, {"p": paper_id})
+    wh.execute(insert, {"p": paper_id})
+
+
 def student_knowledge_sql() -> str:
     """Per student × knowledge point: points scored and points possible (unanswered = 0).
 

@@ -133,7 +133,7 @@ def _item_categories(wh: Warehouse, paper_id: int, by: str) -> pd.DataFrame:
 def category_sums_sql(cls: str, by: str, levels: tuple[str, ...]) -> str:
     """Per level × unit × category (``levels`` trusted level names) for the whole population,
     from the staged class × item × answer pass ``cls`` (a trusted name;
-    :func:`analytics.item_sums.class_answer_pass_sql`): ``n`` (the largest item n, i.e. the
+    :func:`analytics.item_sums.class_item_sql`): ``n`` (the largest item n, i.e. the
     unit's present students), ``k`` (items), ``planned_score`` (Σ full marks) and
     ``mean_score`` (Σ item means, an omission 0). Parameter: ``$paper_id``."""
     parts = []

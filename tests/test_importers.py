@@ -360,6 +360,8 @@ def test_reimport_replaces_and_identical_is_noop(wh, paper, tmp_path):
 
 def test_corrected_key_rescores_stored_answers(wh, paper, tmp_path):
     import_scores(wh, scores_file(tmp_path), exam=EXAM, subject=SUBJECT)
+    assert_knowledge_results_current(wh)
+    before = wh.df("SELECT * FROM knowledge_results")
     spec = [list(r) for r in SPEC]
     spec[1][3] = "A"          # item 1's key was wrong: A, not B
     res = import_paper(wh, write_csv(tmp_path / "spec2.csv", spec), exam=EXAM,
@@ -369,6 +371,23 @@ def test_corrected_key_rescores_stored_answers(wh, paper, tmp_path):
     assert results(wh) == {"S01": ("present", 20), "S02": ("present", 13),
                            "S03": ("present", 9), "S04": ("absent", None),
                            "S05": ("present", 4)}
+    assert_knowledge_results_current(wh)
+    assert not before.equals(wh.df("SELECT * FROM knowledge_results"))   # rescored too
+
+
+def assert_knowledge_results_current(wh):
+    """The per student × knowledge point sums the importers keep equal a recomputation from
+    the responses (pandas), row for row."""
+    raw = wh.df("SELECT r.paper_id, r.student_key, k.knowledge_point, r.score FROM responses r "
+                "JOIN item_knowledge k USING (item_id)")
+    want = (raw.assign(score=raw["score"].fillna(0.0))
+            .groupby(["paper_id", "student_key", "knowledge_point"], as_index=False)["score"]
+            .sum().sort_values(["paper_id", "student_key", "knowledge_point"])
+            .reset_index(drop=True))
+    got = (wh.df("SELECT paper_id, student_key, knowledge_point, score FROM knowledge_results")
+           .sort_values(["paper_id", "student_key", "knowledge_point"]).reset_index(drop=True))
+    assert len(want) > 0 or raw.empty
+    pd.testing.assert_frame_equal(got, want, check_dtype=False)
 
 
 def test_changed_items_remove_old_scores(wh, paper, tmp_path):
@@ -379,6 +398,7 @@ def test_changed_items_remove_old_scores(wh, paper, tmp_path):
     assert res.outcome == "replaced" and "import them again" in res.message
     assert wh.scalar("SELECT count(*) FROM responses") == 0
     assert wh.scalar("SELECT count(*) FROM items") == 6
+    assert wh.scalar("SELECT count(*) FROM knowledge_results") == 0
     # the same scores file is then no no-op (its data are gone): it is rejected for item 6
     with pytest.raises(InputError, match="no column for item 6"):
         import_scores(wh, scores_file(tmp_path), exam=EXAM, subject=SUBJECT)

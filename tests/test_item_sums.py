@@ -7,6 +7,8 @@ computation on the raw responses."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -109,3 +111,53 @@ def test_unit_item_pass_equals_pandas_on_the_responses(wh: Warehouse) -> None:
                                       check_dtype=False, rtol=1e-12)
     assert got.loc[got["level"] == "class", "unit_id"].isna().any()   # the class-less students
     assert np.isfinite(got["sum_xp"]).all()
+
+
+def _kp_sums(wh: Warehouse, level: str) -> pd.DataFrame:
+    from analytics.hotspots import _knowledge_sums
+
+    paper_id, full = _paper(wh)
+    out = _knowledge_sums(wh, level, {"paper_id": paper_id, "full_score": full})
+    return _sorted(out, [out.columns[0], "knowledge_point", "is_district"])
+
+
+def test_stored_knowledge_sums_equal_the_responses_and_stale_ones_are_not_used(
+        tmp_path: Path) -> None:
+    from analytics.hotspots import (
+        knowledge_sums_stored_sql,
+        knowledge_sums_wide_sql,
+        stored_knowledge_mismatch_sql,
+    )
+    from analytics.item_sums import _passes
+
+    w = Warehouse(tmp_path / "kp.duckdb")
+    items = [{**it, "knowledge_points": [kp]} for it, kp in
+             zip(ITEMS, ["数", "数", "式", "式", "形", "形", "数"], strict=True)]
+    items[5]["knowledge_points"] = ["形", "式"]            # an item on two points
+    build_exam(w, n_schools=4, students_per_school=33, items=items, seed=3,
+               absent_rate=0.05, omit_rate=0.08)
+    paper_id, full = _paper(w)
+    prm = {"paper_id": paper_id, "full_score": full}
+    mismatch = stored_knowledge_mismatch_sql(_passes(w, paper_id)["cls"])
+    assert w.df(mismatch, {"paper_id": paper_id})["n"].iloc[0] == 0
+    key = ["level", "unit_id", "knowledge_point"]
+    stored = _sorted(w.df(knowledge_sums_stored_sql(), prm), key)
+    wide = _sorted(w.df(knowledge_sums_wide_sql(3), prm), key)
+    assert len(stored) > 3 * 4
+    pd.testing.assert_frame_equal(stored, wide, check_dtype=False, rtol=1e-12)
+    fresh = {lv: _kp_sums(w, lv) for lv in ("school", "class")}
+    # a write that bypasses the importers leaves knowledge_results stale: it is not used
+    w.execute("UPDATE responses SET score = 0 WHERE paper_id = $p AND score > 0 "
+              "AND student_key % 3 = 0", {"p": paper_id})
+    w.execute("UPDATE paper_results pr SET total = t.s FROM (SELECT student_key, "
+              "sum(coalesce(score, 0)) AS s FROM responses GROUP BY student_key) t "
+              "WHERE pr.student_key = t.student_key AND pr.status = 'present'")
+    assert w.df(stored_knowledge_mismatch_sql(_passes(w, paper_id)["cls"]),
+                {"paper_id": paper_id})["n"].iloc[0] > 0
+    for lv in ("school", "class"):
+        now = _kp_sums(w, lv)
+        assert not np.allclose(now["sum_x"], fresh[lv]["sum_x"])
+        want = _sorted(w.df(knowledge_sums_wide_sql(3), prm), key)
+        want = want[want["level"].isin([lv, "district"])]
+        assert np.allclose(np.sort(now["sum_x"].to_numpy()), np.sort(want["sum_x"].to_numpy()))
+    w.close()

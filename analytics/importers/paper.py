@@ -40,6 +40,7 @@ from analytics.importers.common import (
     synonym_index,
     target_extra,
 )
+from analytics.knowledge import refresh_knowledge_results
 from analytics.warehouse import Warehouse
 
 SPEC_SYNONYMS: dict[str, tuple[str, ...]] = {
@@ -390,6 +391,7 @@ def _write_items(wh: Warehouse, paper_id: int, items: pd.DataFrame) -> str:
         columns=["item_id", "knowledge_point"],
     )
     wh.insert_df("item_knowledge", kn)
+    refresh_knowledge_results(wh, paper_id)      # new points, new scores or no responses
     return note
 
 
