@@ -448,10 +448,14 @@ def _compare(units: pd.DataFrame, district: pd.DataFrame, group: str,
              relative: bool = False) -> pd.DataFrame:
     """Add unit_rate, district_rate, paper_gap, gap, ci, z, p_value, gap_shrunk (q and flag
     are added later). ``relative``: test y = x − p (rate minus own paper rate) instead of x."""
-    f = units.merge(district, on=group, how="left")
+    # the district's sums looked up per row (a merge would copy every column of the units)
+    pos = pd.Index(district[group]).get_indexer(units[group])
+    dist = {c: np.where(pos >= 0, district[c].to_numpy(float)[pos], np.nan)
+            for c in district.columns if c != group}
+    f = units.copy(deep=False)
 
     def col(name: str) -> np.ndarray:
-        return f[name].to_numpy(float)
+        return dist[name] if name in dist else f[name].to_numpy(float)
 
     n_u, n_d = col("n"), col("n_d")
     n_r = n_d - n_u
@@ -490,7 +494,7 @@ def _compare(units: pd.DataFrame, district: pd.DataFrame, group: str,
     with np.errstate(divide="ignore", invalid="ignore"):
         shrink = np.where(t2 + se ** 2 > 0, t2 / (t2 + se ** 2), 0.0)
     f["gap_shrunk"] = np.where(np.isfinite(se), gap * shrink, np.nan)
-    return f.drop(columns=[*SUMS[1:], *(f"{c}_d" for c in SUMS)])
+    return f.drop(columns=list(SUMS[1:]))
 
 
 def top_wrong_sql(level: str, ans: str) -> str:
@@ -522,13 +526,26 @@ def _top_wrong(wh: Warehouse, sp: dict[str, Any], level: str, units: pd.DataFram
     keys = [_uid(level)]
     paper_id = sp["paper_id"]
     top = wh.df(top_wrong_sql(level, _answers_stage(wh, paper_id)), {"paper_id": paper_id})
-    top[keys[0]] = top[keys[0]].astype(units[keys[0]].dtype)
-    f = units.merge(top, on=[*keys, "item_id"], how="left")
+    # looked up per unit row by one integer key (unit id, item id): a merge would copy every
+    # column of the units
+    def pair(frame: pd.DataFrame) -> np.ndarray:
+        return ((frame[keys[0]].to_numpy("int64") << 32)
+                | frame["item_id"].to_numpy("int64"))
+
+    pos = pd.Index(pair(top)).get_indexer(pair(units))
+    hit = pos >= 0
+
+    def at(c: str) -> np.ndarray:
+        vals = np.append(top[c].to_numpy(float), np.nan)      # position −1: the NaN
+        return vals[np.where(hit, pos, len(vals) - 1)]
+
     n_d = district_n.set_index("item_id")["n_d"]
-    f["wrong_option_share"] = f["n_chose"].to_numpy(float) / f["n"].to_numpy(float)
-    f["wrong_option_district_share"] = (f["n_chose_d"].to_numpy(float)
+    f = units.copy(deep=False)
+    f["wrong_option"] = top["answer"].array.take(pos, allow_fill=True)
+    f["wrong_option_share"] = at("n_chose") / f["n"].to_numpy(float)
+    f["wrong_option_district_share"] = (at("n_chose_d")
                                         / f["item_id"].map(n_d).to_numpy(float))
-    return f.drop(columns=["n_chose", "n_chose_d"]).rename(columns={"answer": "wrong_option"})
+    return f
 
 
 def _resolve(wh: Warehouse, exam: str, subject: str,

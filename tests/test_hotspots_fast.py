@@ -100,3 +100,16 @@ def test_memo_is_kept_copied_and_forgotten_on_writes(tmp_path):
     wh.memo(("k", 1), build)
     assert len(calls) == 3
     wh.close()
+
+
+def test_paper_without_objective_items_has_no_wrong_options(tmp_path):
+    from tests.builders import build_exam
+
+    wh = Warehouse(tmp_path / "open.duckdb")
+    build_exam(wh, n_schools=3, students_per_school=20, seed=4, exam="开放题",
+               items=[{"label": str(i), "item_type": "constructed", "max_score": 4,
+                       "knowledge_points": ["数"]} for i in range(1, 5)])
+    f = error_hotspots(wh, exam="开放题", subject="数学", level="class")
+    assert len(f) > 0 and f["wrong_option"].isna().all()
+    assert f["wrong_option_share"].isna().all() and f["unit_rate"].notna().all()
+    wh.close()
