@@ -103,7 +103,8 @@ def bh_qvalues(p: np.ndarray | pd.Series) -> np.ndarray:
     if m == 0:
         return q
     pv = p[ok]
-    order = np.argsort(pv, kind="mergesort")
+    # ties may come in any order: the backward running minimum gives tied p-values one q
+    order = np.argsort(pv)
     ranked = pv[order] * m / np.arange(1, m + 1)
     adj = np.minimum.accumulate(ranked[::-1])[::-1]
     out = np.empty(m)
@@ -754,17 +755,20 @@ def _finish(f: pd.DataFrame, names: pd.DataFrame, level: str, order: list[str],
     the sort moves no text and the text is built once, for the final rows."""
     uid = _uid(level)
     keys = list(LEVEL_KEYS[level])
-    nm = names.drop_duplicates(uid)
-    f = f[f[uid].isin(nm[uid])]
-    f = f.assign(**_take(nm, uid, f[uid], [k for k in keys if k.endswith("_id") and k != uid]))
+    nm = names.drop_duplicates(uid).reset_index(drop=True)
+    unit_pos = pd.Index(nm[uid]).get_indexer(f[uid])
+    keep = unit_pos >= 0
+    f, unit_pos = f[keep], unit_pos[keep]
+    f = f.assign(**{k: nm[k].array.take(unit_pos)
+                    for k in keys if k.endswith("_id") and k != uid})
     by = [c for c in order if c not in keys or c.endswith("_id")]
     cols = [f[c] for c in by]
     if all(pd.api.types.is_integer_dtype(c) and not c.hasnans for c in cols):
         pos = np.lexsort([c.to_numpy("int64") for c in reversed(cols)])  # stable, as below
     else:
         pos = f.index.get_indexer(f[by].sort_values(by, kind="mergesort").index)
-    f = f.take(pos).reset_index(drop=True)
-    f = f.assign(**_take(nm, uid, f[uid], [k for k in keys if not k.endswith("_id")]))
+    f, unit_pos = f.take(pos).reset_index(drop=True), unit_pos[pos]
+    f = f.assign(**{k: nm[k].array.take(unit_pos) for k in keys if not k.endswith("_id")})
     if text is not None:
         f = f.assign(**_take(text, "item_id", f["item_id"], [c for c in text.columns
                                                              if c != "item_id"]))

@@ -178,8 +178,12 @@ def _flags(frame: pd.DataFrame) -> pd.Series:
     }
     hit = pd.DataFrame({k: v.fillna(False).astype(bool) for k, v in conds.items()})
     names = np.array(list(conds))
-    return pd.Series([";".join(names[row]) for row in hit.to_numpy()], index=frame.index,
-                     dtype=object)
+    # each row's set of flags as a bit mask; the few distinct masks are spelt out once
+    masks = hit.to_numpy().astype(np.int64) @ (1 << np.arange(len(names), dtype=np.int64))
+    distinct, inverse = np.unique(masks, return_inverse=True)
+    text = np.array([";".join(names[(m >> np.arange(len(names))) & 1 == 1]) for m in distinct],
+                    dtype=object)
+    return pd.Series(text[inverse], index=frame.index, dtype=object)
 
 
 def _load(wh: Warehouse, paper: PaperRef, level: str, school: str | int | None,

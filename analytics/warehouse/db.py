@@ -209,7 +209,7 @@ class Warehouse:
         for name in staged.values():
             # a closed or failed connection has lost its temporary tables already
             with suppress(duckdb.Error):
-                self.con.execute(f"DROP TABLE IF EXISTS temp.{name}")
+                self.con.unregister(name)
 
     def staged(self, sql: str, params: Mapping[str, Any] | None = None) -> str:
         """Materialise a large intermediate reduction once per connection, as a temporary
@@ -223,8 +223,11 @@ class Warehouse:
         name = self._staged.get(key)
         if name is None:
             name = "_stage_" + hashlib.sha1(repr(key).encode()).hexdigest()[:16]
-            self.con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}",
-                             dict(params) if params else None)
+            result = self.con.execute(sql, dict(params) if params else None)
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message="Arrow output", category=UserWarning)
+                table = result.to_arrow_table()
+            self.con.register(name, table)
             self._staged[key] = name
         return name
 
