@@ -243,11 +243,15 @@ def sorted_cross_sql() -> str:
             FROM paper_results pr JOIN student_tree s ON s.student_key = pr.student_key
             WHERE pr.paper_id = $paper_id AND pr.status = 'present'
         ),
-        fine AS (
-            SELECT st.uid, r.item_id, coalesce(r.score, 0.0) AS x, st.t, count(*) AS n
+        raw AS (
+            SELECT st.uid, r.item_id, r.score, st.t, count(*) AS n
             FROM responses r JOIN st ON st.student_key = r.student_key
             WHERE r.paper_id = $paper_id
-            GROUP BY st.uid, r.item_id, coalesce(r.score, 0.0), st.t
+            GROUP BY st.uid, r.item_id, r.score, st.t
+        ),
+        fine AS (       -- an omission counts 0 (merged after the scan, on the small result)
+            SELECT uid, item_id, coalesce(score, 0.0) AS x, t, sum(n) AS n
+            FROM raw GROUP BY uid, item_id, coalesce(score, 0.0), t
         ),
         xd AS (
             SELECT uid, item_id, x AS v, c,
