@@ -142,6 +142,26 @@ def unit_names_sql(level: str) -> str:
     }[level]
 
 
+#: Per knowledge point of the paper: the Σ of its items' maximum scores and how many items.
+_KMAX_CTE = """kmax AS (
+            SELECT k.knowledge_point, sum(i.max_score) AS kp_max, count(*) AS n_items
+            FROM items i JOIN item_knowledge k ON k.item_id = i.item_id
+            WHERE i.paper_id = $paper_id
+            GROUP BY k.knowledge_point
+        )"""
+
+
+def _present_units_cte() -> str:
+    """``st``: present students of the paper with zone, school and class ids and paper rate
+    p = total / full score."""
+    return """st AS (
+            SELECT pr.student_key, t.zone_id, t.school_id, t.class_id,
+                   pr.total / $full_score AS p
+            FROM paper_results pr JOIN student_tree t ON t.student_key = pr.student_key
+            WHERE pr.paper_id = $paper_id AND pr.status = 'present'
+        )"""
+
+
 def knowledge_sums_sql(level: str) -> str:
     """Per unit × knowledge point and per knowledge point: n, Σx, Σx², Σp, Σp², Σxp of a
     student's knowledge-point rate x = (Σ scores on the point's items) / (Σ their max scores)
@@ -149,12 +169,7 @@ def knowledge_sums_sql(level: str) -> str:
     uid = _uid(level)
     return f"""
         WITH {_present_cte(level)},
-        kmax AS (
-            SELECT k.knowledge_point, sum(i.max_score) AS kp_max, count(*) AS n_items
-            FROM items i JOIN item_knowledge k ON k.item_id = i.item_id
-            WHERE i.paper_id = $paper_id
-            GROUP BY k.knowledge_point
-        ),
+        {_KMAX_CTE},
         s AS (
             SELECT r.student_key, k.knowledge_point, sum(coalesce(r.score, 0)) AS score
             FROM responses r
@@ -212,12 +227,7 @@ def knowledge_sums_wide_sql(n_kp: int) -> str:
         f"SELECT level, unit_id, {k} AS kpi, n{k} AS n, a{k} AS a, b{k} AS b, c{k} AS c, "
         f"d{k} AS d, e{k} AS e FROM agg" for k in ks)
     return f"""
-        WITH st AS (
-            SELECT pr.student_key, t.zone_id, t.school_id, t.class_id,
-                   pr.total / $full_score AS p
-            FROM paper_results pr JOIN student_tree t ON t.student_key = pr.student_key
-            WHERE pr.paper_id = $paper_id AND pr.status = 'present'
-        ),
+        WITH {_present_units_cte()},
         kmax AS (
             SELECT knowledge_point, kp_max, n_items,
                    CAST(row_number() OVER (ORDER BY knowledge_point) AS INTEGER) AS kpi
@@ -273,18 +283,8 @@ def knowledge_sums_stored_sql() -> str:
     sums = "CAST(sum(n) AS BIGINT) AS n, sum(a) AS a, sum(b) AS b, sum(c) AS c, " \
            "sum(d) AS d, sum(e) AS e"
     return f"""
-        WITH st AS (
-            SELECT pr.student_key, t.zone_id, t.school_id, t.class_id,
-                   pr.total / $full_score AS p
-            FROM paper_results pr JOIN student_tree t ON t.student_key = pr.student_key
-            WHERE pr.paper_id = $paper_id AND pr.status = 'present'
-        ),
-        kmax AS (
-            SELECT k.knowledge_point, sum(i.max_score) AS kp_max, count(*) AS n_items
-            FROM items i JOIN item_knowledge k ON k.item_id = i.item_id
-            WHERE i.paper_id = $paper_id
-            GROUP BY k.knowledge_point
-        ),
+        WITH {_present_units_cte()},
+        {_KMAX_CTE},
         fine AS (
             SELECT st.zone_id, st.school_id, st.class_id, kr.knowledge_point, count(*) AS n,
                    sum(kr.score) AS a, sum(kr.score * kr.score) AS b, sum(st.p) AS c,
@@ -314,47 +314,50 @@ def knowledge_sums_stored_sql() -> str:
     """
 
 
-def stored_knowledge_mismatch_sql(cls: str) -> str:
-    """How many knowledge points of ``$paper_id`` whose Σ score over the present students in
-    ``knowledge_results`` differs from the Σ of their items' scores in the staged class × item
-    pass ``cls`` (a trusted name; :func:`analytics.item_sums.class_item_sql`), or that
-    only one of the two has: 0 when the stored sums are current."""
+def knowledge_item_totals_sql(cls: str) -> str:
+    """Per knowledge point of ``$paper_id``: the Σ of its items' scores over the present
+    students (``s``), from the staged class × item pass ``cls`` (a trusted name;
+    :func:`analytics.item_sums.class_item_sql`)."""
     return f"""
-        WITH a AS (
-            SELECT kr.knowledge_point, sum(kr.score) AS s
-            FROM knowledge_results kr
-            JOIN paper_results pr ON pr.paper_id = kr.paper_id
-                                 AND pr.student_key = kr.student_key
-            WHERE kr.paper_id = $paper_id AND pr.status = 'present'
-            GROUP BY kr.knowledge_point
-        ),
-        b AS (
-            SELECT k.knowledge_point, sum(coalesce(c.sx, 0.0)) AS s
-            FROM {cls} c JOIN item_knowledge k ON k.item_id = c.item_id
-            GROUP BY k.knowledge_point
-        )
-        SELECT count(*) AS n
-        FROM a FULL OUTER JOIN b ON a.knowledge_point = b.knowledge_point
-        WHERE a.s IS NULL OR b.s IS NULL OR abs(a.s - b.s) > 1e-6 * greatest(1.0, abs(b.s))
+        SELECT k.knowledge_point, sum(coalesce(c.sx, 0.0)) AS s
+        FROM {cls} c JOIN item_knowledge k ON k.item_id = c.item_id
+        JOIN items i ON i.item_id = c.item_id
+        WHERE i.paper_id = $paper_id
+        GROUP BY k.knowledge_point
     """
+
+
+def stored_knowledge_current(stored: pd.DataFrame, totals: pd.DataFrame) -> bool:
+    """Whether the district rows of :func:`knowledge_sums_stored_sql` (Σ score = sum_x ·
+    max_score per knowledge point) equal the items' totals (:func:`knowledge_item_totals_sql`)
+    for every knowledge point, to 1e-6 relative: False when ``knowledge_results`` is stale
+    (e.g. responses changed without the importers) or missing."""
+    d = stored[stored["level"] == "district"]
+    got = pd.Series(d["sum_x"].to_numpy(float) * d["max_score"].to_numpy(float),
+                    index=d["knowledge_point"].to_numpy())
+    want = pd.Series(totals["s"].to_numpy(float), index=totals["knowledge_point"].to_numpy())
+    if got.index.has_duplicates or set(got.index) != set(want.index):
+        return False
+    diff = (got - want.reindex(got.index)).abs().to_numpy()
+    return bool((diff <= 1e-6 * np.maximum(1.0, want.reindex(got.index).abs().to_numpy())).all())
 
 
 def _knowledge_sums(wh: Warehouse, level: str, sp: dict[str, Any]) -> pd.DataFrame:
     """Per unit × knowledge point sums (:func:`knowledge_sums_sql`'s columns), for zones,
     schools and classes from the pass shared by those levels: over ``knowledge_results`` when
-    its sums agree with the responses' (:func:`stored_knowledge_mismatch_sql`), else over the
+    its sums agree with the responses' (:func:`stored_knowledge_current`), else over the
     responses (:func:`knowledge_sums_wide_sql`); same result either way."""
-    from analytics.item_sums import _passes
+    from analytics.item_sums import cls_stage
 
     n_kp = int(shared_df(wh, n_knowledge_points_sql(), {"paper_id": sp["paper_id"]})
                ["n_kp"].iloc[0])
     if n_kp == 0 or level not in UNIT_LEVELS:
         return shared_df(wh, knowledge_sums_sql(level), sp)
-    cls = _passes(wh, sp["paper_id"])["cls"]
-    stale = int(shared_df(wh, stored_knowledge_mismatch_sql(cls),
-                          {"paper_id": sp["paper_id"]})["n"].iloc[0])
-    sql = knowledge_sums_wide_sql(n_kp) if stale else knowledge_sums_stored_sql()
-    w = shared_df(wh, sql, sp)
+    w = shared_df(wh, knowledge_sums_stored_sql(), sp)
+    totals = shared_df(wh, knowledge_item_totals_sql(cls_stage(wh, sp["paper_id"])),
+                       {"paper_id": sp["paper_id"]})
+    if not stored_knowledge_current(w, totals):
+        w = shared_df(wh, knowledge_sums_wide_sql(n_kp), sp)
     w = w[w["level"].isin([level, "district"])]
     out = w.drop(columns="level").rename(columns={"unit_id": _uid(level)})
     out.insert(2, "is_district", (w["level"] == "district").astype("int64").to_numpy())
@@ -388,9 +391,9 @@ def wrong_options_sql(level: str | None, ans: str) -> str:
 
 
 def _answers_stage(wh: Warehouse, paper_id: int) -> str:
-    from analytics.item_sums import _passes
+    from analytics.item_sums import ans_stage
 
-    return _passes(wh, paper_id)["ans"]
+    return ans_stage(wh, paper_id)
 
 
 def _wrong_options(wh: Warehouse, sp: dict[str, Any], level: str | None) -> pd.DataFrame:

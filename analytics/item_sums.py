@@ -1,8 +1,7 @@
-"""Sufficient statistics of an item analysis, reduced in one SQL pass over the responses.
+"""Sufficient statistics of an item analysis, reduced by SQL passes over the responses.
 
 Every item statistic of :mod:`analytics.items`, :mod:`analytics.reliability` and
-:mod:`analytics.paper` is a function of a few sums per unit × item, which DuckDB computes in
-one scan of ``responses`` (one hash aggregation, rolled up on its small result):
+:mod:`analytics.paper` is a function of a few sums per unit × item:
 
 * per unit × item: n, omissions, Σx, Σx², Σt, Σt², Σxt (x the item score with an omission
   counted as 0, t the student's total), the Kelley upper/lower group counts and Σx in each;
@@ -21,6 +20,17 @@ n − g + 1..n. Students tied at a cut fall on either side by key, not by merit;
 The total t is ``paper_results.total`` (= Σ coalesce(score, 0) by convention), only students
 whose status is ``present`` count, and the unit of a student with no class at class level is
 the unit ``-1``.
+
+How they are computed. For the whole population at district and school level (what a report
+run needs), three passes over the responses per paper are staged once per connection
+(:meth:`Warehouse.staged <analytics.warehouse.Warehouse.staged>`) and every level is rolled up
+from them in SQL: :func:`class_answer_pass_sql` (per school × class × item × answer: n and the
+sums, also read per class × item through :func:`class_item_sql`), :func:`kelley_pass_sql`
+(students in the upper or lower group of their school or district, per answer) and, for the
+district's sorted cross product, :func:`sorted_cross_sql`. The knowledge-point rates and the
+hotspots read the same staged passes (:func:`unit_item_pass`). For other units (zone, class)
+or one school's own population, :func:`item_sums_sql` computes every sum directly in one
+statement; tests/test_item_sums.py asserts the two ways agree.
 """
 
 from __future__ import annotations
@@ -39,6 +49,48 @@ KELLEY_SHARE = 0.27
 def unit_id_column(level: str) -> str:
     """The id column of a level (``district_id``, ``zone_id``, ``school_id``, ``class_id``)."""
     return LEVEL_KEYS[check_level(level)][-2]
+
+
+def _option_ctes(source: str) -> str:
+    """``letters`` and ``opts``: the rows of ``source`` (uid, item_id, answer, n, n_up, n_lo,
+    st; trusted SQL) split into option letters (``AC`` counts for A and C) and summed per
+    unit × item × letter."""
+    return f"""letters AS (
+            SELECT uid, item_id, unnest(string_split(answer, '')) AS letter, n, n_up, n_lo, st
+            FROM {source}
+        ),
+        opts AS (
+            SELECT uid, item_id, letter, CAST(sum(n) AS BIGINT) AS n,
+                   CAST(sum(n_up) AS BIGINT) AS n_up, CAST(sum(n_lo) AS BIGINT) AS n_lo,
+                   sum(st) AS st
+            FROM letters GROUP BY uid, item_id, letter
+        )"""
+
+
+def _sorted_ctes() -> str:
+    """``xd``, ``rd``, ``sc``: from ``fine`` (uid, item_id, x, t, n), the distributions of x
+    and of the rest r = t − x per unit × item with their cumulative counts, and ``sc``: per
+    unit × item Σ x₍ᵢ₎ r₍ᵢ₎ (``sxr_sorted``), the sum over the overlaps of the two sorted
+    rank ranges (a range join on the small distributions)."""
+    return """xd AS (
+            SELECT uid, item_id, x AS v, c,
+                   sum(c) OVER (PARTITION BY uid, item_id ORDER BY x) - c AS lo
+            FROM (SELECT uid, item_id, x, sum(n) AS c FROM fine GROUP BY uid, item_id, x) a
+        ),
+        rd AS (
+            SELECT uid, item_id, r AS v, c,
+                   sum(c) OVER (PARTITION BY uid, item_id ORDER BY r) - c AS lo
+            FROM (SELECT uid, item_id, t - x AS r, sum(n) AS c FROM fine
+                  GROUP BY uid, item_id, t - x) b
+        ),
+        sc AS (
+            SELECT xd.uid, xd.item_id,
+                   sum(xd.v * rd.v * (least(xd.lo + xd.c, rd.lo + rd.c)
+                                      - greatest(xd.lo, rd.lo))) AS sxr_sorted
+            FROM xd JOIN rd ON xd.uid = rd.uid AND xd.item_id = rd.item_id
+                            AND xd.lo < rd.lo + rd.c AND rd.lo < xd.lo + xd.c
+            GROUP BY xd.uid, xd.item_id
+        )"""
 
 
 def item_sums_sql(level: str, sorted_cov: bool = True) -> str:
@@ -62,25 +114,8 @@ def item_sums_sql(level: str, sorted_cov: bool = True) -> str:
     fine_keys = "uid, item_id, answer, x" + (", t" if sorted_cov else "")
     fine_t = ("t * count(*) AS st, t * t * count(*) AS stt" if sorted_cov
               else "sum(t) AS st, sum(t * t) AS stt")
-    sorted_ctes = """
-        xd AS (
-            SELECT uid, item_id, x AS v, c,
-                   sum(c) OVER (PARTITION BY uid, item_id ORDER BY x) - c AS lo
-            FROM (SELECT uid, item_id, x, sum(n) AS c FROM fine GROUP BY ALL)
-        ),
-        rd AS (
-            SELECT uid, item_id, r AS v, c,
-                   sum(c) OVER (PARTITION BY uid, item_id ORDER BY r) - c AS lo
-            FROM (SELECT uid, item_id, t - x AS r, sum(n) AS c FROM fine GROUP BY ALL)
-        ),
-        sc AS (
-            SELECT xd.uid, xd.item_id,
-                   sum(xd.v * rd.v * (least(xd.lo + xd.c, rd.lo + rd.c)
-                                      - greatest(xd.lo, rd.lo))) AS sxr_sorted
-            FROM xd JOIN rd ON xd.uid = rd.uid AND xd.item_id = rd.item_id
-                            AND xd.lo < rd.lo + rd.c AND rd.lo < xd.lo + xd.c
-            GROUP BY xd.uid, xd.item_id
-        ),""" if sorted_cov else """
+    sorted_ctes = f"""
+        {_sorted_ctes()},""" if sorted_cov else """
         sc AS (SELECT NULL::INTEGER AS uid, NULL::INTEGER AS item_id,
                       NULL::DOUBLE AS sxr_sorted WHERE false),"""
     return f"""
@@ -123,16 +158,7 @@ def item_sums_sql(level: str, sorted_cov: bool = True) -> str:
                    sum(n_lo) AS n_lo, sum(x * n_lo) AS sx_lo
             FROM fine GROUP BY uid, item_id
         ),{sorted_ctes}
-        letters AS (
-            SELECT uid, item_id, unnest(string_split(answer, '')) AS letter, n, n_up, n_lo, st
-            FROM fine WHERE answer IS NOT NULL
-        ),
-        opts AS (
-            SELECT uid, item_id, letter, CAST(sum(n) AS BIGINT) AS n,
-                   CAST(sum(n_up) AS BIGINT) AS n_up, CAST(sum(n_lo) AS BIGINT) AS n_lo,
-                   sum(st) AS st
-            FROM letters GROUP BY uid, item_id, letter
-        )
+        {_option_ctes('fine WHERE answer IS NOT NULL')}
         SELECT 'item' AS kind, a.uid, {key_out}, u.n_unit, u.st_unit, u.stt_unit,
                a.item_id, NULL::VARCHAR AS letter,
                a.n, a.n_omitted, a.sx, a.sxx, a.st, a.stt, a.sxt,
@@ -237,7 +263,7 @@ def kelley_pass_sql() -> str:
 def sorted_cross_sql() -> str:
     """Per district × item, Σ x₍ᵢ₎ r₍ᵢ₎ (``sxr_sorted``; see the module notes) from one pass
     grouped by district × item × score × total. Parameter: ``$paper_id``."""
-    return """
+    return f"""
         WITH st AS (
             SELECT pr.student_key, pr.total AS t, coalesce(s.district_id, -1) AS uid
             FROM paper_results pr JOIN student_tree s ON s.student_key = pr.student_key
@@ -253,23 +279,8 @@ def sorted_cross_sql() -> str:
             SELECT uid, item_id, coalesce(score, 0.0) AS x, t, sum(n) AS n
             FROM raw GROUP BY uid, item_id, coalesce(score, 0.0), t
         ),
-        xd AS (
-            SELECT uid, item_id, x AS v, c,
-                   sum(c) OVER (PARTITION BY uid, item_id ORDER BY x) - c AS lo
-            FROM (SELECT uid, item_id, x, sum(n) AS c FROM fine GROUP BY uid, item_id, x) a
-        ),
-        rd AS (
-            SELECT uid, item_id, r AS v, c,
-                   sum(c) OVER (PARTITION BY uid, item_id ORDER BY r) - c AS lo
-            FROM (SELECT uid, item_id, t - x AS r, sum(n) AS c FROM fine
-                  GROUP BY uid, item_id, t - x) b
-        )
-        SELECT xd.uid, xd.item_id,
-               sum(xd.v * rd.v * (least(xd.lo + xd.c, rd.lo + rd.c)
-                                  - greatest(xd.lo, rd.lo))) AS sxr_sorted
-        FROM xd JOIN rd ON xd.uid = rd.uid AND xd.item_id = rd.item_id
-                        AND xd.lo < rd.lo + rd.c AND rd.lo < xd.lo + xd.c
-        GROUP BY xd.uid, xd.item_id
+        {_sorted_ctes()}
+        SELECT uid, item_id, sxr_sorted FROM sc
     """
 
 
@@ -283,10 +294,19 @@ def _stage(wh: Warehouse, sql: str, params: dict[str, Any]) -> str:
 def _passes(wh: Warehouse, paper_id: int) -> dict[str, str]:
     """Names of the staged passes of one paper: ``ans`` (:func:`class_answer_pass_sql`), ``cls``
     (its sums per class × item, :func:`class_item_sql`) and ``kel`` (:func:`kelley_pass_sql`)."""
-    prm: dict[str, Any] = {"paper_id": paper_id}
-    ans = _stage(wh, class_answer_pass_sql(), prm)
-    return {"cls": _stage(wh, class_item_sql(ans), {}), "ans": ans,
-            "kel": _stage(wh, kelley_pass_sql(), {**prm, "share": KELLEY_SHARE})}
+    return {"cls": cls_stage(wh, paper_id), "ans": ans_stage(wh, paper_id),
+            "kel": _stage(wh, kelley_pass_sql(), {"paper_id": paper_id, "share": KELLEY_SHARE})}
+
+
+def ans_stage(wh: Warehouse, paper_id: int) -> str:
+    """The staged :func:`class_answer_pass_sql` of one paper (its name)."""
+    return _stage(wh, class_answer_pass_sql(), {"paper_id": paper_id})
+
+
+def cls_stage(wh: Warehouse, paper_id: int) -> str:
+    """The staged :func:`class_item_sql` of one paper (its name); stages the answers pass
+    first."""
+    return _stage(wh, class_item_sql(ans_stage(wh, paper_id)), {})
 
 
 def class_item_sql(ans: str) -> str:
@@ -352,8 +372,8 @@ def unit_item_pass(wh: Warehouse, paper_id: int, full_score: float) -> pd.DataFr
     point (:func:`analytics.paper.category_rates`) and the hotspots' item sums
     (:mod:`analytics.hotspots`) read it.
     """
-    cls = _passes(wh, paper_id)["cls"]
-    return shared_df(wh, unit_item_rollup_sql(cls), {"full_score": float(full_score)})
+    return shared_df(wh, unit_item_rollup_sql(cls_stage(wh, paper_id)),
+                     {"full_score": float(full_score)})
 
 
 def item_sums_rollup_sql(level: str, cls: str, kel: str, ans: str) -> str:
@@ -425,16 +445,7 @@ def item_sums_rollup_sql(level: str, cls: str, kel: str, ans: str) -> str:
             FROM given gv LEFT JOIN kgiven kv
               ON kv.uid = gv.uid AND kv.item_id = gv.item_id AND kv.answer = gv.answer
         ),
-        letters AS (
-            SELECT uid, item_id, unnest(string_split(answer, '')) AS letter, n, n_up, n_lo, st
-            FROM both_
-        ),
-        opts AS (
-            SELECT uid, item_id, letter, CAST(sum(n) AS BIGINT) AS n,
-                   CAST(sum(n_up) AS BIGINT) AS n_up, CAST(sum(n_lo) AS BIGINT) AS n_lo,
-                   sum(st) AS st
-            FROM letters GROUP BY uid, item_id, letter
-        )
+        {_option_ctes('both_')}
         SELECT 'item' AS kind, a.uid, {key_out}, u.n_unit, u.st_unit, u.stt_unit,
                a.item_id, NULL::VARCHAR AS letter,
                a.n, a.n_omitted, a.sx, a.sxx, a.st, a.stt, a.sxt,

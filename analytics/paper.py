@@ -21,8 +21,7 @@ import numpy as np
 import pandas as pd
 
 from analytics.errors import InputError
-from analytics.item_sums import _passes as item_sums_passes
-from analytics.item_sums import item_sums, unit_item_pass
+from analytics.item_sums import cls_stage, item_sums, unit_item_pass
 from analytics.items import compute_item_stats, items_sql
 from analytics.levels import LEVEL_KEYS, LEVELS, check_level
 from analytics.lookup import resolve_paper, resolve_school
@@ -130,18 +129,22 @@ def _item_categories(wh: Warehouse, paper_id: int, by: str) -> pd.DataFrame:
     return wh.df(item_categories_sql(by), {"paper_id": paper_id})
 
 
+def _level_rollups(levels: tuple[str, ...], source: str) -> str:
+    """``level, unit_id, item_id, n, sx`` per unit × item of each level (trusted names),
+    summed from ``source`` (a CTE with the level id columns, item_id, n, sx)."""
+    return "\n        UNION ALL ".join(
+        f"SELECT '{lv}' AS level, {LEVEL_KEYS[check_level(lv)][-2]} AS unit_id, item_id, "
+        f"sum(n) AS n, sum(sx) AS sx FROM {source} "
+        f"GROUP BY {LEVEL_KEYS[lv][-2]}, item_id" for lv in levels)
+
+
 def category_sums_sql(cls: str, by: str, levels: tuple[str, ...]) -> str:
     """Per level × unit × category (``levels`` trusted level names) for the whole population,
     from the staged class × item × answer pass ``cls`` (a trusted name;
     :func:`analytics.item_sums.class_item_sql`): ``n`` (the largest item n, i.e. the
     unit's present students), ``k`` (items), ``planned_score`` (Σ full marks) and
     ``mean_score`` (Σ item means, an omission 0). Parameter: ``$paper_id``."""
-    parts = []
-    for lv in levels:
-        c = LEVEL_KEYS[check_level(lv)][-2]
-        parts.append(f"SELECT '{lv}' AS level, {c} AS unit_id, item_id, sum(n) AS n, "
-                     f"sum(sx) AS sx FROM f GROUP BY {c}, item_id")
-    union = "\n            UNION ALL ".join(parts)
+    union = _level_rollups(levels, "f")
     return f"""
         WITH f AS (
             SELECT c.class_id, c.school_id, sc.zone_id, z.district_id, c.item_id, c.n,
@@ -169,12 +172,7 @@ def unit_item_sums_sql(levels: tuple[str, ...]) -> str:
     ``levels`` are trusted identifiers. The result has ``level``, ``unit_id``, ``item_id``,
     ``n``, ``sx`` (omissions count 0).
     """
-    parts = []
-    for lv in levels:
-        c = LEVEL_KEYS[check_level(lv)][-2]
-        parts.append(f"SELECT '{lv}' AS level, {c} AS unit_id, item_id, sum(n) AS n, "
-                     f"sum(sx) AS sx FROM fine GROUP BY {c}, item_id")
-    union = "\n        UNION ALL ".join(parts)
+    union = _level_rollups(levels, "fine")
     return f"""
         WITH stu AS (
             SELECT pr.student_key, s.district_id, s.zone_id, s.school_id, s.class_id
@@ -259,7 +257,7 @@ def category_rates(
     use = tuple(dict.fromkeys(("district", *levels)))
     _check_category(by)
     if sid is None:
-        cls = item_sums_passes(wh, paper.paper_id)["cls"]
+        cls = cls_stage(wh, paper.paper_id)
         out = wh.df(category_sums_sql(cls, by, use), {"paper_id": paper.paper_id})
     else:
         sums = _unit_item_sums(wh, paper.paper_id, paper.full_score, use, sid)

@@ -181,12 +181,16 @@ def refresh_summaries(wh: Warehouse, names: Iterable[str] | None = None) -> pd.D
         ``rows, seconds, message``.
     """
     papers = list_papers(wh)
+    chosen = list(names if names is not None else SUMMARIES)
+    frames: dict[str, list[pd.DataFrame]] = {name: [] for name in chosen}
     log: list[dict[str, Any]] = []
-    for name in names if names is not None else SUMMARIES:
-        spec = SUMMARIES[name]
-        frames: list[pd.DataFrame] = []
-        for _, paper in papers.iterrows():
-            pid = int(paper["paper_id"])
+    # Paper by paper: the reductions a paper's analyses share (the staged passes over its
+    # responses, the kept sums) are computed once for all of them and released before the
+    # next paper; the tables are written at the end (a write releases them too).
+    for _, paper in papers.iterrows():
+        pid = int(paper["paper_id"])
+        for name in chosen:
+            spec = SUMMARIES[name]
             start = time.perf_counter()
             try:
                 frame = _compute(wh, spec, paper, papers)
@@ -205,10 +209,15 @@ def refresh_summaries(wh: Warehouse, names: Iterable[str] | None = None) -> pd.D
                 continue
             frame = frame.copy()
             frame.insert(0, "paper_id", pid)
-            frames.append(frame)
+            frames[name].append(frame)
             log.append({"name": name, "paper_id": pid, "status": "ok", "rows": len(frame),
                         "seconds": time.perf_counter() - start, "message": None})
-        _store(wh, name, frames, [r for r in log if r["name"] == name and r["status"] == "ok"])
+        wh.forget_shared()
+    for name in chosen:
+        _store(wh, name, frames.pop(name),
+               [r for r in log if r["name"] == name and r["status"] == "ok"])
+    order = {name: i for i, name in enumerate(chosen)}
+    log.sort(key=lambda r: order[r["name"]])      # stable: papers keep their order
     return pd.DataFrame(log, columns=["name", "paper_id", "status", "rows", "seconds", "message"])
 
 

@@ -124,11 +124,12 @@ def _kp_sums(wh: Warehouse, level: str) -> pd.DataFrame:
 def test_stored_knowledge_sums_equal_the_responses_and_stale_ones_are_not_used(
         tmp_path: Path) -> None:
     from analytics.hotspots import (
+        knowledge_item_totals_sql,
         knowledge_sums_stored_sql,
         knowledge_sums_wide_sql,
-        stored_knowledge_mismatch_sql,
+        stored_knowledge_current,
     )
-    from analytics.item_sums import _passes
+    from analytics.item_sums import cls_stage
 
     w = Warehouse(tmp_path / "kp.duckdb")
     items = [{**it, "knowledge_points": [kp]} for it, kp in
@@ -138,8 +139,11 @@ def test_stored_knowledge_sums_equal_the_responses_and_stale_ones_are_not_used(
                absent_rate=0.05, omit_rate=0.08)
     paper_id, full = _paper(w)
     prm = {"paper_id": paper_id, "full_score": full}
-    mismatch = stored_knowledge_mismatch_sql(_passes(w, paper_id)["cls"])
-    assert w.df(mismatch, {"paper_id": paper_id})["n"].iloc[0] == 0
+    def current() -> bool:
+        totals = w.df(knowledge_item_totals_sql(cls_stage(w, paper_id)), {"paper_id": paper_id})
+        return stored_knowledge_current(w.df(knowledge_sums_stored_sql(), prm), totals)
+
+    assert current()
     key = ["level", "unit_id", "knowledge_point"]
     stored = _sorted(w.df(knowledge_sums_stored_sql(), prm), key)
     wide = _sorted(w.df(knowledge_sums_wide_sql(3), prm), key)
@@ -152,8 +156,7 @@ def test_stored_knowledge_sums_equal_the_responses_and_stale_ones_are_not_used(
     w.execute("UPDATE paper_results pr SET total = t.s FROM (SELECT student_key, "
               "sum(coalesce(score, 0)) AS s FROM responses GROUP BY student_key) t "
               "WHERE pr.student_key = t.student_key AND pr.status = 'present'")
-    assert w.df(stored_knowledge_mismatch_sql(_passes(w, paper_id)["cls"]),
-                {"paper_id": paper_id})["n"].iloc[0] > 0
+    assert not current()
     for lv in ("school", "class"):
         now = _kp_sums(w, lv)
         assert not np.allclose(now["sum_x"], fresh[lv]["sum_x"])
@@ -161,3 +164,16 @@ def test_stored_knowledge_sums_equal_the_responses_and_stale_ones_are_not_used(
         want = want[want["level"].isin([lv, "district"])]
         assert np.allclose(np.sort(now["sum_x"].to_numpy()), np.sort(want["sum_x"].to_numpy()))
     w.close()
+
+
+def test_stored_knowledge_sums_missing_or_partial_are_not_current() -> None:
+    from analytics.hotspots import stored_knowledge_current
+
+    totals = pd.DataFrame({"knowledge_point": ["数", "形"], "s": [12.0, 8.0]})
+    stored = pd.DataFrame({"level": ["district", "district", "school"],
+                           "knowledge_point": ["数", "形", "数"], "sum_x": [3.0, 2.0, 1.0],
+                           "max_score": [4.0, 4.0, 4.0]})
+    assert stored_knowledge_current(stored, totals)
+    assert not stored_knowledge_current(stored.iloc[1:], totals)           # a point missing
+    assert not stored_knowledge_current(stored.iloc[:0], totals)           # nothing stored
+    assert not stored_knowledge_current(stored.assign(sum_x=[3.0, 2.1, 1.0]), totals)
