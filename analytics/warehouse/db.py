@@ -223,10 +223,17 @@ class Warehouse:
         name = self._staged.get(key)
         if name is None:
             name = "_stage_" + hashlib.sha1(repr(key).encode()).hexdigest()[:16]
-            result = self.con.execute(sql, dict(params) if params else None)
-            with warnings.catch_warnings():
-                warnings.filterwarnings("ignore", message="Arrow output", category=UserWarning)
-                table = result.to_arrow_table()
+            # a stage is a set of groups read by name: its row order does not matter, which
+            # lets DuckDB assemble the result in parallel
+            self.con.execute("SET preserve_insertion_order = false")
+            try:
+                result = self.con.execute(sql, dict(params) if params else None)
+                with warnings.catch_warnings():
+                    warnings.filterwarnings("ignore", message="Arrow output",
+                                            category=UserWarning)
+                    table = result.to_arrow_table()
+            finally:
+                self.con.execute("RESET preserve_insertion_order")
             self.con.register(name, table)
             self._staged[key] = name
         return name
