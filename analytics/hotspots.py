@@ -761,7 +761,8 @@ def _finish(f: pd.DataFrame, names: pd.DataFrame, level: str, order: list[str],
     nm = names.drop_duplicates(uid).reset_index(drop=True)
     unit_pos = pd.Index(nm[uid]).get_indexer(f[uid])
     keep = unit_pos >= 0
-    f, unit_pos = f[keep], unit_pos[keep]
+    if not keep.all():          # (a filter copies every column; usually every unit has a name)
+        f, unit_pos = f[keep], unit_pos[keep]
     f = f.assign(**{k: nm[k].array.take(unit_pos)
                     for k in keys if k.endswith("_id") and k != uid})
     by = [c for c in order if c not in keys or c.endswith("_id")]

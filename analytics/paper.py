@@ -140,9 +140,10 @@ def _level_rollups(levels: tuple[str, ...], source: str) -> str:
 
 def category_sums_sql(cls: str, by: str, levels: tuple[str, ...]) -> str:
     """Per level × unit × category (``levels`` trusted level names) for the whole population,
-    from the staged class × item × answer pass ``cls`` (a trusted name;
+    from the staged class × item sums ``cls`` (a trusted name;
     :func:`analytics.item_sums.class_item_sql`): ``n`` (the largest item n, i.e. the
-    unit's present students), ``k`` (items), ``planned_score`` (Σ full marks) and
+    unit's present students), ``k`` (items: ``u`` has one row per unit × item and ``cats`` one
+    per item × category, so rows count items), ``planned_score`` (Σ full marks) and
     ``mean_score`` (Σ item means, an omission 0). Parameter: ``$paper_id``."""
     union = _level_rollups(levels, "f")
     return f"""
@@ -157,7 +158,7 @@ def category_sums_sql(cls: str, by: str, levels: tuple[str, ...]) -> str:
         ),
         cats AS ({item_categories_sql(by)})
         SELECT u.level, u.unit_id, c.category, CAST(max(u.n) AS BIGINT) AS n,
-               count(DISTINCT u.item_id) AS k, sum(c.max_score) AS planned_score,
+               count(*) AS k, sum(c.max_score) AS planned_score,
                sum(u.sx / u.n) AS mean_score
         FROM u JOIN cats c ON c.item_id = u.item_id
         GROUP BY u.level, u.unit_id, c.category
