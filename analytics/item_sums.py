@@ -186,9 +186,10 @@ PASS_SUMS = ("n", "sum_x", "sum_xx", "sum_p", "sum_pp", "sum_xp")
 # the per unit × item sums of every level (knowledge-point rates, hotspots) and the wrong
 # answers of every level. Each keeps few aggregates per group (the cost of a hash aggregation
 # over tens of millions of rows grows with the number of aggregates more than with the number
-# of groups), is keyed by school × class (the finest unit), and is rolled up in pandas on its
-# small result. Kelley's groups of the school and of the district are both fixed per student
-# before the scan, so one pass holds the upper/lower sums of both levels.
+# of groups), is keyed by school × class (the finest unit), is kept for the connection
+# (Warehouse.staged) and rolled up to every level by SQL on its small result. Kelley's groups of
+# the school and of the district are both fixed per student before the scan, so one pass holds
+# the upper/lower sums of both levels.
 
 
 def _present_ranked_cte() -> str:
@@ -218,6 +219,7 @@ def _present_ranked_cte() -> str:
 
 
 def _present_cte() -> str:
+    """``st``: present students of ``$paper_id`` with total ``t``, school and class ids."""
     return """
         st AS (
             SELECT pr.student_key, pr.total AS t, s.school_id, s.class_id
@@ -285,10 +287,9 @@ def sorted_cross_sql() -> str:
 
 
 def _stage(wh: Warehouse, sql: str, params: dict[str, Any]) -> str:
-    """The pass materialised once per connection (:meth:`Warehouse.staged`); on a backend
-    without staging it is inlined as a subquery (same result, computed per roll-up)."""
-    staged = getattr(wh, "staged", None)
-    return staged(sql, params) if staged is not None else f"({sql})"
+    """The pass materialised once per connection (:meth:`Warehouse.staged`; the Spark
+    backend has the same method), by name."""
+    return wh.staged(sql, params)
 
 
 def _passes(wh: Warehouse, paper_id: int) -> dict[str, str]:

@@ -85,3 +85,14 @@ def test_staged_tables_live_until_the_warehouse_writes(tmp_path):
         w.scalar(f"SELECT s FROM {name}")
     assert w.scalar(f"SELECT s FROM {w.staged('SELECT sum(x) AS s FROM t')}") == 145  # … anew
     w.close()
+
+
+def test_staged_tables_are_bounded_and_rebuilt_on_demand():
+    w = Warehouse(":memory:")
+    names = [w.staged("SELECT $k AS k", {"k": k}) for k in range(w.STAGED_MAX + 2)]
+    with pytest.raises(duckdb.CatalogException):        # the least recently used went first
+        w.scalar(f"SELECT k FROM {names[0]}")
+    assert w.scalar(f"SELECT k FROM {names[-1]}") == w.STAGED_MAX + 1
+    again = w.staged("SELECT $k AS k", {"k": 0})          # asked for again: rebuilt, same name
+    assert again == names[0] and w.scalar(f"SELECT k FROM {again}") == 0
+    w.close()

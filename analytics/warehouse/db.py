@@ -111,7 +111,7 @@ class Warehouse:
         self.con = duckdb.connect(self.path, read_only=read_only, config=config)
         self._in_tx = False
         self._shared: OrderedDict[Hashable, Any] = OrderedDict()
-        self._staged: dict[Hashable, str] = {}
+        self._staged: OrderedDict[Hashable, str] = OrderedDict()
         if migrate and not read_only:
             self.migrate()
 
@@ -205,23 +205,29 @@ class Warehouse:
         """Drop the kept reductions and the staged tables (called on every write through this
         warehouse)."""
         self._shared.clear()
-        staged, self._staged = self._staged, {}
+        staged, self._staged = self._staged, OrderedDict()
         for name in staged.values():
             # a closed or failed connection has lost its temporary tables already
             with suppress(duckdb.Error):
                 self.con.unregister(name)
 
+    STAGED_MAX = 6     # staged passes kept at most (least recently used go first)
+
     def staged(self, sql: str, params: Mapping[str, Any] | None = None) -> str:
-        """Materialise a large intermediate reduction once per connection, as a temporary
-        table that later queries read by name (splice the returned trusted name, ``_stage_``
-        and a hash of the query and parameters, into their SQL): for a pass over the
-        responses whose result (about a million rows per class × item) several roll-ups
-        need, so it is neither recomputed nor carried into pandas. Dropped, like the kept
-        reductions, when this warehouse writes; temporary tables live in memory and work on
-        read-only connections too."""
+        """Materialise a large intermediate reduction once per connection and return a name
+        that later queries read it by (splice the returned trusted name, ``_stage_`` and a
+        hash of the query and parameters, into their SQL): for a pass over the responses
+        whose result (about a million rows per class × item) several roll-ups need, so it is
+        neither recomputed nor carried into pandas. The result is an Arrow table registered
+        on the connection (in memory; works on read-only connections too). Dropped, like the
+        kept reductions, when this warehouse writes, and beyond :attr:`STAGED_MAX` (least
+        recently used first): call ``staged`` again right before each use, which returns the
+        same name, rebuilding the table if it was dropped."""
         key = self._shared_key(sql, params)
         name = self._staged.get(key)
-        if name is None:
+        if name is not None:
+            self._staged.move_to_end(key)
+        else:
             name = "_stage_" + hashlib.sha1(repr(key).encode()).hexdigest()[:16]
             # a stage is a set of groups read by name: its row order does not matter, which
             # lets DuckDB assemble the result in parallel
@@ -236,6 +242,10 @@ class Warehouse:
                 self.con.execute("RESET preserve_insertion_order")
             self.con.register(name, table)
             self._staged[key] = name
+            while len(self._staged) > self.STAGED_MAX:
+                _, old = self._staged.popitem(last=False)
+                with suppress(duckdb.Error):
+                    self.con.unregister(old)
         return name
 
     def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
