@@ -60,6 +60,7 @@ import pandas as pd
 from scipy import stats
 
 from analytics.errors import InputError
+from analytics.item_sums import ans_stage, cls_stage, unit_item_pass
 from analytics.levels import LEVEL_KEYS, check_level
 from analytics.lookup import resolve_paper, resolve_school
 from analytics.warehouse import Warehouse, shared_df
@@ -347,8 +348,6 @@ def _knowledge_sums(wh: Warehouse, level: str, sp: dict[str, Any]) -> pd.DataFra
     schools and classes from the pass shared by those levels: over ``knowledge_results`` when
     its sums agree with the responses' (:func:`stored_knowledge_current`), else over the
     responses (:func:`knowledge_sums_wide_sql`); same result either way."""
-    from analytics.item_sums import cls_stage
-
     n_kp = int(shared_df(wh, n_knowledge_points_sql(), {"paper_id": sp["paper_id"]})
                ["n_kp"].iloc[0])
     if n_kp == 0 or level not in UNIT_LEVELS:
@@ -390,19 +389,13 @@ def wrong_options_sql(level: str | None, ans: str) -> str:
     """
 
 
-def _answers_stage(wh: Warehouse, paper_id: int) -> str:
-    from analytics.item_sums import ans_stage
-
-    return ans_stage(wh, paper_id)
-
-
 def _wrong_options(wh: Warehouse, sp: dict[str, Any], level: str | None) -> pd.DataFrame:
     """The wrong answers of ``level``'s units (none when ``level`` is None) and of the whole
     paper: columns ``<level id>`` (``unit_id`` when ``level`` is None), ``item_id, answer,
     is_district`` (1 for the whole paper, unit id NULL), ``n_chose``
     (:func:`wrong_options_sql`)."""
     paper_id = sp["paper_id"]
-    f = shared_df(wh, wrong_options_sql(level, _answers_stage(wh, paper_id)),
+    f = shared_df(wh, wrong_options_sql(level, ans_stage(wh, paper_id)),
                   {"paper_id": paper_id})
     if level is not None:
         f = f.rename(columns={f.columns[0]: _uid(level)})
@@ -529,7 +522,7 @@ def _top_wrong(wh: Warehouse, sp: dict[str, Any], level: str, units: pd.DataFram
     and district (columns wrong_option, wrong_option_share, wrong_option_district_share)."""
     keys = [_uid(level)]
     paper_id = sp["paper_id"]
-    top = wh.df(top_wrong_sql(level, _answers_stage(wh, paper_id)), {"paper_id": paper_id})
+    top = wh.df(top_wrong_sql(level, ans_stage(wh, paper_id)), {"paper_id": paper_id})
     # looked up per unit row by one integer key (unit id, item id): a merge would copy every
     # column of the units
     def pair(frame: pd.DataFrame) -> np.ndarray:
@@ -589,8 +582,6 @@ def _unit_pass_sums(wh: Warehouse, sp: dict[str, Any], level: str) -> pd.DataFra
     NULL): n, Σx, Σx², Σp, Σp², Σxp (``sum_*``) of the item rate x = score / max_score and the
     student's paper rate p = total / full_score; read from the one per-paper pass that serves
     every level and the knowledge-point rates (:func:`analytics.item_sums.unit_item_pass`)."""
-    from analytics.item_sums import unit_item_pass
-
     uid = _uid(level)
     f = unit_item_pass(wh, sp["paper_id"], sp["full_score"])
     f = f[f["level"].isin([level, "all"])]

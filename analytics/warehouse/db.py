@@ -233,11 +233,7 @@ class Warehouse:
             # lets DuckDB assemble the result in parallel
             self.con.execute("SET preserve_insertion_order = false")
             try:
-                result = self.con.execute(sql, dict(params) if params else None)
-                with warnings.catch_warnings():
-                    warnings.filterwarnings("ignore", message="Arrow output",
-                                            category=UserWarning)
-                    table = result.to_arrow_table()
+                table = _arrow_table(self.con.execute(sql, dict(params) if params else None))
             finally:
                 self.con.execute("RESET preserve_insertion_order")
             self.con.register(name, table)
@@ -263,10 +259,7 @@ class Warehouse:
     def arrow(self, sql: str, params: Mapping[str, Any] | None = None) -> Any:
         """Run a query and return a pyarrow Table (for large exports)."""
         self._maybe_write(sql)
-        result = self.con.execute(sql, dict(params) if params else None)
-        # DuckDB 2 renamed fetch_arrow_table to to_arrow_table; support both.
-        fetch = getattr(result, "to_arrow_table", None) or getattr(result, "fetch_arrow_table")  # noqa: B009
-        return fetch()
+        return _arrow_table(self.con.execute(sql, dict(params) if params else None))
 
     def register(self, name: str, frame: Any) -> None:
         """Expose a DataFrame / Arrow table as a temporary view ``name``."""
@@ -369,6 +362,17 @@ _ARROW_TYPES = frozenset({"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT"
                           "UINTEGER", "FLOAT", "DOUBLE", "VARCHAR"})
 
 
+def _arrow_table(result: Any) -> pa.Table:
+    """The rows of an executed DuckDB statement as a pyarrow Table. DuckDB warns that Arrow
+    output of an executed statement copies the rows once; that copy is cheap next to
+    ``df()``'s conversion, and ``execute()`` is what takes parameters, so the warning is
+    silenced. (DuckDB 2 renamed ``fetch_arrow_table`` to ``to_arrow_table``; both work.)"""
+    fetch = getattr(result, "to_arrow_table", None) or getattr(result, "fetch_arrow_table")  # noqa: B009
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Arrow output", category=UserWarning)
+        return fetch()
+
+
 def _to_pandas(result: Any) -> pd.DataFrame:
     """The rows of a DuckDB result as a DataFrame with the dtypes DuckDB's ``df()`` gives
     (integers without NULLs as numpy integers, with NULLs as pandas' masked integers, text as
@@ -378,11 +382,7 @@ def _to_pandas(result: Any) -> pd.DataFrame:
     names = [d[0] for d in desc]
     if len(set(names)) < len(names) or not all(str(d[1]) in _ARROW_TYPES for d in desc):
         return result.df()          # df() renames repeated names; other types as it does
-    with warnings.catch_warnings():
-        # DuckDB warns that Arrow output of an executed statement copies the rows once; that
-        # copy is cheap next to df()'s conversion, and execute() is what takes parameters.
-        warnings.filterwarnings("ignore", message="Arrow output", category=UserWarning)
-        table = result.to_arrow_table()
+    table = _arrow_table(result)
     frame = table.to_pandas()
     for i, field in enumerate(table.schema):
         if pa.types.is_integer(field.type) and table.column(i).null_count:
