@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from analytics.item_sums import refresh_item_passes
 from analytics.knowledge import refresh_knowledge_results
 from analytics.warehouse import Warehouse
 
@@ -181,6 +182,7 @@ def add_bench_paper(wh: Warehouse, *, grade: int | None = None, n_items: int = 4
             wh.unregister("_bench_items")
         wh.execute(bench_results_sql(), {"paper_id": paper_id, "grade": grade})
         refresh_knowledge_results(wh, paper_id)
+        refresh_item_passes(wh, paper_id)
     counts = wh.df("SELECT (SELECT count(*) FROM responses WHERE paper_id = $p) AS responses, "
                    "(SELECT count(*) FROM paper_results WHERE paper_id = $p "
                    "AND status = 'present') AS students", {"p": paper_id}).iloc[0]

@@ -31,6 +31,14 @@ district's sorted cross product, :func:`sorted_cross_sql`. The knowledge-point r
 hotspots read the same staged passes (:func:`unit_item_pass`). For other units (zone, class)
 or one school's own population, :func:`item_sums_sql` computes every sum directly in one
 statement; tests/test_item_sums.py asserts the two ways agree.
+
+The importers also store the three passes of every paper (tables ``item_pass_*``, migration
+005; :func:`refresh_item_passes`, :func:`keep_item_passes_current`), as they store the totals:
+then a report run reads them instead of reducing the responses. They are read only while the
+paper's responses and results still give the fingerprint recorded with them
+(:func:`stored_passes_current`), so a change made behind the importers' back is never
+missed — the passes are then computed as above; tests/test_item_passes.py asserts every
+report is the same either way.
 """
 
 from __future__ import annotations
@@ -292,22 +300,151 @@ def _stage(wh: Warehouse, sql: str, params: dict[str, Any]) -> str:
     return wh.staged(sql, params)
 
 
+# -- stored passes ------------------------------------------------------------------------------
+# The importers keep the three passes of every paper in the warehouse (migration 005), so that a
+# report run reads a few million stored rows instead of reducing tens of millions of responses.
+# They are read only while the paper's responses and results give the fingerprint recorded when
+# they were written (:func:`pass_fingerprint_sql`), with the same Kelley share and pass version;
+# anything else (responses changed behind the importers' back, a warehouse from before the
+# migration, the Spark backend, ``Warehouse(stored_passes=False)``) reduces the responses as
+# above. tests/test_item_passes.py asserts both ways give the same results.
+
+#: Bumped whenever a pass's SQL changes what it stores: passes of another version are not read.
+PASS_VERSION = 1
+#: Stored table of each pass.
+PASS_TABLES = {"ans": "item_pass_answers", "kel": "item_pass_kelley",
+               "sorted": "item_pass_sorted"}
+
+
+def pass_fingerprint_sql() -> str:
+    """What the stored passes of ``$paper_id`` depend on, summarised: the number of response
+    rows and the XOR of their hashes (student, item, score, answer), and the same for the
+    paper's results joined to the students' district, school and class (status, total). Any
+    change of a score, an answer, a total, a status or a student's class gives another value
+    (barring a 64-bit hash collision)."""
+    return """
+        SELECT r.n_responses, r.h_responses, p.n_results, p.h_results
+        FROM (SELECT count(*) AS n_responses,
+                     bit_xor(hash(student_key, item_id, score, answer)) AS h_responses
+              FROM responses WHERE paper_id = $paper_id) r,
+             (SELECT count(*) AS n_results,
+                     bit_xor(hash(pr.student_key, pr.status, pr.total, s.district_id,
+                                  s.school_id, s.class_id)) AS h_results
+              FROM paper_results pr LEFT JOIN student_tree s ON s.student_key = pr.student_key
+              WHERE pr.paper_id = $paper_id) p
+    """
+
+
+def pass_state_sql() -> str:
+    """The recorded fingerprint, share and version of ``$paper_id``'s stored passes."""
+    return """
+        SELECT version, share, n_responses, h_responses, n_results, h_results
+        FROM item_pass_state WHERE paper_id = $paper_id
+    """
+
+
+def _has_pass_tables(wh: Warehouse) -> bool:
+    n = shared_df(wh, "SELECT count(*) AS n FROM information_schema.tables "
+                      "WHERE table_name = 'item_pass_state' AND table_catalog <> 'temp'")
+    return int(n["n"].iloc[0]) == 1
+
+
+def _fingerprint_matches(wh: Warehouse, paper_id: int) -> bool:
+    state = shared_df(wh, pass_state_sql(), {"paper_id": paper_id})
+    if len(state) != 1:
+        return False
+    now = shared_df(wh, pass_fingerprint_sql(), {"paper_id": paper_id}).iloc[0]
+    st = state.iloc[0]
+    same = [int(st["version"]) == PASS_VERSION, float(st["share"]) == KELLEY_SHARE]
+    same += [(pd.isna(st[c]) and pd.isna(now[c])) or
+             (not pd.isna(st[c]) and not pd.isna(now[c]) and int(st[c]) == int(now[c]))
+             for c in ("n_responses", "h_responses", "n_results", "h_results")]
+    return all(same)
+
+
+def stored_passes_current(wh: Warehouse, paper_id: int) -> bool:
+    """Whether the analyses may read ``paper_id``'s stored passes: the warehouse allows it
+    (``stored_passes``; DuckDB only), has the tables, and the paper's responses and results
+    still match the recorded fingerprint, Kelley share and :data:`PASS_VERSION`."""
+    if not getattr(wh, "stored_passes", False) or not _has_pass_tables(wh):
+        return False
+    return _fingerprint_matches(wh, paper_id)
+
+
+def _stored(kind: str, paper_id: int) -> str:
+    """A relation reading one stored pass of a paper (spliced where a staged name goes)."""
+    return (f"(SELECT * EXCLUDE (paper_id) FROM {PASS_TABLES[kind]} "
+            f"WHERE paper_id = {int(paper_id)})")
+
+
+def refresh_item_passes(wh: Warehouse, paper_id: int) -> None:
+    """Rebuild the stored passes of one paper and record their fingerprint (call inside the
+    writer's transaction)."""
+    prm: dict[str, Any] = {"paper_id": paper_id, "share": KELLEY_SHARE}
+    for kind, sql in (("ans", class_answer_pass_sql()), ("kel", kelley_pass_sql()),
+                      ("sorted", sorted_cross_sql())):
+        table = PASS_TABLES[kind]
+        wh.execute(f"DELETE FROM {table} WHERE paper_id = $paper_id", {"paper_id": paper_id})
+        used = {k: v for k, v in prm.items() if f"${k}" in sql}
+        wh.execute(f"INSERT INTO {table} BY NAME SELECT {int(paper_id)} AS paper_id, * "
+                   f"FROM ({sql})",
+                   used)
+    wh.execute("DELETE FROM item_pass_state WHERE paper_id = $paper_id", {"paper_id": paper_id})
+    wh.execute(f"""
+        INSERT INTO item_pass_state (paper_id, version, share, n_responses, h_responses,
+                                     n_results, h_results)
+        SELECT $paper_id, $version, $share, f.* FROM ({pass_fingerprint_sql()}) f
+    """, {"paper_id": paper_id, "version": PASS_VERSION, "share": KELLEY_SHARE})
+
+
+def keep_item_passes_current(wh: Warehouse) -> list[int]:
+    """Rebuild the stored passes of every paper with results whose passes are missing or no
+    longer match its responses and results (after an import of scores, of a specification
+    table that rescored, or of a roster that moved students); drop those of papers without
+    results. Returns the paper ids rebuilt."""
+    if not _has_pass_tables(wh):
+        return []
+    for table in (*PASS_TABLES.values(), "item_pass_state"):
+        wh.execute(f"DELETE FROM {table} WHERE paper_id NOT IN "
+                   f"(SELECT DISTINCT paper_id FROM paper_results)")
+    papers = wh.df("SELECT DISTINCT paper_id FROM paper_results ORDER BY paper_id")
+    rebuilt = []
+    for pid in papers["paper_id"].astype(int):
+        if not _fingerprint_matches(wh, pid):
+            refresh_item_passes(wh, pid)
+            rebuilt.append(pid)
+    return rebuilt
+
+
 def _passes(wh: Warehouse, paper_id: int) -> dict[str, str]:
-    """Names of the staged passes of one paper: ``ans`` (:func:`class_answer_pass_sql`), ``cls``
-    (its sums per class × item, :func:`class_item_sql`) and ``kel`` (:func:`kelley_pass_sql`)."""
-    return {"cls": cls_stage(wh, paper_id), "ans": ans_stage(wh, paper_id),
-            "kel": _stage(wh, kelley_pass_sql(), {"paper_id": paper_id, "share": KELLEY_SHARE})}
+    """Names of the passes of one paper: ``ans`` (:func:`class_answer_pass_sql`), ``cls``
+    (its sums per class × item, :func:`class_item_sql`) and ``kel`` (:func:`kelley_pass_sql`),
+    stored or staged."""
+    kel = (_stored("kel", paper_id) if stored_passes_current(wh, paper_id) else
+           _stage(wh, kelley_pass_sql(), {"paper_id": paper_id, "share": KELLEY_SHARE}))
+    return {"cls": cls_stage(wh, paper_id), "ans": ans_stage(wh, paper_id), "kel": kel}
 
 
 def ans_stage(wh: Warehouse, paper_id: int) -> str:
-    """The staged :func:`class_answer_pass_sql` of one paper (its name)."""
+    """The :func:`class_answer_pass_sql` of one paper (its name, or a relation reading the
+    stored pass)."""
+    if stored_passes_current(wh, paper_id):
+        return _stored("ans", paper_id)
     return _stage(wh, class_answer_pass_sql(), {"paper_id": paper_id})
 
 
 def cls_stage(wh: Warehouse, paper_id: int) -> str:
-    """The staged :func:`class_item_sql` of one paper (its name); stages the answers pass
-    first."""
+    """The staged :func:`class_item_sql` of one paper (its name); reads the answers pass."""
     return _stage(wh, class_item_sql(ans_stage(wh, paper_id)), {})
+
+
+def sorted_cross(wh: Warehouse, paper_id: int) -> pd.DataFrame:
+    """:func:`sorted_cross_sql`'s rows for one paper (uid, item_id, sxr_sorted), stored or
+    computed."""
+    if stored_passes_current(wh, paper_id):
+        return shared_df(wh, f"SELECT uid, item_id, sxr_sorted FROM {PASS_TABLES['sorted']} "
+                             "WHERE paper_id = $paper_id", {"paper_id": paper_id})
+    return shared_df(wh, sorted_cross_sql(), {"paper_id": paper_id})
 
 
 def class_item_sql(ans: str) -> str:
@@ -550,7 +687,7 @@ def _item_sums_from_passes(wh: Warehouse, paper_id: int, level: str,
                     {"paper_id": paper_id})
     sums = split_item_sums(raw, list(LEVEL_KEYS[level]))
     if sorted_cov:
-        sc = shared_df(wh, sorted_cross_sql(), {"paper_id": paper_id})
+        sc = sorted_cross(wh, paper_id)
         items = sums.items.drop(columns="sxr_sorted").merge(sc, on=["uid", "item_id"],
                                                              how="left")
         sums = ItemSums(items=items, options=sums.options, keys=sums.keys,

@@ -23,6 +23,7 @@ from typing import Any
 
 import pandas as pd
 
+from analytics.item_sums import keep_item_passes_current
 from analytics.lookup import list_papers
 from analytics.warehouse import Warehouse
 
@@ -180,6 +181,10 @@ def refresh_summaries(wh: Warehouse, names: Iterable[str] | None = None) -> pd.D
         failed),
         ``rows, seconds, message``.
     """
+    # the stored item passes of papers imported before they existed (or changed behind the
+    # importers' back) are built first, in their own transaction, so every summary reads them
+    with wh.transaction():
+        keep_item_passes_current(wh)
     papers = list_papers(wh)
     chosen = list(names if names is not None else SUMMARIES)
     frames: dict[str, list[pd.DataFrame]] = {name: [] for name in chosen}

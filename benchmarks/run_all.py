@@ -6,11 +6,17 @@ At ``--students N`` (default 1,000,000) it builds the demo district (``build_dem
 
 * ``import_200k`` — a 200,000 × 40 marking export and its specification table through the
   importers, validation included (``benchmarks/import_bench.py``; issue 2: < 10 s);
+* ``item_passes`` — rebuilding the stored item passes of the N × 40 paper
+  (:func:`analytics.item_sums.refresh_item_passes`: what every import of a paper's scores,
+  rescoring or roster change adds, in its transaction);
 * ``reports`` — issue 3, parts 1–4 on the N × 40 paper in one process: score reports at every
   level and grade bands, item statistics (district, per school), paper quality, knowledge-point
   rates and the specification table, error hotspots (school and class, by item and knowledge
   point, relative), the district's weak points and the class × knowledge-point matrix (issue 3:
-  < 15 s, peak < 4 GB);
+  < 15 s, peak < 4 GB), on the warehouse as the importers leave it (stored passes current);
+* ``reports_from_responses`` — the same calls with the stored passes switched off
+  (``Warehouse(stored_passes=False)``): the three passes over the responses are computed in the
+  run, as on a warehouse whose passes are stale or missing;
 * ``pandas_stats``, ``pandas_hotspots`` — the straightforward pandas versions of the same
   statistics (``stats_bench.py`` / ``hotspots_bench.py --phase pandas``);
 * ``va_warehouse`` — :func:`analytics.value_added.value_added` on the demo warehouse (school
@@ -60,7 +66,8 @@ BENCH = ROOT / "benchmarks"
 PY = sys.executable
 DEMO_SUBJECT, DEMO_GRADE = "数学", 9
 BEGIN, END = "<!-- run_all:begin -->", "<!-- run_all:end -->"
-ALL_STAGES = ("build", "import_200k", "reports", "pandas_stats", "pandas_hotspots",
+ALL_STAGES = ("build", "import_200k", "item_passes", "reports", "reports_from_responses",
+              "pandas_stats", "pandas_hotspots",
               "va_warehouse", "va_sim", "mixedlm", "sgp", "summaries", "dashboard")
 
 
@@ -71,6 +78,43 @@ def _timed(steps: dict[str, list[float]], label: str, fn: Any) -> Any:
     out = fn()
     steps[label] = [time.perf_counter() - t0, time.process_time() - c0]
     return out
+
+
+def _reports(wh: Any, p: dict[str, Any], steps: dict[str, list[float]],
+             info: dict[str, Any]) -> None:
+    """Issue 3, parts 1–4, as one office would run them after an exam: one process, one
+    connection (reductions shared between the analyses are computed once)."""
+    from analytics.hotspots import district_weak_points, error_hotspots, knowledge_matrix
+    from analytics.item_sums import stored_passes_current
+    from analytics.items import item_stats
+    from analytics.lookup import resolve_paper
+    from analytics.paper import category_rates, paper_quality, specification_table
+    from analytics.scores import grade_bands, score_report
+
+    for lv in ("district", "zone", "school", "class"):
+        _timed(steps, f"1 score_report[{lv}]", lambda lv=lv: score_report(wh, **p, level=lv))
+    _timed(steps, "1 grade_bands[school]", lambda: grade_bands(wh, **p, level="school"))
+    d = _timed(steps, "2 item_stats[district]", lambda: item_stats(wh, **p))
+    s = _timed(steps, "2 item_stats[school]", lambda: item_stats(wh, **p, level="school"))
+    q = _timed(steps, "3 paper_quality[district]", lambda: paper_quality(wh, **p))
+    _timed(steps, "3 kp_rates[all levels]", lambda: category_rates(wh, **p))
+    _timed(steps, "3 specification_table", lambda: specification_table(wh, **p))
+    h = _timed(steps, "4 hotspots[school,item]", lambda: error_hotspots(wh, **p))
+    _timed(steps, "4 hotspots[school,kp]",
+           lambda: error_hotspots(wh, **p, by="knowledge_point"))
+    _timed(steps, "4 hotspots[class,item]", lambda: error_hotspots(wh, **p, level="class"))
+    _timed(steps, "4 hotspots[class,item,relative]",
+           lambda: error_hotspots(wh, **p, level="class", relative=True))
+    _timed(steps, "4 district_weak_points", lambda: district_weak_points(wh, **p))
+    _timed(steps, "4 knowledge_matrix[class]", lambda: knowledge_matrix(wh, **p))
+    info.update(mean_D=float(d["discrimination"].mean()), school_rows=len(s),
+                alpha=float(q["alpha"].iloc[0]), n=int(q["n"].iloc[0]),
+                hotspots_flagged=int(h["flag"].sum()),
+                stored_passes_read=stored_passes_current(
+                    wh, resolve_paper(wh, p["exam"], p["subject"], p["grade"]).paper_id))
+    for part in "1234":
+        info[f"part{part}"] = [sum(v[i] for k, v in steps.items() if k[0] == part)
+                               for i in (0, 1)]
 
 
 def child(stage: str, db: Path, students: int) -> dict[str, Any]:
@@ -98,40 +142,26 @@ def child(stage: str, db: Path, students: int) -> dict[str, Any]:
             wh.execute("SET enable_progress_bar = false")
             b = _timed(steps, "bench paper (40 items, SQL)", lambda: add_bench_paper(wh))
         info["bench_paper"] = b
-    elif stage == "reports":
-        # issue 3, parts 1–4, as one office would run them after an exam: one process, one
-        # connection (reductions shared between the analyses are computed once)
-        from analytics.hotspots import district_weak_points, error_hotspots, knowledge_matrix
-        from analytics.items import item_stats
-        from analytics.paper import category_rates, paper_quality, specification_table
-        from analytics.scores import grade_bands, score_report
+    elif stage == "item_passes":
+        from analytics.item_sums import refresh_item_passes, stored_passes_current
+        from analytics.lookup import resolve_paper
 
-        with Warehouse(db, read_only=True) as wh:
-            for lv in ("district", "zone", "school", "class"):
-                _timed(steps, f"1 score_report[{lv}]",
-                       lambda lv=lv: score_report(wh, **p, level=lv))
-            _timed(steps, "1 grade_bands[school]", lambda: grade_bands(wh, **p, level="school"))
-            d = _timed(steps, "2 item_stats[district]", lambda: item_stats(wh, **p))
-            s = _timed(steps, "2 item_stats[school]",
-                       lambda: item_stats(wh, **p, level="school"))
-            q = _timed(steps, "3 paper_quality[district]", lambda: paper_quality(wh, **p))
-            _timed(steps, "3 kp_rates[all levels]", lambda: category_rates(wh, **p))
-            _timed(steps, "3 specification_table", lambda: specification_table(wh, **p))
-            h = _timed(steps, "4 hotspots[school,item]", lambda: error_hotspots(wh, **p))
-            _timed(steps, "4 hotspots[school,kp]",
-                   lambda: error_hotspots(wh, **p, by="knowledge_point"))
-            _timed(steps, "4 hotspots[class,item]",
-                   lambda: error_hotspots(wh, **p, level="class"))
-            _timed(steps, "4 hotspots[class,item,relative]",
-                   lambda: error_hotspots(wh, **p, level="class", relative=True))
-            _timed(steps, "4 district_weak_points", lambda: district_weak_points(wh, **p))
-            _timed(steps, "4 knowledge_matrix[class]", lambda: knowledge_matrix(wh, **p))
-        info.update(mean_D=float(d["discrimination"].mean()), school_rows=len(s),
-                    alpha=float(q["alpha"].iloc[0]), n=int(q["n"].iloc[0]),
-                    hotspots_flagged=int(h["flag"].sum()))
-        for part in "1234":
-            info[f"part{part}"] = [sum(v[i] for k, v in steps.items() if k[0] == part)
-                                   for i in (0, 1)]
+        with Warehouse(db) as wh:
+            paper_id = resolve_paper(wh, BENCH_EXAM, BENCH_SUBJECT, DEMO_GRADE).paper_id
+
+            def rebuild() -> None:
+                with wh.transaction():
+                    refresh_item_passes(wh, paper_id)
+
+            _timed(steps, "refresh_item_passes", rebuild)
+            wh.forget_shared()
+            _timed(steps, "currency check", lambda: stored_passes_current(wh, paper_id))
+            info["rows"] = {t: int(wh.scalar(f"SELECT count(*) FROM {t} WHERE paper_id = $p",
+                                             {"p": paper_id}))
+                            for t in ("item_pass_answers", "item_pass_kelley", "item_pass_sorted")}
+    elif stage in ("reports", "reports_from_responses"):
+        with Warehouse(db, read_only=True, stored_passes=stage == "reports") as wh:
+            _reports(wh, p, steps, info)
     elif stage == "va_warehouse":
         from analytics.demo.district import EXAM_BY_KEY
         from analytics.value_added import value_added
@@ -225,7 +255,8 @@ def stage_commands(a: argparse.Namespace) -> list[tuple[str, list[str], float | 
         if st == "import_200k":
             cmds.append((st, [PY, str(BENCH / "import_bench.py"), "--students",
                               str(a.import_students), "--items", "40", "--json"], None))
-        elif st in ("build", "reports", "va_warehouse", "summaries"):
+        elif st in ("build", "item_passes", "reports", "reports_from_responses", "va_warehouse",
+                    "summaries"):
             cmds.append((st, [*me, "--stage", st, *db, "--students", str(a.students)], None))
         elif st == "pandas_stats":
             cmds.append((st, [PY, str(BENCH / "stats_bench.py"), "--phase", "pandas", *bench],
@@ -309,6 +340,9 @@ def targets(results: dict[str, dict[str, Any]], students: int) -> list[str]:
     if "reports" in results:
         line(f"parts 1–4 at {students:,} × 40 < 15 s (3)", wall("reports"), 15)
         line("  peak RSS < 4 GB (3)", results["reports"]["peak_rss_mb"] / 1024, 4, "GB")
+    if "reports_from_responses" in results:
+        line("  the same with the stored passes off (computed in the run)",
+             wall("reports_from_responses"), 15)
     line(f"VA school model, {students:,} students / 2,000 schools < 5 s (4)", wall("va_sim"), 5)
     line(f"SGP {students:,} < 60 s (4)", wall("sgp"), 60)
     if "dashboard" in results and results["dashboard"].get("inner"):

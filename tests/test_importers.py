@@ -186,6 +186,11 @@ def test_roster_update_keeps_school_and_moves_class(wh, paper, tmp_path):
     assert res.outcome == "replaced"
     got = wh.df("SELECT class_name, gender FROM student_tree WHERE student_id = 'S01'")
     assert got.values.tolist() == [["3班", "M"]]
+    # the stored item passes (per class) followed the student into 3班
+    assert_item_passes_current(wh)
+    moved = wh.df("SELECT a.n FROM item_pass_answers a JOIN classes c USING (class_id) "
+                  "WHERE c.name = '3班'")
+    assert len(moved) > 0 and moved["n"].sum() == 5      # S01's five items
     bad = write_csv(tmp_path / "r2.csv", [["考号", "学校"], ["S01", "二中"]])
     with pytest.raises(InputError, match="two schools"):
         import_roster(wh, bad)
@@ -361,6 +366,8 @@ def test_reimport_replaces_and_identical_is_noop(wh, paper, tmp_path):
 def test_corrected_key_rescores_stored_answers(wh, paper, tmp_path):
     import_scores(wh, scores_file(tmp_path), exam=EXAM, subject=SUBJECT)
     assert_knowledge_results_current(wh)
+    assert_item_passes_current(wh)
+    passes_before = wh.df("SELECT * FROM item_pass_kelley")
     before = wh.df("SELECT * FROM knowledge_results")
     spec = [list(r) for r in SPEC]
     spec[1][3] = "A"          # item 1's key was wrong: A, not B
@@ -373,6 +380,39 @@ def test_corrected_key_rescores_stored_answers(wh, paper, tmp_path):
                            "S05": ("present", 4)}
     assert_knowledge_results_current(wh)
     assert not before.equals(wh.df("SELECT * FROM knowledge_results"))   # rescored too
+    assert_item_passes_current(wh)
+    assert not passes_before.equals(wh.df("SELECT * FROM item_pass_kelley"))
+
+
+def assert_item_passes_current(wh):
+    """The stored item passes (analytics.item_sums) of every paper with results are marked
+    current and equal, row for row, the passes reduced from the responses as they are now."""
+    from analytics.item_sums import (
+        KELLEY_SHARE,
+        PASS_TABLES,
+        class_answer_pass_sql,
+        kelley_pass_sql,
+        sorted_cross_sql,
+        stored_passes_current,
+    )
+
+    papers = wh.df("SELECT DISTINCT paper_id FROM paper_results")["paper_id"].astype(int)
+    assert len(papers) > 0
+    for pid in papers:
+        wh.forget_shared()
+        assert stored_passes_current(wh, pid)
+        for kind, sql in (("ans", class_answer_pass_sql()), ("kel", kelley_pass_sql()),
+                          ("sorted", sorted_cross_sql())):
+            want = wh.df(sql, {"paper_id": pid, "share": KELLEY_SHARE} if "$share" in sql
+                         else {"paper_id": pid})
+            got = wh.df(f"SELECT * EXCLUDE (paper_id) FROM {PASS_TABLES[kind]} "
+                        "WHERE paper_id = $p", {"p": pid})
+            keys = [c for c in want.columns if c not in ("n", "n_answered", "sx", "sxx", "sxt",
+                                                         "st", "stt", "sxr_sorted")]
+            assert list(got.columns) == list(want.columns)
+            pd.testing.assert_frame_equal(
+                got.sort_values(keys).reset_index(drop=True),
+                want.sort_values(keys).reset_index(drop=True), check_dtype=False, rtol=1e-12)
 
 
 def assert_knowledge_results_current(wh):

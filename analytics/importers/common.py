@@ -34,6 +34,7 @@ from typing import Any
 import duckdb
 
 from analytics.errors import InputError, Problem, ProblemCollector
+from analytics.item_sums import keep_item_passes_current
 from analytics.warehouse import Warehouse
 
 #: Problems listed in one error message; all are counted.
@@ -588,6 +589,8 @@ def run_import(
     try:
         with wh.transaction():
             result = body()
+            if kind in PASS_KINDS:       # the stored item passes follow what was written
+                keep_item_passes_current(wh)
             _log(wh, kind, name, sha, target, result.rows, started, result.outcome,
                  result.message)
     except InputError as exc:
@@ -600,6 +603,10 @@ def run_import(
         drop_temp(wh, *TEMP_TABLES)
     return result
 
+
+#: Imports that can change what the stored item passes were computed from (responses, results,
+#: students' classes): each ends by :func:`analytics.item_sums.keep_item_passes_current`.
+PASS_KINDS = ("roster", "scores", "paper")
 
 #: Temporary tables the importers create (dropped after every import).
 TEMP_TABLES = ("_raw", "_problems", "_rows", "_cols", "_cells", "_scored", "_status", "_keys",

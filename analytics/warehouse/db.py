@@ -83,6 +83,13 @@ class Warehouse:
         Open read-only (dashboards, snapshots).
     migrate : bool
         Apply pending migrations on open (ignored when read-only).
+    threads, memory_limit : optional
+        DuckDB settings.
+    stored_passes : bool
+        Let the item analyses read the per-paper reductions the importers store
+        (``item_pass_*`` tables, used only while current; see :mod:`analytics.item_sums`).
+        ``False`` makes them reduce the responses every time: same results, slower; for
+        benchmarks and checks.
     """
 
     def __init__(
@@ -93,7 +100,9 @@ class Warehouse:
         migrate: bool = True,
         threads: int | None = None,
         memory_limit: str | None = None,
+        stored_passes: bool = True,
     ) -> None:
+        self.stored_passes = stored_passes
         self.path = str(default_db_path() if path is None else path)
         if self.path != ":memory:" and not read_only:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
