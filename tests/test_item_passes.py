@@ -167,3 +167,26 @@ def test_changes_behind_the_importers_back_are_not_read(tmp_path: Path) -> None:
     w.execute("DELETE FROM item_pass_state")
     assert not stored_passes_current(w, paper_id)
     w.close()
+
+
+def test_eqm_init_stores_the_passes_of_a_warehouse_from_before_migration_5(
+        tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from eqm.cli import cli
+
+    path = tmp_path / "old.duckdb"
+    w, p, paper_id = _build(path, seed=2)
+    want = _reports(w, p, stored=False)
+    # the warehouse as schema 4 left it: no stored passes
+    for table in (*PASS_TABLES.values(), "item_pass_state"):
+        w.execute(f"DROP TABLE {table}")
+    w.execute("DELETE FROM schema_version WHERE version = 5")
+    w.close()
+    res = CliRunner().invoke(cli, ["--db", str(path), "init"])
+    assert res.exit_code == 0, res.output
+    assert "v4 → v5" in res.output and "1 份试卷" in res.output
+    w = Warehouse(path)
+    assert stored_passes_current(w, paper_id)
+    _assert_same_reports(_reports(w, p, stored=True), want)
+    w.close()

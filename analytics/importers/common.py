@@ -606,7 +606,7 @@ def run_import(
 
 #: Imports that can change what the stored item passes were computed from (responses, results,
 #: students' classes): each ends by :func:`analytics.item_sums.keep_item_passes_current`.
-PASS_KINDS = ("roster", "scores", "paper")
+PASS_KINDS = ("roster", "scores", "paper", "totals")
 
 #: Temporary tables the importers create (dropped after every import).
 TEMP_TABLES = ("_raw", "_problems", "_rows", "_cols", "_cells", "_scored", "_status", "_keys",

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from analytics.item_sums import keep_item_passes_current
 from analytics.warehouse import SCHEMA_VERSION, Warehouse
 
 
@@ -18,8 +19,14 @@ def register(cli: click.Group) -> None:
         with Warehouse(path, migrate=False) as wh:
             before = wh.schema_version()
             applied = wh.migrate()
+            # papers imported before the stored item passes existed get them now
+            with wh.transaction():
+                rebuilt = keep_item_passes_current(wh)
         if applied:
             click.echo(f"{path}: 数据库结构 v{before} → v{SCHEMA_VERSION} / schema upgraded "
                        f"(applied {', '.join(map(str, applied))})")
         else:
             click.echo(f"{path}: 已是最新 v{SCHEMA_VERSION} / schema already up to date")
+        if rebuilt:
+            click.echo(f"  已为 {len(rebuilt)} 份试卷生成题目汇总 / stored the item passes of "
+                       f"{len(rebuilt)} paper(s)")
