@@ -36,9 +36,9 @@ The importers also store the three passes of every paper (tables ``item_pass_*``
 005; :func:`refresh_item_passes`, :func:`keep_item_passes_current`), as they store the totals:
 then a report run reads them instead of reducing the responses. They are read only while the
 paper's responses and results still give the fingerprint recorded with them
-(:func:`stored_passes_current`), so a change made behind the importers' back is never
-missed — the passes are then computed as above; tests/test_item_passes.py asserts every
-report is the same either way.
+(:func:`stored_passes_current`), so a change made behind the importers' back is not missed
+(barring a 64-bit hash collision) — the passes are then computed as above;
+tests/test_item_passes.py asserts every report is the same either way.
 """
 
 from __future__ import annotations
@@ -417,9 +417,10 @@ def keep_item_passes_current(wh: Warehouse) -> list[int]:
 
 
 def _passes(wh: Warehouse, paper_id: int) -> dict[str, str]:
-    """Names of the passes of one paper: ``ans`` (:func:`class_answer_pass_sql`), ``cls``
-    (its sums per class × item, :func:`class_item_sql`) and ``kel`` (:func:`kelley_pass_sql`),
-    stored or staged."""
+    """The passes of one paper, each a name or relation to splice after ``FROM``: ``ans``
+    (:func:`class_answer_pass_sql`), ``cls`` (its sums per class × item,
+    :func:`class_item_sql`) and ``kel`` (:func:`kelley_pass_sql`); the stored ones while
+    current, else staged."""
     kel = (_stored("kel", paper_id) if stored_passes_current(wh, paper_id) else
            _stage(wh, kelley_pass_sql(), {"paper_id": paper_id, "share": KELLEY_SHARE}))
     return {"cls": cls_stage(wh, paper_id), "ans": ans_stage(wh, paper_id), "kel": kel}
