@@ -116,3 +116,17 @@ def test_demo_users_once_with_random_passwords(two_exams) -> None:
     assert create_demo_users(wh).empty  # never twice
     assert not np.any(wh.df("SELECT password_hash FROM users")["password_hash"].isin(
         accounts["password"]))
+
+
+def test_refresh_first_stores_missing_or_stale_item_passes(two_exams) -> None:
+    from analytics.item_sums import stored_passes_current
+
+    wh = two_exams
+    papers = [int(p) for p in wh.df("SELECT paper_id FROM papers ORDER BY 1")["paper_id"]]
+    wh.execute("DELETE FROM item_pass_state WHERE paper_id = $p", {"p": papers[0]})
+    wh.execute("UPDATE responses SET score = 0 WHERE paper_id = $p AND score > 0 "
+               "AND student_key % 4 = 0", {"p": papers[1]})
+    assert not any(stored_passes_current(wh, p) for p in papers)
+    refresh_summaries(wh, names=["score_report_school"])
+    wh.forget_shared()
+    assert all(stored_passes_current(wh, p) for p in papers)
