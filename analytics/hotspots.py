@@ -516,20 +516,39 @@ def top_wrong_sql(level: str, ans: str) -> str:
     """
 
 
+def _pair_positions(table: tuple[np.ndarray, np.ndarray],
+                    query: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """Position in ``table`` of each ``query`` pair (unit id, item id), −1 where absent; the
+    pairs of ``table`` are unique, ids are non-negative integers.
+
+    When the unit ids span a modest range (classes of a city: tens of thousands) the pairs are
+    found through a dense unit × item array of positions (two vectorised lookups); otherwise
+    through a hash index of the pairs."""
+    t_unit, t_item = (np.asarray(a, dtype="int64") for a in table)
+    q_unit, q_item = (np.asarray(a, dtype="int64") for a in query)
+    items = np.unique(t_item)
+    cells = (int(max(t_unit.max(initial=-1), q_unit.max(initial=-1))) + 1) * len(items)
+    if len(items) == 0 or cells > 50_000_000 or min(t_unit.min(initial=0),
+                                                     q_unit.min(initial=0)) < 0:
+        return pd.MultiIndex.from_arrays([t_unit, t_item]).get_indexer(
+            pd.MultiIndex.from_arrays([q_unit, q_item]))
+    grid = np.full(cells, -1, dtype="int64")
+    grid[t_unit * len(items) + np.searchsorted(items, t_item)] = np.arange(len(t_unit))
+    j = np.searchsorted(items, q_item).clip(max=len(items) - 1)
+    pos = grid[q_unit * len(items) + j]
+    return np.where(items[j] == q_item, pos, -1)
+
+
 def _top_wrong(wh: Warehouse, sp: dict[str, Any], level: str, units: pd.DataFrame,
                district_n: pd.DataFrame) -> pd.DataFrame:
     """``units`` with the most-chosen wrong answer per unit × item and its share in the unit
     and district (columns wrong_option, wrong_option_share, wrong_option_district_share)."""
-    keys = [_uid(level)]
+    uid = _uid(level)
     paper_id = sp["paper_id"]
     top = wh.df(top_wrong_sql(level, ans_stage(wh, paper_id)), {"paper_id": paper_id})
-    # looked up per unit row by one integer key (unit id, item id): a merge would copy every
-    # column of the units
-    def pair(frame: pd.DataFrame) -> np.ndarray:
-        return ((frame[keys[0]].to_numpy("int64") << 32)
-                | frame["item_id"].to_numpy("int64"))
-
-    pos = pd.Index(pair(top)).get_indexer(pair(units))
+    # looked up per unit row (a merge would copy every column of the units)
+    pos = _pair_positions((top[uid].to_numpy("int64"), top["item_id"].to_numpy("int64")),
+                          (units[uid].to_numpy("int64"), units["item_id"].to_numpy("int64")))
     hit = pos >= 0
 
     def at(c: str) -> np.ndarray:
@@ -608,11 +627,12 @@ def _item_base(wh: Warehouse, sp: dict[str, Any], level: str, names: pd.DataFram
         sums = _unit_pass_sums(wh, sp, level)
         meta = shared_df(wh, paper_items_sql(), {"paper_id": sp["paper_id"]})
         units, district = _split(sums, level, "item_id", names, attach=False)
-        units = _top_wrong(wh, sp, level, units, district[["item_id", "n_d"]])
         # numbers only: the item's text columns are attached once, to the final rows
-        units = units.merge(meta[["item_id", "item_number", "max_score"]], on="item_id",
-                            how="left")
-        return units, district
+        units = units.assign(**_take(meta, "item_id", units["item_id"],
+                                     ["item_number", "max_score"]))
+        # in the final order once, so that neither call (plain or relative) sorts it again
+        units = _in_unit_order(units, names, level)
+        return _top_wrong(wh, sp, level, units, district[["item_id", "n_d"]]), district
 
     return memo(wh, ("hotspots._item_base", sp["paper_id"], sp["full_score"], level), build)
 
@@ -738,7 +758,50 @@ def _take(table: pd.DataFrame, key: str, values: pd.Series, cols: list[str]
     unique in ``table``; every value present), dtypes kept: a merge that copies only the
     new columns."""
     pos = pd.Index(table[key]).get_indexer(values)
+    if (pos < 0).any():
+        raise ValueError(f"{key} values missing from the table they are looked up in")
     return {c: table[c].array.take(pos) for c in cols}
+
+
+def _sort_positions(f: pd.DataFrame, by: list[str]) -> np.ndarray | None:
+    """The positions that sort ``f`` by the columns ``by`` (stable; missing values last), or
+    None when ``f`` is in that order already. Integer columns without missing values are
+    ordered by one packed integer key when their ranges allow it (one argsort instead of a
+    lexsort over every column)."""
+    cols = [f[c] for c in by]
+    if not all(pd.api.types.is_integer_dtype(c) and not c.hasnans for c in cols):
+        return f.index.get_indexer(f[by].sort_values(by, kind="mergesort").index)
+    arrays = [c.to_numpy("int64") for c in cols]
+    if len(f) < 2:
+        return None
+    before = np.zeros(len(f) - 1, dtype=bool)    # row i sorts strictly before row i + 1
+    tied = np.ones(len(f) - 1, dtype=bool)       # rows i and i + 1 equal so far
+    for a in arrays:
+        before |= tied & (a[:-1] < a[1:])
+        tied &= a[:-1] == a[1:]
+    if (before | tied).all():
+        return None
+    lows = [int(a.min()) for a in arrays]
+    spans = [int(a.max()) - lo + 1 for a, lo in zip(arrays, lows, strict=True)]
+    if float(np.prod(np.asarray(spans, dtype=float))) < 2.0 ** 62:
+        key = np.zeros(len(f), dtype="int64")
+        for a, lo, span in zip(arrays, lows, spans, strict=True):
+            key = key * span + (a - lo)
+        return np.argsort(key, kind="stable")
+    return np.lexsort(arrays[::-1])
+
+
+def _in_unit_order(f: pd.DataFrame, names: pd.DataFrame, level: str) -> pd.DataFrame:
+    """``f`` (unit × item rows of units that all have names) in :func:`_finish`'s order: by
+    the level's id columns (a unit's parents' ids from ``names``), then item number."""
+    uid = _uid(level)
+    nm = names.drop_duplicates(uid).reset_index(drop=True)
+    unit_pos = pd.Index(nm[uid]).get_indexer(f[uid])
+    ids = [k for k in LEVEL_KEYS[level] if k.endswith("_id")]
+    keys = pd.DataFrame({k: f[k] if k == uid else nm[k].array.take(unit_pos) for k in ids})
+    keys["item_number"] = f["item_number"].to_numpy()
+    pos = _sort_positions(keys, list(keys.columns))
+    return f.reset_index(drop=True) if pos is None else f.take(pos).reset_index(drop=True)
 
 
 def _finish(f: pd.DataFrame, names: pd.DataFrame, level: str, order: list[str],
@@ -757,12 +820,11 @@ def _finish(f: pd.DataFrame, names: pd.DataFrame, level: str, order: list[str],
     f = f.assign(**{k: nm[k].array.take(unit_pos)
                     for k in keys if k.endswith("_id") and k != uid})
     by = [c for c in order if c not in keys or c.endswith("_id")]
-    cols = [f[c] for c in by]
-    if all(pd.api.types.is_integer_dtype(c) and not c.hasnans for c in cols):
-        pos = np.lexsort([c.to_numpy("int64") for c in reversed(cols)])  # stable, as below
+    pos = _sort_positions(f, by)
+    if pos is None:             # already in order (the class frames are sorted when kept)
+        f = f.reset_index(drop=True)
     else:
-        pos = f.index.get_indexer(f[by].sort_values(by, kind="mergesort").index)
-    f, unit_pos = f.take(pos).reset_index(drop=True), unit_pos[pos]
+        f, unit_pos = f.take(pos).reset_index(drop=True), unit_pos[pos]
     f = f.assign(**{k: nm[k].array.take(unit_pos) for k in keys if not k.endswith("_id")})
     if text is not None:
         f = f.assign(**_take(text, "item_id", f["item_id"], [c for c in text.columns

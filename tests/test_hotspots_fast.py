@@ -113,3 +113,59 @@ def test_paper_without_objective_items_has_no_wrong_options(tmp_path):
     assert len(f) > 0 and f["wrong_option"].isna().all()
     assert f["wrong_option_share"].isna().all() and f["unit_rate"].notna().all()
     wh.close()
+
+
+# -- the lookup and ordering helpers of the class-level frames -----------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from analytics.hotspots import _pair_positions, _sort_positions  # noqa: E402
+
+
+@settings(max_examples=200, deadline=None)
+@given(pairs=st.sets(st.tuples(st.integers(0, 60), st.integers(0, 12)), max_size=80),
+       query=st.lists(st.tuples(st.integers(0, 70), st.integers(0, 14)), max_size=80),
+       far=st.booleans())
+def test_pair_positions_equal_a_merge(pairs, query, far):
+    # far: unit ids beyond the dense grid's limit take the hash-index path
+    scale = 10**9 if far else 1
+    table = sorted(pairs, key=lambda p: (p[1], -p[0]))          # any order
+    t = pd.DataFrame(table, columns=["u", "i"], dtype="int64")
+    q = pd.DataFrame(query, columns=["u", "i"], dtype="int64")
+    t["u"] *= scale
+    q["u"] *= scale
+    got = _pair_positions((t["u"].to_numpy(), t["i"].to_numpy()),
+                          (q["u"].to_numpy(), q["i"].to_numpy()))
+    want = q.merge(t.reset_index(), on=["u", "i"], how="left")["index"]
+    assert got.tolist() == want.fillna(-1).astype("int64").tolist()
+
+
+@settings(max_examples=200, deadline=None)
+@given(rows=st.lists(st.tuples(st.integers(-3, 5),
+                                         st.one_of(st.integers(0, 50), st.integers(0, 2**61)),
+                                         st.integers(0, 4)),
+                     max_size=60),
+       presort=st.booleans(), missing=st.booleans())
+def test_sort_positions_equal_a_stable_sort(rows, presort, missing):
+    f = pd.DataFrame(rows, columns=["a", "b", "c"], dtype="int64")
+    f["tag"] = np.arange(len(f))                 # shows whether ties keep their order
+    if presort:
+        f = f.sort_values(["a", "b", "c"], kind="mergesort").reset_index(drop=True)
+    if missing and len(f):
+        f["a"] = f["a"].astype("Int64")
+        f.loc[0, "a"] = pd.NA
+    pos = _sort_positions(f, ["a", "b", "c"])
+    want = f.sort_values(["a", "b", "c"], kind="mergesort")["tag"].tolist()
+    got = f["tag"].tolist() if pos is None else f["tag"].to_numpy()[pos].tolist()
+    assert got == want
+    if presort and not missing:
+        assert pos is None                        # in order already: nothing to take
+
+
+def test_class_hotspots_are_ordered_by_school_class_item(planted):
+    f = error_hotspots(planted, exam=EXAM, subject=SUBJECT, level="class")
+    want = f.sort_values(["school_id", "class_id", "item_number"], kind="mergesort")
+    assert f.index.equals(pd.RangeIndex(len(f)))
+    assert f[["school_id", "class_id", "item_number"]].equals(
+        want[["school_id", "class_id", "item_number"]].reset_index(drop=True))
