@@ -363,6 +363,21 @@ def _knowledge_sums(wh: Warehouse, level: str, sp: dict[str, Any]) -> pd.DataFra
     return out.reset_index(drop=True)
 
 
+def _wrong_answers_cte(ans: str) -> str:
+    """CTE ``f``: the rows of the staged answers pass ``ans`` (a trusted name) that are wrong
+    answers to an objective item of ``$paper_id`` (an answer given, not empty, that differs
+    from the key), with the unit ids of every level."""
+    return f"""
+        f AS (
+            SELECT a.school_id, a.class_id, sc.zone_id, a.item_id, a.answer, a.n
+            FROM {ans} a JOIN items i ON i.item_id = a.item_id
+            LEFT JOIN schools sc ON sc.school_id = a.school_id
+            WHERE i.paper_id = $paper_id
+              AND i.item_type IN ('single', 'multiple', 'true_false')
+              AND a.answer <> '' AND a.answer IS DISTINCT FROM i.answer_key
+        )"""
+
+
 def wrong_options_sql(level: str | None, ans: str) -> str:
     """Per unit of ``level`` × objective item × wrong answer (an answer given, not empty, that
     differs from the key) how many present students gave it (``n_chose``, ``is_district`` 0),
@@ -377,14 +392,7 @@ def wrong_options_sql(level: str | None, ans: str) -> str:
         f"CAST(sum(n) AS BIGINT) AS n_chose FROM f "
         f"GROUP BY {_uid(level)}, item_id, answer UNION ALL ")
     return f"""
-        WITH f AS (
-            SELECT a.school_id, a.class_id, sc.zone_id, a.item_id, a.answer, a.n
-            FROM {ans} a JOIN items i ON i.item_id = a.item_id
-            LEFT JOIN schools sc ON sc.school_id = a.school_id
-            WHERE i.paper_id = $paper_id
-              AND i.item_type IN ('single', 'multiple', 'true_false')
-              AND a.answer <> '' AND a.answer IS DISTINCT FROM i.answer_key
-        )
+        WITH {_wrong_answers_cte(ans)}
         {units}{whole}
     """
 
@@ -497,22 +505,27 @@ def _compare(units: pd.DataFrame, district: pd.DataFrame, group: str,
 def top_wrong_sql(level: str, ans: str) -> str:
     """Per unit × item the most-chosen wrong answer (ties to the first answer in text order,
     i.e. by code point) and how many chose it in the unit (``n_chose``) and in the district
-    (``n_chose_d``), from the wrong answers of :func:`wrong_options_sql` over the staged
-    answers pass ``ans`` (a trusted name). Parameter: ``$paper_id``."""
+    (``n_chose_d``), counted as in :func:`wrong_options_sql` from the staged answers pass
+    ``ans`` (a trusted name). Parameter: ``$paper_id``."""
     uid = _uid(level)
     return f"""
-        WITH w AS ({wrong_options_sql(level, ans)}),
+        WITH {_wrong_answers_cte(ans)},
+        u AS (
+            SELECT {uid}, item_id, answer, CAST(sum(n) AS BIGINT) AS n_chose
+            FROM f WHERE {uid} IS NOT NULL
+            GROUP BY {uid}, item_id, answer
+        ),
         top AS (
             SELECT {uid}, item_id, first(answer ORDER BY n_chose DESC, answer) AS answer,
                    max(n_chose) AS n_chose
-            FROM w
-            WHERE is_district = 0 AND {uid} IS NOT NULL
-            GROUP BY {uid}, item_id
+            FROM u GROUP BY {uid}, item_id
+        ),
+        d AS (
+            SELECT item_id, answer, CAST(sum(n) AS BIGINT) AS n_chose FROM f
+            GROUP BY item_id, answer
         )
         SELECT t.{uid}, t.item_id, t.answer, t.n_chose, d.n_chose AS n_chose_d
-        FROM top t
-        LEFT JOIN w d
-          ON d.is_district = 1 AND d.item_id = t.item_id AND d.answer = t.answer
+        FROM top t LEFT JOIN d ON d.item_id = t.item_id AND d.answer = t.answer
     """
 
 
