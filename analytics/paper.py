@@ -278,9 +278,9 @@ def category_rates(
     out = out.merge(names, on=["level", "unit_id"], how="left")
     out = out[out["level"].isin(levels)]
     out["by"] = by
-    order = {lv: i for i, lv in enumerate(LEVELS)}
-    out = out.sort_values(["level", "unit_id", "category"],
-                          key=lambda s: s.map(order) if s.name == "level" else s)
+    # levels in LEVELS order (district first): their codes in that categorical order
+    out = (out.assign(_level=pd.Categorical(out["level"], categories=list(LEVELS)).codes)
+           .sort_values(["_level", "unit_id", "category"]).drop(columns="_level"))
     return out[["level", "unit_id", "unit_name", "by", "category", "n", "k", "planned_score",
                 "mean_score", "score_rate", "reference_rate", "rate_diff"]].reset_index(drop=True)
 
