@@ -743,7 +743,7 @@ def error_hotspots(
         f = items
         f["q_value"] = bh_qvalues(f["p_value"])
         columns = [*keys, *ITEM_COLUMNS]
-        order = [*keys, "item_number"]
+        last = "item_number"
     else:
         sums = _knowledge_sums(wh, level, sp)
         meta = sums.loc[sums["is_district"].astype(int) == 1,
@@ -757,11 +757,11 @@ def error_hotspots(
         f = f.merge(_kp_item_details(wh, items, [uid], paper_id), on=[uid, "knowledge_point"],
                     how="left")
         columns = [*keys, *KP_COLUMNS]
-        order = [*keys, "knowledge_point"]
+        last = "knowledge_point"
     f["flag"] = (f["q_value"] <= fdr) & (f["gap"] <= -min_gap)
     text = None if by != "item" else shared_df(wh, paper_items_sql(), {"paper_id": paper_id})[
         ["item_id", "item_label", "item_type", "knowledge_points"]]
-    f = _finish(f, names, level, order, text)
+    f = _finish(f, names, level, last, text)
     return _filter_school(wh, f[columns], level, school)
 
 
@@ -804,41 +804,38 @@ def _sort_positions(f: pd.DataFrame, by: list[str]) -> np.ndarray | None:
     return np.lexsort(arrays[::-1])
 
 
-def _in_unit_order(f: pd.DataFrame, names: pd.DataFrame, level: str) -> pd.DataFrame:
-    """``f`` (unit × item rows of units that all have names) in :func:`_finish`'s order: by
-    the level's id columns (a unit's parents' ids from ``names``), then item number."""
+def _in_unit_order(f: pd.DataFrame, names: pd.DataFrame, level: str,
+                   last: str = "item_number") -> pd.DataFrame:
+    """``f`` (unit rows of units that all have names) in the order of the final frames: by the
+    level's id columns (a unit's parents' ids looked up in ``names``), then ``last``; with a
+    fresh index."""
     uid = _uid(level)
     nm = names.drop_duplicates(uid).reset_index(drop=True)
     unit_pos = pd.Index(nm[uid]).get_indexer(f[uid])
     ids = [k for k in LEVEL_KEYS[level] if k.endswith("_id")]
-    keys = pd.DataFrame({k: f[k] if k == uid else nm[k].array.take(unit_pos) for k in ids})
-    keys["item_number"] = f["item_number"].to_numpy()
+    keys = pd.DataFrame({k: f[k].array if k == uid else nm[k].array.take(unit_pos)
+                         for k in ids})
+    keys[last] = f[last].array
     pos = _sort_positions(keys, list(keys.columns))
     return f.reset_index(drop=True) if pos is None else f.take(pos).reset_index(drop=True)
 
 
-def _finish(f: pd.DataFrame, names: pd.DataFrame, level: str, order: list[str],
+def _finish(f: pd.DataFrame, names: pd.DataFrame, level: str, last: str,
             text: pd.DataFrame | None) -> pd.DataFrame:
-    """The units that have names, sorted by ``order`` (names follow their ids, so the id
-    columns sort), with the level's key columns and, when given, the item text columns
-    (``text``, keyed by item_id) attached: the frames before carry ids and numbers only, so
-    the sort moves no text and the text is built once, for the final rows."""
+    """The units that have names, sorted by the level's ids then ``last``
+    (:func:`_in_unit_order`; names follow their ids, so the id columns sort), with the level's
+    key columns and, when given, the item text columns (``text``, keyed by item_id) attached:
+    the frames before carry ids and numbers only, so the sort moves no text and the text is
+    built once, for the final rows. The class frames come in order already (kept sorted by
+    :func:`_item_base`), so nothing is moved for them."""
     uid = _uid(level)
-    keys = list(LEVEL_KEYS[level])
     nm = names.drop_duplicates(uid).reset_index(drop=True)
+    named = f[uid].isin(nm[uid])
+    if not named.all():         # (a filter copies every column; usually every unit has a name)
+        f = f[named]
+    f = _in_unit_order(f, nm, level, last)
     unit_pos = pd.Index(nm[uid]).get_indexer(f[uid])
-    keep = unit_pos >= 0
-    if not keep.all():          # (a filter copies every column; usually every unit has a name)
-        f, unit_pos = f[keep], unit_pos[keep]
-    f = f.assign(**{k: nm[k].array.take(unit_pos)
-                    for k in keys if k.endswith("_id") and k != uid})
-    by = [c for c in order if c not in keys or c.endswith("_id")]
-    pos = _sort_positions(f, by)
-    if pos is None:             # already in order (the class frames are sorted when kept)
-        f = f.reset_index(drop=True)
-    else:
-        f, unit_pos = f.take(pos).reset_index(drop=True), unit_pos[pos]
-    f = f.assign(**{k: nm[k].array.take(unit_pos) for k in keys if not k.endswith("_id")})
+    f = f.assign(**{k: nm[k].array.take(unit_pos) for k in LEVEL_KEYS[level] if k != uid})
     if text is not None:
         f = f.assign(**_take(text, "item_id", f["item_id"], [c for c in text.columns
                                                              if c != "item_id"]))
