@@ -534,15 +534,17 @@ def _pair_positions(table: tuple[np.ndarray, np.ndarray],
     """Position in ``table`` of each ``query`` pair (unit id, item id), −1 where absent; the
     pairs of ``table`` are unique, ids are non-negative integers.
 
-    When the unit ids span a modest range (classes of a city: tens of thousands) the pairs are
-    found through a dense unit × item array of positions (two vectorised lookups); otherwise
-    through a hash index of the pairs."""
+    When the unit ids span a modest range (classes of a city: tens of thousands; the grid is
+    at most eight cells per row looked up, plus a million) the pairs are found through a dense
+    unit × item array of positions (two vectorised lookups); otherwise through a hash index of
+    the pairs."""
     t_unit, t_item = (np.asarray(a, dtype="int64") for a in table)
     q_unit, q_item = (np.asarray(a, dtype="int64") for a in query)
     items = np.unique(t_item)
     cells = (int(max(t_unit.max(initial=-1), q_unit.max(initial=-1))) + 1) * len(items)
-    if len(items) == 0 or cells > 50_000_000 or min(t_unit.min(initial=0),
-                                                     q_unit.min(initial=0)) < 0:
+    limit = 8 * (len(t_unit) + len(q_unit)) + 1_000_000
+    if len(items) == 0 or cells > limit or min(t_unit.min(initial=0),
+                                               q_unit.min(initial=0)) < 0:
         return pd.MultiIndex.from_arrays([t_unit, t_item]).get_indexer(
             pd.MultiIndex.from_arrays([q_unit, q_item]))
     grid = np.full(cells, -1, dtype="int64")
