@@ -6,8 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from analytics.hotspots import error_hotspots
+from analytics.hotspots import _pair_positions, _sort_positions, error_hotspots
 from analytics.warehouse import Warehouse
 from tests.hotspot_fixture import EXAM, SUBJECT, build_hotspot_exam
 
@@ -116,11 +118,6 @@ def test_paper_without_objective_items_has_no_wrong_options(tmp_path):
 
 
 # -- the lookup and ordering helpers of the class-level frames -----------------------------------
-
-from hypothesis import given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-
-from analytics.hotspots import _pair_positions, _sort_positions  # noqa: E402
 
 
 @settings(max_examples=200, deadline=None)
