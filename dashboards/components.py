@@ -53,6 +53,12 @@ def message(text: str, cls: str = "eqm-message") -> html.Div:
     return html.Div(text, className=cls)
 
 
+def totals_only(lang: str) -> html.Div:
+    """The plain words of an item view on a paper with totals only (no item scores)."""
+    return html.Div(t("totals_only", lang), className="eqm-message eqm-totals-only",
+                    role="status")
+
+
 def guarded(n_outputs: int = 1) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Decorate a page callback: inject ``(user, lang, service)`` and turn refusals, missing
     analytics and user errors into messages in every output (a Div's ``children``)."""

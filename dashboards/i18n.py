@@ -28,6 +28,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "refused_scope": ("无权查看其他学校的数据。", "You may not see another school's data."),
     "not_available": ("尚未提供 / not available yet", "not available yet / 尚未提供"),
     "no_data": ("暂无数据", "No data"),
+    "totals_only": ("本次考试只有总分,没有小题得分,无法做试题分析。",
+                    "This exam has totals only (no item scores): there is no item analysis."),
     "error": ("出错", "Error"),
     "exam": ("考试", "Exam"),
     "grade": ("年级", "Grade"),

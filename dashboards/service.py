@@ -331,6 +331,19 @@ class Service:
         """Papers (exam × subject × grade); everyone signed in may list them."""
         return self.papers_raw().copy()
 
+    def totals_only(self, user: User, f: Filters) -> bool:
+        """Whether the (scoped) paper of ``f`` has totals only: imported with ``eqm import
+        totals``, no items and no item scores, so there is nothing for the item analyses
+        (试题分析, 错误热点, 试卷质量, weak items and knowledge points). Pages say so in plain
+        words instead of showing empty tables. False when there is no such paper."""
+        f = self.scope(user, f)
+        papers = self.papers_raw()
+        if papers.empty or "has_items" not in papers.columns:
+            return False
+        hit = papers[(papers["exam"] == f.exam) & (papers["subject"] == f.subject)
+                     & (papers["grade"] == f.grade)]
+        return bool(not hit.empty and not hit["has_items"].fillna(False).astype(bool).any())
+
     def tree(self, user: User) -> pd.DataFrame:
         """Zones, schools and classes the user may see (a principal: their school only)."""
         tree = self._tree()

@@ -10,7 +10,16 @@ from dash import Input, Output, State, callback, dcc, html
 
 from analytics.users import User
 from dashboards import figures, ids
-from dashboards.components import browser_id, graph, guarded, message, page, section, table
+from dashboards.components import (
+    browser_id,
+    graph,
+    guarded,
+    message,
+    page,
+    section,
+    table,
+    totals_only,
+)
 from dashboards.i18n import t
 from dashboards.service import Filters, Service
 
@@ -58,7 +67,12 @@ def layout(**kwargs: Any) -> html.Div:
 def update_quality(user: User, lang: str, svc: Service, data: dict[str, Any]) -> list[Any]:
     f = Filters.from_mapping(data)
     quality = svc.paper_quality(user, f)
+    if svc.totals_only(user, f):
+        return [totals_only(lang), html.Div()]
     items = svc.committee_items(user, f)
+    if not {"item", "difficulty", "discrimination"} <= set(items.columns):
+        return [table(quality[[c for c in QUALITY_COLS if c in quality.columns]], lang),
+                message(t("no_data", lang))]
     fig = figures.bar(items.assign(label=items["item"].astype(str)), "label", "difficulty")
     fig.update_traces(name="难度 P / difficulty", selector={"type": "bar"})
     fig.add_scatter(x=items["item"].astype(str), y=items["discrimination"], mode="markers",

@@ -10,7 +10,7 @@ from dash import Input, Output, callback, dcc, html
 
 from analytics.users import User
 from dashboards import figures, ids
-from dashboards.components import graph, guarded, message, page, section, table
+from dashboards.components import graph, guarded, message, page, section, table, totals_only
 from dashboards.i18n import t
 from dashboards.service import Filters, Service
 
@@ -44,6 +44,8 @@ def layout(**kwargs: Any) -> html.Div:
 def update(user: User, lang: str, svc: Service, data: dict[str, Any], level: str) -> list[Any]:
     svc.require(user, "officer")
     f = Filters.from_mapping(data)
+    if svc.totals_only(user, f):
+        return [totals_only(lang), html.Div()]
     level = "class" if level == "class" else "school"
     matrix = svc.knowledge_matrix(user, f, level=level)
     unit = f"{level}_name"
@@ -54,7 +56,9 @@ def update(user: User, lang: str, svc: Service, data: dict[str, Any], level: str
         matrix = figures.worst_units(matrix, unit, "gap", HEATMAP_UNITS)
     fig = figures.heatmap(matrix, "knowledge_point", unit, "gap", zmid=0.0,
                           title=t("heatmap_top", lang, total=total, shown=HEATMAP_UNITS)
-                          if total > HEATMAP_UNITS else None)
+                          if total > HEATMAP_UNITS else None) \
+        if {"knowledge_point", unit, "gap"} <= set(matrix.columns) \
+        else figures.empty(t("no_data", lang))  # e.g. no knowledge points on the paper
     flagged = svc.hotspots(user, f, level=level)
     if "flag" in flagged.columns:
         flagged = flagged[flagged["flag"].fillna(False).astype(bool)].sort_values("gap")

@@ -10,7 +10,16 @@ from dash import Input, Output, callback, dcc, html
 
 from analytics.users import User
 from dashboards import figures, ids
-from dashboards.components import browser_id, graph, guarded, message, page, section, table
+from dashboards.components import (
+    browser_id,
+    graph,
+    guarded,
+    message,
+    page,
+    section,
+    table,
+    totals_only,
+)
 from dashboards.i18n import t
 from dashboards.service import Filters, Service
 
@@ -41,7 +50,10 @@ def update_table(data: dict[str, Any]) -> tuple[Any, list[dict[str, Any]], Any]:
     @guarded(1)
     def inner(user: User, lang: str, svc: Service) -> Any:
         svc.require(user, "officer")
-        stats = svc.item_stats(user, Filters.from_mapping(data))
+        f = Filters.from_mapping(data)
+        if svc.totals_only(user, f):
+            return totals_only(lang)
+        stats = svc.item_stats(user, f)
         cols = [c for c in ITEM_COLS if c in stats.columns]
         return stats, table(stats[cols], lang, table_id="it-datatable", page_size=12)
 
@@ -49,6 +61,8 @@ def update_table(data: dict[str, Any]) -> tuple[Any, list[dict[str, Any]], Any]:
     if not isinstance(out, tuple):
         return out, [], None
     stats, tab = out
+    if not {"item", "number", "item_type"} <= set(stats.columns):  # no items: nothing to pick
+        return tab, [], None
     options = [{"label": str(r.item), "value": int(r.number)} for r in stats.itertuples()]
     objective = stats[stats["item_type"].isin(["single", "multiple", "true_false"])]
     first = int(objective["number"].iloc[0]) if not objective.empty else (
@@ -63,6 +77,8 @@ def update_item(user: User, lang: str, svc: Service, number: Any,
                 data: dict[str, Any]) -> list[Any]:
     svc.require(user, "officer")
     f = Filters.from_mapping(data)
+    if svc.totals_only(user, f):
+        return [totals_only(lang)] * 2
     if number is None:
         return [message(t("no_data", lang))] * 2
     number = browser_id(number, "题号 / item number")

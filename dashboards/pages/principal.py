@@ -13,7 +13,7 @@ from dash import Input, Output, State, callback, dcc, html
 
 from analytics.users import User
 from dashboards import figures, ids, report
-from dashboards.components import graph, guarded, message, page, section, table
+from dashboards.components import graph, guarded, message, page, section, table, totals_only
 from dashboards.i18n import code_label, t
 from dashboards.service import AccessDenied, Filters, NotAvailable, Service
 
@@ -87,7 +87,10 @@ def update_classes(user: User, lang: str, svc: Service, data: dict[str, Any]) ->
           Input(ids.FILTERS, "data"))
 @guarded(2)
 def update_items(user: User, lang: str, svc: Service, data: dict[str, Any]) -> list[Any]:
+    svc.require(user, "principal")
     f = Filters.from_mapping(data)
+    if svc.totals_only(user, f):
+        return [totals_only(lang)] * 2
     items = svc.hotspots(user, f, level="school", by="item")
     points = svc.hotspots(user, f, level="school", by="knowledge_point")
     out = []
@@ -191,6 +194,8 @@ def download(n_html: int, n_xlsx: int, data: dict[str, Any]) -> Any:
             return dcc.send_bytes(report.workbook(sections, lang), f"{title}.xlsx")
         va = sections.get(t("va_reading", lang))
         notes = {}
+        if svc.totals_only(user, f):  # the weak items and points need item scores
+            notes[t("weak_items", lang)] = notes[t("weak_points", lang)] = t("totals_only", lang)
         if va is not None and not va.empty and "school_id" in va.columns:
             mine = va[va["school_id"] == f.school]
             notes[t("va_reading", lang)] = va_reading(mine.iloc[0] if not mine.empty
