@@ -70,6 +70,93 @@ def prepare(frame: pd.DataFrame, min_n: int = DEFAULT_MIN_N) -> pd.DataFrame:
     return round_for_display(suppress_small(frame, min_n=min_n))
 
 
+# -- complementary suppression of comparison groups ------------------------------------------
+MIN_OTHER_SCHOOLS = 2
+"""K: a comparison group (the zone, the district) is shown to a school's principal only if it
+holds at least this many *other* schools with students on the paper (and at least ``min_n``
+other students). Fewer would let the principal subtract their own school from the group and
+read the other school's n, mean and rates."""
+
+COMPARISON_GROUPS = ("district", "zone")
+HIDE_REASONS = ("few_schools", "few_students", "difference")
+
+DISTRICT_DERIVED = ("district_mean", "district_sd", "district_rate", "district_share",
+                    "wrong_option_district_share", "z_mean", "t_mean", "above_mean_rate",
+                    "z", "percentile_rank", "paper_gap", "gap", "gap_shrunk", "p_value",
+                    "q_value", "flag", "position")
+"""Columns of a unit's own rows computed against the district (its mean, SD, rates or
+percentiles): dropped with the district row when the district comparison is hidden, since
+each lets the district's statistics be read back."""
+
+
+def _too_few(n: pd.Series, min_n: int, min_schools: int) -> str | None:
+    if len(n) < min_schools:
+        return "few_schools"
+    if float(n.sum()) < min_n:
+        return "few_students"
+    return None
+
+
+def hidden_comparisons(
+    schools: pd.DataFrame,
+    own_school: int,
+    own_zone: int | None,
+    *,
+    min_n: int = DEFAULT_MIN_N,
+    min_schools: int = MIN_OTHER_SCHOOLS,
+) -> dict[str, str | None]:
+    """Which comparison groups a school's principal may not see (complementary suppression).
+
+    A principal sees their own school's rows beside the district's and their zone's. A group
+    row minus the own school's row is the aggregate of the group's other schools, so a group
+    is shown only when those others are at least ``min_schools`` schools (K,
+    :data:`MIN_OTHER_SCHOOLS`) holding at least ``min_n`` students between them. Both groups
+    shown also give the district minus the zone, the schools outside the zone: that remainder
+    must be empty (district = zone) or pass the same test, else the zone is hidden.
+
+    Parameters
+    ----------
+    schools : pandas.DataFrame
+        One row per school of the district on the paper: ``school_id``, ``zone_id``, ``n``
+        (students with a result). Schools with ``n`` 0 or missing take no part.
+    own_school, own_zone : int
+        The principal's school and its zone.
+    min_n : int
+        The smallest group shown (the same ``min_n`` as :func:`suppress_small`).
+    min_schools : int
+        K, the fewest other schools a shown group must hold.
+
+    Returns
+    -------
+    dict
+        ``{"district": reason or None, "zone": reason or None}``; None = shown, else one of
+        :data:`HIDE_REASONS`: ``few_schools`` (fewer than K other schools), ``few_students``
+        (fewer than ``min_n`` other students), ``difference`` (zone only: the district minus
+        the zone would isolate fewer than K schools or ``min_n`` students).
+    """
+    n = pd.to_numeric(schools["n"], errors="coerce").fillna(0) if "n" in schools.columns \
+        else pd.Series(dtype="float64")
+    taking = schools[n > 0] if len(n) else schools.iloc[0:0]
+    others = taking[taking["school_id"] != own_school] if "school_id" in taking.columns \
+        else taking.iloc[0:0]
+    other_n = pd.to_numeric(others["n"], errors="coerce").fillna(0) if "n" in others.columns \
+        else pd.Series(dtype="float64")
+    district = _too_few(other_n, min_n, min_schools)
+    in_zone = (others["zone_id"] == own_zone) if own_zone is not None \
+        and "zone_id" in others.columns else pd.Series(False, index=others.index)
+    zone = _too_few(other_n[in_zone], min_n, min_schools)
+    if district is None and zone is None:
+        outside = other_n[~in_zone]
+        if len(outside) and _too_few(outside, min_n, min_schools):
+            zone = "difference"
+    return {"district": district, "zone": zone}
+
+
+def without_district_comparison(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` without the columns computed against the district (:data:`DISTRICT_DERIVED`)."""
+    return frame.drop(columns=[c for c in DISTRICT_DERIVED if c in frame.columns])
+
+
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 

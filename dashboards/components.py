@@ -7,6 +7,7 @@ page callbacks are global ``dash.callback`` in the page modules.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 import urllib.parse
@@ -57,6 +58,28 @@ def totals_only(lang: str) -> html.Div:
     """The plain words of an item view on a paper with totals only (no item scores)."""
     return html.Div(t("totals_only", lang), className="eqm-message eqm-totals-only",
                     role="status")
+
+
+def comparison_notes(svc: Service, user: User, f: Filters, lang: str,
+                     subjects: Sequence[str] | None = None) -> list[html.Div]:
+    """Why a comparison row (zone, district) is not shown to this principal, one plain note
+    per group and reason (with the subjects it applies to when not all of ``subjects``)."""
+    f = svc.scope(user, f)
+    subjects = list(subjects) if subjects is not None else [f.subject] if f.subject else []
+    found: dict[tuple[str, str], list[str]] = {}
+    for subject in subjects:
+        hidden = svc.comparisons(user, dataclasses.replace(f, subject=subject))
+        for group, reason in hidden.items():
+            if reason is not None:
+                found.setdefault((group, reason), []).append(str(subject))
+    notes = []
+    for (group, reason), where in found.items():
+        text = t(f"hidden_{group}_{reason}", lang, k=svc.min_other_schools, n=svc.min_n)
+        if len(subjects) > 1 and len(where) < len(subjects):
+            text += f"({'、'.join(where)})" if lang == "zh" else f" ({', '.join(where)})"
+        notes.append(html.Div(text, className="eqm-message eqm-hidden-comparison",
+                              role="status"))
+    return notes
 
 
 def guarded(n_outputs: int = 1) -> Callable[[Callable[..., Any]], Callable[..., Any]]:

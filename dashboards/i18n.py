@@ -31,6 +31,30 @@ TEXTS: dict[str, tuple[str, str]] = {
     "totals_only": ("本次考试只有总分,没有小题得分,无法做试题分析。",
                     "This exam has totals only (no item scores): there is no item analysis."),
     "error": ("出错", "Error"),
+    "hidden_zone_few_schools": (
+        "片区内其他学校不足 {k} 所,为保护其他学校的数据,不显示片区对比。",
+        "Fewer than {k} other schools in the zone: the zone comparison is not shown, to "
+        "protect the other schools' data."),
+    "hidden_zone_few_students": (
+        "片区内其他学校的学生不足 {n} 人,为保护其他学校的数据,不显示片区对比。",
+        "Fewer than {n} students in the zone's other schools: the zone comparison is not "
+        "shown, to protect the other schools' data."),
+    "hidden_zone_difference": (
+        "全区中本片区以外的学校不足 {k} 所(或学生不足 {n} 人),全区与片区两行相减会暴露这些"
+        "学校的数据,因此不显示片区对比。",
+        "Outside the zone the district has fewer than {k} schools (or {n} students): the "
+        "district row minus the zone row would show their data, so the zone comparison is not "
+        "shown."),
+    "hidden_district_few_schools": (
+        "全区其他学校不足 {k} 所,为保护其他学校的数据,不显示全区对比(及与全区比较的指标)。",
+        "Fewer than {k} other schools in the district: the district comparison (and every "
+        "figure measured against the district) is not shown, to protect the other schools' "
+        "data."),
+    "hidden_district_few_students": (
+        "全区其他学校的学生不足 {n} 人,为保护其他学校的数据,不显示全区对比(及与全区比较的指标)。",
+        "Fewer than {n} students in the district's other schools: the district comparison "
+        "(and every figure measured against the district) is not shown, to protect the other "
+        "schools' data."),
     "exam": ("考试", "Exam"),
     "grade": ("年级", "Grade"),
     "subject": ("科目", "Subject"),

@@ -2,7 +2,8 @@
 
 Every public method takes the current :class:`~analytics.users.User` and **enforces scope here,
 on the server** (never in the layout): a principal only ever receives their own school's rows
-(and the district's and their own zone's reference rows), a committee member only papers and
+(and the district's and their own zone's reference rows, each only while it cannot be
+differenced back to another school: :meth:`Service.comparisons`), a committee member only papers and
 the archive, an admin only users and imports. A request outside the user's scope raises
 :class:`AccessDenied`; pages turn that into a refusal message, so a crafted POST to
 ``/_dash-update-component`` gets a refusal, never data.
@@ -31,7 +32,13 @@ from typing import Any, Literal
 import pandas as pd
 
 from analytics import snapshot, summaries, users
-from analytics.display import DEFAULT_MIN_N, prepare
+from analytics.display import (
+    DEFAULT_MIN_N,
+    MIN_OTHER_SCHOOLS,
+    hidden_comparisons,
+    prepare,
+    without_district_comparison,
+)
 from analytics.errors import EqmError
 from analytics.lookup import list_papers
 from analytics.users import User
@@ -165,17 +172,22 @@ class Service:
         The warehouse file.
     min_n : int
         Groups with fewer students are suppressed in every frame returned.
+    min_other_schools : int
+        A principal sees the district or zone row only while it holds at least this many
+        other schools (and ``min_n`` other students): :meth:`comparisons`.
     rank_policy : {'officers', 'none'}
         ``officers``: research officers see exact ranks; ``none``: nobody does (district policy).
         Principals never see a league table.
     """
 
     def __init__(self, db_path: str, *, min_n: int = DEFAULT_MIN_N,
-                 rank_policy: RankPolicy = "officers", cache_size: int = 1024) -> None:
+                 rank_policy: RankPolicy = "officers", cache_size: int = 1024,
+                 min_other_schools: int = MIN_OTHER_SCHOOLS) -> None:
         if rank_policy not in ("officers", "none"):
             raise ValueError(f"rank_policy must be 'officers' or 'none', not {rank_policy!r}")
         self.db_path = str(db_path)
         self.min_n = int(min_n)
+        self.min_other_schools = int(min_other_schools)
         self.rank_policy: RankPolicy = rank_policy
         # Reads come from the published read-only snapshot, so the dashboard keeps serving
         # while `eqm import` holds the warehouse file; a newer snapshot drops the caches.
@@ -304,6 +316,49 @@ class Service:
         return replace(f, exam=str(row["exam"]), grade=int(row["grade"]),
                        subject=str(row["subject"]))
 
+    # -- complementary suppression for principals ---------------------------------------------
+    def comparisons(self, user: User, f: Filters) -> dict[str, str | None]:
+        """Which comparison groups (``district``, ``zone``) the user may not see on the paper.
+
+        Officers see every group (all ``None``). For a principal the rule of
+        :func:`analytics.display.hidden_comparisons` is applied to the paper's schools: a group
+        is hidden (its reason given) when it holds fewer than
+        :data:`~analytics.display.MIN_OTHER_SCHOOLS` other schools or ``min_n`` other
+        students, so that the group minus the principal's school never isolates another
+        school. Every principal-facing method applies it here, on the server.
+        """
+        f = self.scope(user, f)
+        if user.role != "principal" or user.school_id is None:
+            return {"district": None, "zone": None}
+        schools = self._analysis("score_report", f, level="school")
+        if schools.empty or "school_id" not in schools.columns:
+            # no results on this paper (or nothing to count): nothing to compare with
+            schools = pd.DataFrame({"school_id": [], "zone_id": [], "n": []})
+        return hidden_comparisons(schools, user.school_id, self._zone_of(user),
+                                  min_n=self.min_n, min_schools=self.min_other_schools)
+
+    def _zone_of(self, user: User) -> int | None:
+        if user.zone_id is not None:
+            return int(user.zone_id)
+        tree = self._tree()
+        zone = tree.loc[tree["school_id"] == user.school_id, "zone_id"].dropna()
+        return None if zone.empty else int(zone.iloc[0])
+
+    def _compared(self, user: User, f: Filters, frame: pd.DataFrame,
+                  level: str) -> pd.DataFrame:
+        """A principal's frame after complementary suppression: a hidden group's rows are
+        dropped (``level`` district or zone; an analysis made against the district, such as
+        hotspots, passes ``district``), and with the district hidden so are the columns of the
+        own rows computed against it. Others' frames are returned unchanged."""
+        if user.role != "principal":
+            return frame
+        hidden = self.comparisons(user, f)
+        if level in hidden and hidden[level] is not None:
+            return frame.iloc[0:0]
+        if hidden["district"] is not None:
+            return without_district_comparison(frame)
+        return frame
+
     # -- reference data ------------------------------------------------------------------------
     def sync(self) -> None:
         """Switch to a newer published snapshot if a writer swapped one in (one ``stat``);
@@ -364,7 +419,7 @@ class Service:
             raise AccessDenied("score reports are for officers and principals")
         frame = self._analysis("score_report", f, level=level)
         frame = self._restrict(user, f, frame, level)
-        return self._out(frame, user)
+        return self._out(self._compared(user, f, frame, level), user)
 
     def grade_bands(self, user: User, f: Filters, level: str = "school") -> pd.DataFrame:
         """Grade-band shares (等级) at ``level``, scoped like :meth:`score_report`."""
@@ -372,7 +427,8 @@ class Service:
         if user.role not in ("officer", "principal"):
             raise AccessDenied("grade bands are for officers and principals")
         frame = self._analysis("grade_bands", f, level=level)
-        return self._out(self._restrict(user, f, frame, level), user)
+        frame = self._restrict(user, f, frame, level)
+        return self._out(self._compared(user, f, frame, level), user)
 
     def zone_percentiles(self, user: User, f: Filters) -> pd.DataFrame:
         """Percentiles of the total per zone (the distributions by zone): officers only."""
@@ -438,8 +494,12 @@ class Service:
             g = replace(f, subject=str(subject))
             parts = self._school_context("score_report", g, zone_id)
             bands = self._school_context("grade_bands", g, zone_id)
-            d_mean = parts["district"]["mean"].iloc[0] if not parts["district"].empty else None
+            hidden = self.comparisons(user, g)
+            d_mean = parts["district"]["mean"].iloc[0] if not parts["district"].empty \
+                and hidden["district"] is None else None
             for unit, frame in parts.items():
+                if hidden.get(unit) is not None:  # complementary suppression (principals)
+                    continue
                 name_col = f"{unit}_name"
                 band = bands[unit]
                 shares = ({k: band[k].iloc[0] for k in ("share_a", "share_b", "share_c",
@@ -463,7 +523,8 @@ class Service:
         if user.role not in ("officer", "committee", "principal"):
             raise AccessDenied("item statistics")
         f = self.scope(user, f)
-        return self._out(self._analysis("item_stats", f), user)
+        frame = self._analysis("item_stats", f)  # district-wide
+        return self._out(self._compared(user, f, frame, "district"), user)
 
     def option_analysis(self, user: User, f: Filters) -> pd.DataFrame:
         if user.role not in ("officer", "committee"):
@@ -479,7 +540,8 @@ class Service:
         if level not in ("school", "class"):
             raise AccessDenied(f"unknown level {level!r}")
         frame = self._analysis("knowledge_matrix", f, level=level)
-        return self._out(self._restrict(user, f, frame, level), user)
+        frame = self._restrict(user, f, frame, level)  # rates against the district's:
+        return self._out(self._compared(user, f, frame, "district"), user)
 
     def hotspots(self, user: User, f: Filters, level: str = "school",
                  by: str = "item") -> pd.DataFrame:
@@ -493,7 +555,8 @@ class Service:
         if by != "item":
             kwargs["by"] = by
         frame = self._analysis("error_hotspots", f, **kwargs)
-        return self._out(self._restrict(user, f, frame, level), user)
+        frame = self._restrict(user, f, frame, level)  # gaps to the district's rates:
+        return self._out(self._compared(user, f, frame, "district"), user)
 
     def district_weak_points(self, user: User, f: Filters, by: str = "item") -> pd.DataFrame:
         """The district's weakest items or knowledge points (district-wide, no school rows)."""
@@ -502,7 +565,8 @@ class Service:
             raise AccessDenied("weak points")
         if by not in ("item", "knowledge_point"):
             raise AccessDenied(f"unknown by {by!r}")
-        return self._out(self._analysis("district_weak_points", f, by=by), user)
+        frame = self._analysis("district_weak_points", f, by=by)
+        return self._out(self._compared(user, f, frame, "district"), user)
 
     # -- value added, growth, green --------------------------------------------------------
     def prior_exams(self, user: User, f: Filters) -> list[str]:
@@ -539,6 +603,8 @@ class Service:
         if user.role == "principal":
             if "school_id" not in schools.columns:
                 raise AccessDenied("cannot scope green indicators")
+            if self._green_district_hidden(user, schools):
+                district = district.iloc[0:0]
             schools = schools[schools["school_id"] == user.school_id]
         elif f.school is not None:
             schools = _frame_filter(schools, "school_id", f.school)
@@ -552,6 +618,18 @@ class Service:
             c for c in out.columns if c not in keep and not c.endswith(("_id", "_name"))]
         return self._out(out[cols], user)
 
+    def _green_district_hidden(self, user: User, schools: pd.DataFrame) -> bool:
+        """The district rows of the green indicators are hidden from a principal when, on any
+        indicator, the other schools' respondents fail :func:`hidden_comparisons`."""
+        assert user.school_id is not None
+        if schools.empty or "n" not in schools.columns:
+            return True
+        by = "indicator" if "indicator" in schools.columns else None
+        groups = [g for _, g in schools.groupby(by)] if by else [schools]
+        return any(hidden_comparisons(g, user.school_id, None, min_n=self.min_n,
+                                      min_schools=self.min_other_schools)["district"]
+                   is not None for g in groups)
+
     def trends(self, user: User, f: Filters) -> pd.DataFrame:
         """District (and for a principal, own-school) mean and rates across exams of the same
         subject and grade: ``exam, exam_date, level, unit, n, mean, …``."""
@@ -563,6 +641,7 @@ class Service:
         rows = []
         for _, p in same.iterrows():
             g = replace(f, exam=str(p["exam"]))
+            hidden = self.comparisons(user, g)
             for level in ("district", "school"):
                 if level == "school" and user.role != "principal" and f.school is None:
                     continue
@@ -573,6 +652,9 @@ class Service:
                     frame = frame.assign(unit=frame.get("school_name", "school"))
                 else:
                     frame = frame.assign(unit=frame.get("district_name", "district"))
+                if hidden["district"] is not None:  # principals: complementary suppression
+                    frame = (frame.iloc[0:0] if level == "district"
+                             else without_district_comparison(frame))
                 rows.append(frame.assign(exam=p["exam"], exam_date=p.get("exam_date"),
                                          level=level))
         if not rows:
@@ -608,7 +690,7 @@ class Service:
         frame = frame[frame["school_id"] == user.school_id]
         if f.class_id is not None:
             frame = frame[frame["class_id"] == f.class_id]
-        return self._out(frame, user)
+        return self._out(self._compared(user, f, frame, "school"), user)
 
     def _school_rows(self, name: str, f: Filters, school_id: int) -> pd.DataFrame:
         """Student rows of one school from a per-student summary (standard_scores,

@@ -13,7 +13,16 @@ from dash import Input, Output, State, callback, dcc, html
 
 from analytics.users import User
 from dashboards import figures, ids, report
-from dashboards.components import graph, guarded, message, page, section, table, totals_only
+from dashboards.components import (
+    comparison_notes,
+    graph,
+    guarded,
+    message,
+    page,
+    section,
+    table,
+    totals_only,
+)
 from dashboards.i18n import code_label, t
 from dashboards.service import AccessDenied, Filters, NotAvailable, Service
 
@@ -51,9 +60,11 @@ def layout(**kwargs: Any) -> html.Div:
           Input(ids.FILTERS, "data"))
 @guarded(2)
 def update_vs(user: User, lang: str, svc: Service, data: dict[str, Any]) -> list[Any]:
-    prof = svc.school_profile(user, Filters.from_mapping(data))
+    f = Filters.from_mapping(data)
+    prof = svc.school_profile(user, f)
     if prof.empty:
         return [message(t("no_data", lang))] * 2
+    notes = comparison_notes(svc, user, f, lang, subjects=list(dict.fromkeys(prof["subject"])))
     prof = prof.assign(position=[code_label("position", p, lang) for p in prof["position"]])
     fig = figures.bar(prof, "subject", "mean", color="unit_name")
     bands = prof.melt(id_vars=["subject", "unit_name"],
@@ -63,7 +74,7 @@ def update_vs(user: User, lang: str, svc: Service, data: dict[str, Any]) -> list
                          group=bands["subject"] + " " + bands["unit_name"].astype(str))
     band_fig = figures.stacked_shares(bands, "group", "band", "share",
                                       order=["A", "B", "C", "D"])
-    return [html.Div([graph(fig), graph(band_fig)], className="eqm-grid"),
+    return [html.Div([*notes, html.Div([graph(fig), graph(band_fig)], className="eqm-grid")]),
             table(prof.drop(columns=["unit"]), lang, table_id="pr-vs-datatable")]
 
 
@@ -194,6 +205,11 @@ def download(n_html: int, n_xlsx: int, data: dict[str, Any]) -> Any:
             return dcc.send_bytes(report.workbook(sections, lang), f"{title}.xlsx")
         va = sections.get(t("va_reading", lang))
         notes = {}
+        hidden = comparison_notes(svc, user, f, lang, subjects=list(dict.fromkeys(
+            sections[t("vs_district", lang)]["subject"]))
+            if not sections.get(t("vs_district", lang), pd.DataFrame()).empty else None)
+        if hidden:
+            notes[t("vs_district", lang)] = " ".join(str(d.children) for d in hidden)
         if svc.totals_only(user, f):  # the weak items and points need item scores
             notes[t("weak_items", lang)] = notes[t("weak_points", lang)] = t("totals_only", lang)
         if va is not None and not va.empty and "school_id" in va.columns:
