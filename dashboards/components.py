@@ -24,7 +24,15 @@ from analytics.errors import EqmError, InputError
 from analytics.users import User
 from dashboards import ids
 from dashboards.auth import current_user
-from dashboards.i18n import DEFAULT_LANG, code_label, column_label, lang_of, t, translate_codes
+from dashboards.i18n import (
+    DEFAULT_LANG,
+    code_label,
+    column_label,
+    lang_of,
+    role_list,
+    t,
+    translate_codes,
+)
 from dashboards.service import AccessDenied, Filters, NotAvailable, Service
 
 log = logging.getLogger(__name__)
@@ -41,8 +49,15 @@ def current_lang() -> str:
 
 
 # -- messages ----------------------------------------------------------------------------------
-def refused(lang: str, key: str = "refused") -> html.Div:
-    return html.Div(t(key, lang), className="eqm-refused", role="alert")
+def refused(lang: str, key: str = "refused", roles: Sequence[str] = ()) -> html.Div:
+    return html.Div(t(key, lang, roles=role_list(roles, lang)), className="eqm-refused",
+                    role="alert")
+
+
+def refusal(exc: AccessDenied, lang: str) -> html.Div:
+    """The refusal of ``exc`` in words that say why (its ``reason``): the page is for other
+    roles, another school's data, choose a school first, …"""
+    return refused(lang, f"refused_{exc.reason}", exc.roles)
 
 
 def not_available(what: str, lang: str) -> html.Div:
@@ -93,11 +108,11 @@ def guarded(n_outputs: int = 1) -> Callable[[Callable[..., Any]], Callable[..., 
             user = current_user()
             try:
                 if user is None:
-                    raise AccessDenied("not signed in")
+                    raise AccessDenied("not signed in", reason="not_signed_in")
                 return fn(user, lang, service(), *args)
             except AccessDenied as exc:
                 log.info("refused %s: %s", getattr(user, "username", None), exc)
-                out: Any = refused(lang, "refused_scope")
+                out: Any = refusal(exc, lang)
             except NotAvailable as exc:
                 out = not_available(exc.what, lang)
             except EqmError as exc:
@@ -248,12 +263,11 @@ def page(kwargs: Mapping[str, Any], *, group: str, title: str,
     lang = current_lang()
     user = current_user()
     svc = service()
-    if user is None or not svc.may_open(user, group):
-        return html.Div([html.H2(t(title, lang)), refused(lang)], id="eqm-page")
     try:
+        user = svc.require(user, group)
         f = svc.scope(user, Filters.from_mapping(kwargs))
-    except AccessDenied:
-        return html.Div([html.H2(t(title, lang)), refused(lang, "refused_scope")], id="eqm-page")
+    except AccessDenied as exc:
+        return html.Div([html.H2(t(title, lang)), refusal(exc, lang)], id="eqm-page")
     return html.Div([
         html.H2(t(title, lang)),
         filter_bar(svc, user, f, lang, keys) if keys else html.Div(),

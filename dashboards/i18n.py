@@ -25,7 +25,21 @@ TEXTS: dict[str, tuple[str, str]] = {
     "bad_csrf": ("表单已过期,请重新登录", "The form expired; please try again"),
     "refused": ("无权访问:此页面不属于您的角色。",
                 "Access denied: this page is not for your role."),
-    "refused_scope": ("无权查看其他学校的数据。", "You may not see another school's data."),
+    # one text per AccessDenied reason (dashboards.service.AccessDenied.REASONS)
+    "refused_role": ("无权访问:此页面或功能仅供{roles}使用。",
+                     "Access denied: this page or feature is for {roles} only."),
+    "refused_other_school": ("无权查看其他学校的数据。", "You may not see another school's data."),
+    "refused_choose_school": ("请先选择学校。", "Choose a school first."),
+    "refused_no_school": ("您的校长账号未关联学校,请联系管理员。",
+                          "Your principal account has no school: ask the administrator."),
+    "refused_principal_only": ("学生名单仅供本校校长查看。",
+                               "Student lists are for the school's own principal only."),
+    "refused_cannot_scope": ("这些数据无法限定在您的学校范围内,为安全起见不显示。",
+                             "These data cannot be limited to your school, so they are not "
+                             "shown."),
+    "refused_bad_request": ("请求无效。", "Invalid request."),
+    "refused_not_signed_in": ("请先登录。", "Please sign in."),
+    "refused_denied": ("无权查看这些数据。", "You may not see these data."),
     "not_available": ("尚未提供 / not available yet", "not available yet / 尚未提供"),
     "no_data": ("暂无数据", "No data"),
     "totals_only": ("本次考试只有总分,没有小题得分,无法做试题分析。",
@@ -227,6 +241,20 @@ def t(key: str, lang: str = DEFAULT_LANG, **fmt: object) -> str:
     pair = TEXTS.get(key)
     text = key if pair is None else pair[0 if lang_of(lang) == "zh" else 1]
     return text.format(**fmt) if fmt else text
+
+
+ROLE_ORDER = ("officer", "principal", "committee", "admin")
+
+
+def role_list(roles: Iterable[str], lang: str = DEFAULT_LANG) -> str:
+    """Role labels joined for a sentence: ``教研员、校长`` / ``research officers and
+    principals``."""
+    ordered = sorted(set(roles), key=lambda r: ROLE_ORDER.index(r) if r in ROLE_ORDER else 9)
+    if lang_of(lang) == "zh":
+        return "、".join(code_label("role", r, lang) for r in ordered)
+    names = [code_label("role", r, lang) + "s" for r in ordered]
+    return " and ".join(names) if len(names) < 3 else (
+        ", ".join(names[:-1]) + " and " + names[-1])
 
 
 def code_label(kind: str, code: object, lang: str = DEFAULT_LANG) -> str:

@@ -25,7 +25,7 @@ import functools
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
@@ -105,7 +105,25 @@ SUMMARY_OF_KW: dict[tuple[str, tuple[tuple[str, Any], ...]], str] = {
 
 
 class AccessDenied(PermissionError):
-    """The current user may not see what was asked for (wrong role or another school)."""
+    """The current user may not see what was asked for.
+
+    ``reason`` says why, so that the page shows the right words (``dashboards.i18n`` has a
+    ``refused_<reason>`` text for each): ``role`` (the page or feature is for ``roles``
+    only), ``other_school`` (another school's or class's data), ``choose_school`` (an
+    officer must choose a school first), ``no_school`` (a principal account without a
+    school), ``principal_only`` (student lists), ``cannot_scope`` (a frame that cannot be
+    limited to the user's school: fail closed), ``bad_request`` (a value no page sends),
+    ``not_signed_in``; ``denied`` when nothing more precise applies.
+    """
+
+    REASONS = ("role", "other_school", "choose_school", "no_school", "principal_only",
+               "cannot_scope", "bad_request", "not_signed_in", "denied")
+
+    def __init__(self, detail: str, *, reason: str = "denied",
+                 roles: Iterable[str] = ()) -> None:
+        super().__init__(detail)
+        self.reason = reason if reason in self.REASONS else "denied"
+        self.roles = tuple(roles)
 
 
 class NotAvailable(LookupError):
@@ -274,8 +292,18 @@ class Service:
 
     def require(self, user: User | None, page: str) -> User:
         if user is None or not self.may_open(user, page):
-            raise AccessDenied(f"role {getattr(user, 'role', None)!r} may not use {page!r}")
+            raise AccessDenied(f"role {getattr(user, 'role', None)!r} may not use {page!r}",
+                               reason="role" if user is not None else "not_signed_in",
+                               roles=PAGE_ROLES.get(page, ()))
         return user
+
+    def school_of(self, user: User, f: Filters) -> int:
+        """The school a school-level view shows: a principal's own, an officer's chosen one;
+        none chosen raises :class:`AccessDenied` (``choose_school``)."""
+        school = self.scope(user, f).school
+        if school is None:
+            raise AccessDenied("no school chosen", reason="choose_school")
+        return school
 
     def may_rank(self, user: User) -> bool:
         """Exact ranks: research officers only, and only when the district's policy allows."""
@@ -290,12 +318,14 @@ class Service:
         f = self.default_paper(f)
         if user.role == "principal":
             if user.school_id is None:
-                raise AccessDenied("principal without a school")
+                raise AccessDenied("principal without a school", reason="no_school")
             if f.school is not None and f.school != user.school_id:
-                raise AccessDenied(f"school {f.school} is not the user's school")
+                raise AccessDenied(f"school {f.school} is not the user's school",
+                                   reason="other_school")
             if f.class_id is not None and f.class_id not in set(
                     self._tree()["class_id"][self._tree()["school_id"] == user.school_id]):
-                raise AccessDenied(f"class {f.class_id} is not in the user's school")
+                raise AccessDenied(f"class {f.class_id} is not in the user's school",
+                                   reason="other_school")
             f = replace(f, school=user.school_id, zone=user.zone_id)
         return f
 
@@ -414,9 +444,10 @@ class Service:
         their school's row, or their school's classes."""
         f = self.scope(user, f)
         if level not in ("district", "zone", "school", "class"):
-            raise AccessDenied(f"unknown level {level!r}")
+            raise AccessDenied(f"unknown level {level!r}", reason="bad_request")
         if user.role not in ("officer", "principal"):
-            raise AccessDenied("score reports are for officers and principals")
+            raise AccessDenied("score reports are for officers and principals", reason="role",
+                               roles=("officer", "principal"))
         frame = self._analysis("score_report", f, level=level)
         frame = self._restrict(user, f, frame, level)
         return self._out(self._compared(user, f, frame, level), user)
@@ -425,7 +456,8 @@ class Service:
         """Grade-band shares (等级) at ``level``, scoped like :meth:`score_report`."""
         f = self.scope(user, f)
         if user.role not in ("officer", "principal"):
-            raise AccessDenied("grade bands are for officers and principals")
+            raise AccessDenied("grade bands are for officers and principals", reason="role",
+                               roles=("officer", "principal"))
         frame = self._analysis("grade_bands", f, level=level)
         frame = self._restrict(user, f, frame, level)
         return self._out(self._compared(user, f, frame, level), user)
@@ -450,7 +482,8 @@ class Service:
             if frame.empty:  # nothing to scope (e.g. no items on a totals-only exam)
                 return frame
             if col not in frame.columns:
-                raise AccessDenied(f"cannot scope a {level} frame without {col}")
+                raise AccessDenied(f"cannot scope a {level} frame without {col}",
+                                   reason="cannot_scope")
             return frame[frame[col] == (user.zone_id if level == "zone" else user.school_id)]
         if level in ("school", "class"):
             frame = _frame_filter(frame, "zone_id", f.zone) if f.zone is not None else frame
@@ -481,7 +514,8 @@ class Service:
         """
         f = self.scope(user, f)
         if user.role not in ("officer", "principal"):
-            raise AccessDenied("school profile")
+            raise AccessDenied("school profile", reason="role",
+                               roles=("officer", "principal"))
         if f.school is None:
             return pd.DataFrame()
         tree = self._tree()
@@ -521,14 +555,16 @@ class Service:
     # -- items and hotspots ------------------------------------------------------------------
     def item_stats(self, user: User, f: Filters) -> pd.DataFrame:
         if user.role not in ("officer", "committee", "principal"):
-            raise AccessDenied("item statistics")
+            raise AccessDenied("item statistics", reason="role",
+                               roles=("officer", "committee", "principal"))
         f = self.scope(user, f)
         frame = self._analysis("item_stats", f)  # district-wide
         return self._out(self._compared(user, f, frame, "district"), user)
 
     def option_analysis(self, user: User, f: Filters) -> pd.DataFrame:
         if user.role not in ("officer", "committee"):
-            raise AccessDenied("option analysis is district-wide")
+            raise AccessDenied("option analysis is district-wide", reason="role",
+                               roles=("officer", "committee"))
         f = self.scope(user, f)
         return self._out(self._analysis("option_analysis", f), user)
 
@@ -536,9 +572,10 @@ class Service:
         """Unit × knowledge point score rates (for the heatmap), scoped."""
         f = self.scope(user, f)
         if user.role not in ("officer", "principal"):
-            raise AccessDenied("hotspots")
+            raise AccessDenied("hotspots", reason="role",
+                               roles=("officer", "principal"))
         if level not in ("school", "class"):
-            raise AccessDenied(f"unknown level {level!r}")
+            raise AccessDenied(f"unknown level {level!r}", reason="bad_request")
         frame = self._analysis("knowledge_matrix", f, level=level)
         frame = self._restrict(user, f, frame, level)  # rates against the district's:
         return self._out(self._compared(user, f, frame, "district"), user)
@@ -548,9 +585,10 @@ class Service:
         """Items (or knowledge points) where a unit falls below the district (tested), scoped."""
         f = self.scope(user, f)
         if user.role not in ("officer", "principal"):
-            raise AccessDenied("hotspots")
+            raise AccessDenied("hotspots", reason="role",
+                               roles=("officer", "principal"))
         if level not in ("school", "class") or by not in ("item", "knowledge_point"):
-            raise AccessDenied(f"unknown level {level!r} / by {by!r}")
+            raise AccessDenied(f"unknown level {level!r} / by {by!r}", reason="bad_request")
         kwargs: dict[str, Any] = {"level": level}
         if by != "item":
             kwargs["by"] = by
@@ -562,9 +600,10 @@ class Service:
         """The district's weakest items or knowledge points (district-wide, no school rows)."""
         f = self.scope(user, f)
         if user.role not in ("officer", "principal", "committee"):
-            raise AccessDenied("weak points")
+            raise AccessDenied("weak points", reason="role",
+                               roles=("officer", "principal", "committee"))
         if by not in ("item", "knowledge_point"):
-            raise AccessDenied(f"unknown by {by!r}")
+            raise AccessDenied(f"unknown by {by!r}", reason="bad_request")
         frame = self._analysis("district_weak_points", f, by=by)
         return self._out(self._compared(user, f, frame, "district"), user)
 
@@ -581,9 +620,10 @@ class Service:
         """Multilevel value added with 95% intervals and category, scoped."""
         f = self.scope(user, f)
         if user.role not in ("officer", "principal"):
-            raise AccessDenied("value added")
+            raise AccessDenied("value added", reason="role",
+                               roles=("officer", "principal"))
         if level not in ("school", "class"):
-            raise AccessDenied(f"unknown level {level!r}")
+            raise AccessDenied(f"unknown level {level!r}", reason="bad_request")
         priors = self.prior_exams(user, f)
         if prior_exam is None or prior_exam not in priors:
             if not priors:
@@ -597,12 +637,13 @@ class Service:
         the district rows (``school_id`` NaN, ``unit_name`` the district) plus school rows."""
         f = self.scope(user, f)
         if user.role not in ("officer", "principal"):
-            raise AccessDenied("green indicators")
+            raise AccessDenied("green indicators", reason="role",
+                               roles=("officer", "principal"))
         district = self._analysis("green_indicators", f, level="district")
         schools = self._analysis("green_indicators", f, level="school")
         if user.role == "principal":
             if "school_id" not in schools.columns:
-                raise AccessDenied("cannot scope green indicators")
+                raise AccessDenied("cannot scope green indicators", reason="cannot_scope")
             if self._green_district_hidden(user, schools):
                 district = district.iloc[0:0]
             schools = schools[schools["school_id"] == user.school_id]
@@ -635,7 +676,8 @@ class Service:
         subject and grade: ``exam, exam_date, level, unit, n, mean, …``."""
         f = self.scope(user, f)
         if user.role not in ("officer", "principal"):
-            raise AccessDenied("trends")
+            raise AccessDenied("trends", reason="role",
+                               roles=("officer", "principal"))
         papers = self.papers_raw()
         same = papers[(papers["subject"] == f.subject) & (papers["grade"] == f.grade)]
         rows = []
@@ -677,16 +719,18 @@ class Service:
         :func:`analytics.scores.borderline_students` (just under the excellent or pass line).
         """
         if user.role != "principal":
-            raise AccessDenied("student lists are visible to the school's principal only")
+            raise AccessDenied("student lists are visible to the school's principal only",
+                               reason="principal_only")
         f = self.scope(user, f)
         if kind == "borderline":
             frame = self._analysis("borderline_students", f, school=user.school_id)
         elif kind == "struggling":
             frame = self._struggling(user, f)
         else:
-            raise AccessDenied(f"unknown list {kind!r}")
+            raise AccessDenied(f"unknown list {kind!r}", reason="bad_request")
         if "school_id" not in frame.columns:
-            raise AccessDenied("cannot scope a student list without school_id")
+            raise AccessDenied("cannot scope a student list without school_id",
+                               reason="cannot_scope")
         frame = frame[frame["school_id"] == user.school_id]
         if f.class_id is not None:
             frame = frame[frame["class_id"] == f.class_id]
@@ -772,7 +816,8 @@ class Service:
                   advice: str | None = None) -> int:
         """Append a version of the item's error-cause note (committee only)."""
         if user.role != "committee":
-            raise AccessDenied("only the exam committee edits notes")
+            raise AccessDenied("only the exam committee edits notes", reason="role",
+                               roles=("committee",))
         fn = self._function("add_note")
         version = self._write(fn, bank_item_id=int(bank_item_id), text=str(text)[:5000],
                             author=user.username, advice=advice)
@@ -783,7 +828,8 @@ class Service:
         """Score rate of item ``number`` by total-score band (D < C < B < A): the empirical item
         curve, from the archived administration's group statistics."""
         if user.role not in ("officer", "committee"):
-            raise AccessDenied("item curves are district-wide")
+            raise AccessDenied("item curves are district-wide", reason="role",
+                               roles=("officer", "committee"))
         f = self.scope(user, f)
         groups = self._analysis("item_groups", f)
         if groups.empty:

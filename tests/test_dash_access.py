@@ -179,6 +179,62 @@ def test_role_checks_on_callbacks(app: Any, user: str, output_id: str, allowed: 
         assert "school_name" not in text and "mean" not in text
 
 
+@pytest.mark.parametrize(("user", "output_id", "data", "says"), [
+    # an officer on the school page without a school chosen: not "another school"
+    ("officer", ids.PR_CLASSES, {}, "请先选择学校"),
+    ("officer", ids.PR_VS, {}, "请先选择学校"),
+    ("officer", ids.PR_STRUGGLING, {}, "请先选择学校"),
+    # a school chosen, the student lists are still the principal's alone
+    ("officer", ids.PR_BORDERLINE, {"school": 2}, "学生名单仅供本校校长查看"),
+    # the wrong role for a page: who the page is for
+    ("cm", ids.OV_TABLE, {}, "仅供教研员使用"),
+    ("p1", ids.OV_TABLE, {}, "仅供教研员使用"),
+    ("cm", ids.PR_CLASSES, {}, "仅供教研员、校长使用"),
+    ("officer", ids.AD_USERS, {}, "仅供管理员使用"),
+    ("p1", ids.CM_QUALITY, {}, "仅供教研员、命题组使用"),
+    # another school's data: the old words, where they are true
+    ("p1", ids.PR_CLASSES, {"school": 2}, "无权查看其他学校的数据"),
+])
+def test_each_refusal_says_why(app: Any, user: str, output_id: str, data: dict[str, Any],
+                               says: str) -> None:
+    """Issue 13, item 17: every refusal read "无权查看其他学校的数据", even for the wrong
+    role or an officer who had not chosen a school."""
+    client = login(app, user)
+    text = json.dumps(post(client, payload(client, output_id, {f"{ids.FILTERS}.data": data}))
+                      .get_json(), ensure_ascii=False)
+    assert "eqm-refused" in text and says in text, text[:400]
+    if "其他学校" not in says:
+        assert "其他学校" not in text, text[:400]
+
+
+def test_refusals_in_english(app: Any) -> None:
+    client = login(app, "cm")
+    client.get("/lang/en")
+    text = post(client, payload(client, ids.OV_TABLE, {f"{ids.FILTERS}.data": {}})).get_data(
+        as_text=True)
+    assert "this page or feature is for research officers only" in text
+    client = login(app, "officer")
+    client.get("/lang/en")
+    text = post(client, payload(client, ids.PR_CLASSES, {f"{ids.FILTERS}.data": {}})).get_data(
+        as_text=True)
+    assert "Choose a school first" in text and "another school" not in text
+
+
+def test_page_refusal_names_the_roles_it_is_for(app: Any) -> None:
+    client = login(app, "p1")
+    deps = client.get("/_dash-dependencies").get_json()
+    router = next(d for d in deps if "_pages_content" in d["output"])
+    body = {"output": router["output"],
+            "outputs": [{"id": "_pages_content", "property": "children"},
+                        {"id": "_pages_store", "property": "data"}],
+            "inputs": [{"id": "_pages_location", "property": "pathname",
+                        "value": "/officer/overview"},
+                       {"id": "_pages_location", "property": "search", "value": ""}],
+            "state": [], "changedPropIds": ["_pages_location.pathname"]}
+    text = json.dumps(post(client, body).get_json(), ensure_ascii=False)
+    assert "eqm-refused" in text and "仅供教研员使用" in text and "其他学校" not in text
+
+
 def test_admin_sees_users_without_hashes(app: Any) -> None:
     client = login(app, "admin")
     text = post(client, payload(client, ids.AD_USERS, {f"{ids.FILTERS}.data": {}})).get_data(

@@ -212,3 +212,15 @@ def test_principal_on_a_totals_only_exam_gets_no_rows_not_a_refusal(wh, tmp_path
             assert frame.empty
     finally:
         svc.close()
+
+
+def test_role_list_for_refusals() -> None:
+    from dashboards.i18n import role_list
+
+    assert role_list(["principal", "officer"]) == "教研员、校长"
+    assert role_list(["committee", "officer"], "en") == "research officers and exam committees"
+    assert role_list(["admin", "committee", "officer"], "en") == (
+        "research officers, exam committees and administrators")
+    assert role_list([], "en") == "" and role_list([]) == ""
+    assert t("refused_role", "zh", roles=role_list(["officer"])) == (
+        "无权访问:此页面或功能仅供教研员使用。")

@@ -34,6 +34,13 @@ WEAK_KP_COLS = ["knowledge_point", "unit_rate", "district_rate", "gap", "worst_i
                 "wrong_option", "wrong_option_share", "flag"]
 
 
+def _school(svc: Service, user: User, f: Filters) -> int:
+    """The school shown: the page's roles only, and a school chosen (an officer must pick one
+    first; a principal has theirs). Refusals say which of the two is missing."""
+    svc.require(user, "principal")
+    return svc.school_of(user, f)
+
+
 def layout(**kwargs: Any) -> html.Div:
     def body(user: User, f: Filters, lang: str) -> list[Any]:
         return [
@@ -61,6 +68,7 @@ def layout(**kwargs: Any) -> html.Div:
 @guarded(2)
 def update_vs(user: User, lang: str, svc: Service, data: dict[str, Any]) -> list[Any]:
     f = Filters.from_mapping(data)
+    _school(svc, user, f)
     prof = svc.school_profile(user, f)
     if prof.empty:
         return [message(t("no_data", lang))] * 2
@@ -83,8 +91,9 @@ def update_vs(user: User, lang: str, svc: Service, data: dict[str, Any]) -> list
 @guarded(2)
 def update_classes(user: User, lang: str, svc: Service, data: dict[str, Any]) -> list[Any]:
     f = Filters.from_mapping(data)
+    school = _school(svc, user, f)
     classes = svc.score_report(user, f, level="class")
-    classes = classes[classes["school_id"] == svc.scope(user, f).school]
+    classes = classes[classes["school_id"] == school]
     district = svc.score_report(user, f, level="district")
     ref = float(district["mean"].iloc[0]) if not district.empty else float("nan")
     cols = [c for c in ["class_name", "n", "mean", "sd", "excellent_rate", "pass_rate",
@@ -98,8 +107,8 @@ def update_classes(user: User, lang: str, svc: Service, data: dict[str, Any]) ->
           Input(ids.FILTERS, "data"))
 @guarded(2)
 def update_items(user: User, lang: str, svc: Service, data: dict[str, Any]) -> list[Any]:
-    svc.require(user, "principal")
     f = Filters.from_mapping(data)
+    _school(svc, user, f)
     if svc.totals_only(user, f):
         return [totals_only(lang)] * 2
     items = svc.hotspots(user, f, level="school", by="item")
@@ -138,8 +147,8 @@ def va_reading(row: pd.Series | None, lang: str) -> str:
 @guarded(2)
 def update_va(user: User, lang: str, svc: Service, data: dict[str, Any]) -> list[Any]:
     f = Filters.from_mapping(data)
+    school = _school(svc, user, f)
     va = svc.value_added(user, f, level="school")
-    school = svc.scope(user, f).school
     mine = va[va["school_id"] == school] if "school_id" in va.columns else va.iloc[0:0]
     row = mine.iloc[0] if not mine.empty else None
     fig = figures.caterpillar(mine.assign(label=mine.get("school_name", "")), "label", "va",
@@ -154,6 +163,7 @@ def update_va(user: User, lang: str, svc: Service, data: dict[str, Any]) -> list
 @guarded(2)
 def update_students(user: User, lang: str, svc: Service, data: dict[str, Any]) -> list[Any]:
     f = Filters.from_mapping(data)
+    _school(svc, user, f)
     out = []
     for kind, cols in (("struggling", ["student_id", "class_name", "total", "z", "sgp",
                                        "reason"]),
@@ -195,8 +205,7 @@ def download(n_html: int, n_xlsx: int, data: dict[str, Any]) -> Any:
     @guarded(1)
     def inner(user: User, lang: str, svc: Service) -> Any:
         f = svc.scope(user, Filters.from_mapping(data))
-        if f.school is None:
-            raise AccessDenied("no school chosen")
+        _school(svc, user, f)
         sections = _sections(user, svc, f, lang)
         school = svc.tree(user)
         name = school.loc[school["school_id"] == f.school, "school_name"]
