@@ -22,8 +22,9 @@ Statistics of an administration (computed in SQL over the present students):
 * n, mean score, score rate 得分率 = mean / max (答对率 for 0/1 items; difficulty P), omission
   rate (NULL score);
 * D = score rate of the upper 27 % − that of the lower 27 % by total score (Kelley 1939,
-  *J. Educ. Psychol.* 30:17–24). Group size round(0.27 N) (at least 1); students are ordered by
-  total, ties at the cut broken by ``student_key`` so both groups have exactly that size;
+  *J. Educ. Psychol.* 30:17–24), the groups of :mod:`analytics.stats.items`: size
+  floor(0.27 N + 0.5) (here at least 1); students are ordered by total, ties at the cut broken
+  by ``student_key`` so both groups have exactly that size;
 * per answer: count, share of all present students, and shares in the upper/lower groups;
 * score rates by grade band A/B/C/D (from the paper's band lines on the total), gender,
   ownership (公办/民办) and locality (城区/乡镇).
@@ -56,6 +57,12 @@ from analytics.display import (
 from analytics.errors import InputError, NotFoundError
 from analytics.hotspots import DIFFICULTY_BANDS, district_weak_points, error_hotspots
 from analytics.lookup import PaperRef, resolve_paper
+from analytics.stats.items import (
+    KELLEY_SHARE,
+    difficulty_band_sql,
+    kelley_rank_sql,
+    kelley_size_sql,
+)
 from analytics.warehouse import Warehouse
 
 OBJECTIVE = ("single", "multiple", "true_false")
@@ -107,21 +114,22 @@ def meta_fingerprint(subject: str, grade: int | None, label: str, item_type: str
 # -- SQL ----------------------------------------------------------------------------------------
 
 def _groups_cte() -> str:
-    """Present students with band, demographics and their rank by total (upper/lower 27 %)."""
-    return """
+    """Present students with band, demographics and their rank by total (upper/lower 27 %:
+    Kelley's groups of the whole paper, :func:`analytics.stats.items.kelley_size_sql`, with at
+    least one student each)."""
+    size = kelley_size_sql("n_all", share=repr(KELLEY_SHARE), at_least=1, sql_type="INTEGER")
+    return f"""
         WITH pres AS (
             SELECT pr.student_key, pr.total, t.gender, t.ownership, t.locality,
                    CASE WHEN pr.total >= $band_a THEN 'A' WHEN pr.total >= $band_b THEN 'B'
                         WHEN pr.total >= $band_c THEN 'C' ELSE 'D' END AS band,
-                   row_number() OVER (ORDER BY pr.total DESC, pr.student_key) AS rk,
+                   {kelley_rank_sql()} AS rk,
                    count(*) OVER () AS n_all
             FROM paper_results pr JOIN student_tree t ON t.student_key = pr.student_key
             WHERE pr.paper_id = $paper_id AND pr.status = 'present'
         ),
         g AS (
-            SELECT *, greatest(1, CAST(round(0.27 * n_all) AS INTEGER)) AS n_g,
-                   rk <= greatest(1, CAST(round(0.27 * n_all) AS INTEGER)) AS is_upper,
-                   rk > n_all - greatest(1, CAST(round(0.27 * n_all) AS INTEGER)) AS is_lower
+            SELECT *, {size} AS n_g, rk <= {size} AS is_upper, rk > n_all - {size} AS is_lower
             FROM pres
         )
     """
@@ -198,13 +206,6 @@ def paper_items_sql() -> str:
     """
 
 
-def _band_case(col: str) -> str:
-    """SQL CASE giving the difficulty band code of a score-rate column (trusted identifier)."""
-    return (f"CASE WHEN {col} IS NULL THEN NULL WHEN {col} > 0.90 THEN 'very_easy' "
-            f"WHEN {col} >= 0.70 THEN 'easy' WHEN {col} >= 0.40 THEN 'medium' "
-            f"WHEN {col} >= 0.20 THEN 'hard' ELSE 'very_hard' END")
-
-
 def bank_overview_sql() -> str:
     """One row per bank item with its knowledge points, latest administration and note."""
     return f"""
@@ -241,7 +242,7 @@ def bank_overview_sql() -> str:
             LEFT JOIN adm ON adm.bank_item_id = b.bank_item_id
             LEFT JOIN note ON note.bank_item_id = b.bank_item_id
         )
-        SELECT * EXCLUDE (rate_for_band), {_band_case("rate_for_band")} AS difficulty_band
+        SELECT * EXCLUDE (rate_for_band), {difficulty_band_sql("rate_for_band")} AS difficulty_band
         FROM base
     """
 
@@ -809,7 +810,7 @@ def paper_archive(wh: Warehouse, *, exam: str, subject: str,
         SELECT a.item_number, a.item_label, a.bank_item_id, o.item_type, o.knowledge_points,
                o.cognitive_level, a.max_score, o.answer_key, o.stem_text, o.option_texts,
                o.solution_notes, a.n, a.mean_score, a.score_rate,
-               {_band_case("a.score_rate")} AS difficulty_band, a.discrimination,
+               {difficulty_band_sql("a.score_rate")} AS difficulty_band, a.discrimination,
                a.upper_rate, a.lower_rate, a.omit_rate, o.n_administrations,
                o.source_exam AS first_exam, o.note_version,
                (SELECT arg_max(author, version) FROM bank_notes nt

@@ -57,61 +57,30 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from analytics.errors import InputError
 from analytics.item_sums import ans_stage, cls_stage, unit_item_pass
 from analytics.levels import LEVEL_KEYS, check_level
 from analytics.lookup import resolve_paper, resolve_school
+from analytics.stats.frames import pair_positions as _pair_positions
+from analytics.stats.frames import sort_positions as _sort_positions
+from analytics.stats.frames import take as _take
+from analytics.stats.intervals import Z95 as Z95
+from analytics.stats.items import DIFFICULTY_BANDS as _BAND_CODES
+from analytics.stats.items import difficulty_band as difficulty_band
+from analytics.stats.multiplicity import bh_qvalues as bh_qvalues
+from analytics.stats.unit_gaps import SUMS as SUMS
+from analytics.stats.unit_gaps import compare_units as _compare
 from analytics.warehouse import Warehouse, shared_df
 from analytics.warehouse.db import memo
 
 By = Literal["item", "knowledge_point"]
 OBJECTIVE_TYPES = ("single", "multiple", "true_false")
-Z95 = float(stats.norm.ppf(0.975))
 
-# Difficulty bands of 难度 P (score rate): > .90 very easy, .70–.90 easy, .40–.70 medium,
-# .20–.40 hard, < .20 very hard (lower bounds inclusive except "very easy").
-DIFFICULTY_BANDS: tuple[tuple[str, str], ...] = (
-    ("very_easy", "容易"), ("easy", "较易"), ("medium", "中等"), ("hard", "较难"),
-    ("very_hard", "难"),
-)
-
-
-def difficulty_band(rate: pd.Series | np.ndarray | float) -> pd.Series:
-    """Band code of a score rate: very_easy (> .90), easy (≥ .70), medium (≥ .40), hard (≥ .20),
-    very_hard (< .20); NaN stays missing."""
-    r = pd.Series(np.atleast_1d(np.asarray(rate, dtype=float)))
-    out = np.select(
-        [r > 0.90, r >= 0.70, r >= 0.40, r >= 0.20, r < 0.20],
-        ["very_easy", "easy", "medium", "hard", "very_hard"],
-        default="",
-    )
-    return pd.Series(out, index=r.index, dtype=object).where(r.notna(), None)
-
-
-def bh_qvalues(p: np.ndarray | pd.Series) -> np.ndarray:
-    """Benjamini–Hochberg adjusted p-values (q-values); NaN entries are left out and stay NaN.
-
-    q_(i) = min_{j ≥ i} min(1, m · p_(j) / j) over the m finite p-values sorted ascending
-    (Benjamini & Hochberg 1995); equal to ``statsmodels.stats.multitest.multipletests(p,
-    method="fdr_bh")[1]``.
-    """
-    p = np.asarray(p, dtype=float)
-    q = np.full(p.shape, np.nan)
-    ok = np.isfinite(p)
-    m = int(ok.sum())
-    if m == 0:
-        return q
-    pv = p[ok]
-    # ties may come in any order: the backward running minimum gives tied p-values one q
-    order = np.argsort(pv)
-    ranked = pv[order] * m / np.arange(1, m + 1)
-    adj = np.minimum.accumulate(ranked[::-1])[::-1]
-    out = np.empty(m)
-    out[order] = np.minimum(adj, 1.0)
-    q[ok] = out
-    return q
+# Difficulty bands of 难度 P (score rate) with their Chinese names; the bands and their bounds
+# are defined in :mod:`analytics.stats.items`.
+DIFFICULTY_BANDS: tuple[tuple[str, str], ...] = tuple(
+    zip(_BAND_CODES, ("容易", "较易", "中等", "较难", "难"), strict=True))
 
 
 # -- SQL ---------------------------------------------------------------------------------------
@@ -428,7 +397,6 @@ def paper_items_sql() -> str:
 
 # -- inference on the small frames ------------------------------------------------------------
 
-SUMS = ("n", "sum_x", "sum_xx", "sum_p", "sum_pp", "sum_xp")
 
 
 def _split(sums: pd.DataFrame, level: str, group: str,
@@ -447,59 +415,6 @@ def _split(sums: pd.DataFrame, level: str, group: str,
     elif names is not None:      # keep the units that have names; names are joined at the end
         units = units[units[uid].isin(names[uid].dropna().astype("int64"))]
     return units, district
-
-
-def _compare(units: pd.DataFrame, district: pd.DataFrame, group: str,
-             relative: bool = False) -> pd.DataFrame:
-    """Add unit_rate, district_rate, paper_gap, gap, ci, z, p_value, gap_shrunk (q and flag
-    are added later). ``relative``: test y = x − p (rate minus own paper rate) instead of x."""
-    # the district's sums looked up per row (a merge would copy every column of the units)
-    pos = pd.Index(district[group]).get_indexer(units[group])
-    dist = {c: np.where(pos >= 0, district[c].to_numpy(float)[pos], np.nan)
-            for c in district.columns if c != group}
-    f = units.copy(deep=False)
-
-    def col(name: str) -> np.ndarray:
-        return dist[name] if name in dist else f[name].to_numpy(float)
-
-    n_u, n_d = col("n"), col("n_d")
-    n_r = n_d - n_u
-    f["unit_rate"] = col("sum_x") / n_u
-    f["district_rate"] = col("sum_x_d") / n_d
-    f["paper_gap"] = col("sum_p") / n_u - col("sum_p_d") / n_d
-    if relative:  # Σy = Σx − Σp, Σy² = Σx² − 2Σxp + Σp²
-        sy, sy_d = col("sum_x") - col("sum_p"), col("sum_x_d") - col("sum_p_d")
-        syy_d = col("sum_xx_d") - 2 * col("sum_xp_d") + col("sum_pp_d")
-    else:
-        sy, sy_d, syy_d = col("sum_x"), col("sum_x_d"), col("sum_xx_d")
-    m_u = sy / n_u
-    m_d = sy_d / n_d
-    with np.errstate(divide="ignore", invalid="ignore"):
-        m_r = (sy_d - sy) / n_r
-        var_d = (syy_d - sy_d ** 2 / n_d) / (n_d - 1)
-        var_d = np.clip(var_d, 0.0, None)
-        se = np.sqrt(var_d * (1.0 / n_u + 1.0 / n_r))
-        se = np.where((se > 0) & (n_r > 0), se, np.nan)
-        d = m_u - m_r
-        z = d / se
-    p = 2.0 * stats.norm.sf(np.abs(z))
-    gap = m_u - m_d
-    se_gap = se * n_r / n_d
-    f["gap"] = gap
-    f["ci_low"] = gap - Z95 * se_gap
-    f["ci_high"] = gap + Z95 * se_gap
-    f["z"] = z
-    f["p_value"] = p
-    # Empirical-Bayes shrinkage per item / knowledge point (method-of-moments τ²).
-    work = pd.DataFrame({"g": f[group].to_numpy(), "d2": d ** 2, "v": se ** 2})
-    ok = np.isfinite(work["d2"]) & np.isfinite(work["v"])
-    mom = work[ok].groupby("g").agg(d2=("d2", "mean"), v=("v", "mean"))
-    tau2 = (mom["d2"] - mom["v"]).clip(lower=0.0)
-    t2 = f[group].map(tau2).to_numpy(float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        shrink = np.where(t2 + se ** 2 > 0, t2 / (t2 + se ** 2), 0.0)
-    f["gap_shrunk"] = np.where(np.isfinite(se), gap * shrink, np.nan)
-    return f.drop(columns=list(SUMS[1:]))
 
 
 def top_wrong_sql(level: str, ans: str) -> str:
@@ -527,31 +442,6 @@ def top_wrong_sql(level: str, ans: str) -> str:
         SELECT t.{uid}, t.item_id, t.answer, t.n_chose, d.n_chose AS n_chose_d
         FROM top t LEFT JOIN d ON d.item_id = t.item_id AND d.answer = t.answer
     """
-
-
-def _pair_positions(table: tuple[np.ndarray, np.ndarray],
-                    query: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
-    """Position in ``table`` of each ``query`` pair (unit id, item id), −1 where absent; the
-    pairs of ``table`` are unique, ids are non-negative integers.
-
-    When the unit ids span a modest range (classes of a city: tens of thousands; the grid is
-    at most eight cells per row looked up, plus a million) the pairs are found through a dense
-    unit × item array of positions (two vectorised lookups); otherwise through a hash index of
-    the pairs."""
-    t_unit, t_item = (np.asarray(a, dtype="int64") for a in table)
-    q_unit, q_item = (np.asarray(a, dtype="int64") for a in query)
-    items = np.unique(t_item)
-    cells = (int(max(t_unit.max(initial=-1), q_unit.max(initial=-1))) + 1) * len(items)
-    limit = 8 * (len(t_unit) + len(q_unit)) + 1_000_000
-    if len(items) == 0 or cells > limit or min(t_unit.min(initial=0),
-                                               q_unit.min(initial=0)) < 0:
-        return pd.MultiIndex.from_arrays([t_unit, t_item]).get_indexer(
-            pd.MultiIndex.from_arrays([q_unit, q_item]))
-    grid = np.full(cells, -1, dtype="int64")
-    grid[t_unit * len(items) + np.searchsorted(items, t_item)] = np.arange(len(t_unit))
-    j = np.searchsorted(items, q_item).clip(max=len(items) - 1)
-    pos = grid[q_unit * len(items) + j]
-    return np.where(items[j] == q_item, pos, -1)
 
 
 def _top_wrong(wh: Warehouse, sp: dict[str, Any], level: str, units: pd.DataFrame,
@@ -765,45 +655,6 @@ def error_hotspots(
         ["item_id", "item_label", "item_type", "knowledge_points"]]
     f = _finish(f, names, level, last, text)
     return _filter_school(wh, f[columns], level, school)
-
-
-def _take(table: pd.DataFrame, key: str, values: pd.Series, cols: list[str]
-          ) -> dict[str, Any]:
-    """``table``'s ``cols`` at the rows whose ``key`` equals each of ``values`` (``key``
-    unique in ``table``; every value present), dtypes kept: a merge that copies only the
-    new columns."""
-    pos = pd.Index(table[key]).get_indexer(values)
-    if (pos < 0).any():
-        raise ValueError(f"{key} values missing from the table they are looked up in")
-    return {c: table[c].array.take(pos) for c in cols}
-
-
-def _sort_positions(f: pd.DataFrame, by: list[str]) -> np.ndarray | None:
-    """The positions that sort ``f`` by the columns ``by`` (stable; missing values last), or
-    None when ``f`` is in that order already. Integer columns without missing values are
-    ordered by one packed integer key when their ranges allow it (one argsort instead of a
-    lexsort over every column)."""
-    cols = [f[c] for c in by]
-    if not all(pd.api.types.is_integer_dtype(c) and not c.hasnans for c in cols):
-        return f.index.get_indexer(f[by].sort_values(by, kind="mergesort").index)
-    arrays = [c.to_numpy("int64") for c in cols]
-    if len(f) < 2:
-        return None
-    before = np.zeros(len(f) - 1, dtype=bool)    # row i sorts strictly before row i + 1
-    tied = np.ones(len(f) - 1, dtype=bool)       # rows i and i + 1 equal so far
-    for a in arrays:
-        before |= tied & (a[:-1] < a[1:])
-        tied &= a[:-1] == a[1:]
-    if (before | tied).all():
-        return None
-    lows = [int(a.min()) for a in arrays]
-    spans = [int(a.max()) - lo + 1 for a, lo in zip(arrays, lows, strict=True)]
-    if float(np.prod(np.asarray(spans, dtype=float))) < 2.0 ** 62:
-        key = np.zeros(len(f), dtype="int64")
-        for a, lo, span in zip(arrays, lows, spans, strict=True):
-            key = key * span + (a - lo)
-        return np.argsort(key, kind="stable")
-    return np.lexsort(arrays[::-1])
 
 
 def _in_unit_order(f: pd.DataFrame, names: pd.DataFrame, level: str,
