@@ -54,8 +54,11 @@ from analytics.display import (
     suppress_small,
     text_not_formulas,
 )
+from analytics.domain.bands import DIFFICULTY_BANDS, GRADE_BANDS
+from analytics.domain.items import ITEM_TYPE_ALIASES, ITEM_TYPES, OBJECTIVE_TYPES
+from analytics.domain.labels import label
 from analytics.errors import InputError, NotFoundError
-from analytics.hotspots import DIFFICULTY_BANDS, district_weak_points, error_hotspots
+from analytics.hotspots import district_weak_points, error_hotspots
 from analytics.lookup import PaperRef, resolve_paper
 from analytics.stats.items import (
     KELLEY_SHARE,
@@ -65,19 +68,16 @@ from analytics.stats.items import (
 )
 from analytics.warehouse import Warehouse
 
-OBJECTIVE = ("single", "multiple", "true_false")
-ITEM_TYPE_ZH = {"single": "单选", "multiple": "多选", "true_false": "判断", "fill": "填空",
-                "constructed": "解答"}
-_TYPE_ALIASES = {
-    "单选": "single", "单选题": "single", "选择题": "single", "多选": "multiple",
-    "多选题": "multiple", "判断": "true_false", "判断题": "true_false", "填空": "fill",
-    "填空题": "fill", "解答": "constructed", "解答题": "constructed", "主观题": "constructed",
-}
-DIFFICULTY_ZH = dict(DIFFICULTY_BANDS)
-_DIFFICULTY_ALIASES = {**{zh: code for code, zh in DIFFICULTY_BANDS},
+# the vocabulary (codes, labels, aliases) is analytics.domain's
+OBJECTIVE = OBJECTIVE_TYPES
+ITEM_TYPE_ZH = {t: label("item_type", t) for t in ITEM_TYPES}
+_TYPE_ALIASES = ITEM_TYPE_ALIASES
+DIFFICULTY_ZH = {code: label("difficulty", code) for code in DIFFICULTY_BANDS}
+_DIFFICULTY_ALIASES = {**{zh: code for code, zh in DIFFICULTY_ZH.items()},
                        "易": "very_easy", "中": "medium", "中档": "medium"}
-GROUP_ZH = {"A": "A等", "B": "B等", "C": "C等", "D": "D等", "M": "男", "F": "女",
-            "public": "公办", "private": "民办", "urban": "城区", "rural": "乡镇"}
+GROUP_ZH = {code: label(kind, code) for kind, codes in (
+    ("grade_band", GRADE_BANDS), ("gender", ("M", "F")), ("ownership", ("public", "private")),
+    ("locality", ("urban", "rural"))) for code in codes}
 GROUP_ORDER = ("band", "gender", "ownership", "locality")
 CONTENT_FIELDS = ("stem_text", "option_texts", "solution_notes", "image_paths",
                   "intended_difficulty")
@@ -956,7 +956,7 @@ HEADERS_ZH: dict[str, str] = {
     "gap": "差距", "q_value": "q值", "n_items": "题数", "wrong_option": "主要错误选项",
     "wrong_option_share": "选择比例", "ci_low": "下限", "ci_high": "上限",
 }
-GROUP_KIND_ZH = {"band": "等级", "gender": "性别", "ownership": "办学性质", "locality": "城乡"}
+GROUP_KIND_ZH = {kind: label("group_kind", kind) for kind in GROUP_ORDER}
 
 
 def _zh(frame: pd.DataFrame) -> pd.DataFrame:

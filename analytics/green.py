@@ -35,8 +35,8 @@ import numpy.typing as npt
 import pandas as pd
 from scipy import stats
 
+from analytics.domain.levels import LEVEL_KEYS, key_list
 from analytics.errors import InputError, NotFoundError
-from analytics.levels import LEVEL_KEYS, key_list
 from analytics.lookup import resolve_paper
 from analytics.stats.intervals import feldt_interval
 from analytics.stats.intervals import wilson as wilson

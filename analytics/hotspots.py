@@ -58,15 +58,17 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from analytics.domain.bands import DIFFICULTY_BANDS as _BAND_CODES
+from analytics.domain.items import OBJECTIVE_TYPES as OBJECTIVE_TYPES
+from analytics.domain.labels import label
+from analytics.domain.levels import LEVEL_KEYS, check_level
 from analytics.errors import InputError
 from analytics.item_sums import ans_stage, cls_stage, unit_item_pass
-from analytics.levels import LEVEL_KEYS, check_level
 from analytics.lookup import resolve_paper, resolve_school
 from analytics.stats.frames import pair_positions as _pair_positions
 from analytics.stats.frames import sort_positions as _sort_positions
 from analytics.stats.frames import take as _take
 from analytics.stats.intervals import Z95 as Z95
-from analytics.stats.items import DIFFICULTY_BANDS as _BAND_CODES
 from analytics.stats.items import difficulty_band as difficulty_band
 from analytics.stats.multiplicity import bh_qvalues as bh_qvalues
 from analytics.stats.unit_gaps import SUMS as SUMS
@@ -75,12 +77,10 @@ from analytics.warehouse import Warehouse, shared_df
 from analytics.warehouse.db import memo
 
 By = Literal["item", "knowledge_point"]
-OBJECTIVE_TYPES = ("single", "multiple", "true_false")
 
-# Difficulty bands of 难度 P (score rate) with their Chinese names; the bands and their bounds
-# are defined in :mod:`analytics.stats.items`.
+# Difficulty bands of 难度 P (score rate) with their Chinese names (analytics.domain)
 DIFFICULTY_BANDS: tuple[tuple[str, str], ...] = tuple(
-    zip(_BAND_CODES, ("容易", "较易", "中等", "较难", "难"), strict=True))
+    (code, label("difficulty", code)) for code in _BAND_CODES)
 
 
 # -- SQL ---------------------------------------------------------------------------------------

@@ -48,7 +48,7 @@ from typing import Any
 
 import pandas as pd
 
-from analytics.levels import LEVEL_KEYS, check_level
+from analytics.domain.levels import LEVEL_KEYS, check_level
 
 # KELLEY_SHARE and ItemSums are re-exported (tests, benchmarks and the analyses import them here)
 from analytics.stats.items import KELLEY_SHARE as KELLEY_SHARE

@@ -26,9 +26,9 @@ from __future__ import annotations
 
 import pandas as pd
 
+from analytics.domain.levels import LEVEL_KEYS, check_level
 from analytics.errors import InputError
 from analytics.item_sums import item_sums
-from analytics.levels import LEVEL_KEYS, check_level
 from analytics.lookup import PaperRef, resolve_paper, resolve_school
 from analytics.stats.items import FLAG_CODES as FLAG_CODES  # documented here
 from analytics.stats.items import compute_item_stats, item_flags, option_flags, option_table

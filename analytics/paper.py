@@ -19,10 +19,10 @@ from __future__ import annotations
 
 import pandas as pd
 
+from analytics.domain.levels import LEVEL_KEYS, LEVELS, check_level
 from analytics.errors import InputError
 from analytics.item_sums import cls_stage, item_sums, unit_item_pass
 from analytics.items import items_sql
-from analytics.levels import LEVEL_KEYS, LEVELS, check_level
 from analytics.lookup import resolve_paper, resolve_school
 from analytics.stats.items import (
     DIFFICULTY_BANDS,

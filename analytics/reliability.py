@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from analytics.domain.levels import LEVEL_KEYS, check_level
 from analytics.item_sums import item_sums
-from analytics.levels import LEVEL_KEYS, check_level
 from analytics.lookup import resolve_paper, resolve_school
 from analytics.stats.reliability import alpha_from_sums
 from analytics.warehouse import Warehouse

@@ -2,7 +2,7 @@
 
 Every function takes the paper as ``exam``/``subject``/``grade`` (see
 :func:`analytics.lookup.resolve_paper`) and returns a tidy frame: one row per unit at ``level``
-(its :data:`analytics.levels.LEVEL_KEYS` first), then ``n``, then unrounded statistics.
+(its :data:`analytics.domain.levels.LEVEL_KEYS` first), then ``n``, then unrounded statistics.
 Only students whose status is ``present`` count in ``n`` and the statistics; ``absent`` (缺考)
 and ``void`` (作弊/违纪) students are counted apart. The reference population for 超均率 and
 standard scores is the district (all present students of the paper in the same district), also
@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
+from analytics.domain.levels import LEVEL_KEYS, check_level
 from analytics.errors import InputError
-from analytics.levels import LEVEL_KEYS, check_level
 from analytics.lookup import PaperRef, resolve_paper, resolve_school
 from analytics.warehouse import Warehouse
 

@@ -69,6 +69,7 @@ import numpy.typing as npt
 import pandas as pd
 from scipy import stats
 
+from analytics.domain.labels import LABELS, labels_of
 from analytics.errors import InputError, NotFoundError
 from analytics.lookup import resolve_paper
 from analytics.stats.intervals import Z95 as Z95
@@ -78,10 +79,10 @@ from analytics.stats.mixed import reml_fit as reml_fit
 from analytics.warehouse import Warehouse
 
 COVARIATES = {"gender": "female", "ses": "ses"}
-CATEGORY_LABELS = {"above": "显著高于预期", "as_expected": "符合预期", "below": "显著低于预期"}
-CATEGORY_LABELS_EN = {"above": "significantly above expected", "as_expected": "as expected",
-                      "below": "significantly below expected"}
-METHODS = ("mlm", "residual", "zchange", "rankchange")
+# the labels of :func:`analytics.domain.label` ``("va_category", code)``
+CATEGORY_LABELS = labels_of("va_category", "zh")
+CATEGORY_LABELS_EN = labels_of("va_category", "en")
+METHODS = tuple(str(m) for m in LABELS["va_method"])   # mlm, residual, zchange, rankchange
 
 Scale = Literal["z", "raw"]
 

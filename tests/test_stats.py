@@ -91,3 +91,30 @@ def test_wilson_and_t_interval():
     half = t_half_width(np.array([2.0, 1.0]), np.array([16, 1]))
     assert half[0] == pytest.approx(sps.t.ppf(0.975, 15) * 2.0 / 4.0)
     assert np.isnan(half[1])
+
+
+def test_domain_labels_cover_every_code_in_both_languages():
+    from analytics.domain import label
+    from analytics.domain.bands import DIFFICULTY_BANDS as BANDS
+    from analytics.domain.bands import DISCRIMINATION_BANDS, GRADE_BANDS, LINES
+    from analytics.domain.items import ITEM_TYPES, OBJECTIVE_TYPES
+    from analytics.domain.labels import LABELS
+    from analytics.stats.items import FLAG_CODES
+
+    assert BANDS == DIFFICULTY_BANDS and set(OBJECTIVE_TYPES) < set(ITEM_TYPES)
+    for kind, codes in (("item_type", ITEM_TYPES), ("difficulty", BANDS),
+                        ("discrimination", DISCRIMINATION_BANDS), ("grade_band", GRADE_BANDS),
+                        ("line", LINES), ("flag", tuple(FLAG_CODES))):
+        assert tuple(LABELS[kind]) == tuple(codes), kind
+    for kind, codes in LABELS.items():
+        for code, (zh, en) in codes.items():
+            assert label(kind, code) == zh and label(kind, code, "en") == en
+            assert (zh and en and zh != en) or kind == "grade_band"
+    assert label("item_type", "single") == "单选"
+    assert label("flag", "possible_wrong_key", "en").startswith("a distractor attracts")
+    assert label("gender", "X") == "X"                      # unknown codes pass through
+    with pytest.raises(KeyError):
+        label("no_such_kind", "x")
+    with pytest.raises(ValueError):
+        label("gender", "M", "fr")
+    assert FLAG_CODES["too_easy"] == "过易 / too easy (P > .90)"

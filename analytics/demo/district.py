@@ -45,6 +45,8 @@ import numpy as np
 import pandas as pd
 
 from analytics.demo import names as N
+from analytics.domain.items import ITEM_TYPES
+from analytics.domain.labels import label
 
 SUBJECTS = ("语文", "数学", "英语", "科学")
 GRADES = (5, 9)
@@ -98,8 +100,7 @@ class Section:
     partial: float | None = None        # 多选: score for a correct proper subset
 
 
-TYPE_CN = {"single": "单选", "multiple": "多选", "true_false": "判断", "fill": "填空",
-           "constructed": "解答"}
+TYPE_CN = {t: label("item_type", t) for t in ITEM_TYPES}
 
 TEMPLATES: dict[tuple[str, int], tuple[Section, ...]] = {
     ("语文", 5): (

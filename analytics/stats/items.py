@@ -12,6 +12,20 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from analytics.domain.bands import (
+    ATTRACTIVE_MIN_SHARE,
+    DIFFICULTY_BANDS,
+    DIFFICULTY_CUTS,
+    DISCRIMINATION_BANDS,
+    DISCRIMINATION_CUTS,
+    EASY_P,
+    HARD_P,
+    KELLEY_SHARE,
+    OMIT_RATE,
+    WEAK_D,
+)
+from analytics.domain.items import OBJECTIVE_TYPES as OBJECTIVE
+from analytics.domain.labels import LABELS
 from analytics.stats.reliability import alpha_if_deleted_from_sums, item_moments
 from analytics.stats.sums import ItemSums
 
@@ -23,7 +37,6 @@ from analytics.stats.sums import ItemSums
 # ranks 1..g, the lower group ranks n − g + 1..n. The archive asks for at least one student
 # (``at_least=1``), so that a paper taken by a single student still has both groups.
 
-KELLEY_SHARE = 0.27
 
 
 def kelley_group_size(n: npt.ArrayLike, share: float = KELLEY_SHARE,
@@ -50,12 +63,6 @@ def kelley_rank_sql(partition: str = "", total: str = "pr.total",
 
 
 # -- bands --------------------------------------------------------------------------------------
-
-DIFFICULTY_BANDS = ("very_easy", "easy", "medium", "hard", "very_hard")
-DISCRIMINATION_BANDS = ("very_good", "good", "acceptable", "poor")
-# lower bounds of the difficulty bands below very_easy (P > .90; the others include the bound)
-DIFFICULTY_CUTS = (0.90, 0.70, 0.40, 0.20)
-DISCRIMINATION_CUTS = (0.40, 0.30, 0.20)   # Ebel & Frisbie (1991), lower bounds included
 
 
 def difficulty_band(p: pd.Series | np.ndarray | float) -> pd.Series:
@@ -88,23 +95,8 @@ def discrimination_band(d: pd.Series) -> pd.Series:
 
 # -- item statistics ----------------------------------------------------------------------------
 
-EASY_P = 0.90          # too easy above this difficulty
-HARD_P = 0.20          # too hard below
-WEAK_D = 0.20          # weak discrimination below (Ebel: poor)
-OMIT_RATE = 0.10       # many omissions above
-ATTRACTIVE_MIN_SHARE = 0.05  # a distractor discriminating positively counts from this share
-OBJECTIVE = ("single", "multiple", "true_false")
-
-FLAG_CODES = {
-    "too_easy": "过易 / too easy (P > .90)",
-    "too_hard": "过难 / too hard (P < .20)",
-    "weak_discrimination": "区分度低 / weak discrimination (0 ≤ D < .20)",
-    "negative_discrimination": "负区分 / negative discrimination (D < 0 or r_item_rest < 0)",
-    "possible_wrong_key": "疑似答案错误 / a distractor attracts the upper group more than the key",
-    "attractive_distractor": ("干扰项过强 / a distractor is chosen more often than the key, or "
-                              "(share ≥ 5%) more by the upper than the lower group"),
-    "many_omissions": "未答多 / many omissions (> 10%)",
-}
+# "过易 / too easy (P > .90)", …: the labels of :func:`analytics.domain.label` ``("flag", code)``
+FLAG_CODES = {code: f"{zh} / {en}" for code, (zh, en) in LABELS["flag"].items()}
 
 
 def option_table(sums: ItemSums, meta: pd.DataFrame) -> pd.DataFrame:
