@@ -355,7 +355,15 @@ def render() -> str:
     body: list[str] = []
     for anchor, title in groups:
         body += ["", f'<a id="{anchor}"></a>', f"## {title}", ""]
+        packages_shown: set[str] = set()
         for mod_name in dict.fromkeys(o.__module__ for _q, _s, o in by_group[anchor]):
+            # a package split into modules (analytics.archive) keeps its overview: its own
+            # docstring comes once, before its first module's
+            for pkg in _group_packages(anchor, mod_name):
+                if pkg not in packages_shown and sys.modules[pkg].__doc__:
+                    packages_shown.add(pkg)
+                    body += [f"*Package `{pkg}`*", "",
+                             render_doc(inspect.cleandoc(sys.modules[pkg].__doc__ or "")), ""]
             mod: ModuleType = sys.modules[mod_name]
             body += [f"*Module `{mod_name}`*", ""]
             if mod.__doc__:
@@ -364,6 +372,13 @@ def render() -> str:
                      if obj.__module__ == mod_name]
     text = "\n".join([*head, *body])
     return "\n".join(_collapse_blank(text.splitlines())).rstrip() + "\n"
+
+
+def _group_packages(anchor: str, mod_name: str) -> list[str]:
+    """The modules of group ``anchor`` that are packages above ``mod_name`` (not itself)."""
+    mods = next(m for a, _t, m in GROUPS if a == anchor)
+    return [g for g in mods if mod_name.startswith(g + ".")
+            and hasattr(sys.modules.get(g), "__path__")]
 
 
 def main(argv: list[str] | None = None) -> int:
