@@ -58,7 +58,6 @@ from analytics.demo.papers import paper_spec as paper_spec
 from analytics.demo.papers import score_codes as score_codes
 from analytics.demo.papers import simulate_item as simulate_item
 from analytics.demo.survey import _survey
-from analytics.demo.survey import survey_codebook as survey_codebook
 
 
 # ---------------------------------------------------------------------------------------------
@@ -490,6 +489,24 @@ def _plant_trap(spec: pd.DataFrame, rng: np.random.Generator) -> None:
     x = (k + 1 + int(rng.integers(len(opts) - 1))) % len(opts)
     spec.at[i, "trap"] = x
     spec.at[i, "b"] = -0.6
+
+
+def survey_codebook() -> pd.DataFrame:
+    """The questionnaire's items.
+
+    Likert items are 1–5 (1 完全不同意 … 5 完全同意); reverse-keyed items are worded negatively, so
+    a favourable answer is 1–2. 学业负担 items (not reversed) are favourable when low. Numeric
+    items are hours.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per item: ``question``, ``dimension``, ``text``, ``reverse`` (bool),
+        ``scale`` (``likert5`` or the unit of a numeric item).
+    """
+    rows = [(c, d, t, r, "likert5") for c, d, t, r in N.SURVEY_LIKERT]
+    rows += [(c, d, f"{t}({u})", False, u) for c, d, t, u in N.SURVEY_NUMERIC]
+    return pd.DataFrame(rows, columns=["question", "dimension", "text", "reverse", "scale"])
 
 
 VA_NOTE = ("增值:入口(期末)→监测的潜在能力增长,单位为入口标准差,期中时已实现一半 / "

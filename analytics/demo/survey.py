@@ -1,4 +1,5 @@
-"""The demo's questionnaire: the answers of each grade's students and its codebook."""
+"""The demo's questionnaire: the answers of each grade's students (its codebook:
+:func:`analytics.demo.district.survey_codebook`)."""
 
 from __future__ import annotations
 
@@ -61,21 +62,3 @@ def _survey(dist: DemoDistrict, rows: np.ndarray, grade: int) -> pd.DataFrame:
     frame = pd.DataFrame(out)
     respond = rng.random(n) < 0.97
     return frame.loc[respond].reset_index(drop=True)
-
-
-def survey_codebook() -> pd.DataFrame:
-    """The questionnaire's items.
-
-    Likert items are 1–5 (1 完全不同意 … 5 完全同意); reverse-keyed items are worded negatively, so
-    a favourable answer is 1–2. 学业负担 items (not reversed) are favourable when low. Numeric
-    items are hours.
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per item: ``question``, ``dimension``, ``text``, ``reverse`` (bool),
-        ``scale`` (``likert5`` or the unit of a numeric item).
-    """
-    rows = [(c, d, t, r, "likert5") for c, d, t, r in N.SURVEY_LIKERT]
-    rows += [(c, d, f"{t}({u})", False, u) for c, d, t, u in N.SURVEY_NUMERIC]
-    return pd.DataFrame(rows, columns=["question", "dimension", "text", "reverse", "scale"])
