@@ -33,7 +33,6 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from scipy import stats
 
 from analytics.domain.levels import LEVEL_KEYS, key_list
 from analytics.errors import InputError, NotFoundError
@@ -436,6 +435,8 @@ def _exam_indices(wh: Warehouse, exam: str, subject: str, grade: int | None, lev
         slope = sxy / sxx
         r2 = sxy**2 / (sxx * syy)
         se = np.sqrt((syy - slope * sxy) / (n - 2) / sxx)
+    from scipy import stats  # on first use (importing it costs 0.7 s)
+
     t = stats.t.ppf(0.975, np.maximum(n - 2, 1))
     fs = coef["ses_factor"]
     frames.append(_rows(s, keys, "ses_slope", "SES斜率", s["n"], slope, slope - t * se,

@@ -1,7 +1,9 @@
 """Confidence intervals: normal, t, Wilson, Feldt (Cronbach's α) and the median's.
 
 ``Z95`` is the one 95 % normal quantile of the code base (Φ⁻¹(0.975), the value of
-``scipy.stats.norm.ppf(0.975)``, asserted in tests/test_stats.py).
+``scipy.stats.norm.ppf(0.975)``, asserted in tests/test_stats.py). scipy.stats (0.7 s to import)
+is imported by the functions that need it, not with the module, so that importing the
+definitions (e.g. for the archive's SQL, or ``eqm --help``) stays cheap.
 """
 
 from __future__ import annotations
@@ -10,7 +12,6 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from scipy import stats as sps
 
 Z95 = 1.959963984540054
 
@@ -22,6 +23,8 @@ def normal_interval(estimate: Any, se: Any, z: float = Z95) -> tuple[Any, Any]:
 
 def t_half_width(sd: npt.ArrayLike, n: npt.ArrayLike, confidence: float = 0.95) -> np.ndarray:
     """Half width t_{(1+c)/2, n−1} · sd / √n of the t interval of a mean (NaN for n < 2)."""
+    from scipy import stats as sps
+
     n = np.asarray(n, dtype=float)
     with np.errstate(invalid="ignore", divide="ignore"):
         q = sps.t.ppf((1 + confidence) / 2, n - 1)
@@ -50,6 +53,8 @@ def feldt_interval(alpha: npt.ArrayLike, n: npt.ArrayLike, k: npt.ArrayLike,
     1 − (1 − α) · F_{1−p/2}(n − 1, (n − 1)(k − 1)) ≤ α ≤ 1 − (1 − α) · F_{p/2}(…), p = 1 − c,
     as in R ``psych::alpha.ci``; NaN where a degree of freedom is not positive.
     """
+    from scipy import stats as sps
+
     alpha = np.asarray(alpha, dtype=float)
     n = np.asarray(n, dtype=float)
     k = np.asarray(k, dtype=float)
@@ -70,6 +75,8 @@ def median_ci(values: np.ndarray, counts: np.ndarray, level: float = 0.95) -> tu
     Conover (1999, §3.2): order statistics l and n − l + 1 with l the (1 − c)/2 quantile of
     Binomial(n, ½) (at least 1).
     """
+    from scipy import stats as sps
+
     n = int(counts.sum())
     if n == 0:
         return 0, np.nan, np.nan, np.nan

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from analytics.stats.intervals import Z95
 
@@ -16,6 +15,8 @@ def compare_units(units: pd.DataFrame, district: pd.DataFrame, group: str,
              relative: bool = False) -> pd.DataFrame:
     """Add unit_rate, district_rate, paper_gap, gap, ci, z, p_value, gap_shrunk (q and flag
     are added later). ``relative``: test y = x − p (rate minus own paper rate) instead of x."""
+    from scipy import stats  # on first use: importing it costs 0.7 s
+
     # the district's sums looked up per row (a merge would copy every column of the units)
     pos = pd.Index(district[group]).get_indexer(units[group])
     dist = {c: np.where(pos >= 0, district[c].to_numpy(float)[pos], np.nan)
