@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from analytics.domain.levels import LEVEL_KEYS, check_level
 from analytics.errors import InputError
-from analytics.levels import LEVEL_KEYS, check_level
 from analytics.lookup import resolve_paper
 from analytics.warehouse import Warehouse
 

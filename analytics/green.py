@@ -13,7 +13,7 @@ Indices and levels (sources in ``green_scales.toml``)
 * 学业水平 attainment: ``1 − 2.5 × fail rate`` (fail = total below the paper's pass line), plus
   the shares at the proficiency bands A/B/C/D (``attainment_A`` … rows, no level).
 * 均衡 equity (district / zone only): ``1 − 2.5 × ICC`` with ICC = σ_s²/(σ_s² + σ²) of the
-  z-scores in a REML random-intercept model with schools (:func:`analytics.value_added.reml_fit`).
+  z-scores in a REML random-intercept model with schools (:func:`analytics.stats.mixed.reml_fit`).
 * 社会经济背景影响 SES influence, banded in reverse: ``1 − 2.5 × R²`` of the z-score regressed on
   SES (rows ``ses_slope`` and ``ses_r2`` give the slope with its OLS interval and the R²).
 
@@ -33,15 +33,15 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from scipy import stats
 
+from analytics.domain.levels import LEVEL_KEYS, key_list
 from analytics.errors import InputError, NotFoundError
-from analytics.levels import LEVEL_KEYS, key_list
 from analytics.lookup import resolve_paper
-from analytics.value_added import CellStats, reml_fit
+from analytics.stats.intervals import feldt_interval
+from analytics.stats.intervals import wilson as wilson
+from analytics.stats.mixed import CellStats, reml_fit
+from analytics.stats.reliability import alpha_from_variances
 from analytics.warehouse import Warehouse
-
-Z95 = float(stats.norm.ppf(0.975))
 
 
 def index_level(value: npt.ArrayLike) -> np.ndarray:
@@ -279,29 +279,10 @@ def alpha_sql() -> str:
 # --------------------------------------------------------------------------------------------
 # Python: the statistics
 # --------------------------------------------------------------------------------------------
-def wilson(k: npt.ArrayLike, n: npt.ArrayLike) -> tuple[np.ndarray, np.ndarray]:
-    """Wilson score 95% interval for k successes of n (NaN when n = 0)."""
-    k = np.asarray(k, float)
-    n = np.asarray(n, float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        p = k / n
-        den = 1 + Z95**2 / n
-        mid = (p + Z95**2 / (2 * n)) / den
-        half = Z95 * np.sqrt(p * (1 - p) / n + Z95**2 / (4 * n * n)) / den
-    return mid - half, mid + half
-
-
-def cronbach_alpha_from_sums(k: int, sum_item_var: float, var_total: float) -> float:
-    """α = k/(k−1) · (1 − Σ var(item) / var(total))."""
-    return k / (k - 1) * (1 - sum_item_var / var_total)
-
-
 def feldt_ci(alpha: float, n: int, k: int, level: float = 0.95) -> tuple[float, float]:
-    """Feldt (1965) interval: 1 − (1 − α)·F_{1−a/2} … 1 − (1 − α)·F_{a/2}, F(n−1, (n−1)(k−1))."""
-    a = 1 - level
-    d1, d2 = n - 1, (n - 1) * (k - 1)
-    return (1 - (1 - alpha) * stats.f.ppf(1 - a / 2, d1, d2),
-            1 - (1 - alpha) * stats.f.ppf(a / 2, d1, d2))
+    """Feldt's (1965) interval of one α (:func:`analytics.stats.intervals.feldt_interval`)."""
+    lo, hi = feldt_interval(alpha, n, k, level)
+    return float(lo), float(hi)
 
 
 def _register_items(wh: Warehouse, cfg: GreenConfig) -> None:
@@ -329,7 +310,7 @@ def scale_reliability(wh: Warehouse, *, survey: str | None = None, grade: int | 
     rows = []
     for r in g.to_dict("records"):
         k, n = int(r["k"]), int(r["n"])
-        a = cronbach_alpha_from_sums(k, float(r["sum_item_var"]), float(r["var_total"])) \
+        a = float(alpha_from_variances(k, float(r["sum_item_var"]), float(r["var_total"]))) \
             if k > 1 and n > 1 else float("nan")
         lo, hi = feldt_ci(a, n, k) if k > 1 and n > 2 else (float("nan"),) * 2
         rows.append({"scale": r["scale"], "name": names.get(r["scale"], r["scale"]), "k": k, "n": n,
@@ -454,6 +435,8 @@ def _exam_indices(wh: Warehouse, exam: str, subject: str, grade: int | None, lev
         slope = sxy / sxx
         r2 = sxy**2 / (sxx * syy)
         se = np.sqrt((syy - slope * sxy) / (n - 2) / sxx)
+    from scipy import stats  # on first use (importing it costs 0.7 s)
+
     t = stats.t.ppf(0.975, np.maximum(n - 2, 1))
     fs = coef["ses_factor"]
     frames.append(_rows(s, keys, "ses_slope", "SES斜率", s["n"], slope, slope - t * se,

@@ -57,378 +57,48 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from analytics.domain.bands import DIFFICULTY_BANDS as _BAND_CODES
+from analytics.domain.items import OBJECTIVE_TYPES as OBJECTIVE_TYPES
+from analytics.domain.labels import label
+from analytics.domain.levels import LEVEL_KEYS, check_level
 from analytics.errors import InputError
-from analytics.item_sums import ans_stage, cls_stage, unit_item_pass
-from analytics.levels import LEVEL_KEYS, check_level
+from analytics.item_sums import ans_stage
 from analytics.lookup import resolve_paper, resolve_school
+from analytics.reduce.hotspots import knowledge_item_totals_sql as knowledge_item_totals_sql
+from analytics.reduce.hotspots import knowledge_sums as _knowledge_sums
+from analytics.reduce.hotspots import knowledge_sums_sql as knowledge_sums_sql
+from analytics.reduce.hotspots import knowledge_sums_stored_sql as knowledge_sums_stored_sql
+from analytics.reduce.hotspots import knowledge_sums_wide_sql as knowledge_sums_wide_sql
+from analytics.reduce.hotspots import n_knowledge_points_sql as n_knowledge_points_sql
+from analytics.reduce.hotspots import paper_items_sql as paper_items_sql
+from analytics.reduce.hotspots import stored_knowledge_current as stored_knowledge_current
+from analytics.reduce.hotspots import top_wrong_sql as top_wrong_sql
+from analytics.reduce.hotspots import unit_id_column as _uid
+from analytics.reduce.hotspots import unit_names_sql as unit_names_sql
+from analytics.reduce.hotspots import unit_pass_sums as _unit_pass_sums
+from analytics.reduce.hotspots import wrong_options as _wrong_options
+from analytics.reduce.hotspots import wrong_options_sql as wrong_options_sql
+from analytics.stats.frames import pair_positions as _pair_positions
+from analytics.stats.frames import sort_positions as _sort_positions
+from analytics.stats.frames import take as _take
+from analytics.stats.intervals import Z95 as Z95
+from analytics.stats.items import difficulty_band as difficulty_band
+from analytics.stats.multiplicity import bh_qvalues as bh_qvalues
+from analytics.stats.unit_gaps import SUMS as SUMS
+from analytics.stats.unit_gaps import compare_units as _compare
 from analytics.warehouse import Warehouse, shared_df
 from analytics.warehouse.db import memo
 
 By = Literal["item", "knowledge_point"]
-OBJECTIVE_TYPES = ("single", "multiple", "true_false")
-Z95 = float(stats.norm.ppf(0.975))
 
-# Difficulty bands of 难度 P (score rate): > .90 very easy, .70–.90 easy, .40–.70 medium,
-# .20–.40 hard, < .20 very hard (lower bounds inclusive except "very easy").
-DIFFICULTY_BANDS: tuple[tuple[str, str], ...] = (
-    ("very_easy", "容易"), ("easy", "较易"), ("medium", "中等"), ("hard", "较难"),
-    ("very_hard", "难"),
-)
-
-
-def difficulty_band(rate: pd.Series | np.ndarray | float) -> pd.Series:
-    """Band code of a score rate: very_easy (> .90), easy (≥ .70), medium (≥ .40), hard (≥ .20),
-    very_hard (< .20); NaN stays missing."""
-    r = pd.Series(np.atleast_1d(np.asarray(rate, dtype=float)))
-    out = np.select(
-        [r > 0.90, r >= 0.70, r >= 0.40, r >= 0.20, r < 0.20],
-        ["very_easy", "easy", "medium", "hard", "very_hard"],
-        default="",
-    )
-    return pd.Series(out, index=r.index, dtype=object).where(r.notna(), None)
-
-
-def bh_qvalues(p: np.ndarray | pd.Series) -> np.ndarray:
-    """Benjamini–Hochberg adjusted p-values (q-values); NaN entries are left out and stay NaN.
-
-    q_(i) = min_{j ≥ i} min(1, m · p_(j) / j) over the m finite p-values sorted ascending
-    (Benjamini & Hochberg 1995); equal to ``statsmodels.stats.multitest.multipletests(p,
-    method="fdr_bh")[1]``.
-    """
-    p = np.asarray(p, dtype=float)
-    q = np.full(p.shape, np.nan)
-    ok = np.isfinite(p)
-    m = int(ok.sum())
-    if m == 0:
-        return q
-    pv = p[ok]
-    # ties may come in any order: the backward running minimum gives tied p-values one q
-    order = np.argsort(pv)
-    ranked = pv[order] * m / np.arange(1, m + 1)
-    adj = np.minimum.accumulate(ranked[::-1])[::-1]
-    out = np.empty(m)
-    out[order] = np.minimum(adj, 1.0)
-    q[ok] = out
-    return q
-
-
-# -- SQL ---------------------------------------------------------------------------------------
-
-def _uid(level: str) -> str:
-    """The id column of a level's units (trusted identifier)."""
-    return LEVEL_KEYS[check_level(level)][-2]
-
-
-def _present_cte(level: str) -> str:
-    """Present students of the paper with their unit id and paper rate p = total / full."""
-    uid = _uid(level)
-    return f"""
-        st AS (
-            SELECT pr.student_key, t.{uid}, pr.total / $full_score AS p
-            FROM paper_results pr JOIN student_tree t ON t.student_key = pr.student_key
-            WHERE pr.paper_id = $paper_id AND pr.status = 'present'
-        )"""
-
-
-def unit_names_sql(level: str) -> str:
-    """The level's key columns (ids and names) of every unit, one row per unit."""
-    return {
-        "zone": "SELECT z.zone_id, z.name AS zone_name FROM zones z",
-        "school": "SELECT z.zone_id, z.name AS zone_name, s.school_id, s.name AS school_name "
-                  "FROM schools s LEFT JOIN zones z ON z.zone_id = s.zone_id",
-        "class": "SELECT s.school_id, s.name AS school_name, c.class_id, c.name AS class_name "
-                 "FROM classes c JOIN schools s ON s.school_id = c.school_id",
-    }[level]
-
-
-#: Per knowledge point of the paper: the Σ of its items' maximum scores and how many items.
-_KMAX_CTE = """kmax AS (
-            SELECT k.knowledge_point, sum(i.max_score) AS kp_max, count(*) AS n_items
-            FROM items i JOIN item_knowledge k ON k.item_id = i.item_id
-            WHERE i.paper_id = $paper_id
-            GROUP BY k.knowledge_point
-        )"""
-
-
-def _present_units_cte() -> str:
-    """``st``: present students of the paper with zone, school and class ids and paper rate
-    p = total / full score."""
-    return """st AS (
-            SELECT pr.student_key, t.zone_id, t.school_id, t.class_id,
-                   pr.total / $full_score AS p
-            FROM paper_results pr JOIN student_tree t ON t.student_key = pr.student_key
-            WHERE pr.paper_id = $paper_id AND pr.status = 'present'
-        )"""
-
-
-def knowledge_sums_sql(level: str) -> str:
-    """Per unit × knowledge point and per knowledge point: n, Σx, Σx², Σp, Σp², Σxp of a
-    student's knowledge-point rate x = (Σ scores on the point's items) / (Σ their max scores)
-    and paper rate p = total / full_score."""
-    uid = _uid(level)
-    return f"""
-        WITH {_present_cte(level)},
-        {_KMAX_CTE},
-        s AS (
-            SELECT r.student_key, k.knowledge_point, sum(coalesce(r.score, 0)) AS score
-            FROM responses r
-            JOIN item_knowledge k ON k.item_id = r.item_id
-            WHERE r.paper_id = $paper_id
-            GROUP BY r.student_key, k.knowledge_point
-        ),
-        u AS (
-            SELECT st.{uid}, st.p, s.knowledge_point, s.score / m.kp_max AS x,
-                   m.kp_max, m.n_items
-            FROM s
-            JOIN st ON st.student_key = s.student_key
-            JOIN kmax m ON m.knowledge_point = s.knowledge_point
-        )
-        SELECT {uid}, knowledge_point, GROUPING({uid}) AS is_district,
-               count(*) AS n, sum(x) AS sum_x, sum(x * x) AS sum_xx,
-               sum(p) AS sum_p, sum(p * p) AS sum_pp, sum(x * p) AS sum_xp,
-               any_value(kp_max) AS max_score, any_value(n_items) AS n_items
-        FROM u
-        GROUP BY GROUPING SETS (({uid}, knowledge_point), (knowledge_point))
-    """
-
-
-def n_knowledge_points_sql() -> str:
-    """How many distinct knowledge points the paper's items are tagged with."""
-    return """
-        SELECT count(DISTINCT k.knowledge_point) AS n_kp
-        FROM items i JOIN item_knowledge k ON k.item_id = i.item_id
-        WHERE i.paper_id = $paper_id
-    """
-
-
-UNIT_LEVELS = ("zone", "school", "class")
-
-
-def knowledge_sums_wide_sql(n_kp: int) -> str:
-    """The result of :func:`knowledge_sums_sql` for zones, schools and classes at once (column
-    ``level``: zone | school | class | district, ``unit_id``), computed without a student ×
-    knowledge point aggregation: one row per student with a column per knowledge point
-    (numbered 1..n_kp in name order; ``n_kp`` is a trusted integer), the per-unit sums of those
-    columns per class (the finest unit) rolled up to schools, zones and the district (the sums
-    are additive), then one row per unit × knowledge point. A student counts for a
-    knowledge point when they have a response row on one of its items, as in
-    :func:`knowledge_sums_sql`; the expensive per-student pass is shared by the levels."""
-    ks = range(1, n_kp + 1)
-    per_student = ",\n".join(
-        f"sum(coalesce(r.score, 0)) FILTER (WHERE ik.kpi = {k}) AS s{k}" for k in ks)
-    per_unit = ",\n".join(
-        f"count(s{k}) AS n{k}, sum(s{k}) AS a{k}, sum(s{k} * s{k}) AS b{k}, "
-        f"sum(p) FILTER (WHERE s{k} IS NOT NULL) AS c{k}, "
-        f"sum(p * p) FILTER (WHERE s{k} IS NOT NULL) AS d{k}, sum(s{k} * p) AS e{k}"
-        for k in ks)
-    roll = ", ".join(f"sum({c}{k}) AS {c}{k}" for k in ks for c in "nabcde")
-    long = "\n            UNION ALL ".join(
-        f"SELECT level, unit_id, {k} AS kpi, n{k} AS n, a{k} AS a, b{k} AS b, c{k} AS c, "
-        f"d{k} AS d, e{k} AS e FROM agg" for k in ks)
-    return f"""
-        WITH {_present_units_cte()},
-        kmax AS (
-            SELECT knowledge_point, kp_max, n_items,
-                   CAST(row_number() OVER (ORDER BY knowledge_point) AS INTEGER) AS kpi
-            FROM (SELECT k.knowledge_point, sum(i.max_score) AS kp_max, count(*) AS n_items
-                  FROM items i JOIN item_knowledge k ON k.item_id = i.item_id
-                  WHERE i.paper_id = $paper_id
-                  GROUP BY k.knowledge_point) AS km
-        ),
-        ik AS (
-            SELECT k.item_id, m.kpi
-            FROM item_knowledge k
-            JOIN items i ON i.item_id = k.item_id
-            JOIN kmax m ON m.knowledge_point = k.knowledge_point
-            WHERE i.paper_id = $paper_id
-        ),
-        s AS (
-            SELECT r.student_key, {per_student}
-            FROM responses r JOIN ik ON ik.item_id = r.item_id
-            WHERE r.paper_id = $paper_id
-            GROUP BY r.student_key
-        ),
-        fine AS (
-            SELECT st.zone_id, st.school_id, st.class_id, {per_unit}
-            FROM s JOIN st ON st.student_key = s.student_key
-            GROUP BY st.zone_id, st.school_id, st.class_id
-        ),
-        agg AS (
-            SELECT 'zone' AS level, zone_id AS unit_id, {roll} FROM fine GROUP BY zone_id
-            UNION ALL
-            SELECT 'school', school_id, {roll} FROM fine GROUP BY school_id
-            UNION ALL
-            SELECT 'class', class_id, {roll} FROM fine GROUP BY class_id
-            UNION ALL
-            SELECT 'district', NULL, {roll} FROM fine
-        ),
-        long AS (
-            {long}
-        )
-        SELECT l.level, l.unit_id, m.knowledge_point, CAST(l.n AS BIGINT) AS n,
-               l.a / m.kp_max AS sum_x, l.b / (m.kp_max * m.kp_max) AS sum_xx,
-               l.c AS sum_p, l.d AS sum_pp, l.e / m.kp_max AS sum_xp,
-               m.kp_max AS max_score, m.n_items
-        FROM long l JOIN kmax m ON m.kpi = l.kpi
-        WHERE l.n > 0
-    """
-
-
-def knowledge_sums_stored_sql() -> str:
-    """:func:`knowledge_sums_wide_sql`'s result read from ``knowledge_results`` (the per
-    student × knowledge point sums the importers keep) instead of the responses: ten rows per
-    student instead of forty, and no per-student grouping. Parameters: ``$paper_id``,
-    ``$full_score``."""
-    sums = "CAST(sum(n) AS BIGINT) AS n, sum(a) AS a, sum(b) AS b, sum(c) AS c, " \
-           "sum(d) AS d, sum(e) AS e"
-    return f"""
-        WITH {_present_units_cte()},
-        {_KMAX_CTE},
-        fine AS (
-            SELECT st.zone_id, st.school_id, st.class_id, kr.knowledge_point, count(*) AS n,
-                   sum(kr.score) AS a, sum(kr.score * kr.score) AS b, sum(st.p) AS c,
-                   sum(st.p * st.p) AS d, sum(kr.score * st.p) AS e
-            FROM knowledge_results kr JOIN st ON st.student_key = kr.student_key
-            WHERE kr.paper_id = $paper_id
-            GROUP BY st.zone_id, st.school_id, st.class_id, kr.knowledge_point
-        ),
-        agg AS (
-            SELECT 'zone' AS level, zone_id AS unit_id, knowledge_point, {sums}
-            FROM fine GROUP BY zone_id, knowledge_point
-            UNION ALL
-            SELECT 'school', school_id, knowledge_point, {sums}
-            FROM fine GROUP BY school_id, knowledge_point
-            UNION ALL
-            SELECT 'class', class_id, knowledge_point, {sums}
-            FROM fine GROUP BY class_id, knowledge_point
-            UNION ALL
-            SELECT 'district', NULL, knowledge_point, {sums} FROM fine GROUP BY knowledge_point
-        )
-        SELECT l.level, l.unit_id, m.knowledge_point, l.n,
-               l.a / m.kp_max AS sum_x, l.b / (m.kp_max * m.kp_max) AS sum_xx,
-               l.c AS sum_p, l.d AS sum_pp, l.e / m.kp_max AS sum_xp,
-               m.kp_max AS max_score, m.n_items
-        FROM agg l JOIN kmax m ON m.knowledge_point = l.knowledge_point
-        WHERE l.n > 0
-    """
-
-
-def knowledge_item_totals_sql(cls: str) -> str:
-    """Per knowledge point of ``$paper_id``: the Σ of its items' scores over the present
-    students (``s``), from the staged class × item pass ``cls`` (a trusted name;
-    :func:`analytics.item_sums.class_item_sql`)."""
-    return f"""
-        SELECT k.knowledge_point, sum(coalesce(c.sx, 0.0)) AS s
-        FROM {cls} c JOIN item_knowledge k ON k.item_id = c.item_id
-        JOIN items i ON i.item_id = c.item_id
-        WHERE i.paper_id = $paper_id
-        GROUP BY k.knowledge_point
-    """
-
-
-def stored_knowledge_current(stored: pd.DataFrame, totals: pd.DataFrame) -> bool:
-    """Whether the district rows of :func:`knowledge_sums_stored_sql` (Σ score = sum_x ·
-    max_score per knowledge point) equal the items' totals (:func:`knowledge_item_totals_sql`)
-    for every knowledge point, to 1e-6 relative: False when ``knowledge_results`` is stale
-    (e.g. responses changed without the importers) or missing."""
-    d = stored[stored["level"] == "district"]
-    got = pd.Series(d["sum_x"].to_numpy(float) * d["max_score"].to_numpy(float),
-                    index=d["knowledge_point"].to_numpy())
-    want = pd.Series(totals["s"].to_numpy(float), index=totals["knowledge_point"].to_numpy())
-    if got.index.has_duplicates or set(got.index) != set(want.index):
-        return False
-    diff = (got - want.reindex(got.index)).abs().to_numpy()
-    return bool((diff <= 1e-6 * np.maximum(1.0, want.reindex(got.index).abs().to_numpy())).all())
-
-
-def _knowledge_sums(wh: Warehouse, level: str, sp: dict[str, Any]) -> pd.DataFrame:
-    """Per unit × knowledge point sums (:func:`knowledge_sums_sql`'s columns), for zones,
-    schools and classes from the pass shared by those levels: over ``knowledge_results`` when
-    its sums agree with the responses' (:func:`stored_knowledge_current`), else over the
-    responses (:func:`knowledge_sums_wide_sql`); same result either way."""
-    n_kp = int(shared_df(wh, n_knowledge_points_sql(), {"paper_id": sp["paper_id"]})
-               ["n_kp"].iloc[0])
-    if n_kp == 0 or level not in UNIT_LEVELS:
-        return shared_df(wh, knowledge_sums_sql(level), sp)
-    w = shared_df(wh, knowledge_sums_stored_sql(), sp)
-    totals = shared_df(wh, knowledge_item_totals_sql(cls_stage(wh, sp["paper_id"])),
-                       {"paper_id": sp["paper_id"]})
-    if not stored_knowledge_current(w, totals):
-        w = shared_df(wh, knowledge_sums_wide_sql(n_kp), sp)
-    w = w[w["level"].isin([level, "district"])]
-    out = w.drop(columns="level").rename(columns={"unit_id": _uid(level)})
-    out.insert(2, "is_district", (w["level"] == "district").astype("int64").to_numpy())
-    return out.reset_index(drop=True)
-
-
-def _wrong_answers_cte(ans: str) -> str:
-    """CTE ``f``: the rows of the staged answers pass ``ans`` (a trusted name) that are wrong
-    answers to an objective item of ``$paper_id`` (an answer given, not empty, that differs
-    from the key), with the unit ids of every level."""
-    return f"""
-        f AS (
-            SELECT a.school_id, a.class_id, sc.zone_id, a.item_id, a.answer, a.n
-            FROM {ans} a JOIN items i ON i.item_id = a.item_id
-            LEFT JOIN schools sc ON sc.school_id = a.school_id
-            WHERE i.paper_id = $paper_id
-              AND i.item_type IN ('single', 'multiple', 'true_false')
-              AND a.answer <> '' AND a.answer IS DISTINCT FROM i.answer_key
-        )"""
-
-
-def wrong_options_sql(level: str | None, ans: str) -> str:
-    """Per unit of ``level`` × objective item × wrong answer (an answer given, not empty, that
-    differs from the key) how many present students gave it (``n_chose``, ``is_district`` 0),
-    and the same for the whole paper (unit id NULL, ``is_district`` 1; ``level`` None gives
-    only these), rolled up from the staged answers pass ``ans`` (a trusted name;
-    :func:`analytics.item_sums.class_answer_pass_sql`). Parameter: ``$paper_id``."""
-    whole = "SELECT NULL AS unit_id, item_id, answer, 1 AS is_district, " \
-            "CAST(sum(n) AS BIGINT) AS n_chose " \
-            "FROM f GROUP BY item_id, answer"
-    units = "" if level is None else (
-        f"SELECT {_uid(level)}, item_id, answer, 0 AS is_district, "
-        f"CAST(sum(n) AS BIGINT) AS n_chose FROM f "
-        f"GROUP BY {_uid(level)}, item_id, answer UNION ALL ")
-    return f"""
-        WITH {_wrong_answers_cte(ans)}
-        {units}{whole}
-    """
-
-
-def _wrong_options(wh: Warehouse, sp: dict[str, Any], level: str | None) -> pd.DataFrame:
-    """The wrong answers of ``level``'s units (none when ``level`` is None) and of the whole
-    paper: columns ``<level id>`` (``unit_id`` when ``level`` is None), ``item_id, answer,
-    is_district`` (1 for the whole paper, unit id NULL), ``n_chose``
-    (:func:`wrong_options_sql`)."""
-    paper_id = sp["paper_id"]
-    f = shared_df(wh, wrong_options_sql(level, ans_stage(wh, paper_id)),
-                  {"paper_id": paper_id})
-    if level is not None:
-        f = f.rename(columns={f.columns[0]: _uid(level)})
-        f[_uid(level)] = f[_uid(level)].astype("Int64")
-    f["is_district"] = f["is_district"].astype("int64")
-    f["n_chose"] = f["n_chose"].astype("int64")
-    return f
-
-
-def paper_items_sql() -> str:
-    """The paper's items with their knowledge points joined by ';'."""
-    return """
-        SELECT i.item_id, i.number AS item_number, i.label AS item_label, i.item_type,
-               i.max_score, i.answer_key,
-               string_agg(k.knowledge_point, ';' ORDER BY k.knowledge_point) AS knowledge_points
-        FROM items i LEFT JOIN item_knowledge k ON k.item_id = i.item_id
-        WHERE i.paper_id = $paper_id
-        GROUP BY ALL
-        ORDER BY i.number
-    """
+# Difficulty bands of 难度 P (score rate) with their Chinese names (analytics.domain)
+DIFFICULTY_BANDS: tuple[tuple[str, str], ...] = tuple(
+    (code, label("difficulty", code)) for code in _BAND_CODES)
 
 
 # -- inference on the small frames ------------------------------------------------------------
 
-SUMS = ("n", "sum_x", "sum_xx", "sum_p", "sum_pp", "sum_xp")
 
 
 def _split(sums: pd.DataFrame, level: str, group: str,
@@ -447,111 +117,6 @@ def _split(sums: pd.DataFrame, level: str, group: str,
     elif names is not None:      # keep the units that have names; names are joined at the end
         units = units[units[uid].isin(names[uid].dropna().astype("int64"))]
     return units, district
-
-
-def _compare(units: pd.DataFrame, district: pd.DataFrame, group: str,
-             relative: bool = False) -> pd.DataFrame:
-    """Add unit_rate, district_rate, paper_gap, gap, ci, z, p_value, gap_shrunk (q and flag
-    are added later). ``relative``: test y = x − p (rate minus own paper rate) instead of x."""
-    # the district's sums looked up per row (a merge would copy every column of the units)
-    pos = pd.Index(district[group]).get_indexer(units[group])
-    dist = {c: np.where(pos >= 0, district[c].to_numpy(float)[pos], np.nan)
-            for c in district.columns if c != group}
-    f = units.copy(deep=False)
-
-    def col(name: str) -> np.ndarray:
-        return dist[name] if name in dist else f[name].to_numpy(float)
-
-    n_u, n_d = col("n"), col("n_d")
-    n_r = n_d - n_u
-    f["unit_rate"] = col("sum_x") / n_u
-    f["district_rate"] = col("sum_x_d") / n_d
-    f["paper_gap"] = col("sum_p") / n_u - col("sum_p_d") / n_d
-    if relative:  # Σy = Σx − Σp, Σy² = Σx² − 2Σxp + Σp²
-        sy, sy_d = col("sum_x") - col("sum_p"), col("sum_x_d") - col("sum_p_d")
-        syy_d = col("sum_xx_d") - 2 * col("sum_xp_d") + col("sum_pp_d")
-    else:
-        sy, sy_d, syy_d = col("sum_x"), col("sum_x_d"), col("sum_xx_d")
-    m_u = sy / n_u
-    m_d = sy_d / n_d
-    with np.errstate(divide="ignore", invalid="ignore"):
-        m_r = (sy_d - sy) / n_r
-        var_d = (syy_d - sy_d ** 2 / n_d) / (n_d - 1)
-        var_d = np.clip(var_d, 0.0, None)
-        se = np.sqrt(var_d * (1.0 / n_u + 1.0 / n_r))
-        se = np.where((se > 0) & (n_r > 0), se, np.nan)
-        d = m_u - m_r
-        z = d / se
-    p = 2.0 * stats.norm.sf(np.abs(z))
-    gap = m_u - m_d
-    se_gap = se * n_r / n_d
-    f["gap"] = gap
-    f["ci_low"] = gap - Z95 * se_gap
-    f["ci_high"] = gap + Z95 * se_gap
-    f["z"] = z
-    f["p_value"] = p
-    # Empirical-Bayes shrinkage per item / knowledge point (method-of-moments τ²).
-    work = pd.DataFrame({"g": f[group].to_numpy(), "d2": d ** 2, "v": se ** 2})
-    ok = np.isfinite(work["d2"]) & np.isfinite(work["v"])
-    mom = work[ok].groupby("g").agg(d2=("d2", "mean"), v=("v", "mean"))
-    tau2 = (mom["d2"] - mom["v"]).clip(lower=0.0)
-    t2 = f[group].map(tau2).to_numpy(float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        shrink = np.where(t2 + se ** 2 > 0, t2 / (t2 + se ** 2), 0.0)
-    f["gap_shrunk"] = np.where(np.isfinite(se), gap * shrink, np.nan)
-    return f.drop(columns=list(SUMS[1:]))
-
-
-def top_wrong_sql(level: str, ans: str) -> str:
-    """Per unit × item the most-chosen wrong answer (ties to the first answer in text order,
-    i.e. by code point) and how many chose it in the unit (``n_chose``) and in the district
-    (``n_chose_d``), counted as in :func:`wrong_options_sql` from the staged answers pass
-    ``ans`` (a trusted name). Parameter: ``$paper_id``."""
-    uid = _uid(level)
-    return f"""
-        WITH {_wrong_answers_cte(ans)},
-        u AS (
-            SELECT {uid}, item_id, answer, CAST(sum(n) AS BIGINT) AS n_chose
-            FROM f WHERE {uid} IS NOT NULL
-            GROUP BY {uid}, item_id, answer
-        ),
-        top AS (
-            SELECT {uid}, item_id, first(answer ORDER BY n_chose DESC, answer) AS answer,
-                   max(n_chose) AS n_chose
-            FROM u GROUP BY {uid}, item_id
-        ),
-        d AS (
-            SELECT item_id, answer, CAST(sum(n) AS BIGINT) AS n_chose FROM f
-            GROUP BY item_id, answer
-        )
-        SELECT t.{uid}, t.item_id, t.answer, t.n_chose, d.n_chose AS n_chose_d
-        FROM top t LEFT JOIN d ON d.item_id = t.item_id AND d.answer = t.answer
-    """
-
-
-def _pair_positions(table: tuple[np.ndarray, np.ndarray],
-                    query: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
-    """Position in ``table`` of each ``query`` pair (unit id, item id), −1 where absent; the
-    pairs of ``table`` are unique, ids are non-negative integers.
-
-    When the unit ids span a modest range (classes of a city: tens of thousands; the grid is
-    at most eight cells per row looked up, plus a million) the pairs are found through a dense
-    unit × item array of positions (two vectorised lookups); otherwise through a hash index of
-    the pairs."""
-    t_unit, t_item = (np.asarray(a, dtype="int64") for a in table)
-    q_unit, q_item = (np.asarray(a, dtype="int64") for a in query)
-    items = np.unique(t_item)
-    cells = (int(max(t_unit.max(initial=-1), q_unit.max(initial=-1))) + 1) * len(items)
-    limit = 8 * (len(t_unit) + len(q_unit)) + 1_000_000
-    if len(items) == 0 or cells > limit or min(t_unit.min(initial=0),
-                                               q_unit.min(initial=0)) < 0:
-        return pd.MultiIndex.from_arrays([t_unit, t_item]).get_indexer(
-            pd.MultiIndex.from_arrays([q_unit, q_item]))
-    grid = np.full(cells, -1, dtype="int64")
-    grid[t_unit * len(items) + np.searchsorted(items, t_item)] = np.arange(len(t_unit))
-    j = np.searchsorted(items, q_item).clip(max=len(items) - 1)
-    pos = grid[q_unit * len(items) + j]
-    return np.where(items[j] == q_item, pos, -1)
 
 
 def _top_wrong(wh: Warehouse, sp: dict[str, Any], level: str, units: pd.DataFrame,
@@ -609,22 +174,6 @@ def _filter_school(wh: Warehouse, frame: pd.DataFrame, level: str,
                          "level school or class")
     sid = resolve_school(wh, school)
     return frame[frame["school_id"] == sid].reset_index(drop=True)
-
-
-def _unit_pass_sums(wh: Warehouse, sp: dict[str, Any], level: str) -> pd.DataFrame:
-    """Per unit × item of ``level`` and per item of the whole paper (``is_district`` 1, unit id
-    NULL): n, Σx, Σx², Σp, Σp², Σxp (``sum_*``) of the item rate x = score / max_score and the
-    student's paper rate p = total / full_score; read from the one per-paper pass that serves
-    every level and the knowledge-point rates (:func:`analytics.item_sums.unit_item_pass`)."""
-    uid = _uid(level)
-    f = unit_item_pass(wh, sp["paper_id"], sp["full_score"])
-    f = f[f["level"].isin([level, "all"])]
-    out = pd.DataFrame({uid: f["unit_id"].astype("Int64").to_numpy(),
-                        "item_id": f["item_id"].to_numpy(),
-                        "is_district": (f["level"] == "all").astype("int64").to_numpy()})
-    for c in SUMS:
-        out[c] = f[c].to_numpy()
-    return out
 
 
 def _item_frame(wh: Warehouse, sp: dict[str, Any], level: str, relative: bool,
@@ -765,45 +314,6 @@ def error_hotspots(
         ["item_id", "item_label", "item_type", "knowledge_points"]]
     f = _finish(f, names, level, last, text)
     return _filter_school(wh, f[columns], level, school)
-
-
-def _take(table: pd.DataFrame, key: str, values: pd.Series, cols: list[str]
-          ) -> dict[str, Any]:
-    """``table``'s ``cols`` at the rows whose ``key`` equals each of ``values`` (``key``
-    unique in ``table``; every value present), dtypes kept: a merge that copies only the
-    new columns."""
-    pos = pd.Index(table[key]).get_indexer(values)
-    if (pos < 0).any():
-        raise ValueError(f"{key} values missing from the table they are looked up in")
-    return {c: table[c].array.take(pos) for c in cols}
-
-
-def _sort_positions(f: pd.DataFrame, by: list[str]) -> np.ndarray | None:
-    """The positions that sort ``f`` by the columns ``by`` (stable; missing values last), or
-    None when ``f`` is in that order already. Integer columns without missing values are
-    ordered by one packed integer key when their ranges allow it (one argsort instead of a
-    lexsort over every column)."""
-    cols = [f[c] for c in by]
-    if not all(pd.api.types.is_integer_dtype(c) and not c.hasnans for c in cols):
-        return f.index.get_indexer(f[by].sort_values(by, kind="mergesort").index)
-    arrays = [c.to_numpy("int64") for c in cols]
-    if len(f) < 2:
-        return None
-    before = np.zeros(len(f) - 1, dtype=bool)    # row i sorts strictly before row i + 1
-    tied = np.ones(len(f) - 1, dtype=bool)       # rows i and i + 1 equal so far
-    for a in arrays:
-        before |= tied & (a[:-1] < a[1:])
-        tied &= a[:-1] == a[1:]
-    if (before | tied).all():
-        return None
-    lows = [int(a.min()) for a in arrays]
-    spans = [int(a.max()) - lo + 1 for a, lo in zip(arrays, lows, strict=True)]
-    if float(np.prod(np.asarray(spans, dtype=float))) < 2.0 ** 62:
-        key = np.zeros(len(f), dtype="int64")
-        for a, lo, span in zip(arrays, lows, spans, strict=True):
-            key = key * span + (a - lo)
-        return np.argsort(key, kind="stable")
-    return np.lexsort(arrays[::-1])
 
 
 def _in_unit_order(f: pd.DataFrame, names: pd.DataFrame, level: str,

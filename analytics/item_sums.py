@@ -11,11 +11,12 @@ Every item statistic of :mod:`analytics.items`, :mod:`analytics.reliability` and
   scores (r = t − x) each sorted ascending — the largest covariance the two margins allow
   (Moodle's ``covariancemax``); computed from the distributions of x and r with a range join.
 
-Kelley's groups (Kelley 1939): within each unit, students are ranked by total, highest first,
-ties broken by ``student_key`` (ascending) so that the groups have exactly
-g = floor(0.27 · n + 0.5) students each; the upper group is ranks 1..g, the lower group ranks
-n − g + 1..n. Students tied at a cut fall on either side by key, not by merit; with many ties
-(short papers) D therefore varies slightly with the tiebreak, never with the order of rows.
+Kelley's groups (Kelley 1939; defined once, :func:`analytics.stats.items.kelley_size_sql`):
+within each unit, students are ranked by total, highest first, ties broken by ``student_key``
+(ascending) so that the groups have exactly g = floor(0.27 · n + 0.5) students each; the
+upper group is ranks 1..g, the lower group ranks n − g + 1..n. Students tied at a cut fall on
+either side by key, not by merit; with many ties (short papers) D therefore varies slightly
+with the tiebreak, never with the order of rows.
 
 The total t is ``paper_results.total`` (= Σ coalesce(score, 0) by convention), only students
 whose status is ``present`` count, and the unit of a student with no class at class level is
@@ -43,15 +44,17 @@ tests/test_item_passes.py asserts every report is the same either way.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 
-from analytics.levels import LEVEL_KEYS, check_level
-from analytics.warehouse import Warehouse, shared_df
+from analytics.domain.levels import LEVEL_KEYS, check_level
 
-KELLEY_SHARE = 0.27
+# KELLEY_SHARE and ItemSums are re-exported (tests, benchmarks and the analyses import them here)
+from analytics.stats.items import KELLEY_SHARE as KELLEY_SHARE
+from analytics.stats.items import kelley_rank_sql, kelley_size_sql
+from analytics.stats.sums import ItemSums as ItemSums
+from analytics.warehouse import Warehouse, shared_df
 
 
 def unit_id_column(level: str) -> str:
@@ -130,15 +133,14 @@ def item_sums_sql(level: str, sorted_cov: bool = True) -> str:
         WITH st AS (
             SELECT pr.student_key, pr.total AS t, coalesce(s.{uid}, -1) AS uid, {key_sel},
                    count(*) OVER (PARTITION BY coalesce(s.{uid}, -1)) AS n_unit,
-                   row_number() OVER (PARTITION BY coalesce(s.{uid}, -1)
-                                      ORDER BY pr.total DESC, pr.student_key) AS rk
+                   {kelley_rank_sql(f"coalesce(s.{uid}, -1)")} AS rk
             FROM paper_results pr JOIN student_tree s USING (student_key)
             WHERE pr.paper_id = $paper_id AND pr.status = 'present'
               AND ($school_id IS NULL OR s.school_id = $school_id)
         ),
         g AS (
             SELECT student_key, t, uid, rk, n_unit,
-                   CAST(floor($share * n_unit + 0.5) AS BIGINT) AS n_group
+                   {kelley_size_sql("n_unit")} AS n_group
             FROM st
         ),
         units AS (
@@ -204,24 +206,21 @@ def _present_ranked_cte() -> str:
     """``st``: present students of ``$paper_id`` with their unit ids, total ``t`` and Kelley
     group codes ``gs`` (within their school) and ``gd`` (within their district): 1 upper,
     −1 lower, 0 neither (see the module notes for the ranking and the tiebreak)."""
-    return """
+    gs, gd = kelley_size_sql("n_s"), kelley_size_sql("n_d")
+    return f"""
         ranked AS (
             SELECT pr.student_key, pr.total AS t, s.district_id, s.school_id, s.class_id,
                    count(*) OVER (PARTITION BY s.school_id) AS n_s,
-                   row_number() OVER (PARTITION BY s.school_id
-                                      ORDER BY pr.total DESC, pr.student_key) AS rk_s,
+                   {kelley_rank_sql("s.school_id")} AS rk_s,
                    count(*) OVER (PARTITION BY s.district_id) AS n_d,
-                   row_number() OVER (PARTITION BY s.district_id
-                                      ORDER BY pr.total DESC, pr.student_key) AS rk_d
+                   {kelley_rank_sql("s.district_id")} AS rk_d
             FROM paper_results pr JOIN student_tree s ON s.student_key = pr.student_key
             WHERE pr.paper_id = $paper_id AND pr.status = 'present'
         ),
         st AS (
             SELECT student_key, t, district_id, school_id, class_id,
-                   CASE WHEN rk_s <= floor($share * n_s + 0.5) THEN 1
-                        WHEN rk_s > n_s - floor($share * n_s + 0.5) THEN -1 ELSE 0 END AS gs,
-                   CASE WHEN rk_d <= floor($share * n_d + 0.5) THEN 1
-                        WHEN rk_d > n_d - floor($share * n_d + 0.5) THEN -1 ELSE 0 END AS gd
+                   CASE WHEN rk_s <= {gs} THEN 1 WHEN rk_s > n_s - {gs} THEN -1 ELSE 0 END AS gs,
+                   CASE WHEN rk_d <= {gd} THEN 1 WHEN rk_d > n_d - {gd} THEN -1 ELSE 0 END AS gd
             FROM ranked
         )"""
 
@@ -598,26 +597,6 @@ def item_sums_rollup_sql(level: str, cls: str, kel: str, ans: str) -> str:
                NULL, o.st, NULL, NULL, o.n_up, NULL, o.n_lo, NULL, NULL
         FROM opts o
     """
-
-
-@dataclass(frozen=True)
-class ItemSums:
-    """The reduced sums: ``items`` (one row per unit × item) and ``options`` (unit × item ×
-    letter).
-
-    ``items`` columns: ``uid``, the level keys, ``n_unit``, ``st_unit``, ``stt_unit`` (the
-    unit's present students, Σt, Σt²), ``item_id``, ``n``, ``n_omitted``, ``sx``, ``sxx``,
-    ``st``, ``stt``, ``sxt``, ``n_up``, ``sx_up``, ``n_lo``, ``sx_lo``, ``sxr_sorted``.
-    ``options`` columns: ``uid``, ``item_id``, ``letter``, ``n`` (chose it), ``n_up``,
-    ``n_lo``, ``st`` (Σt of those who chose it). ``keys``: the level's key columns.
-    ``answers`` columns: ``uid``, ``item_id``, ``answer`` (as given, e.g. ``AC``), ``n`` (no
-    rows when rolled up from the shared passes, whose answers the hotspots read directly).
-    """
-
-    items: pd.DataFrame
-    options: pd.DataFrame
-    keys: tuple[str, ...] = ()
-    answers: pd.DataFrame | None = None
 
 
 def item_sums(

@@ -7,13 +7,13 @@ from typing import Any
 
 import pandas as pd
 
+from analytics.domain.bands import DEFAULT_BANDS as DEFAULT_BANDS
+from analytics.domain.bands import DEFAULT_BORDERLINE
+from analytics.domain.bands import DEFAULT_EXCELLENT as DEFAULT_EXCELLENT
+from analytics.domain.bands import DEFAULT_LOW as DEFAULT_LOW
+from analytics.domain.bands import DEFAULT_PASS as DEFAULT_PASS
 from analytics.errors import NotFoundError
 from analytics.warehouse import Warehouse
-
-DEFAULT_EXCELLENT = 0.85
-DEFAULT_PASS = 0.60
-DEFAULT_LOW = 0.40
-DEFAULT_BANDS = (0.85, 0.70, 0.60)  # lower bounds of A, B, C as shares of full score
 
 
 @dataclass(frozen=True)
@@ -89,7 +89,7 @@ def resolve_paper(wh: Warehouse, exam: str, subject: str, grade: int | None = No
         excellent_line=line(r["excellent_line"], DEFAULT_EXCELLENT),
         pass_line=line(r["pass_line"], DEFAULT_PASS),
         low_line=line(r["low_line"], DEFAULT_LOW),
-        borderline_buffer=line(r["borderline_buffer"], 0.05),
+        borderline_buffer=line(r["borderline_buffer"], DEFAULT_BORDERLINE),
         band_a=line(r["band_a"], DEFAULT_BANDS[0]),
         band_b=line(r["band_b"], DEFAULT_BANDS[1]),
         band_c=line(r["band_c"], DEFAULT_BANDS[2]),

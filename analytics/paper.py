@@ -2,7 +2,7 @@
 the specification table (双向细目表) planned vs achieved, and score rates per knowledge point and
 cognitive level at every level.
 
-Bands (see /work/shared/domain.md):
+Bands (defined once, in :mod:`analytics.stats.items`):
 
 * difficulty P: very_easy > .90, easy .70–.90, medium .40–.70, hard .20–.40, very_hard < .20
   (the boundary values belong to the easier band: P = .70 is easy, P = .40 medium);
@@ -17,34 +17,24 @@ points of the knowledge-point rows can add up to more than the full score.
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
+from analytics.domain.levels import LEVEL_KEYS, LEVELS, check_level
 from analytics.errors import InputError
 from analytics.item_sums import cls_stage, item_sums, unit_item_pass
-from analytics.items import compute_item_stats, items_sql
-from analytics.levels import LEVEL_KEYS, LEVELS, check_level
+from analytics.items import items_sql
 from analytics.lookup import resolve_paper, resolve_school
-from analytics.reliability import alpha_from_sums
+from analytics.stats.items import (
+    DIFFICULTY_BANDS,
+    DISCRIMINATION_BANDS,
+    compute_item_stats,
+    difficulty_band,
+    discrimination_band,
+)
+from analytics.stats.reliability import alpha_from_sums
 from analytics.warehouse import Warehouse, shared_df
 
-DIFFICULTY_BANDS = ("very_easy", "easy", "medium", "hard", "very_hard")
-DISCRIMINATION_BANDS = ("very_good", "good", "acceptable", "poor")
 CATEGORIES = ("knowledge_point", "cognitive_level", "item_type")
-
-
-def difficulty_band(p: pd.Series) -> pd.Series:
-    """Band of each difficulty P (NaN stays NaN)."""
-    out = np.select([p > 0.90, p >= 0.70, p >= 0.40, p >= 0.20, p < 0.20],
-                    list(DIFFICULTY_BANDS), default="")
-    return pd.Series(out, index=p.index, dtype=object).replace("", None)
-
-
-def discrimination_band(d: pd.Series) -> pd.Series:
-    """Ebel's band of each discrimination D (NaN stays NaN)."""
-    out = np.select([d >= 0.40, d >= 0.30, d >= 0.20, d < 0.20],
-                    list(DISCRIMINATION_BANDS), default="")
-    return pd.Series(out, index=d.index, dtype=object).replace("", None)
 
 
 def paper_quality(

@@ -19,10 +19,11 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from analytics.domain.levels import LEVEL_KEYS, key_list
 from analytics.errors import InputError
-from analytics.levels import LEVEL_KEYS, key_list
 from analytics.lookup import resolve_paper
-from analytics.value_added import Z95, categorise
+from analytics.stats.intervals import Z95
+from analytics.value_added import categorise
 from analytics.warehouse import Warehouse
 
 

@@ -1,7 +1,8 @@
 """Reliability (信度): Cronbach's α, its Feldt interval, SEM and α if an item is deleted.
 
-Everything is computed from the sufficient statistics of :mod:`analytics.item_sums` (per unit ×
-item Σx, Σx², Σxt; per unit Σt, Σt²), so no student-level data reaches Python.
+The formulas are in :mod:`analytics.stats.reliability`; everything is computed from the
+sufficient statistics of :mod:`analytics.item_sums` (per unit × item Σx, Σx², Σxt; per unit Σt,
+Σt²), so no student-level data reaches Python.
 
 Formulas (sample variances with n − 1; the choice cancels in α):
 
@@ -15,117 +16,13 @@ Formulas (sample variances with n − 1; the choice cancels in α):
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
-from scipy import stats as sps
 
-from analytics.item_sums import ItemSums, item_sums
-from analytics.levels import LEVEL_KEYS, check_level
+from analytics.domain.levels import LEVEL_KEYS, check_level
+from analytics.item_sums import item_sums
 from analytics.lookup import resolve_paper, resolve_school
+from analytics.stats.reliability import alpha_from_sums
 from analytics.warehouse import Warehouse
-
-
-def _var(n: np.ndarray, s: np.ndarray, ss: np.ndarray) -> np.ndarray:
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(n > 1, (ss - s * s / n) / (n - 1), np.nan)
-
-
-def item_moments(sums: ItemSums) -> pd.DataFrame:
-    """Means, variances and covariances per unit × item from the sums.
-
-    Returns
-    -------
-    pandas.DataFrame
-        The ``items`` frame of ``sums`` plus ``mean_x``, ``var_x``, ``var_t``, ``cov_xt``,
-        ``var_rest`` (of T − x), ``cov_x_rest``, ``mean_t`` — sample (n − 1) moments over the
-        students with a response row for the item.
-    """
-    f = sums.items.copy()
-    n = f["n"].to_numpy(dtype=float)
-    sx, sxx = f["sx"].to_numpy(dtype=float), f["sxx"].to_numpy(dtype=float)
-    st, stt = f["st"].to_numpy(dtype=float), f["stt"].to_numpy(dtype=float)
-    sxt = f["sxt"].to_numpy(dtype=float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        f["mean_x"] = sx / n
-        f["mean_t"] = st / n
-        f["var_x"] = _var(n, sx, sxx)
-        f["var_t"] = _var(n, st, stt)
-        f["cov_xt"] = np.where(n > 1, (sxt - sx * st / n) / (n - 1), np.nan)
-    f["cov_x_rest"] = f["cov_xt"] - f["var_x"]
-    f["var_rest"] = f["var_t"] - 2 * f["cov_xt"] + f["var_x"]
-    return f
-
-
-def alpha_from_sums(sums: ItemSums, confidence: float = 0.95) -> pd.DataFrame:
-    """Cronbach's α per unit (pure Python on the reduced sums; see the module notes).
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``uid``, level keys, ``n``, ``k``, ``mean``, ``sd``, ``alpha``, ``sem``, ``ci_low``,
-        ``ci_high`` (Feldt), ``sum_item_var``.
-    """
-    m = item_moments(sums)
-    if m.empty:
-        return pd.DataFrame(columns=["uid", "n", "k", "mean", "sd", "alpha", "sem", "ci_low",
-                                     "ci_high", "sum_item_var"])
-    key_cols = list(sums.keys)
-    g = m.groupby("uid", sort=True)
-    out = g[[*key_cols, "n_unit", "st_unit", "stt_unit"]].first()
-    out["k"] = g["item_id"].count()
-    out["sum_item_var"] = g["var_x"].sum(min_count=1)
-    n = out["n_unit"].to_numpy(dtype=float)
-    var_t = _var(n, out["st_unit"].to_numpy(dtype=float), out["stt_unit"].to_numpy(dtype=float))
-    k = out["k"].to_numpy(dtype=float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        alpha = np.where((k > 1) & (var_t > 0),
-                         k / (k - 1) * (1 - out["sum_item_var"].to_numpy(dtype=float) / var_t),
-                         np.nan)
-        sd = np.sqrt(var_t)
-        sem = sd * np.sqrt(1 - alpha)
-        p = 1 - confidence
-        df1, df2 = n - 1, (n - 1) * (k - 1)
-        ok = (df1 > 0) & (df2 > 0)
-        lo = np.where(ok, 1 - (1 - alpha) * sps.f.ppf(1 - p / 2, np.where(ok, df1, 1),
-                                                        np.where(ok, df2, 1)), np.nan)
-        hi = np.where(ok, 1 - (1 - alpha) * sps.f.ppf(p / 2, np.where(ok, df1, 1),
-                                                        np.where(ok, df2, 1)), np.nan)
-    res = out[key_cols].reset_index()
-    res["n"] = out["n_unit"].to_numpy()
-    res["k"] = out["k"].to_numpy()
-    res["mean"] = out["st_unit"].to_numpy(dtype=float) / n
-    res["sd"] = sd
-    res["alpha"] = alpha
-    res["sem"] = sem
-    res["ci_low"] = lo
-    res["ci_high"] = hi
-    res["sum_item_var"] = out["sum_item_var"].to_numpy()
-    return res
-
-
-def alpha_if_deleted_from_sums(sums: ItemSums) -> pd.DataFrame:
-    """α of the remaining k − 1 items when each item is deleted, per unit × item.
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``uid``, ``item_id``, ``alpha_if_deleted`` (NaN when fewer than 3 items or no variance).
-    """
-    m = item_moments(sums)
-    g = m.groupby("uid")
-    k = g["item_id"].transform("count").to_numpy(dtype=float)
-    sum_var = g["var_x"].transform("sum").to_numpy(dtype=float)
-    n = m["n_unit"].to_numpy(dtype=float)
-    var_t = _var(n, m["st_unit"].to_numpy(dtype=float), m["stt_unit"].to_numpy(dtype=float))
-    # cov(x_i, T) over the unit's students (equal to the item-row moment when rows are complete)
-    vx = m["var_x"].to_numpy(dtype=float)
-    cxt = m["cov_xt"].to_numpy(dtype=float)
-    var_rest = var_t - 2 * cxt + vx
-    kk = k - 1
-    with np.errstate(invalid="ignore", divide="ignore"):
-        a = np.where((kk > 1) & (var_rest > 0),
-                     kk / (kk - 1) * (1 - (sum_var - vx) / var_rest), np.nan)
-    return pd.DataFrame({"uid": m["uid"], "item_id": m["item_id"], "alpha_if_deleted": a})
 
 
 def cronbach_alpha(

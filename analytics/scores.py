@@ -2,7 +2,7 @@
 
 Every function takes the paper as ``exam``/``subject``/``grade`` (see
 :func:`analytics.lookup.resolve_paper`) and returns a tidy frame: one row per unit at ``level``
-(its :data:`analytics.levels.LEVEL_KEYS` first), then ``n``, then unrounded statistics.
+(its :data:`analytics.domain.levels.LEVEL_KEYS` first), then ``n``, then unrounded statistics.
 Only students whose status is ``present`` count in ``n`` and the statistics; ``absent`` (缺考)
 and ``void`` (作弊/违纪) students are counted apart. The reference population for 超均率 and
 standard scores is the district (all present students of the paper in the same district), also
@@ -15,11 +15,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats as sps
 
+from analytics.domain.levels import LEVEL_KEYS, check_level
 from analytics.errors import InputError
-from analytics.levels import LEVEL_KEYS, check_level
 from analytics.lookup import PaperRef, resolve_paper, resolve_school
+from analytics.stats.intervals import t_half_width
 from analytics.warehouse import Warehouse
 
 BY_COLUMNS = ("gender", "ownership", "locality", "hukou")
@@ -177,10 +177,8 @@ def score_report(
         partition.append(str(by))
     sql = score_report_sql(cols, partition)
     out = wh.df(sql, _params(paper, _school_filter(wh, school, level), "school_id" in cols))
-    n = out["n"].to_numpy(dtype=float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        q = sps.t.ppf((1 + confidence) / 2, n - 1)
-        half = q * out["sd"].to_numpy(dtype=float) / np.sqrt(n)
+    half = t_half_width(out["sd"].to_numpy(dtype=float), out["n"].to_numpy(dtype=float),
+                        confidence)
     out["ci_low"] = out["mean"] - half
     out["ci_high"] = out["mean"] + half
     out["full_score"] = paper.full_score

@@ -34,8 +34,9 @@ GROUPS: list[tuple[str, str, tuple[str, ...]]] = [
     ("paper", "Paper / 试卷质量与双向细目表", ("analytics.paper",)),
     ("hotspots", "Hotspots / 主要出错点", ("analytics.hotspots",)),
     ("archive", "Archive / 命题档案", ("analytics.archive",)),
-    ("value-added", "Value-added / 增值评价", ("analytics.value_added",)),
-    ("growth", "Growth & progress / 成长百分位与进步", ("analytics.growth", "analytics.progress")),
+    ("value-added", "Value-added / 增值评价", ("analytics.value_added", "analytics.stats.mixed")),
+    ("growth", "Growth & progress / 成长百分位与进步",
+     ("analytics.growth", "analytics.stats.sgp", "analytics.progress")),
     ("green", "Green indicators / 绿色指标", ("analytics.green",)),
     ("gaps", "Group gaps / 群体差异", ("analytics.gaps",)),
     ("knowledge", "Knowledge points per student / 学生知识点得分", ("analytics.knowledge",)),
@@ -354,7 +355,15 @@ def render() -> str:
     body: list[str] = []
     for anchor, title in groups:
         body += ["", f'<a id="{anchor}"></a>', f"## {title}", ""]
+        packages_shown: set[str] = set()
         for mod_name in dict.fromkeys(o.__module__ for _q, _s, o in by_group[anchor]):
+            # a package split into modules (analytics.archive) keeps its overview: its own
+            # docstring comes once, before its first module's
+            for pkg in _group_packages(anchor, mod_name):
+                if pkg not in packages_shown and sys.modules[pkg].__doc__:
+                    packages_shown.add(pkg)
+                    body += [f"*Package `{pkg}`*", "",
+                             render_doc(inspect.cleandoc(sys.modules[pkg].__doc__ or "")), ""]
             mod: ModuleType = sys.modules[mod_name]
             body += [f"*Module `{mod_name}`*", ""]
             if mod.__doc__:
@@ -363,6 +372,13 @@ def render() -> str:
                      if obj.__module__ == mod_name]
     text = "\n".join([*head, *body])
     return "\n".join(_collapse_blank(text.splitlines())).rstrip() + "\n"
+
+
+def _group_packages(anchor: str, mod_name: str) -> list[str]:
+    """The modules of group ``anchor`` that are packages above ``mod_name`` (not itself)."""
+    mods = next(m for a, _t, m in GROUPS if a == anchor)
+    return [g for g in mods if mod_name.startswith(g + ".")
+            and hasattr(sys.modules.get(g), "__path__")]
 
 
 def main(argv: list[str] | None = None) -> int:

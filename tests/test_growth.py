@@ -22,7 +22,7 @@ from analytics.growth import (
     sgp_design,
     student_growth,
 )
-from analytics.quantreg import check_loss, rq_fnb, rq_many
+from analytics.stats.quantreg import check_loss, rq_fnb, rq_many
 from tests.va_fixture import build_cohort
 
 REF = Path(__file__).parent / "reference"

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from analytics.domain.levels import LEVEL_KEYS
 from analytics.item_sums import (
     KELLEY_SHARE,
     item_sums,
@@ -20,7 +21,6 @@ from analytics.item_sums import (
     split_item_sums,
     unit_item_pass,
 )
-from analytics.levels import LEVEL_KEYS
 from analytics.warehouse import Warehouse
 from tests.builders import build_exam
 

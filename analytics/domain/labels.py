@@ -1,0 +1,90 @@
+"""The Chinese and English text of every code a user sees: :func:`label`.
+
+``label(kind, code, lang="zh")`` — e.g. ``label("item_type", "single")`` is ``单选``,
+``label("flag", "possible_wrong_key", "en")`` is ``a distractor attracts the upper group more
+than the key``. An unknown code comes back as itself (so a new code shows, untranslated, rather
+than failing a report); an unknown kind raises ``KeyError``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+
+LANGS = ("zh", "en")
+
+# kind → code → (Chinese, English)
+LABELS: dict[str, dict[Hashable, tuple[str, str]]] = {
+    "item_type": {
+        "single": ("单选", "single choice"), "multiple": ("多选", "multiple choice"),
+        "true_false": ("判断", "true/false"), "fill": ("填空", "fill-in"),
+        "constructed": ("解答", "constructed response"),
+    },
+    "level": {"district": ("全区", "district"), "zone": ("片区", "zone"),
+              "school": ("学校", "school"), "class": ("班级", "class")},
+    "difficulty": {"very_easy": ("容易", "very easy"), "easy": ("较易", "easy"),
+                   "medium": ("中等", "medium"), "hard": ("较难", "hard"),
+                   "very_hard": ("难", "very hard")},
+    "discrimination": {"very_good": ("很好", "very good"), "good": ("良好", "good"),
+                       "acceptable": ("尚可", "acceptable"), "poor": ("较差", "poor")},
+    "flag": {
+        "too_easy": ("过易", "too easy (P > .90)"),
+        "too_hard": ("过难", "too hard (P < .20)"),
+        "weak_discrimination": ("区分度低", "weak discrimination (0 ≤ D < .20)"),
+        "negative_discrimination": ("负区分",
+                                    "negative discrimination (D < 0 or r_item_rest < 0)"),
+        "possible_wrong_key": ("疑似答案错误",
+                               "a distractor attracts the upper group more than the key"),
+        "attractive_distractor": ("干扰项过强",
+                                  "a distractor is chosen more often than the key, or "
+                                  "(share ≥ 5%) more by the upper than the lower group"),
+        "many_omissions": ("未答多", "many omissions (> 10%)"),
+    },
+    "line": {"excellent": ("优秀", "excellent"), "pass": ("及格", "pass"),
+             "low": ("低分", "low")},
+    "grade_band": {"A": ("A等", "band A"), "B": ("B等", "band B"), "C": ("C等", "band C"),
+                   "D": ("D等", "band D")},
+    "kelley_group": {"upper": ("高分组", "upper group"), "lower": ("低分组", "lower group")},
+    "va_category": {"above": ("显著高于预期", "significantly above expected"),
+                    "as_expected": ("符合预期", "as expected"),
+                    "below": ("显著低于预期", "significantly below expected")},
+    "va_method": {"mlm": ("多层模型", "multilevel model"),
+                  "residual": ("入口定出口(残差)", "mean residual"),
+                  "zchange": ("标准分变化", "change in mean z"),
+                  "rankchange": ("百分等级变化", "change in percentile rank")},
+    "link_method": {"stem": ("题干相同", "same stem"), "metadata": ("属性相同", "same metadata"),
+                    "new": ("新题", "new item"), "manual": ("人工关联", "linked by hand")},
+    "status": {"present": ("实考", "present"), "absent": ("缺考", "absent"),
+               "void": ("作弊/违纪", "void")},
+    "gender": {"M": ("男", "male"), "F": ("女", "female")},
+    "hukou": {"local": ("本地", "local"), "nonlocal": ("外地", "non-local")},
+    "ownership": {"public": ("公办", "public"), "private": ("民办", "private")},
+    "locality": {"urban": ("城区", "urban"), "rural": ("乡镇", "rural")},
+    "group_kind": {"band": ("等级", "grade band"), "gender": ("性别", "gender"),
+                   "ownership": ("办学性质", "ownership"), "locality": ("城乡", "locality"),
+                   "hukou": ("户籍", "hukou")},
+    "category": {"knowledge_point": ("知识点", "knowledge point"),
+                 "cognitive_level": ("认知层次", "cognitive level"),
+                 "item_type": ("题型", "item type")},
+    "by": {"item": ("小题", "item"), "knowledge_point": ("知识点", "knowledge point")},
+}
+
+
+def label(kind: str, code: Hashable, lang: str = "zh") -> str:
+    """The ``lang`` (``zh`` or ``en``) text of ``code`` of ``kind`` (see :data:`LABELS`).
+
+    Raises
+    ------
+    KeyError
+        When ``kind`` is not a kind of :data:`LABELS`.
+    ValueError
+        When ``lang`` is neither ``zh`` nor ``en``.
+    """
+    if lang not in LANGS:
+        raise ValueError(f"lang must be one of {LANGS}, not {lang!r}")
+    pair = LABELS[kind].get(code)
+    return str(code) if pair is None else pair[LANGS.index(lang)]
+
+
+def labels_of(kind: str, lang: str = "zh") -> dict[Hashable, str]:
+    """Every code of ``kind`` with its ``lang`` text, in :data:`LABELS` order."""
+    return {code: label(kind, code, lang) for code in LABELS[kind]}
