@@ -401,11 +401,11 @@ def backup(db_path: str | Path, dest: str | Path, *, wait: float = 0.0,
 _DUCKDB_HEADER_BYTES = 3 * 4096
 
 
-def _damaged(src: Path, why: str) -> InputError:
+def _damaged(src: Path, why_zh: str, why_en: str) -> InputError:
     return InputError(
-        f"{src}: 备份文件不完整或已损坏(可能被截断或复制未完成):{why}。未恢复任何数据,现有数据库"
-        f"原样未动。 / The backup is incomplete or damaged (truncated, or an unfinished copy): "
-        f"{why}. Nothing was restored; the current warehouse is untouched.")
+        f"{src}: 备份文件不完整或已损坏(可能被截断或复制未完成):{why_zh}。未恢复任何数据,现有"
+        f"数据库原样未动。 / The backup is incomplete or damaged (truncated, or an unfinished "
+        f"copy): {why_en}. Nothing was restored; the current warehouse is untouched.")
 
 
 def _verify_copy(copy: Path, src: Path) -> int:
@@ -426,8 +426,8 @@ def _verify_copy(copy: Path, src: Path) -> int:
                 row["total_blocks"].iloc[0])
             size = copy.stat().st_size
             if size < need:
-                raise _damaged(src, f"文件 {size} 字节,应至少 {need} 字节 / the file has "
-                                    f"{size} bytes where its blocks need {need}")
+                raise _damaged(src, f"文件只有 {size} 字节,其数据块需要 {need} 字节",
+                               f"the file has {size} bytes where its blocks need {need}")
             version = probe.schema_version()
             if version == 0 or version > SCHEMA_VERSION:
                 raise InputError(
@@ -440,15 +440,17 @@ def _verify_copy(copy: Path, src: Path) -> int:
         except InputError:
             raise
         except Exception as exc:
-            raise _damaged(src, f"{type(exc).__name__}: {exc}") from exc
+            why = f"{type(exc).__name__}: {exc}"
+            raise _damaged(src, why, why) from exc
         for table in tables:
             # every column of every row: hash() cannot be answered from the block statistics
             ident = '"' + str(table).replace('"', '""') + '"'
             try:
                 probe.scalar(f"SELECT count(*), max(hash(COLUMNS(*))) FROM {ident}")
             except Exception as exc:
-                raise _damaged(src, f"表 {table} 读不出 / table {table} does not read "
-                                    f"({type(exc).__name__}: {exc})") from exc
+                why = f"{type(exc).__name__}: {exc}"
+                raise _damaged(src, f"表 {table} 读不出({why})",
+                               f"table {table} does not read ({why})") from exc
     return version
 
 
@@ -513,6 +515,9 @@ def restore(backup_file: str | Path, db_path: str | Path, *, wait: float = 0.0,
                 ) from exc
         with open(copy, "rb+") as fh:
             os.fsync(fh.fileno())
+        if dest.exists():  # the restored file keeps the permissions of the one it replaces
+            with suppress(OSError):
+                shutil.copymode(dest, copy)
         with writer_lock(dest, wait=wait, say=say):
             kept = _keep_current(dest, wait=wait, say=say)
             os.replace(copy, dest)
