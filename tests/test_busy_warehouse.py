@@ -237,7 +237,7 @@ def test_restore_waits_for_an_import_instead_of_losing_its_rows(db, built):
             holder.stdin.write("\n")
             holder.stdin.flush()
             assert holder.stdout.readline().strip() == "committed"   # the import succeeded …
-            out, err = restore.communicate(timeout=120)
+            _, err = restore.communicate(timeout=120)
         finally:
             if restore.poll() is None:
                 restore.kill()
