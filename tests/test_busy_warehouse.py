@@ -275,32 +275,51 @@ def test_a_publish_failure_after_the_commit_says_the_data_are_saved(db, monkeypa
         assert "示例区" in snap.df("SELECT name FROM districts")["name"].tolist()
 
 
-def test_a_kill_during_publish_is_repaired_by_the_next_command(db):
-    """kill -9 in the publish step, after the import committed: the next command republishes
-    and removes the half-written copy the killed process left behind."""
-    snapshot.publish(db)
-    code = textwrap.dedent(f"""
-        import os, signal
+KILLERS = {
+    # the copy is written, not yet swapped in
+    "publish": """
         replace = os.replace
-        def die_before_the_swap(src, dest):     # the copy is written, not yet swapped in
+        def die(src, dest):
             if str(dest).endswith(".snapshot.duckdb"):
                 os.kill(os.getpid(), signal.SIGKILL)
             replace(src, dest)
-        os.replace = die_before_the_swap
+        os.replace = die
+    """,
+    "summary refresh": """
+        import analytics.summaries
+        def die(wh, names=None):
+            os.kill(os.getpid(), signal.SIGKILL)
+        analytics.summaries.refresh_summaries = die
+    """,
+}
+
+
+@pytest.mark.parametrize("where", list(KILLERS))
+def test_a_kill_after_the_commit_is_repaired_by_the_next_command(db, where):
+    """kill -9 in the summary refresh or the publish after an import committed: the next
+    command refreshes the summaries, republishes, and removes the half-written copy a killed
+    publish leaves behind."""
+    from analytics.summaries import summaries_stale
+
+    snapshot.publish(db)
+    code = "import os, signal\n" + textwrap.dedent(KILLERS[where]) + textwrap.dedent(f"""
         from eqm.cli import cli
         cli(["--db", {str(db)!r}, "import", "roster", {str(ROSTER)!r}, "--district", "示例区"])
     """)
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=ENV,
                           timeout=120)
     assert proc.returncode == -signal.SIGKILL, proc.stderr
-    left = [p for p in db.parent.iterdir() if p.name.endswith(".tmp")]
-    assert left, "the kill should leave the temporary copy behind"
+    assert "示例区" in _districts(db)                       # committed before the kill
     assert snapshot.snapshot_stale(db)
+    if where == "publish":
+        assert [p for p in db.parent.iterdir() if p.name.endswith(".tmp")]
     res = eqm(db, *READERS["stats"])
     assert res.exit_code == 0, res.output
+    assert "republishing" in res.stderr
     assert not snapshot.snapshot_stale(db)
     with Warehouse(snapshot.snapshot_path(db), read_only=True) as snap:
         assert "示例区" in snap.df("SELECT name FROM districts")["name"].tolist()
+        assert not summaries_stale(snap)
     assert [p for p in db.parent.iterdir() if p.name.endswith(".tmp")] == []
 
 
