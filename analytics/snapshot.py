@@ -515,9 +515,13 @@ def restore(backup_file: str | Path, db_path: str | Path, *, wait: float = 0.0,
                 ) from exc
         with open(copy, "rb+") as fh:
             os.fsync(fh.fileno())
-        if dest.exists():  # the restored file keeps the permissions of the one it replaces
-            with suppress(OSError):
+        with suppress(OSError):  # the permissions of the file it replaces, or the default
+            if dest.exists():
                 shutil.copymode(dest, copy)
+            else:
+                umask = os.umask(0)
+                os.umask(umask)
+                os.chmod(copy, 0o666 & ~umask)
         with writer_lock(dest, wait=wait, say=say):
             kept = _keep_current(dest, wait=wait, say=say)
             os.replace(copy, dest)

@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from analytics import snapshot
 from analytics.errors import InputError
 from analytics.users import add_user, get_user
-from analytics.warehouse import Warehouse
+from analytics.warehouse import SCHEMA_VERSION, Warehouse
 from eqm.cli import cli
 
 
@@ -263,3 +263,30 @@ def test_restore_of_a_verified_backup_swaps_it_in_and_republishes(tmp_path, back
         assert "丙区" not in r.df("SELECT name FROM districts")["name"].tolist()
     assert not snapshot.snapshot_stale(live)
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
+
+
+def test_restore_upgrades_an_older_backup_on_its_private_copy(tmp_path, backed_up):
+    """A backup from an older schema is upgraded before the swap (on the private copy), so a
+    failing upgrade can never leave a half-upgraded warehouse in place."""
+    import duckdb
+
+    from analytics.warehouse.db import _migrations
+
+    old = tmp_path / "old.duckdb"
+    con = duckdb.connect(str(old))
+    con.execute("CREATE TABLE schema_version (version INTEGER PRIMARY KEY, name VARCHAR NOT NULL,"
+                " applied_at TIMESTAMP NOT NULL DEFAULT current_timestamp)")
+    for version, name, text in _migrations()[:-1]:        # all but the newest migration
+        con.execute(text)
+        con.execute("INSERT INTO schema_version (version, name) VALUES (?, ?)", [version, name])
+    con.execute("INSERT INTO districts VALUES (5, '旧版区')")
+    con.close()
+    db, _ = backed_up
+    live = _live(tmp_path, db)
+    res = CliRunner().invoke(cli, ["--db", str(live), "restore", str(old)])
+    assert res.exit_code == 0, res.output
+    assert f"schema v{_migrations()[-2][0]}" in res.output
+    with Warehouse(live, read_only=True) as r:
+        assert r.schema_version() == SCHEMA_VERSION
+        assert r.df("SELECT name FROM districts")["name"].tolist() == ["旧版区"]
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith((".tmp", ".tmp.wal"))] == []

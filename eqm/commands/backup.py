@@ -42,8 +42,9 @@ def register(cli: click.Group) -> None:
             say(f"  (没有 {snapshot.checksum_path(src).name},未核对 sha256 / no "
                 f"{snapshot.checksum_path(src).name} beside the backup: its sha256 was not "
                 f"checked; the rest was)")
-        click.echo(f"已恢复 / restored {info['path']} (schema v{info['schema_version']}); "
-                   f"previous kept at {info['previous']}")
+        kept = (f"原数据库保留为 / the previous warehouse is kept as {info['previous']}"
+                if info["previous"] else "(此前没有数据库 / there was no warehouse before)")
+        click.echo(f"已恢复 / restored {info['path']} (schema v{info['schema_version']}); {kept}")
 
     @cli.command("publish")
     @click.pass_context
