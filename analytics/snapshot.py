@@ -525,7 +525,8 @@ def restore(backup_file: str | Path, db_path: str | Path, *, wait: float = 0.0,
         with writer_lock(dest, wait=wait, say=say):
             kept = _keep_current(dest, wait=wait, say=say)
             os.replace(copy, dest)
-            _fsync_dir(dest.parent)
+            with suppress(OSError):  # swapped in already: what follows must not say otherwise
+                _fsync_dir(dest.parent)
             if snapshot_path(dest).exists():  # a dashboard reads it: give it the restored data
                 with Warehouse(dest, migrate=False) as wh:
                     publish_if_served(wh, say)

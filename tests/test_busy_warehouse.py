@@ -337,3 +337,20 @@ def test_serve_start_republishes_a_stale_snapshot(db, monkeypatch):
     assert not snapshot.snapshot_stale(db)
     with Warehouse(snapshot.snapshot_path(db), read_only=True) as snap:
         assert "示例区" in snap.df("SELECT name FROM districts")["name"].tolist()
+
+
+@pytest.mark.parametrize("command", ["backup", "publish"])
+def test_a_full_disk_in_backup_or_publish_is_said_in_words(tmp_path, db, monkeypatch, command):
+    def disk_full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    before = _sha(db)
+    monkeypatch.setattr(snapshot, "_copy_bytes", disk_full)
+    args = ["backup", str(tmp_path / "x.duckdb")] if command == "backup" else ["publish"]
+    res = eqm(db, *args)
+    assert res.exit_code == 1, res.output
+    assert "Traceback" not in res.output and isinstance(res.exception, SystemExit)
+    assert "No space left" in res.output and "the warehouse is unchanged" in res.output
+    assert _sha(db) == before
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
+    assert not (tmp_path / "x.duckdb").exists()
