@@ -157,7 +157,10 @@ def acquire(db_path: str | os.PathLike[str], waiter: Waiter | None = None) -> st
                 entry[1] += 1
                 return key
             Path(key).parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(key, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fd = os.open(key, os.O_RDWR | os.O_CREAT, 0o666)   # the umask applies
+            except PermissionError:  # made by another user (a shared server): lock read-only
+                fd = os.open(key, os.O_RDONLY)
             if _try_lock(fd):
                 try:
                     os.ftruncate(fd, 0)
