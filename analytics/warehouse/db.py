@@ -404,6 +404,11 @@ class Warehouse:
         finally:  # DuckDB's lock first, then the writer's: the next writer finds both free
             self._release_lock()
 
+    def __del__(self) -> None:
+        # never closed: DuckDB releases its lock when the connection is collected; so must we
+        with suppress(Exception):
+            self._release_lock()
+
     def __enter__(self) -> Warehouse:
         return self
 

@@ -128,7 +128,7 @@ class Waiter:
         self._pause = min(self._pause * 2, _POLL_MAX)
 
 
-_guard = threading.Lock()
+_guard = threading.RLock()   # re-entrant: a collected Warehouse releases from __del__
 _held: dict[str, list[int]] = {}   # lock file → [descriptor, holders in this process]
 
 
