@@ -3,7 +3,11 @@
 Each module in :mod:`eqm.commands` defines ``register(cli: click.Group) -> None`` and adds its
 commands; modules are discovered, so adding a command group never edits this file.
 Errors meant for users (:class:`analytics.errors.EqmError`) are printed without a traceback and
-exit with their code (2 = bad input, 1 = internal error).
+exit with their code (2 = bad input or a warehouse still busy after ``--wait``, 1 = internal
+error, 3 = a change was saved but the dashboard's snapshot could not be published).
+
+Commands open the warehouse through :mod:`eqm.warehouse`: writers wait for another writer up to
+``--wait`` seconds, readers read the published snapshot meanwhile.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from pathlib import Path
 import click
 
 from analytics.errors import EqmError
-from analytics.warehouse import default_db_path
+from analytics.warehouse import DEFAULT_WAIT, default_db_path
 
 
 class EqmGroup(click.Group):
@@ -38,11 +42,21 @@ class EqmGroup(click.Group):
     default=None,
     help="Warehouse file (default: $EQM_DB or data/warehouse.duckdb).",
 )
+@click.option(
+    "--wait",
+    type=click.FloatRange(min=0),
+    default=DEFAULT_WAIT,
+    envvar="EQM_WAIT",
+    show_default=True,
+    help="数据库正被其他程序写入时,写入类命令最多等待的秒数 / seconds a command that writes "
+         "waits while another program writes the warehouse ($EQM_WAIT); then it exits 2.",
+)
 @click.pass_context
-def cli(ctx: click.Context, db: Path | None) -> None:
+def cli(ctx: click.Context, db: Path | None, wait: float) -> None:
     """eqm — 教育质量监测分析 / education-quality monitoring analytics."""
     ctx.ensure_object(dict)
     ctx.obj["db"] = db if db is not None else default_db_path()
+    ctx.obj["wait"] = wait
 
 
 def _register_all() -> None:

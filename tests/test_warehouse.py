@@ -96,3 +96,45 @@ def test_staged_tables_are_bounded_and_rebuilt_on_demand():
     again = w.staged("SELECT $k AS k", {"k": 0})          # asked for again: rebuilt, same name
     assert again == names[0] and w.scalar(f"SELECT k FROM {again}") == 0
     w.close()
+
+
+def _other_process_can_write(path) -> bool:
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = ("import sys\n"
+            "from analytics.warehouse import WarehouseBusy, writer_lock\n"
+            "try:\n"
+            "    with writer_lock(sys.argv[1]):\n"
+            "        print('free')\n"
+            "except WarehouseBusy:\n"
+            "    print('busy')\n")
+    root = str(Path(__file__).resolve().parents[1])
+    out = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True,
+                         check=True, env={**os.environ, "PYTHONPATH": root})
+    return out.stdout.strip() == "free"
+
+
+def test_the_writers_lock_is_held_while_open_shared_in_process_and_released(tmp_path):
+    """Issue 13: every writer takes the writer's lock beside the file (``w.duckdb.lock``);
+    two writers of one process share it (as DuckDB shares the database instance); it is free
+    again once the last is closed, and also after an open that failed."""
+    from analytics.warehouse.lock import lock_path
+
+    path = tmp_path / "w.duckdb"
+    first = Warehouse(path)
+    assert lock_path(path) == tmp_path / "w.duckdb.lock" and lock_path(path).exists()
+    second = Warehouse(path)                       # same process: no wait, no refusal
+    first.close()
+    assert not _other_process_can_write(path)      # still held by `second`
+    second.close()
+    assert _other_process_can_write(path)
+    with Warehouse(path, read_only=True):          # readers take no writer's lock
+        pass
+    bad = tmp_path / "bad.duckdb"
+    bad.write_bytes(b"not a database" * 1000)
+    with pytest.raises(duckdb.Error):
+        Warehouse(bad)
+    assert _other_process_can_write(bad)           # a failed open does not keep the lock

@@ -5,6 +5,10 @@ Everything that touches the database goes through :class:`Warehouse` (``wh.df``,
 ``$name`` placeholders, and kept in ``*_sql`` functions or named ``.sql`` files beside the code
 that runs it (:func:`load_sql`), so that a second backend (Spark, via SQLGlot) can run the same
 text.
+
+Writers take the writer's lock (:mod:`analytics.warehouse.lock`) and may wait for a busy file
+(``Warehouse(path, wait=seconds)``); a warehouse still busy after the wait raises
+:class:`WarehouseBusy` (exit 2, plain words).
 """
 
 from analytics.warehouse.db import (
@@ -16,13 +20,17 @@ from analytics.warehouse.db import (
     load_sql,
     shared_df,
 )
+from analytics.warehouse.lock import DEFAULT_WAIT, WarehouseBusy, writer_lock
 
 __all__ = [
     "DEFAULT_DB_PATH",
+    "DEFAULT_WAIT",
     "SCHEMA_VERSION",
     "Warehouse",
+    "WarehouseBusy",
     "connect",
     "default_db_path",
     "load_sql",
     "shared_df",
+    "writer_lock",
 ]

@@ -31,6 +31,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from analytics.warehouse import lock as _lock
+
 DEFAULT_DB_PATH = Path("data") / "warehouse.duckdb"
 _MIGRATION_RE = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
 #: What :meth:`Warehouse.memo` keeps: a DataFrame or a tuple of DataFrames.
@@ -90,6 +92,15 @@ class Warehouse:
         (``item_pass_*`` tables, used only while current; see :mod:`analytics.item_sums`).
         ``False`` makes them reduce the responses every time: same results, slower; for
         benchmarks and checks.
+    wait : float
+        Seconds to wait when another process is writing the file (the writer's lock,
+        :mod:`analytics.warehouse.lock`, or DuckDB's own lock) before raising
+        :class:`~analytics.warehouse.lock.WarehouseBusy`; 0 (the default) refuses at once.
+    on_wait : callable, optional
+        Told once, in words, that the open waits (the CLI prints it).
+    writer_lock : bool
+        Take the writer's lock when opening for writing (default). ``False`` only for a private
+        file that no other process can know of (a restore's verified copy).
     """
 
     def __init__(
@@ -101,6 +112,9 @@ class Warehouse:
         threads: int | None = None,
         memory_limit: str | None = None,
         stored_passes: bool = True,
+        wait: float = 0.0,
+        on_wait: Callable[[str], None] | None = None,
+        writer_lock: bool = True,
     ) -> None:
         self.stored_passes = stored_passes
         self.path = str(default_db_path() if path is None else path)
@@ -117,12 +131,41 @@ class Warehouse:
         if memory_limit:
             config["memory_limit"] = memory_limit
         self.read_only = read_only
-        self.con = duckdb.connect(self.path, read_only=read_only, config=config)
+        self._lock_key: str | None = None
         self._in_tx = False
         self._shared: OrderedDict[Hashable, Any] = OrderedDict()
         self._staged: OrderedDict[Hashable, str] = OrderedDict()
+        self.con = self._connect(config, _lock.Waiter(self.path, wait, on_wait), writer_lock)
         if migrate and not read_only:
-            self.migrate()
+            try:
+                self.migrate()
+            except BaseException:
+                self.close()
+                raise
+
+    def _connect(self, config: dict[str, Any], waiter: _lock.Waiter,
+                 writer_lock: bool) -> duckdb.DuckDBPyConnection:
+        """Take the writer's lock (writers), then open DuckDB, waiting while another process
+        holds either (the one place where opening waits; see :mod:`analytics.warehouse.lock`)."""
+        if self.path != ":memory:" and not self.read_only and writer_lock:
+            self._lock_key = _lock.acquire(self.path, waiter)
+        try:
+            while True:
+                try:
+                    return duckdb.connect(self.path, read_only=self.read_only, config=config)
+                except duckdb.IOException as exc:
+                    holder = _lock.duckdb_lock_conflict(exc)
+                    if holder is None:
+                        raise
+                    waiter.pause(holder or None, exc)
+        except BaseException:
+            self._release_lock()
+            raise
+
+    def _release_lock(self) -> None:
+        key, self._lock_key = self._lock_key, None
+        if key is not None:
+            _lock.release(key)
 
     # -- the choke point -------------------------------------------------------------------
     def df(self, sql: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
@@ -355,8 +398,16 @@ class Warehouse:
         )
 
     def close(self) -> None:
-        self.forget_shared()
-        self.con.close()
+        try:
+            self.forget_shared()
+            self.con.close()
+        finally:  # DuckDB's lock first, then the writer's: the next writer finds both free
+            self._release_lock()
+
+    def __del__(self) -> None:
+        # never closed: DuckDB releases its lock when the connection is collected; so must we
+        with suppress(Exception):
+            self._release_lock()
 
     def __enter__(self) -> Warehouse:
         return self

@@ -19,8 +19,8 @@ from analytics.archive import (
     search_archive,
 )
 from analytics.display import prepare
-from analytics.warehouse import Warehouse
 from eqm.output import emit, format_option, min_n_option, out_option
+from eqm.warehouse import reader, writer
 
 SEARCH_TABLE_COLUMNS = [
     "bank_item_id", "subject", "grade", "item_type", "label", "knowledge_points", "answer_key",
@@ -59,7 +59,7 @@ def add(ctx: click.Context, exam: str, subject: str, grade: int | None, content:
     """将已导入试卷的小题入档并记录本次统计 / enter a paper's items and this administration's
     statistics into the archive (reused items are linked, not duplicated)."""
     frame = read_item_content(content) if content is not None else None
-    with Warehouse(ctx.obj["db"]) as wh:
+    with writer(ctx) as wh:
         result = archive_paper(wh, exam=exam, subject=subject, grade=grade, content=frame)
         snapshot.publish_if_served(wh)  # a running dashboard sees the change
     counts = result["link_method"].value_counts()
@@ -87,7 +87,7 @@ def search(ctx: click.Context, subject: str | None, grade: int | None,
            knowledge_point: str | None, item_type: str | None, difficulty: str | None,
            text: str | None, fmt: str, out: Path | None, min_n: int) -> None:
     """检索档案试题 / search the archive."""
-    with Warehouse(ctx.obj["db"], read_only=True) as wh:
+    with reader(ctx) as wh:
         frame = search_archive(wh, subject=subject, grade=grade,
                                knowledge_point=knowledge_point, item_type=item_type,
                                difficulty=difficulty, text=text)
@@ -107,7 +107,7 @@ def search(ctx: click.Context, subject: str | None, grade: int | None,
 @click.pass_context
 def show(ctx: click.Context, item_id: int, fmt: str) -> None:
     """显示一道档案试题的全部信息 / show everything the archive holds about one item."""
-    with Warehouse(ctx.obj["db"], read_only=True) as wh:
+    with reader(ctx) as wh:
         parts = archive_item(wh, item_id)
     if fmt == "json":
         data = {k: json.loads(prepare(v, min_n=0).to_json(orient="records", force_ascii=False,
@@ -139,7 +139,7 @@ def show(ctx: click.Context, item_id: int, fmt: str) -> None:
 @click.pass_context
 def note(ctx: click.Context, item_id: int, text: str, author: str, advice: str | None) -> None:
     """为试题追加一版出错原因分析(历史保留)/ append a new version of an item's note."""
-    with Warehouse(ctx.obj["db"]) as wh:
+    with writer(ctx) as wh:
         version = add_note(wh, bank_item_id=item_id, text=text, author=author, advice=advice)
         snapshot.publish_if_served(wh)  # a running dashboard sees the change
     click.echo(f"已保存第 {version} 版 / saved version {version} of item {item_id}'s note")
@@ -158,7 +158,7 @@ def link(ctx: click.Context, exam: str, subject: str, grade: int | None, label: 
     """手工关联或拆分档案试题 / link an administration to a bank item, or split it off."""
     if (bank_item_id is None) == (not split):
         raise click.UsageError("请给出 --to ID 或 --new 之一 / give exactly one of --to ID, --new")
-    with Warehouse(ctx.obj["db"]) as wh:
+    with writer(ctx) as wh:
         target = link_item(wh, exam=exam, subject=subject, grade=grade, label=label,
                            bank_item_id=None if split else bank_item_id)
         snapshot.publish_if_served(wh)  # a running dashboard sees the change
@@ -174,7 +174,7 @@ def link(ctx: click.Context, exam: str, subject: str, grade: int | None, label: 
 def export(ctx: click.Context, exam: str, subject: str, grade: int | None, out: Path,
            min_n: int) -> None:
     """导出试卷命题档案 (Excel 或可打印 HTML) / export a paper's archive."""
-    with Warehouse(ctx.obj["db"], read_only=True) as wh:
+    with reader(ctx) as wh:
         path = export_paper_archive(wh, exam=exam, subject=subject, grade=grade, out=out,
                                     min_n=min_n)
     click.echo(f"wrote {path}")

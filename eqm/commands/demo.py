@@ -9,6 +9,9 @@ import click
 
 from analytics.demo import DEFAULT_OUT_DIR, DEFAULT_SEED, DEFAULT_STUDENTS, GRADES, SUBJECTS
 from analytics.errors import InputError
+from analytics.snapshot import snapshot_path
+from analytics.warehouse import writer_lock
+from eqm.warehouse import say, wait_seconds
 
 
 def _split_subjects(text: str | None) -> list[str] | None:
@@ -70,12 +73,15 @@ def register(cli: click.Group) -> None:
         subj = _split_subjects(subjects)
         grd = _split_grades(grades)
         db = Path(ctx.obj["db"])
-        for f in (db, Path(f"{db}.wal")):
-            if f.exists():
-                f.unlink()
-                click.echo(f"已删除旧数据库 / deleted the old warehouse: {f}")
-        summary = build_demo(db, students=students, seed=seed, subjects=subj, grades=grd,
-                             out_dir=out_dir, progress=not quiet)
+        # the writer's lock: never delete a warehouse that an import is writing
+        with writer_lock(db, wait=wait_seconds(ctx), say=say):
+            # (and the old warehouse's snapshot: `--serve` publishes the new one)
+            for f in (db, Path(f"{db}.wal"), snapshot_path(db)):
+                if f.exists():
+                    f.unlink()
+                    click.echo(f"已删除旧数据库 / deleted the old warehouse: {f}")
+            summary = build_demo(db, students=students, seed=seed, subjects=subj, grades=grd,
+                                 out_dir=out_dir, progress=not quiet)
         click.echo(
             f"示例区已建好 / demo district built: {db}\n"
             f"  学生 students {summary['students']:,}, 学校 schools {summary['schools']}, "

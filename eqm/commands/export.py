@@ -11,8 +11,8 @@ from pathlib import Path
 import click
 
 from analytics.export import export_parquet
-from analytics.warehouse import Warehouse
 from eqm.output import emit, format_option, out_option
+from eqm.warehouse import reader
 
 
 @click.group("export")
@@ -34,7 +34,7 @@ def parquet_cmd(
 ) -> None:
     """每张表导出为 DIRECTORY/<表>.parquet,并写 manifest.json / write every table to
     DIRECTORY/<table>.parquet plus manifest.json (schema version, row counts) for Spark."""
-    with Warehouse(ctx.obj["db"], read_only=True) as wh:
+    with reader(ctx) as wh:
         result = export_parquet(wh, directory, tables=tables or None)
     emit(result, fmt, out, raw=True)
 

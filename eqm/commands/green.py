@@ -9,8 +9,8 @@ import click
 
 from analytics import green as green_mod
 from analytics import progress as progress_mod
-from analytics.warehouse import Warehouse
 from eqm.output import emit, format_option, min_n_option, out_option
+from eqm.warehouse import reader
 
 
 def register(cli: click.Group) -> None:
@@ -41,7 +41,7 @@ def register(cli: click.Group) -> None:
         reverse-keyed items, thresholds and sources.
         """
         cfg = green_mod.load_scales(scales)
-        with Warehouse(ctx.obj["db"], read_only=True) as wh:
+        with reader(ctx) as wh:
             if alpha:
                 frame = green_mod.scale_reliability(wh, survey=survey, grade=grade, config=cfg)
                 emit(frame, fmt, out, min_n=0, sheet="alpha")
@@ -66,7 +66,7 @@ def register(cli: click.Group) -> None:
                  fmt: str, out: Path | None, min_n: int) -> None:
         """跨年度进步指数:各年标准化位置(平均z)及其变化 / cross-year progress of standing."""
         names = [e.strip() for e in exams.split(",") if e.strip()]
-        with Warehouse(ctx.obj["db"], read_only=True) as wh:
+        with reader(ctx) as wh:
             frame = progress_mod.progress_index(wh, exams=names, subject=subject, grade=grade,
                                                 level=level)
         emit(frame, fmt, out, min_n=min_n, sheet="progress")

@@ -7,8 +7,8 @@ from pathlib import Path
 import click
 
 from analytics import growth as growth_mod
-from analytics.warehouse import Warehouse
 from eqm.output import emit, format_option, out_option
+from eqm.warehouse import reader
 
 
 def register(cli: click.Group) -> None:
@@ -32,7 +32,7 @@ def register(cli: click.Group) -> None:
         SGP (1–99): the percentile of a student's score among students with similar entry
         scores (quantile regression on a B-spline of the entry score, as the SGP package).
         """
-        with Warehouse(ctx.obj["db"], read_only=True) as wh:
+        with reader(ctx) as wh:
             if level == "student":
                 frame = growth_mod.student_growth(wh, exam=exam, prior_exam=prior_exam,
                                                   subject=subject, grade=grade)

@@ -10,9 +10,9 @@ from pathlib import Path
 import click
 
 from analytics.hotspots import district_weak_points, error_hotspots, knowledge_matrix
-from analytics.warehouse import Warehouse
 from eqm.commands.stats import stats_group
 from eqm.output import emit, format_option, min_n_option, out_option
+from eqm.warehouse import reader
 
 
 @click.command("hotspots")
@@ -50,7 +50,7 @@ def hotspots(ctx: click.Context, exam: str, subject: str, grade: int | None, lev
              min_n: int) -> None:
     """主要出错点:显著低于全区的小题/知识点 / error hotspots: items or knowledge points where a
     school or class is credibly below the district (pooled z-test, Benjamini–Hochberg FDR)."""
-    with Warehouse(ctx.obj["db"], read_only=True) as wh:
+    with reader(ctx) as wh:
         if view == "district":
             frame = district_weak_points(wh, exam=exam, subject=subject, grade=grade,
                                          by=by, top=top)  # type: ignore[arg-type]

@@ -24,7 +24,7 @@ from analytics.importers import (
     import_survey,
     import_totals,
 )
-from analytics.warehouse import Warehouse
+from eqm.warehouse import writer
 
 FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 mapping_option = click.option(
@@ -47,7 +47,7 @@ def _stage(quiet: bool) -> Callable[[str], None]:
 
 
 def _run(ctx: click.Context, fn: Callable[..., ImportResult], *args: Any, **kwargs: Any) -> None:
-    with Warehouse(ctx.obj["db"]) as wh:
+    with writer(ctx) as wh:
         try:
             result = fn(wh, *args, **kwargs)
         except (EqmError, FileNotFoundError):

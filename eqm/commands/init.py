@@ -7,7 +7,8 @@ from pathlib import Path
 import click
 
 from analytics.item_sums import keep_item_passes_current
-from analytics.warehouse import SCHEMA_VERSION, Warehouse
+from analytics.warehouse import SCHEMA_VERSION
+from eqm.warehouse import writer
 
 
 def register(cli: click.Group) -> None:
@@ -16,7 +17,7 @@ def register(cli: click.Group) -> None:
     def init(ctx: click.Context) -> None:
         """创建或升级数据库 / create or upgrade the warehouse schema."""
         path: Path = ctx.obj["db"]
-        with Warehouse(path, migrate=False) as wh:
+        with writer(ctx, migrate=False) as wh:
             before = wh.schema_version()
             applied = wh.migrate()
             # papers imported before the stored item passes existed get them now

@@ -17,8 +17,8 @@ import click
 from analytics import items as items_mod
 from analytics import paper as paper_mod
 from analytics import scores as scores_mod
-from analytics.warehouse import Warehouse
 from eqm.output import emit, format_option, min_n_option, out_option
+from eqm.warehouse import reader
 
 
 @click.group("stats")
@@ -77,7 +77,7 @@ def scores(ctx: click.Context, exam: str, subject: str, grade: int | None, level
            buffer: float | None, fmt: str, out: Path | None, min_n: int) -> None:
     """成绩分析:人数、缺考、平均分、标准差、三率、超均率、标准分、排名 / score report per unit."""
     common: dict[str, Any] = {"exam": exam, "subject": subject, "grade": grade}
-    with Warehouse(ctx.obj["db"], read_only=True) as wh:
+    with reader(ctx) as wh:
         if view == "borderline":
             frame = scores_mod.borderline_students(wh, **common, buffer=buffer, school=school)
             emit(frame, fmt, out, min_n=0, sheet="borderline")
@@ -114,7 +114,7 @@ def items(ctx: click.Context, exam: str, subject: str, grade: int | None, level:
     """
     common: dict[str, Any] = {"exam": exam, "subject": subject, "grade": grade, "level": level,
               "school": school}
-    with Warehouse(ctx.obj["db"], read_only=True) as wh:
+    with reader(ctx) as wh:
         if view == "options":
             frame = items_mod.option_analysis(wh, **common)
         else:
@@ -143,7 +143,7 @@ def paper(ctx: click.Context, exam: str, subject: str, grade: int | None, level:
           school: str | None, view: str, fmt: str, out: Path | None, min_n: int) -> None:
     """试卷质量分析:n, k, 平均分, 标准差, α, SEM 等 / paper quality report."""
     common: dict[str, Any] = {"exam": exam, "subject": subject, "grade": grade}
-    with Warehouse(ctx.obj["db"], read_only=True) as wh:
+    with reader(ctx) as wh:
         if view == "summary":
             frame = paper_mod.paper_quality(wh, **common, level=level, school=school)
         elif view == "spec":

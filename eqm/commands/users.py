@@ -8,8 +8,8 @@ import click
 
 from analytics import snapshot
 from analytics.users import ROLES, add_user, list_users, remove_user
-from analytics.warehouse import Warehouse
 from eqm.output import emit, format_option, out_option
+from eqm.warehouse import reader, writer
 
 
 @click.group("users")
@@ -32,8 +32,7 @@ def add(ctx: click.Context, username: str, role: str, school: str | None,
     """添加账号 / add a user."""
     if password is None:
         password = click.prompt("密码 / password", hide_input=True, confirmation_prompt=True)
-    path: Path = ctx.obj["db"]
-    with Warehouse(path) as wh:
+    with writer(ctx) as wh:
         user = add_user(wh, username, password, role, school=school,
                         display_name=display_name, replace=replace)
         snapshot.publish_if_served(wh)  # a running dashboard sees the change
@@ -47,7 +46,7 @@ def add(ctx: click.Context, username: str, role: str, school: str | None,
 @click.pass_context
 def list_(ctx: click.Context, fmt: str, out: Path | None) -> None:
     """列出账号(不含密码)/ list users (never their passwords)."""
-    with Warehouse(ctx.obj["db"]) as wh:
+    with reader(ctx) as wh:
         frame = list_users(wh)
     emit(frame, fmt, out, min_n=0, raw=True)
 
@@ -57,7 +56,7 @@ def list_(ctx: click.Context, fmt: str, out: Path | None) -> None:
 @click.pass_context
 def remove(ctx: click.Context, username: str) -> None:
     """删除账号 / remove a user."""
-    with Warehouse(ctx.obj["db"]) as wh:
+    with writer(ctx) as wh:
         remove_user(wh, username)
         snapshot.publish_if_served(wh)  # a running dashboard sees the change
     click.echo(f"已删除 / removed: {username}")

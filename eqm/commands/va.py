@@ -10,8 +10,8 @@ import click
 import pandas as pd
 
 from analytics.errors import InputError
-from analytics.warehouse import Warehouse
 from eqm.output import emit, format_option, min_n_option, out_option
+from eqm.warehouse import reader
 
 # the package exports the function ``analytics.value_added``, which shadows the module name
 va_mod = importlib.import_module("analytics.value_added")
@@ -78,7 +78,7 @@ def register(cli: click.Group) -> None:
         va, se, ci_low, ci_high, category (显著高于预期 / 符合预期 / 显著低于预期).
         """
         covs = [c.strip() for c in covariates.split(",") if c.strip()]
-        with Warehouse(ctx.obj["db"], read_only=True) as wh:
+        with reader(ctx) as wh:
             if pool:
                 pairs = [(exam, prior_exam), *(_pair(p) for p in pool)]
                 if stability:
