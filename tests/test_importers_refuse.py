@@ -8,6 +8,7 @@ the file, row and column named in Chinese and English, and leave every table exa
 
 from __future__ import annotations
 
+import shutil
 import time
 from pathlib import Path
 
@@ -64,10 +65,11 @@ def assert_unchanged(before: dict[str, pd.DataFrame], after: dict[str, pd.DataFr
         pd.testing.assert_frame_equal(before[t], after[t], check_dtype=False, obj=t)
 
 
-@pytest.fixture
-def db(tmp_path) -> Path:
-    path = tmp_path / "w.duckdb"
-    files = {n: tmp_path / f"base_{n}.csv" for n in ("spec", "scores", "totals", "survey",
+@pytest.fixture(scope="module")
+def base_db(tmp_path_factory) -> Path:
+    tmp = tmp_path_factory.mktemp("refuse")
+    path = tmp / "base.duckdb"
+    files = {n: tmp / f"base_{n}.csv" for n in ("spec", "scores", "totals", "survey",
                                                      "roster")}
     for n, text in (("spec", SPEC), ("scores", SCORES), ("totals", TOTALS), ("survey", SURVEY),
                     ("roster", ROSTER)):
@@ -80,7 +82,16 @@ def db(tmp_path) -> Path:
                       full_score=100)
         import_survey(wh, files["survey"], survey="问卷")
         assert wh.scalar("SELECT count(*) FROM responses") == 15
+        wh.execute("CHECKPOINT")
     return path
+
+
+@pytest.fixture
+def db(base_db, tmp_path) -> Path:
+    """A private copy of the loaded warehouse for one test."""
+    dest = tmp_path / "w.duckdb"
+    shutil.copyfile(base_db, dest)
+    return dest
 
 
 def run(db: Path, *args: str):

@@ -380,7 +380,8 @@ def load_raw(wh: Warehouse, src: Source, header: Header, *, empty_ok: bool = Fal
     longest = src.max_line * 4 + 1024      # bytes, at worst 4 a character
     if shape.rows == 0:      # nothing under the header (DuckDB cannot sniff an empty file)
         cols = ", ".join(f"NULL::VARCHAR AS c{i}" for i in range(ncols))
-        wh.execute(f"CREATE OR REPLACE TEMP TABLE _raw AS SELECT 0::INTEGER AS _row, {cols} LIMIT 0")
+        wh.execute(
+            f"CREATE OR REPLACE TEMP TABLE _raw AS SELECT 0::INTEGER AS _row, {cols} LIMIT 0")
     else:
         _read_raw(wh, src, shape, width, params, longest)
     extra = [c for c in wh.df("DESCRIBE _raw")["column_name"]

@@ -285,21 +285,24 @@ def check_lines(full: float, lines: dict[str, float | None], file: str = "") -> 
     """Each line given lies in [0, full]; and low ≤ pass ≤ excellent, a line not given counting
     at its default share of the full score (an excellent line below the pass line would make
     every excellent student fail)."""
+    where = f"{file}: " if file else ""
     for name, v in lines.items():
         if v is not None and not (math.isfinite(v) and 0 <= v <= full):
-            raise InputError(f"{file}{': ' if file else ''}分数线 {name}={v} 不在 0 与满分 {full} 之间 / line {name}={v} "
-                             f"is not between 0 and the full score {full}")
-    eff = {k: (lines.get(k) if lines.get(k) is not None else share * full, lines.get(k))
-           for k, (_, share) in LINE_NAMES.items()}
+            raise InputError(f"{where}分数线 {name}={v} 不在 0 与满分 {full} 之间 / line "
+                             f"{name}={v} is not between 0 and the full score {full}")
+
+    def value(k: str) -> tuple[float, str]:
+        v = lines.get(k)
+        if v is None:
+            return LINE_NAMES[k][1] * full, f"{LINE_NAMES[k][1] * full:g} (default)"
+        return v, f"{v:g}"
+
     for hi, lo in (("excellent", "pass"), ("pass", "low")):
-        (vh, gh), (vl, gl) = eff[hi], eff[lo]
+        (vh, sh), (vl, sl) = value(hi), value(lo)
         if vh < vl - 1e-9:
-            def show(v: float, given: float | None) -> str:
-                return f"{v:g}" + ("" if given is not None else " (default)")
             raise InputError(
-                f"{file}{': ' if file else ''}{LINE_NAMES[hi][0]} {show(vh, gh)} 低于{LINE_NAMES[lo][0]} {show(vl, gl)} / the "
-                f"{hi} line {show(vh, gh)} is below the {lo} line {show(vl, gl)}; "
-                "lines must be low ≤ pass ≤ excellent")
+                f"{where}{LINE_NAMES[hi][0]} {sh} 低于{LINE_NAMES[lo][0]} {sl} / the {hi} line "
+                f"{sh} is below the {lo} line {sl}; lines must be low ≤ pass ≤ excellent")
 
 
 # --------------------------------------------------------------------------------------------

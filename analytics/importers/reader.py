@@ -491,10 +491,9 @@ def _open_xlsx(path: Path, sheet: str | int | None) -> Source:
     src = Source(path.name, csv_path, ",", "xlsx", head, tmpdir, None, controls,
                  max_line=max_line, short_ok=True)
     if hidden_rows:
-        src.warnings.append(
-            f"{path.name}: 工作表中有隐藏的行 {_listing([str(r) for r in hidden_rows])},已照常导入 / "
-            f"the sheet has hidden rows {_listing([str(r) for r in hidden_rows])}, "
-            "imported as usual")
+        rows = _listing([str(r) for r in hidden_rows])
+        src.warnings.append(f"{path.name}: 工作表中有隐藏的行 {rows},已照常导入 / the sheet has "
+                            f"hidden rows {rows}, imported as usual")
     cols = sorted({c for lo, hi in hidden_cols for c in range(lo, min(hi, widest) + 1)})
     if cols:
         letters = _listing([col_letter(c - 1) for c in cols])

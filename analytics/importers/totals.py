@@ -19,9 +19,9 @@ from analytics.importers.common import (
     ImportResult,
     cell_sql,
     detect_header,
+    finite_positive,
     header_key,
     load_mapping,
-    finite_positive,
     load_raw,
     new_schools_note,
     next_id,
@@ -235,7 +235,8 @@ def import_totals(
         outcome = "replaced" if old else "ok"
         verb, verb_en = ("已替换", "replaced") if old else ("已导入", "imported")
         msg = (f"{name}: {verb}「{exam}」{subject} 总分 {n} 人(参考 {by.get('present', 0)},缺考 "
-               f"{by.get('absent', 0)},作弊/无效 {by.get('void', 0)}),新建学生 {created}{note_zh} / "
+               f"{by.get('absent', 0)},作弊/无效 {by.get('void', 0)}),新建学生 {created}"
+               f"{note_zh} / "
                f"{verb_en} the totals of {exam} {subject}: {n} students "
                f"({by.get('present', 0)} present, {by.get('absent', 0)} absent, "
                f"{by.get('void', 0)} void), {created} new students"
