@@ -40,6 +40,7 @@ from analytics.importers.reader import (
     Source,
     check_rows,
     control_problems,
+    make_rectangular,
     open_source,
 )
 from analytics.item_sums import keep_item_passes_current
@@ -327,24 +328,21 @@ def cell_sql(idx: int | None, table: str = "") -> str:
     return f"nullif(trim({table + '.' if table else ''}c{idx}), '')"
 
 
-def load_raw_sql(ncols: int, *, null_padding: bool = False, parallel: bool = True,
-                 max_line_size: int | None = None) -> str:
+def load_raw_sql(ncols: int, *, max_line_size: int | None = None) -> str:
     """Read the source into ``_raw``: ``_row`` (the row as the user sees it) and ``c0 … cN``
     as read (empty cell → NULL; full-width forms were made ASCII by :func:`open_source`); rows
-    whose cells are all empty dropped. ``null_padding`` (slower) accepts short rows; with quoted
-    newlines it needs ``parallel`` false."""
+    whose cells are all empty dropped. The rows are all ``ncols`` wide (see
+    :func:`analytics.importers.reader.make_rectangular`)."""
     names = ", ".join(f"'c{i}'" for i in range(ncols))
     nonblank = " OR ".join(f"c{i} IS NOT NULL" for i in range(ncols))
-    extra = "" if parallel else ", parallel = false"
-    if max_line_size is not None:
-        extra += f", max_line_size = {int(max_line_size)}"
+    extra = f", max_line_size = {int(max_line_size)}" if max_line_size is not None else ""
     return f"""
         CREATE OR REPLACE TEMP TABLE _raw AS
         SELECT * FROM (
             SELECT (ordinality + $skip)::INTEGER AS _row, * EXCLUDE (ordinality)
             FROM read_csv($path, header = false, skip = $skip, all_varchar = true,
-                          names = [{names}], null_padding = {str(null_padding).lower()},
-                          delim = $delim, quote = '"', escape = '"'{extra}) WITH ORDINALITY
+                          names = [{names}], delim = $delim, quote = '"',
+                          escape = '"'{extra}) WITH ORDINALITY
         ) WHERE {nonblank}
     """
 
@@ -355,11 +353,12 @@ _DUCKDB_MAX_LINE = 2_097_152
 
 def _read_raw(wh: Warehouse, src: Source, shape: Shape, width: int, params: dict[str, Any],
               longest: int) -> None:
+    if shape.pad:
+        make_rectangular(src, shape)
+        params = {**params, "path": str(src.csv_path)}
     try:
-        wh.execute(load_raw_sql(width, null_padding=shape.pad,
-                                parallel=not (shape.pad and shape.quoted),
-                                max_line_size=longest if longest > _DUCKDB_MAX_LINE else None),
-                   params)
+        wh.execute(load_raw_sql(width, max_line_size=longest if longest > _DUCKDB_MAX_LINE
+                                else None), params)
     except duckdb.InvalidInputException as exc:
         raise InputError(
             f"{src.name}: 无法按 CSV 读取(行的列数多于表头或引号不配对)/ cannot read the file "
