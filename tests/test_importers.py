@@ -555,12 +555,15 @@ def test_samples_import(wh):
     assert wh.scalar("SELECT count(*) FROM students") == 12
 
 
-def test_short_rows_are_padded_and_long_rows_rejected(wh, paper, tmp_path):
+def test_short_rows_and_long_rows_are_rejected(wh, paper, tmp_path):
+    # issue 13: a short row used to be padded (its missing cells "not answered"); it is refused
     path = tmp_path / "short.csv"
     lines = [",".join(SCORE_HEADER), "S01,甲,一中,1班,B,ACD,对,4,10", "S02,乙,一中,1班,B,ACD"]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    import_scores(wh, path, exam=EXAM, subject=SUBJECT)
-    assert results(wh) == {"S01": ("present", 23), "S02": ("present", 7)}   # 3 + 4, rest blank
+    with pytest.raises(InputError, match="fewer cells than the header") as exc:
+        import_scores(wh, path, exam=EXAM, subject=SUBJECT)
+    assert problems_of(exc) == [(3, "第3题")]
+    assert wh.scalar("SELECT count(*) FROM students") == 0
     long = tmp_path / "long.csv"
     long.write_text("\n".join([lines[0], lines[1] + ",5,6"]) + "\n", encoding="utf-8")
     with pytest.raises(InputError, match="more cells than the header"):

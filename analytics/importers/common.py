@@ -17,13 +17,10 @@ Design
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import hashlib
-import io
+import math
 import re
-import shutil
-import tempfile
 import tomllib
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping
@@ -34,18 +31,24 @@ from typing import Any
 import duckdb
 
 from analytics.errors import InputError, Problem, ProblemCollector
+from analytics.importers.reader import (
+    HEADER_SEARCH_ROWS,
+    MAX_CELL_CHARS,
+    MAX_COLUMNS,
+    PROBLEM_CAP,
+    Shape,
+    Source,
+    check_rows,
+    control_problems,
+    make_rectangular,
+    open_source,
+)
 from analytics.item_sums import keep_item_passes_current
 from analytics.warehouse import Warehouse
 
-#: Problems listed in one error message; all are counted.
-PROBLEM_CAP = 50
-#: Rows searched for the header under title rows.
-HEADER_SEARCH_ROWS = 30
+__all__ = ["HEADER_SEARCH_ROWS", "MAX_CELL_CHARS", "MAX_COLUMNS", "PROBLEM_CAP", "Source",
+           "open_source"]
 
-# Full-width ASCII (U+FF01..U+FF5E) and the ideographic space: exactly what NFKC does to them,
-# as a translate() table usable in SQL on millions of cells.
-FULL_WIDTH = "".join(chr(c) for c in range(0xFF01, 0xFF5F)) + "\u3000"
-HALF_WIDTH = "".join(chr(c) for c in range(0x21, 0x7F)) + " "
 
 ABSENT_MARKS = ("缺考", "缺", "缺席", "ABSENT", "ABS")
 VOID_MARKS = ("作弊", "违纪", "舞弊", "无效", "VOID", "CHEAT")
@@ -69,6 +72,8 @@ class ImportResult:
         or ``noop`` (the identical file was already loaded for this target; nothing changed).
     message : str
         One line in Chinese and English, printed by the CLI.
+    warnings : list of str
+        Notes the user should see although the file was loaded (hidden XLSX rows, …).
     """
 
     kind: str
@@ -76,6 +81,7 @@ class ImportResult:
     rows: int
     outcome: str
     message: str
+    warnings: list[str] = field(default_factory=list)
 
     def __str__(self) -> str:
         return self.message
@@ -155,204 +161,35 @@ def load_mapping(mapping: str | Path | None) -> MappingFile:
         raise InputError(
             f"{path.name}: 映射文件不是有效的 TOML / the mapping file is not valid TOML: {exc}"
         ) from exc
+    def bad(key: str, zh: str, en: str) -> InputError:
+        return InputError(f"{path.name}: 映射文件中的「{key}」{zh} / the mapping file's "
+                          f"{key!r} {en}")
+
+    unknown = sorted(set(data) - {"columns", "header_row", "sheet"})
+    if unknown:
+        raise bad(", ".join(unknown), "无法识别(可用 columns、header_row、sheet)",
+                  "is not recognised (allowed: columns, header_row, sheet)")
     cols = data.get("columns", {})
     if not isinstance(cols, dict):
-        raise InputError(f"{path.name}: [columns] 必须是表 / [columns] must be a table")
+        raise bad("columns", "必须是表 [columns]", "must be a table [columns]")
+    for k, v in cols.items():
+        if not isinstance(v, str):
+            raise bad(k, "的值必须是文字,如 \"student_id\"",
+                      'must be text, e.g. "student_id"')
     header_row = data.get("header_row")
+    if header_row is not None and (
+            isinstance(header_row, bool) or not isinstance(header_row, int)
+            or not 1 <= header_row <= HEADER_SEARCH_ROWS):
+        raise bad("header_row", f"必须是 1 到 {HEADER_SEARCH_ROWS} 之间的整数",
+                  f"must be a whole number from 1 to {HEADER_SEARCH_ROWS} ({header_row!r})")
+    sheet = data.get("sheet")
+    if sheet is not None and (isinstance(sheet, bool) or not isinstance(sheet, str | int)):
+        raise bad("sheet", "必须是工作表名或序号", f"must be a sheet name or number ({sheet!r})")
     return MappingFile(
-        columns={header_key(k): str(v) for k, v in cols.items()},
-        header_row=int(header_row) if header_row is not None else None,
-        sheet=data.get("sheet"),
+        columns={header_key(k): v for k, v in cols.items()},
+        header_row=header_row,
+        sheet=sheet,
     )
-
-
-# --------------------------------------------------------------------------------------------
-# Reading files
-# --------------------------------------------------------------------------------------------
-
-@dataclass
-class Source:
-    """A file made readable by DuckDB.
-
-    ``csv_path`` is UTF-8 CSV (the file itself or a transcoded/converted copy); ``head`` the
-    first rows as lists of cells (for header detection); ``encoding`` what was detected.
-    """
-
-    name: str
-    csv_path: Path
-    delim: str
-    encoding: str
-    head: list[list[str]]
-    tmpdir: Path | None = None
-    #: delimiters per line (None: unknown, e.g. quoted fields may hold delimiters or newlines)
-    delims_per_line: list[int] | None = None
-
-    def ragged_after(self, header_row: int) -> bool:
-        """Whether some row under the header has fewer cells than the header (then DuckDB
-        must pad rows: slower). True when unknown."""
-        counts = self.delims_per_line
-        if counts is None:
-            return True
-        below = counts[header_row:]
-        return bool(below) and min(below) < counts[header_row - 1]
-
-    def cleanup(self) -> None:
-        if self.tmpdir is not None:
-            shutil.rmtree(self.tmpdir, ignore_errors=True)
-            self.tmpdir = None
-
-
-_BLANK_LINE = re.compile(r"(?<=\n)[ \t]*\r?\n")
-
-
-def _decode(data: bytes, name: str) -> tuple[str, str]:
-    """Text and encoding: UTF-8 (with or without BOM), UTF-16 with BOM (Excel's "Unicode
-    text"), else GBK/GB18030."""
-    try:
-        if data.startswith(b"\xef\xbb\xbf"):
-            return data[3:].decode("utf-8"), "utf-8-sig"
-        if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-            return data.decode("utf-16"), "utf-16"
-    except UnicodeDecodeError:
-        pass
-    else:
-        try:
-            return data.decode("utf-8"), "utf-8"
-        except UnicodeDecodeError:
-            pass
-        try:
-            return data.decode("gb18030"), "gb18030"
-        except UnicodeDecodeError:
-            pass
-    raise InputError(
-        f"{name}: 无法识别文件编码(支持 UTF-8、带 BOM 的 UTF-8、UTF-16、GBK/GB18030)/ cannot "
-        "decode the file: supported encodings are UTF-8, UTF-8 with BOM, UTF-16 and GBK/GB18030"
-    )
-
-
-def _full_width_re(delim: str) -> re.Pattern[str]:
-    """Full-width ASCII forms and the ideographic space, except those of ``delim`` and '"'."""
-    keep = {chr(ord(delim) + 0xFEE0), "\uff02"} if delim.isascii() and delim.strip() else {
-        "\uff02"}
-    chars = "".join(c for c in FULL_WIDTH if c not in keep)
-    return re.compile("[" + re.escape(chars) + "]")
-
-
-def _half(m: re.Match[str]) -> str:
-    c = m.group(0)
-    return " " if c == "\u3000" else chr(ord(c) - 0xFEE0)
-
-
-def half_width(value: str, delim: str = ",") -> str:
-    """Full-width ASCII forms → ASCII (as NFKC does), keeping the delimiter's and quote's."""
-    return _full_width_re(delim).sub(_half, value)
-
-
-def _sniff_delim(lines: list[str]) -> str:
-    best, score = ",", -1
-    for d in (",", "\t", ";", "|"):
-        n = max((ln.count(d) for ln in lines), default=0)
-        if n > score:
-            best, score = d, n
-    return best
-
-
-def _open_csv(path: Path) -> Source:
-    data = path.read_bytes()
-    text, encoding = _decode(data, path.name)
-    first = text[:200_000].splitlines()[:HEADER_SEARCH_ROWS]
-    delim = _sniff_delim(first)
-    head = [list(r) for r in csv.reader(io.StringIO("\n".join(first)), delimiter=delim)]
-    tmpdir: Path | None = None
-    csv_path = path
-    # DuckDB drops blank lines, which would shift the row numbers we report: make them rows of
-    # empty cells (filtered later). Non-UTF-8 input is transcoded (DuckDB reads UTF-8 only here).
-    # Full-width letters, digits and signs become ASCII here, on the text, because DuckDB's
-    # translate() costs ~9 µs a cell (80 s for 200,000 × 44 cells); the scan is ~50 ms when there
-    # are none. The delimiter's and the quote's full-width forms are kept so the CSV structure
-    # cannot change (a ， inside a cell stays a ，).
-    needs_blank_fix = (("\n\n" in text or "\n\r\n" in text or "\n " in text or "\n\t" in text)
-                       and _BLANK_LINE.search(text) is not None)   # substring tests are ~10x faster
-    fw = _full_width_re(delim)
-    needs_fw = fw.search(text) is not None
-    if encoding in ("gb18030", "utf-16") or needs_blank_fix or needs_fw:
-        tmpdir = Path(tempfile.mkdtemp(prefix="eqm_import_"))
-        csv_path = tmpdir / "source.csv"
-        if needs_blank_fix:
-            width = max((ln.count(delim) for ln in first), default=1)
-            text = _BLANK_LINE.sub(delim * max(width, 1) + "\n", text)
-        if needs_fw:
-            text = fw.sub(_half, text)
-        csv_path.write_text(text, encoding="utf-8")
-    # Short rows need DuckDB's null_padding, which is slower: only ask for it when needed. A
-    # failed read cannot be retried (it aborts the transaction), so decide here (~50 ms).
-    counts = None if '"' in text else [ln.count(delim) for ln in text.splitlines()]
-    return Source(path.name, csv_path, delim, encoding, head, tmpdir, counts)
-
-
-def _cell(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, dt.datetime) and value.time() == dt.time():
-        return value.date().isoformat()
-    return half_width(str(value), "\t")
-
-
-def _open_xlsx(path: Path, sheet: str | int | None) -> Source:
-    import openpyxl
-
-    try:
-        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # zipfile.BadZipFile, InvalidFileException, …
-        raise InputError(
-            f"{path.name}: 无法读取 XLSX 文件 / cannot read the XLSX file: {exc}") from exc
-    try:
-        if sheet is None:
-            ws = wb.worksheets[0]
-        elif isinstance(sheet, int) or (isinstance(sheet, str) and sheet.isdigit()):
-            idx = int(sheet)
-            if not 1 <= idx <= len(wb.worksheets):
-                raise InputError(f"{path.name}: 没有第 {idx} 个工作表 / no sheet number {idx}")
-            ws = wb.worksheets[idx - 1]
-        else:
-            if sheet not in wb.sheetnames:
-                raise InputError(
-                    f"{path.name}: 没有工作表「{sheet}」/ no sheet named {sheet!r}; "
-                    f"现有 / available: {', '.join(wb.sheetnames)}"
-                )
-            ws = wb[sheet]
-        tmpdir = Path(tempfile.mkdtemp(prefix="eqm_import_"))
-        csv_path = tmpdir / "source.csv"
-        head: list[list[str]] = []
-        with csv_path.open("w", encoding="utf-8", newline="") as fh:
-            writer = csv.writer(fh)
-            for row in ws.iter_rows(values_only=True):
-                cells = [_cell(v) for v in row]
-                if not any(c.strip() for c in cells):
-                    cells = [""] * max(len(cells), 2)   # keep numbering; filtered later
-                writer.writerow(cells)
-                if len(head) < HEADER_SEARCH_ROWS:
-                    head.append(cells)
-    finally:
-        wb.close()
-    return Source(path.name, csv_path, ",", "xlsx", head, tmpdir)
-
-
-def open_source(path: str | Path, sheet: str | int | None = None) -> Source:
-    """Open a CSV (UTF-8, UTF-8-BOM, GBK/GB18030) or XLSX file for reading by DuckDB."""
-    p = Path(path)
-    if not p.exists():
-        raise FileNotFoundError(str(p))
-    if p.suffix.lower() in (".xlsx", ".xlsm"):
-        return _open_xlsx(p, sheet)
-    if p.suffix.lower() == ".xls":
-        raise InputError(
-            f"{p.name}: 不支持旧版 .xls,请另存为 .xlsx 或 CSV / legacy .xls is not supported; "
-            "save it as .xlsx or CSV"
-        )
-    return _open_csv(p)
 
 
 @dataclass
@@ -415,13 +252,69 @@ def detect_header(
     for i, cells in rows:
         canonical = [canon(c) for c in cells]
         if required(canonical):
-            return Header(i, [norm_text(c) for c in cells], canonical)
+            header = Header(i, [norm_text(c) for c in cells], canonical)
+            duplicate_columns(src, header)
+            return header
+    control_problems(src).raise_if_any()
     seen = " | ".join(norm_text(c) for c in (src.head[0] if src.head else []) if norm_text(c))
     raise InputError(
         f"{src.name}: 在前 {HEADER_SEARCH_ROWS} 行中找不到{what_zh}的表头 / no header row for "
         f"{what_en} found in the first {HEADER_SEARCH_ROWS} rows (first row: {seen or 'empty'}). "
         "参见 docs/formats.md 或使用 --mapping / see docs/formats.md or use --mapping"
     )
+
+
+def duplicate_columns(src: Source, header: Header) -> None:
+    """Refuse two columns mapped to the same name (which one holds the data?). Item and
+    question columns are checked by their importers."""
+    problems = ProblemCollector(src.name, cap=PROBLEM_CAP)
+    first: dict[str, int] = {}
+    for i, c in enumerate(header.canonical):
+        if c is None or c.startswith("item:") or c == "question":
+            continue
+        if c not in first:
+            first[c] = i
+            continue
+        a, b = header.cells[first[c]], header.cells[i]
+        problems.add(header.row, b,
+                     f"「{a}」与「{b}」两列都是 {c},请删除一列,或在映射文件中把一列设为 ignore",
+                     f"columns {a!r} and {b!r} are two columns for {c}; delete one, or map one "
+                     "to \"ignore\" in a --mapping file")
+    problems.raise_if_any()
+
+
+#: A number as written in a cell: digits with an optional point and exponent (no ``1_2``, which
+#: Python and DuckDB would read as 12, no ``inf``/``nan``, no hexadecimal).
+NUMBER_RE = r"[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)?"
+_NUMBER = re.compile(NUMBER_RE)
+
+
+def parse_number(text: object) -> float | None:
+    """The finite number written in ``text`` (NFKC, trimmed), else None."""
+    t = norm_text(text)
+    if not _NUMBER.fullmatch(t):
+        return None
+    v = float(t)
+    return v if math.isfinite(v) else None
+
+
+def number_sql(expr: str) -> str:
+    """SQL: the finite number written in ``expr`` (trimmed), else NULL (see NUMBER_RE)."""
+    t = f"trim({expr})"
+    return (f"(CASE WHEN regexp_full_match({t}, '{NUMBER_RE}') "
+            f"AND isfinite(try_cast({t} AS DOUBLE)) THEN try_cast({t} AS DOUBLE) END)")
+
+
+def finite_positive(value: float | None, what_zh: str, what_en: str, file: str
+                    ) -> float | None:
+    """``value`` as a float, or an InputError unless it is a finite number > 0 (None passes)."""
+    if value is None:
+        return None
+    v = float(value)
+    if not math.isfinite(v) or v <= 0:
+        raise InputError(f"{file}: {what_zh}必须是大于 0 的有限数 / the {what_en} must be a "
+                         f"positive finite number ({v})")
+    return v
 
 
 def cell_sql(idx: int | None, table: str = "") -> str:
@@ -435,34 +328,61 @@ def cell_sql(idx: int | None, table: str = "") -> str:
     return f"nullif(trim({table + '.' if table else ''}c{idx}), '')"
 
 
-def load_raw_sql(ncols: int, *, null_padding: bool = False) -> str:
+def load_raw_sql(ncols: int, *, max_line_size: int | None = None) -> str:
     """Read the source into ``_raw``: ``_row`` (the row as the user sees it) and ``c0 … cN``
     as read (empty cell → NULL; full-width forms were made ASCII by :func:`open_source`); rows
-    whose cells are all empty dropped. ``null_padding`` (slower) accepts short rows."""
+    whose cells are all empty dropped. The rows are all ``ncols`` wide (see
+    :func:`analytics.importers.reader.make_rectangular`)."""
     names = ", ".join(f"'c{i}'" for i in range(ncols))
     nonblank = " OR ".join(f"c{i} IS NOT NULL" for i in range(ncols))
+    extra = f", max_line_size = {int(max_line_size)}" if max_line_size is not None else ""
     return f"""
         CREATE OR REPLACE TEMP TABLE _raw AS
         SELECT * FROM (
             SELECT (ordinality + $skip)::INTEGER AS _row, * EXCLUDE (ordinality)
             FROM read_csv($path, header = false, skip = $skip, all_varchar = true,
-                          names = [{names}], null_padding = {str(null_padding).lower()},
-                          delim = $delim, quote = '"', escape = '"') WITH ORDINALITY
+                          names = [{names}], delim = $delim, quote = '"',
+                          escape = '"'{extra}) WITH ORDINALITY
         ) WHERE {nonblank}
     """
 
 
-def load_raw(wh: Warehouse, src: Source, header: Header) -> int:
-    """Create ``_raw`` from the rows under the header; returns the number of data rows."""
-    ncols = max(len(header.cells), 1)
-    params = {"path": str(src.csv_path), "skip": header.row, "delim": src.delim}
+#: DuckDB's default longest line (bytes).
+_DUCKDB_MAX_LINE = 2_097_152
+
+
+def _read_raw(wh: Warehouse, src: Source, shape: Shape, width: int, params: dict[str, Any],
+              longest: int) -> None:
+    if shape.pad:
+        make_rectangular(src, shape)
+        params = {**params, "path": str(src.csv_path)}
     try:
-        wh.execute(load_raw_sql(ncols, null_padding=src.ragged_after(header.row)), params)
+        wh.execute(load_raw_sql(width, max_line_size=longest if longest > _DUCKDB_MAX_LINE
+                                else None), params)
     except duckdb.InvalidInputException as exc:
         raise InputError(
             f"{src.name}: 无法按 CSV 读取(行的列数多于表头或引号不配对)/ cannot read the file "
             f"as CSV (a row has more cells than the header, or unbalanced quotes): "
             f"{str(exc).splitlines()[0]}") from exc
+
+
+def load_raw(wh: Warehouse, src: Source, header: Header, *, empty_ok: bool = False) -> int:
+    """Create ``_raw`` from the rows under the header; returns the number of data rows.
+
+    Every row is checked first (:func:`analytics.importers.reader.check_rows`). A file without
+    data rows is refused (it would replace the target's data with nothing) unless
+    ``empty_ok``."""
+    ncols = max(len(header.cells), 1)
+    shape = check_rows(src, header.row, header.cells)
+    width = max(shape.width, ncols)
+    params = {"path": str(src.csv_path), "skip": header.row, "delim": src.delim}
+    longest = src.max_line * 4 + 1024      # bytes, at worst 4 a character
+    if shape.rows == 0:      # nothing under the header (DuckDB cannot sniff an empty file)
+        cols = ", ".join(f"NULL::VARCHAR AS c{i}" for i in range(ncols))
+        wh.execute(
+            f"CREATE OR REPLACE TEMP TABLE _raw AS SELECT 0::INTEGER AS _row, {cols} LIMIT 0")
+    else:
+        _read_raw(wh, src, shape, width, params, longest)
     extra = [c for c in wh.df("DESCRIBE _raw")["column_name"]
              if c != "_row" and c not in {f"c{i}" for i in range(ncols)}]
     if extra:
@@ -473,7 +393,15 @@ def load_raw(wh: Warehouse, src: Source, header: Header) -> int:
         problems.raise_if_any()
         for c in extra:   # empty trailing cells
             wh.execute(f'ALTER TABLE _raw DROP COLUMN "{c}"')
-    return int(wh.scalar("SELECT count(*) FROM _raw"))
+    n = int(wh.scalar("SELECT count(*) FROM _raw"))
+    if n == 0 and not empty_ok:
+        raise InputError(
+            f"{src.name}: 没有数据行,未做任何改动 / no data rows; nothing was changed",
+            [Problem(src.name, header.row, None,
+                     "表头下没有数据行(只有表头、空行或空单元格);没有数据的文件不会替换已导入的数据",
+                     "no data rows under the header (only blank lines or empty cells): a file "
+                     "without data never replaces data already imported")])
+    return n
 
 
 # --------------------------------------------------------------------------------------------
@@ -509,6 +437,17 @@ def sql_problems(wh: Warehouse, problems: ProblemCollector, sql: str,
 # --------------------------------------------------------------------------------------------
 # Ids, logging and the transaction around one file
 # --------------------------------------------------------------------------------------------
+
+def new_schools_note(names: list[str]) -> tuple[str, str]:
+    """Chinese and English notes listing the schools an import created (a misspelt school
+    name creates one: the user must see it)."""
+    if not names:
+        return "", ""
+    shown = names[:20]
+    more = f" … ({len(names)})" if len(names) > 20 else ""
+    return ("。新建学校 " + str(len(names)) + " 所:" + "、".join(f"「{n}」" for n in shown) + more,
+            f"; {len(names)} new schools: " + ", ".join(repr(n) for n in shown) + more)
+
 
 def next_id(wh: Warehouse, table: str, column: str) -> int:
     """max(id) + 1 (1 for an empty table). ``table``/``column`` are trusted identifiers."""
@@ -592,7 +531,7 @@ def run_import(
             if kind in PASS_KINDS:       # the stored item passes follow what was written
                 keep_item_passes_current(wh)
             _log(wh, kind, name, sha, target, result.rows, started, result.outcome,
-                 result.message)
+                 "\n".join([result.message, *result.warnings]))
     except InputError as exc:
         _log(wh, kind, name, sha, target, None, started, "rejected", str(exc))
         raise

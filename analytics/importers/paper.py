@@ -16,6 +16,7 @@ Re-importing the table of a paper that already has one:
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from collections.abc import Hashable
 from pathlib import Path
@@ -29,6 +30,7 @@ from analytics.importers.common import (
     ImportResult,
     Source,
     detect_header,
+    finite_positive,
     header_key,
     item_label_key,
     load_mapping,
@@ -36,11 +38,13 @@ from analytics.importers.common import (
     next_id,
     norm_text,
     open_source,
+    parse_number,
     run_import,
     synonym_index,
     target_extra,
 )
 from analytics.knowledge import refresh_knowledge_results
+from analytics.lookup import DEFAULT_EXCELLENT, DEFAULT_LOW, DEFAULT_PASS
 from analytics.warehouse import Warehouse
 
 SPEC_SYNONYMS: dict[str, tuple[str, ...]] = {
@@ -105,11 +109,8 @@ def parse_options(text: str) -> str | None:
 
 
 def _num(text: str) -> float | None:
-    try:
-        v = float(norm_text(text))
-    except ValueError:
-        return None
-    return v if v == v else None
+    """A finite number as written (no ``1_2``, ``inf``, ``nan``), else None."""
+    return parse_number(text)
 
 
 def parse_spec(frame: pd.DataFrame, cols: dict[str, str], problems: ProblemCollector
@@ -276,11 +277,32 @@ def paper_grade(wh: Warehouse, exam: str, subject: str, grade: int | None) -> in
     return int(hit["grade"].iloc[0]) if len(hit) == 1 else grade
 
 
-def check_lines(full: float, lines: dict[str, float | None]) -> None:
+LINE_NAMES = {"excellent": ("优秀线", DEFAULT_EXCELLENT), "pass": ("及格线", DEFAULT_PASS),
+              "low": ("低分线", DEFAULT_LOW)}
+
+
+def check_lines(full: float, lines: dict[str, float | None], file: str = "") -> None:
+    """Each line given lies in [0, full]; and low ≤ pass ≤ excellent, a line not given counting
+    at its default share of the full score (an excellent line below the pass line would make
+    every excellent student fail)."""
+    where = f"{file}: " if file else ""
     for name, v in lines.items():
-        if v is not None and not 0 <= v <= full:
-            raise InputError(f"分数线 {name}={v} 不在 0 与满分 {full} 之间 / line {name}={v} "
-                             f"is not between 0 and the full score {full}")
+        if v is not None and not (math.isfinite(v) and 0 <= v <= full):
+            raise InputError(f"{where}分数线 {name}={v} 不在 0 与满分 {full} 之间 / line "
+                             f"{name}={v} is not between 0 and the full score {full}")
+
+    def value(k: str) -> tuple[float, str]:
+        v = lines.get(k)
+        if v is None:
+            return LINE_NAMES[k][1] * full, f"{LINE_NAMES[k][1] * full:g} (default)"
+        return v, f"{v:g}"
+
+    for hi, lo in (("excellent", "pass"), ("pass", "low")):
+        (vh, sh), (vl, sl) = value(hi), value(lo)
+        if vh < vl - 1e-9:
+            raise InputError(
+                f"{where}{LINE_NAMES[hi][0]} {sh} 低于{LINE_NAMES[lo][0]} {sl} / the {hi} line "
+                f"{sh} is below the {lo} line {sl}; lines must be low ≤ pass ≤ excellent")
 
 
 # --------------------------------------------------------------------------------------------
@@ -469,6 +491,7 @@ def import_paper(
                 names=SPEC_SYNONYMS,
             )
             load_raw(wh, src, header)
+            warnings = src.warnings
         finally:
             src.cleanup()
         cols = {c: header.cells[i] for i, c in enumerate(header.canonical) if c is not None}
@@ -482,10 +505,10 @@ def import_paper(
             problems.add(None, None, "细目表中没有小题", "the specification table has no items")
         problems.raise_if_any()
         total_max = float(items["max_score"].sum())
-        full = float(full_score) if full_score is not None else total_max
-        if full <= 0:
-            raise InputError(f"满分必须大于 0 / the full score must be positive ({full})")
-        check_lines(full, {"excellent": excellent_line, "pass": pass_line, "low": low_line})
+        full = finite_positive(full_score if full_score is not None else total_max, "满分",
+                               "full score", name)
+        assert full is not None
+        check_lines(full, {"excellent": excellent_line, "pass": pass_line, "low": low_line}, name)
         exam_id = ensure_exam(wh, exam, grade, exam_date, level, term)
         existing = find_paper(wh, exam, subject, grade)
         lines = {"full": full, "ex": excellent_line, "pa": pass_line, "lo": low_line}
@@ -518,6 +541,6 @@ def import_paper(
         msg = (f"{name}: {verb}「{exam}」{subject} {grade}年级 细目表 {len(items)} 题,满分 "
                f"{full:g} / {verb_en} the specification table of {exam} {subject} grade {grade}: "
                f"{len(items)} items, full score {full:g}.{note}{extra}")
-        return ImportResult("paper", name, len(items), outcome, msg)
+        return ImportResult("paper", name, len(items), outcome, msg, warnings)
 
     return run_import(wh, "paper", path, target, body)

@@ -177,13 +177,25 @@ def new_students_sql() -> str:
     """
 
 
-def create_people(wh: Warehouse, grade: int | None) -> int:
+def schools_after(wh: Warehouse, school_id: int) -> list[str]:
+    """Names of the schools whose id is above ``school_id`` (the ones an import created)."""
+    return [str(n) for n in wh.df("SELECT name FROM schools WHERE school_id > $i "
+                                  "ORDER BY school_id", {"i": school_id})["name"]]
+
+
+def max_school_id(wh: Warehouse) -> int:
+    return int(wh.scalar("SELECT coalesce(max(school_id), 0) FROM schools"))
+
+
+def create_people(wh: Warehouse, grade: int | None) -> tuple[int, list[str]]:
     """Create the unknown schools, classes and students of ``_rows`` and fill ``_keys``.
 
     ``grade`` is the paper's grade, used for new students and classes. Returns the number of
-    students created. Assumes :func:`person_problems` found nothing.
+    students created and the names of the schools created. Assumes :func:`person_problems`
+    found nothing.
     """
     wh.execute(school_lookup_sql())
+    before = max_school_id(wh)
     wh.execute(new_schools_sql())
     wh.execute(school_lookup_sql())
     wh.execute(
@@ -200,4 +212,4 @@ def create_people(wh: Warehouse, grade: int | None) -> int:
         "SELECT r._row, s.student_key FROM _rows r JOIN students s ON s.student_id = r.sid"
     )
     wh.execute("DROP TABLE IF EXISTS _new")
-    return created
+    return created, schools_after(wh, before)

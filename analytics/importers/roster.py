@@ -19,7 +19,9 @@ from analytics.importers.common import (
     header_key,
     load_mapping,
     load_raw,
+    new_schools_note,
     next_id,
+    number_sql,
     open_source,
     run_import,
     sql_problems,
@@ -31,7 +33,9 @@ from analytics.importers.people import (
     col_expr,
     gender_sql,
     grade_lookup,
+    max_school_id,
     school_lookup_sql,
+    schools_after,
 )
 from analytics.warehouse import Warehouse
 
@@ -74,7 +78,7 @@ def roster_rows_sql(header_cols: dict[str, str]) -> str:
                CASE WHEN {c['hukou']} IN ('本地', '本区', '本市', '户籍', 'local') THEN 'local'
                     WHEN {c['hukou']} IN ('外地', '非本地', '外来', '随迁', '非户籍', 'nonlocal')
                         THEN 'nonlocal' END AS hukou,
-               {c['ses']} AS ses_raw, try_cast({c['ses']} AS DOUBLE) AS ses
+               {c['ses']} AS ses_raw, {number_sql(c['ses'])} AS ses
         FROM _raw r LEFT JOIN _grades g ON g.form = replace({c['grade']}, ' ', '')
     """
 
@@ -120,6 +124,38 @@ def roster_problems_sql() -> str:
             "locality (城区/乡镇)"),
         bad("hukou_raw", "hukou", "c_hukou", "户籍(本地/外地)", "hukou (本地/外地)"),
         bad("ses_raw", "ses", "c_ses", "SES 数值", "SES number"),
+        """SELECT _row, $c_code, '学校「' || school || '」在本文件中有两个学校代码('
+                   || first_code || '、' || school_code || ')',
+               'school ' || school || ' is given two codes in this file (' || first_code
+                   || ', ' || school_code || ')'
+           FROM (SELECT _row, school, school_code,
+                        first_value(school_code) OVER (PARTITION BY school ORDER BY _row)
+                            AS first_code
+                 FROM _rows WHERE school IS NOT NULL AND school_code IS NOT NULL)
+           WHERE school_code <> first_code""",
+        """SELECT _row, $c_code, '学校代码 ' || school_code || ' 在本文件中给了两所学校(「'
+                   || first_school || '」与「' || school || '」)',
+               'school code ' || school_code || ' is given to two schools in this file ('
+                   || first_school || ', ' || school || ')'
+           FROM (SELECT _row, school, school_code,
+                        first_value(school) OVER (PARTITION BY school_code ORDER BY _row)
+                            AS first_school
+                 FROM _rows WHERE school IS NOT NULL AND school_code IS NOT NULL)
+           WHERE school <> first_school""",
+        """SELECT r._row, $c_code, '学校「' || sc.name || '」在数据库中的代码是 ' || sc.code
+                   || ',此处为 ' || r.school_code,
+               'school ' || sc.name || ' has the code ' || sc.code
+                   || ' in the warehouse, but this row gives ' || r.school_code
+           FROM _rows r JOIN schools sc ON sc.name = r.school OR sc.code = r.school
+           WHERE r.school_code IS NOT NULL AND sc.code IS NOT NULL
+             AND sc.code <> r.school_code""",
+        """SELECT r._row, $c_code, '学校代码 ' || r.school_code || ' 已属于学校「' || sc.name
+                   || '」,此处为「' || r.school || '」',
+               'school code ' || r.school_code || ' already belongs to school ' || sc.name
+                   || ', but this row gives ' || r.school
+           FROM _rows r JOIN schools sc ON sc.code = r.school_code
+           WHERE r.school IS NOT NULL AND r.school <> sc.name
+             AND r.school IS DISTINCT FROM sc.code""",
     ])
 
 
@@ -239,9 +275,14 @@ def import_roster(
                                    lambda c: "student_id" in c and "school" in c, maps,
                                    "名册(考号、学校)", "a roster (student id, school)",
                                    names=ROSTER_SYNONYMS)
-            n = load_raw(wh, src, header)
+            n = load_raw(wh, src, header, empty_ok=True)
+            warnings = src.warnings
         finally:
             src.cleanup()
+        if n == 0:
+            msg = (f"{name}: 名册中没有学生(0 名学生),未做任何改动 / the roster lists no students "
+                   "(0 students); nothing was changed")
+            return ImportResult("roster", name, 0, "noop", msg, warnings)
         exprs = {c: col_expr(header, c) for c in ROSTER_SYNONYMS}
         wh.register("_grades_df", grade_lookup())
         try:
@@ -259,21 +300,23 @@ def import_roster(
             f"c_{k}": written(v) for k, v in {
                 "sid": "student_id", "school": "school", "zone": "zone", "class": "class",
                 "gender": "gender", "grade": "grade", "ownership": "ownership",
-                "locality": "locality", "hukou": "hukou", "ses": "ses"}.items()})
+                "locality": "locality", "hukou": "hukou", "ses": "ses",
+                "code": "school_code"}.items()})
         problems.raise_if_any()
         district_id = ensure_district(wh, district)
         known = int(wh.scalar("SELECT count(*) FROM _rows r SEMI JOIN students s "
                               "ON s.student_id = r.sid"))
-        new_schools = int(wh.scalar("SELECT count(*) FROM schools"))
+        before = max_school_id(wh)
         for stmt in write_roster_sql():
             wh.execute(stmt, {"d": district_id} if "$d" in stmt else None)
-        new_schools = int(wh.scalar("SELECT count(*) FROM schools")) - new_schools
+        schools = schools_after(wh, before)
+        note_zh, note_en = new_schools_note(schools)
         for t in ("_grades", "_resolved", "_school_lookup"):
             wh.execute(f"DROP TABLE IF EXISTS {t}")
         outcome = "replaced" if known else "ok"
-        msg = (f"{name}: 名册 {n} 名学生(新建 {n - known},更新 {known}),新建学校 {new_schools} / "
-               f"roster: {n} students ({n - known} new, {known} updated), "
-               f"{new_schools} new schools")
-        return ImportResult("roster", name, n, outcome, msg)
+        msg = (f"{name}: 名册 {n} 名学生(新建 {n - known},更新 {known}),新建学校 {len(schools)}"
+               f"{note_zh} / roster: {n} students ({n - known} new, {known} updated), "
+               f"{len(schools)} new schools{note_en}")
+        return ImportResult("roster", name, n, outcome, msg, warnings)
 
     return run_import(wh, "roster", path, target, body)

@@ -37,6 +37,8 @@ from analytics.importers.common import (
     item_label_key,
     load_mapping,
     load_raw,
+    new_schools_note,
+    number_sql,
     open_source,
     run_import,
     sql_problems,
@@ -112,7 +114,7 @@ def scored_sql(item_cols: list[str]) -> list[str]:
             SELECT d.col, d.val, c.item_id, c.item_type, c.max_score, c.answer_key,
                    c.partial_score, c.options,
                    upper(regexp_replace(d.val, '[\\s,、，]', '', 'g')) AS v,
-                   try_cast(trim(d.val) AS DOUBLE) AS num
+                   {number_sql('d.val')} AS num
             FROM d JOIN _cols c USING (col)
         ), w AS (
             SELECT *,
@@ -199,7 +201,7 @@ def status_sql(status_col: str, total_col: str) -> str:
             CASE WHEN {status_col} IS NOT NULL AND upper({status_col}) NOT IN
                       ({void}, {absent}, {present}) THEN {status_col} END AS bad_status,
             m.total,
-            {total_col} AS total_text
+            {total_col} AS total_text, {number_sql(total_col)} AS total_num
         FROM _raw r LEFT JOIN marks m USING (_row)
     """
 
@@ -216,8 +218,7 @@ def status_problems_sql() -> str:
                'total ' || total_text || ' differs from the sum of item scores ' || total
         FROM _status
         WHERE status = 'present' AND total_text IS NOT NULL
-          AND (try_cast(total_text AS DOUBLE) IS NULL
-               OR abs(try_cast(total_text AS DOUBLE) - total) > 1e-6)
+          AND (total_num IS NULL OR abs(total_num - total) > 1e-6)
     """
 
 
@@ -370,6 +371,7 @@ def import_scores(
             problems = ProblemCollector(name, cap=PROBLEM_CAP)
             cols = _map_items(header, items, problems)
             n = load_raw(wh, src, header)
+            warnings = src.warnings
         finally:
             src.cleanup()
         if cols.empty:
@@ -399,7 +401,7 @@ def import_scores(
             sql_problems(wh, problems, cell_problems_sql())
         problems.raise_if_any()
         say("写入数据库 / writing the warehouse")
-        created = create_people(wh, int(paper["grade"]))
+        created, schools = create_people(wh, int(paper["grade"]))
         old = int(wh.scalar("SELECT count(*) FROM paper_results WHERE paper_id = $p",
                             {"p": paper_id}))
         if old:
@@ -413,14 +415,15 @@ def import_scores(
         for t in ("_status", "_keys", "_cells", "_school_lookup"):
             wh.execute(f"DROP TABLE IF EXISTS {t}")
         outcome = "replaced" if old else "ok"
+        note_zh, note_en = new_schools_note(schools)
         verb = "已替换" if old else "已导入"
         verb_en = "replaced" if old else "imported"
         msg = (f"{name}: {verb}「{exam}」{subject} 成绩 {n} 人(参考 {by.get('present', 0)},缺考 "
                f"{by.get('absent', 0)},作弊/无效 {by.get('void', 0)}),{len(cols)} 题,新建学生 "
-               f"{created} / {verb_en} the scores of {exam} {subject}: {n} students "
+               f"{created}{note_zh} / {verb_en} the scores of {exam} {subject}: {n} students "
                f"({by.get('present', 0)} present, {by.get('absent', 0)} absent, "
                f"{by.get('void', 0)} void), {len(cols)} items, {created} new students"
-               + (f"; replaced {old} earlier results" if old else ""))
-        return ImportResult("scores", name, n, outcome, msg)
+               + (f"; replaced {old} earlier results" if old else "") + note_en)
+        return ImportResult("scores", name, n, outcome, msg, warnings)
 
     return run_import(wh, "scores", path, target, body, still_loaded=still_loaded)

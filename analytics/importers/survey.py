@@ -20,6 +20,7 @@ from analytics.importers.common import (
     load_mapping,
     load_raw,
     next_id,
+    number_sql,
     open_source,
     run_import,
     sql_problems,
@@ -57,7 +58,7 @@ def answers_sql(cols: list[str]) -> str:
     clist = ", ".join(cols)
     return f"""
         INSERT INTO survey_answers (survey_id, student_key, question, value_text, value_num)
-        SELECT $sv, s.student_key, q.question, trim(u.val), try_cast(trim(u.val) AS DOUBLE)
+        SELECT $sv, s.student_key, q.question, trim(u.val), {number_sql('u.val')}
         FROM (SELECT _row, {clist} FROM _raw) UNPIVOT (val FOR col IN ({clist})) u
         JOIN _qcols q USING (col)
         JOIN _rows r USING (_row)
@@ -115,6 +116,7 @@ def import_survey(
                                    "问卷(考号与题目列)", "a questionnaire (student id, questions)",
                                    names=[*PERSON_SYNONYMS, "question"])
             n = load_raw(wh, src, header)
+            warnings = src.warnings
         finally:
             src.cleanup()
         problems = ProblemCollector(name, cap=PROBLEM_CAP)
@@ -160,7 +162,7 @@ def import_survey(
         msg = (f"{name}: {verb}问卷「{survey}」{n} 名学生,{len(q_cols)} 题,{n_ans} 个回答 / "
                f"{verb_en} questionnaire {survey}: {n} students, {len(q_cols)} questions, "
                f"{n_ans} answers")
-        return ImportResult("survey", name, n, outcome, msg)
+        return ImportResult("survey", name, n, outcome, msg, warnings)
 
     return run_import(
         wh, "survey", path, target, body,

@@ -19,10 +19,13 @@ from analytics.importers.common import (
     ImportResult,
     cell_sql,
     detect_header,
+    finite_positive,
     header_key,
     load_mapping,
     load_raw,
+    new_schools_note,
     next_id,
+    number_sql,
     open_source,
     run_import,
     sql_problems,
@@ -57,7 +60,7 @@ def totals_sql(total_col: str, status_col: str) -> str:
     return f"""
         CREATE OR REPLACE TEMP TABLE _status AS
         SELECT _row, status, CASE WHEN status = 'present' THEN num END AS total, t AS total_text,
-               bad_status
+               num AS total_num, bad_status
         FROM (
             SELECT _row, t, num, bad_status,
                 CASE WHEN upper(s) IN ({void}) OR upper(t) IN ({void}) THEN 'void'
@@ -65,7 +68,7 @@ def totals_sql(total_col: str, status_col: str) -> str:
                          THEN 'absent'
                      ELSE 'present' END AS status
             FROM (
-                SELECT _row, {total_col} AS t, try_cast({total_col} AS DOUBLE) AS num,
+                SELECT _row, {total_col} AS t, {number_sql(total_col)} AS num,
                        {status_col} AS s,
                        CASE WHEN {status_col} IS NOT NULL AND upper({status_col}) NOT IN
                            ({void}, {absent}, {present}) THEN {status_col} END AS bad_status
@@ -77,18 +80,17 @@ def totals_sql(total_col: str, status_col: str) -> str:
 def totals_problems_sql() -> str:
     return """
         SELECT _row, $c_total AS col,
-            CASE WHEN try_cast(total_text AS DOUBLE) IS NULL
+            CASE WHEN total_num IS NULL
                      THEN '总分「' || total_text || '」不是数字(可为 缺考/作弊 或空白)'
-                 WHEN try_cast(total_text AS DOUBLE) < 0 THEN '总分 ' || total_text || ' 为负数'
+                 WHEN total_num < 0 THEN '总分 ' || total_text || ' 为负数'
                  ELSE '总分 ' || total_text || ' 超过满分 ' || $full END,
-            CASE WHEN try_cast(total_text AS DOUBLE) IS NULL
+            CASE WHEN total_num IS NULL
                      THEN 'total ' || total_text || ' is not a number (缺考/作弊 or blank allowed)'
-                 WHEN try_cast(total_text AS DOUBLE) < 0
+                 WHEN total_num < 0
                      THEN 'total ' || total_text || ' is negative'
                  ELSE 'total ' || total_text || ' is above the full score ' || $full END
         FROM _status
-        WHERE status = 'present' AND (try_cast(total_text AS DOUBLE) IS NULL
-              OR try_cast(total_text AS DOUBLE) < 0 OR try_cast(total_text AS DOUBLE) > $full)
+        WHERE status = 'present' AND (total_num IS NULL OR total_num < 0 OR total_num > $full)
         UNION ALL
         SELECT _row, $c_status, '考试状态「' || bad_status || '」无法识别(正常/缺考/作弊)',
                'status ' || bad_status || ' not recognised (正常/缺考/作弊)'
@@ -179,16 +181,16 @@ def import_totals(
                                    "总分(考号、总分)", "totals (student id, total)",
                                    names=TOTAL_SYNONYMS)
             n = load_raw(wh, src, header)
+            warnings = src.warnings
         finally:
             src.cleanup()
+        given_full = finite_positive(full_score, "满分", "full score", name)
         if hit.empty:
             if grade is None or full_score is None:
                 raise InputError(
                     f"新建试卷「{exam}」{subject} 需要 --grade 与 --full-score / creating the "
                     f"paper {exam} {subject} needs --grade and --full-score")
             full = float(full_score)
-            if full <= 0:
-                raise InputError(f"满分必须大于 0 / the full score must be positive ({full})")
             paper_grade = int(grade)
             exam_id = ensure_exam(wh, exam, paper_grade, exam_date, level)
             paper_id = next_id(wh, "papers", "paper_id")
@@ -201,8 +203,8 @@ def import_totals(
             paper_id = int(hit["paper_id"].iloc[0])
             paper_grade = int(hit["grade"].iloc[0])
             full = float(hit["full_score"].iloc[0])
-            if full_score is not None and float(full_score) != full:
-                full = float(full_score)
+            if given_full is not None and given_full != full:
+                full = given_full
                 wh.execute("UPDATE papers SET full_score = $f WHERE paper_id = $p",
                            {"f": full, "p": paper_id})
         say(f"校验 {n} 行 / validating {n} rows")
@@ -216,7 +218,8 @@ def import_totals(
             "c_status": header.cells[s_i] if s_i is not None else None, "full": full})
         problems.raise_if_any()
         say("写入数据库 / writing the warehouse")
-        created = create_people(wh, paper_grade)
+        created, schools = create_people(wh, paper_grade)
+        note_zh, note_en = new_schools_note(schools)
         old = int(wh.scalar("SELECT count(*) FROM paper_results WHERE paper_id = $p",
                             {"p": paper_id}))
         if old:
@@ -232,11 +235,12 @@ def import_totals(
         outcome = "replaced" if old else "ok"
         verb, verb_en = ("已替换", "replaced") if old else ("已导入", "imported")
         msg = (f"{name}: {verb}「{exam}」{subject} 总分 {n} 人(参考 {by.get('present', 0)},缺考 "
-               f"{by.get('absent', 0)},作弊/无效 {by.get('void', 0)}),新建学生 {created} / "
+               f"{by.get('absent', 0)},作弊/无效 {by.get('void', 0)}),新建学生 {created}"
+               f"{note_zh} / "
                f"{verb_en} the totals of {exam} {subject}: {n} students "
                f"({by.get('present', 0)} present, {by.get('absent', 0)} absent, "
                f"{by.get('void', 0)} void), {created} new students"
-               + (f"; replaced {old} earlier results" if old else ""))
-        return ImportResult("totals", name, n, outcome, msg)
+               + (f"; replaced {old} earlier results" if old else "") + note_en)
+        return ImportResult("totals", name, n, outcome, msg, warnings)
 
     return run_import(wh, "totals", path, target, body, still_loaded=still_loaded)

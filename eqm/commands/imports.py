@@ -57,6 +57,8 @@ def _run(ctx: click.Context, fn: Callable[..., ImportResult], *args: Any, **kwar
                        f"{type(exc).__name__}: {exc}", err=True)
             ctx.exit(1)
         click.echo(result.message)
+        for warning in result.warnings:
+            click.echo(f"警告 / warning: {warning}", err=True)
         if result.outcome in ("ok", "replaced"):
             # a running dashboard reads the published snapshot: give it the new data
             snapshot.publish_if_served(wh, say=lambda m: click.echo(m, err=True))
