@@ -35,6 +35,7 @@ import secrets
 import threading
 import time
 import urllib.parse
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -245,7 +246,7 @@ class LoginThrottle:
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.rules = {"client": (client_free, client_max), "name": (name_free, name_max)}
         self.base, self.forget, self.max_keys, self.clock = base, forget, max_keys, clock
-        self.keys: dict[tuple[str, str], _Failures] = {}
+        self.keys: OrderedDict[tuple[str, str], _Failures] = OrderedDict()
         self._lock = threading.Lock()
 
     def _wait(self, key: tuple[str, str], now: float) -> float:
@@ -270,12 +271,13 @@ class LoginThrottle:
             wait = max(self._wait(k, now) for k in keys)
             if wait > 0:
                 return wait
-            if len(self.keys) >= self.max_keys:
+            if len(self.keys) + 2 > self.max_keys:
                 self._prune(now)
             for k in keys:
-                entry = self.keys.setdefault(k, _Failures())
+                entry = self.keys.pop(k, None) or _Failures()
                 entry.count += 1
                 entry.last = now
+                self.keys[k] = entry  # the most recent last (oldest first for pruning)
             return 0.0
 
     def succeeded(self, client: str, name: str) -> None:
@@ -287,13 +289,12 @@ class LoginThrottle:
                 entry.count = max(0, entry.count - 1)
 
     def _prune(self, now: float) -> None:
-        for k in [k for k in self.keys if self._wait(k, now) == 0.0
-                  and self.keys.get(k) is not None
-                  and now - self.keys[k].last > self.rules[k[0]][1]]:
-            self.keys.pop(k, None)
-        while len(self.keys) >= self.max_keys:  # still full: forget the oldest
-            oldest = min(self.keys, key=lambda k: self.keys[k].last)
-            del self.keys[oldest]
+        """Forget quiet keys; when still full, the least recently failed ones."""
+        for k in [k for k, e in self.keys.items()
+                  if now - e.last > max(self.forget, self.rules[k[0]][1])]:
+            del self.keys[k]
+        while self.keys and len(self.keys) + 2 > self.max_keys:
+            self.keys.popitem(last=False)
 
 
 class RevokedSessions:
@@ -410,7 +411,7 @@ def content_security_policy(script_hashes: Sequence[str] = ()) -> str:
     framing, forms and requests to the app only. Styles allow inline (Plotly adds ``<style>``
     elements and the login page has one); images also ``data:``/``blob:`` (Plotly's PNG
     download)."""
-    scripts = " ".join(["'self'", *script_hashes])
+    scripts = " ".join(dict.fromkeys(["'self'", *script_hashes]))
     return ("default-src 'self'; "
             f"script-src {scripts}; "
             "style-src 'self' 'unsafe-inline'; "
