@@ -57,7 +57,7 @@ CLIENT_MAX_DELAY = 900.0         # … which doubles from 1 s up to 15 minutes
 NAME_FREE = 10                   # failed logins of one user name (all clients) before …
 NAME_MAX_DELAY = 60.0            # … a back-off doubling from 1 s up to 1 minute
 FORGET_AFTER = 3600.0            # a key without failures for an hour is forgotten
-CHECK_QUEUE_SECONDS = 5.0        # a login waits this long for a password-check slot, else 429
+CHECK_QUEUE_SECONDS = 15.0       # a login waits this long for a password-check slot, else 429
 
 PUBLIC_PATHS = frozenset({"/login"})
 log = logging.getLogger(__name__)
