@@ -229,10 +229,10 @@ class LoginThrottle:
     ``free`` attempts, then must wait ``base · 2^(k − free)`` seconds (capped) after its k-th
     failure before the next attempt is checked at all; attempts in that wait are answered 429
     without a password check and do not count. A key is forgotten after ``forget`` quiet
-    seconds. Every attempt counts as a failure the moment it starts (so that concurrent
-    requests cannot slip past the count) and is taken back on success: for the user name the
-    count is cleared, for the client one failure is taken back (so that logging in to one's own
-    account does not reset a client's guesses at others).
+    seconds. An attempt counts as a failure the moment it starts (:meth:`start`, called in the
+    password-check slot, so that concurrent requests cannot slip past the count) and is taken
+    back on success: for the user name the count is cleared, for the client one failure is taken
+    back (so that logging in to one's own account does not reset a client's guesses at others).
 
     The rule (documented in docs/dashboards.md): per client 5 free attempts, then 1 s, 2 s, 4 s
     … up to 15 minutes; per user name across all clients 10 free, then 1 s … up to 60 s, so
@@ -261,6 +261,12 @@ class LoginThrottle:
             return 0.0
         delay = min(cap, self.base * 2.0 ** min(entry.count - free, 60))
         return max(0.0, entry.last + delay - now)
+
+    def wait(self, client: str, name: str) -> float:
+        """The seconds ``client`` must wait before trying ``name`` (0: now); counts nothing."""
+        with self._lock:
+            now = self.clock()
+            return max(self._wait(("client", client), now), self._wait(("name", name), now))
 
     def start(self, client: str, name: str) -> float:
         """Begin an attempt: 0 when it may be checked (it is counted as a failure until
@@ -494,19 +500,25 @@ def install(server: flask.Flask, secret_key: str, *, secure_cookies: bool = Fals
         next_ = safe_next(request.form.get("next"))
         service = server.config["EQM_SERVICE"]
         client = client_address()
-        wait = state.throttle.start(client, name)
+        wait = state.throttle.wait(client, name)  # a client in its back-off never queues
         if wait > 0:
             return _too_many(lang, wait, next_)
-        # Outside every lock of the service: only the hash look-up and the user read take it.
         if not state.checks.acquire(timeout=CHECK_QUEUE_SECONDS):
             return _too_many(lang, 1.0, next_)
         try:
+            # Counted in the check slot, so that concurrent attempts see each other's failures
+            # (and concurrent right logins from one address do not block each other).
+            wait = state.throttle.start(client, name)
+            if wait > 0:
+                return _too_many(lang, wait, next_)
+            # Outside every lock of the service: only the hash look-up and the user read take it.
             user = service.authenticate(name, password)
+            if user is not None and user.session_token:
+                state.throttle.succeeded(client, name)
         finally:
             state.checks.release()
         if user is None or not user.session_token:
             return _render_login(lang, t("bad_login", lang), next_=next_, status=401)
-        state.throttle.succeeded(client, name)
         session.clear()  # a fresh session (and CSRF token) on login: no session fixation
         session.permanent = True
         session["username"] = user.username

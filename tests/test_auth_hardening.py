@@ -297,6 +297,20 @@ def test_one_name_from_many_clients_slows_down_and_recovers(app: Any,
     assert attempt(app, "officer", "guess-guess", addr="10.1.1.2").status_code == 401
 
 
+def test_concurrent_right_logins_from_one_address_all_succeed(app: Any) -> None:
+    """A school behind one address: many people signing in at once are not throttled (attempts
+    are counted inside the password-check slot, not before it)."""
+    codes: list[int] = []
+    threads = [threading.Thread(target=lambda: codes.append(
+        attempt(app, "officer", PASSWORD, addr="198.51.100.50").status_code))
+        for _ in range(auth.CLIENT_FREE + 3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert codes == [302] * (auth.CLIENT_FREE + 3)
+
+
 def test_back_off_doubles_caps_and_is_forgotten() -> None:
     clock = Clock()
     th = LoginThrottle(client_free=3, client_max=8.0, name_free=100, name_max=60.0,
