@@ -779,16 +779,24 @@ def main(argv: Sequence[str] | None = None) -> int:
                                          "flood": flood}, ensure_ascii=False, indent=1),
                              encoding="utf-8")
     if args.write_docs:
-        write_docs(docs_section(head, rows, inter, args))
+        flood_line = None if flood is None else flood_text(
+            flood, threads=args.flood_threads, rate=args.flood_rate, spread=args.flood_spread)
+        write_docs(docs_section(head, rows, inter, args, flood_line))
         print(f"updated {DOCS}")
     return 1 if errors else 0
 
 
 def docs_section(head: str, rows: list[dict[str, Any]], inter: list[dict[str, Any]],
-                 args: argparse.Namespace) -> str:
+                 args: argparse.Namespace, flood_line: str | None = None) -> str:
     cmd = "python benchmarks/load_test.py" + (f" --db {args.db}" if args.db else
                                               f" --students {args.students}") + \
-        f" --users {args.users} --requests {args.requests} --write-docs"
+        f" --users {args.users} --requests {args.requests}" + \
+        (" --flood" if flood_line else "") + (" --flood-spread" if args.flood_spread else "") + \
+        " --write-docs"
+    flood_part = "" if flood_line is None else f"""
+Then, on the same server, the {flood_line} (`--flood`, issue 13: a signed-in officer fires a
+page's callbacks quietly — half before, half after — and while the flood runs).
+"""
     return f"""{SECTION}
 
 `{cmd}` (issue 7, part 4) — starts the dashboard on 127.0.0.1 (Werkzeug's threaded server, as
@@ -812,8 +820,9 @@ Reading: the service answers every callback under one lock on one DuckDB connect
 20 concurrent users callbacks queue behind each other; the p95 is that queue, not one callback's
 cost (see the single-user figures in "Dashboards: callback latency"). `tests/test_load.py` runs
 a small bounded version (20 users × 5) and asserts zero errors and well-formed responses (no
-timing assertion).
-"""
+timing assertion), and the flood scenario with its one timing assertion (flooded callback p50
+under twice the quiet one).
+{flood_part}"""
 
 
 if __name__ == "__main__":
