@@ -6,6 +6,15 @@ The user store lives in the warehouse (table ``users``, migration 003) so that t
 string format of Werkzeug's ``generate_password_hash`` (``scrypt:N:r:p$salt$hex``), so either
 library can check a stored hash; PBKDF2-SHA256 strings in Werkzeug's format are also accepted.
 
+Sessions
+--------
+Each user has a random ``session_token`` (migration 006) that the dashboard puts in every signed
+session cookie and compares on each request. It is replaced by a fresh random value
+(:func:`secrets.token_urlsafe`) whenever the user's sessions must end: :func:`end_sessions`
+(log-out), :func:`reset_password`, and every :func:`add_user` (creation, or ``replace`` = new
+password, role or school); :func:`remove_user` deletes it with the row. A user removed and
+created again under the same name therefore never matches a cookie of the old account.
+
 Roles
 -----
 ``officer``   教研员: the whole district, every page.
@@ -20,7 +29,7 @@ import hashlib
 import hmac
 import secrets
 import string
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
@@ -50,6 +59,13 @@ class User:
     school_name: str | None = None
     zone_id: int | None = None
     display_name: str | None = None
+    #: The user's current session token (compared with the one in the session cookie).
+    session_token: str | None = field(default=None, repr=False, compare=False)
+
+
+def new_session_token() -> str:
+    """A fresh random session token (256 bits)."""
+    return secrets.token_urlsafe(32)
 
 
 def hash_password(password: str, *, n: int = SCRYPT_N, r: int = SCRYPT_R, p: int = SCRYPT_P) -> str:
@@ -122,7 +138,8 @@ def add_user(
     display_name: str | None = None,
     replace: bool = False,
 ) -> User:
-    """Create (or with ``replace=True`` overwrite) a user.
+    """Create (or with ``replace=True`` overwrite) a user. Either way the user gets a fresh
+    session token, so every session of an overwritten user ends.
 
     Parameters
     ----------
@@ -167,10 +184,10 @@ def add_user(
     with wh.transaction():
         wh.execute("DELETE FROM users WHERE username = $u", {"u": username})
         wh.execute(
-            "INSERT INTO users (username, password_hash, role, school_id, display_name) "
-            "VALUES ($u, $h, $r, $s, $d)",
+            "INSERT INTO users (username, password_hash, role, school_id, display_name, "
+            "session_token) VALUES ($u, $h, $r, $s, $d, $t)",
             {"u": username, "h": hash_password(password), "r": role, "s": school_id,
-             "d": display_name},
+             "d": display_name, "t": new_session_token()},
         )
     user = get_user(wh, username)
     assert user is not None
@@ -185,17 +202,52 @@ def _school_id(wh: Warehouse, school: str | int) -> int:
     return resolve_school(wh, str(school))
 
 
-def remove_user(wh: Warehouse, username: str) -> None:
-    """Delete a user. Raises :class:`NotFoundError` when there is none."""
+def _require_user(wh: Warehouse, username: str) -> None:
     if not wh.scalar("SELECT count(*) FROM users WHERE username = $u", {"u": username}):
         raise NotFoundError(f"没有用户「{username}」/ no user {username!r}")
+
+
+def remove_user(wh: Warehouse, username: str) -> None:
+    """Delete a user (and with the row its session token: every session ends). Raises
+    :class:`NotFoundError` when there is none."""
+    _require_user(wh, username)
     wh.execute("DELETE FROM users WHERE username = $u", {"u": username})
 
 
+def end_sessions(wh: Warehouse, username: str) -> None:
+    """End every session of ``username`` (log-out): a fresh session token. Raises
+    :class:`NotFoundError` when there is no such user."""
+    _require_user(wh, username)
+    wh.execute("UPDATE users SET session_token = $t WHERE username = $u",
+               {"u": username, "t": new_session_token()})
+
+
+def reset_password(wh: Warehouse, username: str, password: str) -> User:
+    """Give ``username`` a new password (role and school kept) and end their sessions.
+
+    Raises
+    ------
+    InputError
+        A password shorter than :data:`MIN_PASSWORD_LENGTH`.
+    NotFoundError
+        No such user.
+    """
+    _require_user(wh, username)
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InputError(f"密码至少 {MIN_PASSWORD_LENGTH} 个字符 / the password needs at least "
+                         f"{MIN_PASSWORD_LENGTH} characters")
+    wh.execute("UPDATE users SET password_hash = $h, session_token = $t WHERE username = $u",
+               {"u": username, "h": hash_password(password), "t": new_session_token()})
+    user = get_user(wh, username)
+    assert user is not None
+    return user
+
+
 def get_user(wh: Warehouse, username: str) -> User | None:
-    """The user named ``username`` (without the hash), or None."""
+    """The user named ``username`` (without the hash, with the session token), or None."""
     row = wh.df(
-        "SELECT u.username, u.role, u.school_id, s.name AS school_name, s.zone_id, u.display_name "
+        "SELECT u.username, u.role, u.school_id, s.name AS school_name, s.zone_id, "
+        "u.display_name, u.session_token "
         "FROM users u LEFT JOIN schools s ON s.school_id = u.school_id WHERE u.username = $u",
         {"u": username},
     )
@@ -212,7 +264,22 @@ def get_user(wh: Warehouse, username: str) -> User | None:
         school_name=None if pd.isna(r["school_name"]) else str(r["school_name"]),
         zone_id=opt_int(r["zone_id"]),
         display_name=None if pd.isna(r["display_name"]) else str(r["display_name"]),
+        session_token=None if pd.isna(r["session_token"]) else str(r["session_token"]),
     )
+
+
+def password_hash(wh: Warehouse, username: str) -> str | None:
+    """The stored hash of ``username``, or None (for :func:`check_password`, which a server
+    runs outside any lock on the warehouse: the key derivation takes tens of milliseconds)."""
+    stored = wh.scalar("SELECT password_hash FROM users WHERE username = $u", {"u": username})
+    return None if stored is None else str(stored)
+
+
+def check_password(stored: str | None, password: str) -> bool:
+    """Whether ``password`` matches ``stored`` (a hash from :func:`password_hash`); the same
+    work when there is no user (``stored`` None), so that timing does not reveal names."""
+    ok = verify_password(stored if stored is not None else _DUMMY_HASH, password)
+    return stored is not None and ok
 
 
 def authenticate(wh: Warehouse, username: str, password: str) -> User | None:
@@ -223,9 +290,7 @@ def authenticate(wh: Warehouse, username: str, password: str) -> User | None:
     User or None
         The user if ``password`` is right, else None.
     """
-    stored = wh.scalar("SELECT password_hash FROM users WHERE username = $u", {"u": username})
-    ok = verify_password(stored if stored is not None else _DUMMY_HASH, password)
-    if stored is None or not ok:
+    if not check_password(password_hash(wh, username), password):
         return None
     return get_user(wh, username)
 

@@ -28,6 +28,11 @@ Usage::
     python benchmarks/load_test.py                     # demo of 3,000 students, 20 users × 10
     python benchmarks/load_test.py --db data/warehouse.duckdb --users 20 --requests 20
     python benchmarks/load_test.py --write-docs        # also update docs/benchmarks.md
+    python benchmarks/load_test.py --users 0 --flood   # only the failed-login flood scenario
+
+``--flood`` adds a scenario (issue 13): a signed-in research officer fires a page's callbacks,
+first quietly, then while 6 threads send about 10 failed logins a second (random names, wrong
+passwords; :func:`login_flood`), and the two callback medians are compared.
 
 The server runs in its own process by default (``--in-process`` runs it in a thread of this
 process, as ``tests/test_load.py`` does).
@@ -72,16 +77,17 @@ ROUTER_OUTPUT = "_pages_content.children"
 
 # -- the server -------------------------------------------------------------------------------
 @contextmanager
-def serve_in_thread(db: Path, secret_key: str) -> Iterator[str]:
+def serve_in_thread(db: Path, secret_key: str, *, trusted_proxy: bool = False) -> Iterator[str]:
     """Run the dashboard in a thread of this process (Werkzeug's threaded server, as
-    ``app.run``); yields the base URL."""
+    ``app.run``); yields the base URL. ``trusted_proxy``: believe ``X-Forwarded-For`` (the
+    flood's ``--flood-spread``)."""
     import logging
 
     from werkzeug.serving import make_server
 
     from dashboards.app import create_app
 
-    app = create_app(db, secret_key=secret_key)
+    app = create_app(db, secret_key=secret_key, trusted_proxy=trusted_proxy)
     server = make_server(LOOPBACK, 0, app.server, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="dash-server", daemon=True)
     wlog = logging.getLogger("werkzeug")
@@ -98,11 +104,12 @@ def serve_in_thread(db: Path, secret_key: str) -> Iterator[str]:
 
 
 @contextmanager
-def serve_in_process(db: Path, secret_key: str, startup_timeout: float = 120.0
-                     ) -> Iterator[str]:
+def serve_in_process(db: Path, secret_key: str, startup_timeout: float = 120.0, *,
+                     trusted_proxy: bool = False) -> Iterator[str]:
     """Run the dashboard in a child process of this script (``--serve``); yields the base URL.
     The child binds ``127.0.0.1`` on a free port and prints it."""
-    env = dict(os.environ, EQM_SECRET_KEY=secret_key)
+    env = dict(os.environ, EQM_SECRET_KEY=secret_key,
+               EQM_TRUSTED_PROXY="1" if trusted_proxy else "0")
     proc = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--serve", str(db)],
                             stdout=subprocess.PIPE, text=True, env=env)
     try:
@@ -137,7 +144,7 @@ def _serve_child(db: str) -> None:
     from dashboards.app import create_app
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    app = create_app(db)  # the secret comes from $EQM_SECRET_KEY
+    app = create_app(db)  # the secret from $EQM_SECRET_KEY, the proxy from $EQM_TRUSTED_PROXY
     server = make_server(LOOPBACK, 0, app.server, threaded=True)
     print(f"PORT {server.server_port}", flush=True)
     server.serve_forever()
@@ -485,6 +492,150 @@ def run_load(base_url: str, accounts: Sequence[Account], *, requests_per_user: i
     return recorder, time.perf_counter() - t0
 
 
+# -- a flood of failed logins ------------------------------------------------------------------
+FLOOD_KIND = "flood: failed login"
+
+
+def login_flood(base_url: str, recorder: Recorder, stop: threading.Event, *, threads: int = 6,
+                rate: float = 10.0, max_attempts: int = 600, time_limit: float = 60.0,
+                timeout: float = 30.0, spread: bool = False, seed: int = 7
+                ) -> list[threading.Thread]:
+    """Start ``threads`` attackers that together send about ``rate`` failed logins a second
+    (random user names, wrong passwords, each from its own browser session with a valid CSRF
+    token) to 127.0.0.1 until ``stop`` is set, ``max_attempts`` in all or ``time_limit``
+    seconds. A 401 or 429 answer is right; a sign-in (302) or anything else is an error.
+    ``spread``: every attempt claims another client address in ``X-Forwarded-For`` (what many
+    machines behind a trusted proxy look like; believed only when the server trusts one).
+    Returns the started threads (join them after setting ``stop``)."""
+    if not base_url.startswith(f"http://{LOOPBACK}:"):
+        raise ValueError("the load test only talks to 127.0.0.1")
+    deadline = time.monotonic() + time_limit
+    per_thread = max(1, max_attempts // threads)
+    interval = threads / rate
+
+    def attacker(k: int) -> None:
+        rng = random.Random(seed * 100 + k)
+        http = requests.Session()
+        http.trust_env = False  # never a proxy: loopback only
+        try:
+            page = http.get(base_url + "/login", timeout=timeout)
+            token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+        except requests.RequestException as exc:
+            recorder.add(Sample(FLOOD_KIND, 0.0, False, f"login form: {exc}"))
+            return
+        if token is None:
+            recorder.add(Sample(FLOOD_KIND, 0.0, False, "no CSRF token on the form"))
+            return
+        next_at = time.monotonic() + rng.random() * interval
+        for _ in range(per_thread):
+            pause = next_at - time.monotonic()
+            if stop.wait(max(0.0, pause)) or time.monotonic() > deadline:
+                return
+            next_at += interval
+            headers = ({"X-Forwarded-For": f"10.{rng.randrange(256)}.{rng.randrange(256)}."
+                                          f"{rng.randrange(1, 255)}"} if spread else {})
+            t0 = time.perf_counter()
+            try:
+                resp = http.post(base_url + "/login", timeout=timeout, allow_redirects=False,
+                                 headers=headers,
+                                 data={"csrf_token": token.group(1),
+                                       "username": f"guess-{rng.randrange(10**6)}",
+                                       "password": secrets.token_urlsafe(9), "next": "/"})
+                code = resp.status_code
+                problem = None if code in (401, 429) else f"status {code}"
+            except requests.RequestException as exc:
+                code, problem = 0, f"{type(exc).__name__}: {exc}"
+            recorder.add(Sample(FLOOD_KIND, time.perf_counter() - t0, problem is None,
+                                problem or str(code)))
+
+    started = [threading.Thread(target=attacker, args=(k,), name=f"flood-{k}", daemon=True)
+               for k in range(threads)]
+    for t in started:
+        t.start()
+    return started
+
+
+def _probe_rounds(browser: Browser, path: str, rounds: int, deadline: float,
+                  go_on: Callable[[], bool] = lambda: True) -> list[float]:
+    """The signed-in user's page callbacks (router + the page's data callbacks), ``rounds``
+    times or until the deadline or ``go_on()`` is false; returns the callbacks' latencies in
+    seconds."""
+    first = len(browser.recorder.samples)
+    for _ in range(rounds):
+        if time.monotonic() > deadline or not go_on():
+            break
+        browser.route(path, "")
+    with browser.recorder.lock:
+        return [s.seconds for s in browser.recorder.samples[first:]
+                if s.kind.startswith("callback:")]
+
+
+def flood_scenario(base_url: str, account: Account, *, rounds: int = 12,
+                   path: str = "/officer/overview", threads: int = 6, rate: float = 10.0,
+                   max_attempts: int = 600, time_limit: float = 120.0, timeout: float = 30.0,
+                   spread: bool = False, warmup: float = 2.0) -> dict[str, Any]:
+    """Another user's callback latency, quiet and during a flood of failed logins.
+
+    The user logs in and opens ``path`` (caches warm), then fires the page's callbacks
+    ``rounds`` times while :func:`login_flood` runs (from ``warmup`` seconds after its start
+    on), and ``rounds`` times quietly: half before
+    the flood and half after it (so that a change in the machine's load during the run
+    weighs on both figures alike).
+
+    Returns
+    -------
+    dict
+        ``quiet_p50``, ``flood_p50`` (ms), ``ratio``, ``quiet_n``, ``flood_n`` (callbacks),
+        ``flood`` (attempts by answer: ``"401"``, ``"429"``, errors), ``flood_rate`` (attempts
+        a second while it ran), ``errors`` (the user's and the flood's failed samples: kind,
+        detail).
+    """
+    deadline = time.monotonic() + time_limit
+    user_rec, flood_rec = Recorder(), Recorder()
+    browser = Browser(base_url, user_rec, timeout=timeout)
+    if not browser.login(account.username, account.password) or not browser.open_page(path):
+        raise RuntimeError(f"the probe user could not open {path}: "
+                           f"{[s.detail for s in user_rec.samples if not s.ok]}")
+    quiet = _probe_rounds(browser, path, (rounds + 1) // 2, deadline)
+    stop = threading.Event()
+    t0 = time.perf_counter()
+    attackers = login_flood(base_url, flood_rec, stop, threads=threads, rate=rate,
+                            max_attempts=max_attempts, time_limit=time_limit, timeout=timeout,
+                            spread=spread)
+    try:
+        time.sleep(warmup)  # every attacker has started, the flood is in its steady state
+        # Only while the flood lasts (it ends at max_attempts or time_limit).
+        flooded = _probe_rounds(browser, path, rounds, deadline,
+                                lambda: any(t.is_alive() for t in attackers))
+    finally:
+        stop.set()
+        for t in attackers:
+            t.join(timeout + 5)
+    seconds = time.perf_counter() - t0
+    quiet += _probe_rounds(browser, path, rounds // 2, deadline)
+    answers: dict[str, int] = {}
+    for s in flood_rec.samples:
+        key = s.detail if s.ok else "error"
+        answers[key] = answers.get(key, 0) + 1
+    q50 = percentile(quiet, .5) * 1000
+    f50 = percentile(flooded, .5) * 1000
+    errors = [(s.kind, s.detail) for s in user_rec.samples + flood_rec.samples if not s.ok]
+    return {"quiet_p50": q50, "flood_p50": f50, "ratio": f50 / q50 if q50 else float("nan"),
+            "quiet_n": len(quiet), "flood_n": len(flooded), "flood": answers,
+            "flood_rate": len(flood_rec.samples) / seconds if seconds else 0.0,
+            "errors": errors}
+
+
+def flood_text(result: Mapping[str, Any], *, threads: int, rate: float, spread: bool) -> str:
+    answers = ", ".join(f"{n} × {k}" for k, n in sorted(result["flood"].items()))
+    source = "many forwarded addresses" if spread else "one address"
+    return (f"failed-login flood ({threads} threads, {rate:g}/s asked, "
+            f"{result['flood_rate']:.1f}/s sent, {source}"
+            f"; answers {answers}): another officer's callback p50 {result['quiet_p50']:.0f} ms "
+            f"quiet ({result['quiet_n']} callbacks) → {result['flood_p50']:.0f} ms during the "
+            f"flood ({result['flood_n']}), ratio {result['ratio']:.2f}")
+
+
 # -- report -----------------------------------------------------------------------------------
 def percentile(values: Sequence[float], q: float) -> float:
     """The q-quantile (0–1) with linear interpolation (numpy's default)."""
@@ -546,6 +697,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--in-process", action="store_true", help="serve from a thread of this process")
     ap.add_argument("--write-docs", action="store_true", help="update docs/benchmarks.md")
     ap.add_argument("--json", type=Path, help="also write the raw figures here")
+    ap.add_argument("--flood", action="store_true",
+                    help="also: another officer's callbacks quiet and during a failed-login flood")
+    ap.add_argument("--flood-threads", type=int, default=6)
+    ap.add_argument("--flood-rate", type=float, default=10.0, help="failed logins a second")
+    ap.add_argument("--flood-rounds", type=int, default=12,
+                    help="page callback rounds of the officer, quiet and flooded each")
+    ap.add_argument("--flood-spread", action="store_true",
+                    help="each failed login from another (forwarded) address, server trusting "
+                         "the proxy header: every attempt reaches the password check")
     args = ap.parse_args(argv)
     if args.serve:
         _serve_child(args.serve)
@@ -574,17 +734,24 @@ def main(argv: Sequence[str] | None = None) -> int:
                      "(SELECT count(*) FROM schools) AS schools, "
                      "(SELECT count(*) FROM papers) AS papers").iloc[0]
     accounts = create_accounts(db, args.users)
+    probe = create_accounts(db, 2, prefix="loadflood") if args.flood else []
     serve = serve_in_thread if args.in_process else serve_in_process
     key = secrets.token_hex(32)
+    flood: dict[str, Any] | None = None
     try:
-        with serve(db, key) as base:
+        with serve(db, key, trusted_proxy=args.flood_spread) as base:
             print(f"serving on {base}; {len(accounts)} users × {args.requests} interactions",
                   flush=True)
             load0 = os.getloadavg()[0]
             recorder, wall = run_load(base, accounts, requests_per_user=args.requests,
                                       time_limit=args.time_limit, timeout=args.timeout)
+            if probe:
+                flood = flood_scenario(base, next(a for a in probe if a.role == "officer"),
+                                       rounds=args.flood_rounds, threads=args.flood_threads,
+                                       rate=args.flood_rate, timeout=args.timeout,
+                                       time_limit=args.time_limit, spread=args.flood_spread)
     finally:
-        remove_accounts(db, accounts)
+        remove_accounts(db, [*accounts, *probe])
         tmp.cleanup()
     rows = summarise(recorder.samples)
     inter = summarise(recorder.interactions)
@@ -594,27 +761,42 @@ def main(argv: Sequence[str] | None = None) -> int:
     head = (f"{len(accounts)} users ({roles['officer']} research officers, {roles['principal']} "
             f"principals) × {args.requests} interactions, {int(size['students']):,} students, "
             f"{int(size['schools'])} schools, {int(size['papers'])} papers; {n_req} HTTP "
-            f"requests in {wall:.1f} s ({n_req / wall:.1f} req/s), {errors} errors; "
+            f"requests in {wall:.1f} s ({n_req / max(wall, 1e-9):.1f} req/s), {errors} errors; "
             f"load average at start {load0:.1f} (2 shared cores)")
     print(head)
     print(markdown(rows + inter))
     failures = [s for s in recorder.samples if not s.ok][:10]
     for s in failures:
         print(f"  error: {s.kind}: {s.detail}")
+    if flood is not None:
+        print(flood_text(flood, threads=args.flood_threads, rate=args.flood_rate,
+                         spread=args.flood_spread))
+        for kind, detail in flood["errors"][:10]:
+            print(f"  error: {kind}: {detail}")
+        errors += len(flood["errors"])
     if args.json:
-        args.json.write_text(json.dumps({"head": head, "requests": rows, "interactions": inter},
-                                        ensure_ascii=False, indent=1), encoding="utf-8")
+        args.json.write_text(json.dumps({"head": head, "requests": rows, "interactions": inter,
+                                         "flood": flood}, ensure_ascii=False, indent=1),
+                             encoding="utf-8")
     if args.write_docs:
-        write_docs(docs_section(head, rows, inter, args))
+        flood_line = None if flood is None else flood_text(
+            flood, threads=args.flood_threads, rate=args.flood_rate, spread=args.flood_spread)
+        write_docs(docs_section(head, rows, inter, args, flood_line))
         print(f"updated {DOCS}")
     return 1 if errors else 0
 
 
 def docs_section(head: str, rows: list[dict[str, Any]], inter: list[dict[str, Any]],
-                 args: argparse.Namespace) -> str:
+                 args: argparse.Namespace, flood_line: str | None = None) -> str:
     cmd = "python benchmarks/load_test.py" + (f" --db {args.db}" if args.db else
                                               f" --students {args.students}") + \
-        f" --users {args.users} --requests {args.requests} --write-docs"
+        f" --users {args.users} --requests {args.requests}" + \
+        (" --flood" if flood_line else "") + (" --flood-spread" if args.flood_spread else "") + \
+        " --write-docs"
+    flood_part = "" if flood_line is None else f"""
+Then, on the same server, the {flood_line} (`--flood`, issue 13: a signed-in officer fires a
+page's callbacks quietly — half before, half after — and while the flood runs).
+"""
     return f"""{SECTION}
 
 `{cmd}` (issue 7, part 4) — starts the dashboard on 127.0.0.1 (Werkzeug's threaded server, as
@@ -638,8 +820,9 @@ Reading: the service answers every callback under one lock on one DuckDB connect
 20 concurrent users callbacks queue behind each other; the p95 is that queue, not one callback's
 cost (see the single-user figures in "Dashboards: callback latency"). `tests/test_load.py` runs
 a small bounded version (20 users × 5) and asserts zero errors and well-formed responses (no
-timing assertion).
-"""
+timing assertion), and the flood scenario with its one timing assertion (flooded callback p50
+under twice the quiet one).
+{flood_part}"""
 
 
 if __name__ == "__main__":

@@ -87,6 +87,8 @@ def create_app(
     secret_key: str | None = None,
     min_n: int = DEFAULT_MIN_N,
     rank_policy: RankPolicy = "officers",
+    trusted_proxy: bool | None = None,
+    secure_cookies: bool | None = None,
 ) -> Dash:
     """Build the dashboard app over the warehouse ``db_path``.
 
@@ -101,12 +103,28 @@ def create_app(
         Groups smaller than this are suppressed in every view and export.
     rank_policy : {'officers', 'none'}
         Whether research officers see exact school ranks (principals never do).
+    trusted_proxy : bool, optional
+        Behind one reverse proxy whose ``X-Forwarded-For``/``X-Forwarded-Proto`` are believed
+        (client address of the login throttle, HTTPS for the Secure cookie flag); default
+        ``$EQM_TRUSTED_PROXY == "1"``.
+    secure_cookies : bool, optional
+        Always the Secure cookie flag; default ``$EQM_SECURE_COOKIES == "1"``. Either way the
+        flag is set on every response to a request that came over HTTPS.
     """
     service = Service(str(db_path), min_n=min_n, rank_policy=rank_policy)
     server = flask.Flask("dashboards")
     server.config["EQM_SERVICE"] = service
     key = auth.load_secret_key(secret_key, secret_file=auth.secret_file_for(db_path))
-    auth.install(server, key, secure_cookies=os.environ.get("EQM_SECURE_COOKIES") == "1")
+    if trusted_proxy is None:
+        trusted_proxy = os.environ.get("EQM_TRUSTED_PROXY") == "1"
+    if secure_cookies is None:
+        secure_cookies = os.environ.get("EQM_SECURE_COOKIES") == "1"
+    # Scripts from the app itself, and Dash's inline ones (the renderer's start, the clientside
+    # callbacks such as the pages' title) by hash, computed per response: Dash adds the pages'
+    # inline script only at the first request.
+    auth.install(server, key, secure_cookies=secure_cookies, trusted_proxy=trusted_proxy,
+                 revoked_file=auth.revoked_file_for(db_path),
+                 csp=lambda: auth.content_security_policy(app.csp_hashes()))
 
     @server.route("/lang/<code>")
     def set_lang(code: str) -> Any:

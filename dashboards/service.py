@@ -883,7 +883,11 @@ class Service:
 
     # -- auth support --------------------------------------------------------------------------
     def authenticate(self, username: str, password: str) -> User | None:
-        return self._run(users.authenticate, username, password)
+        # The key derivation (~0.1 s) runs outside the service lock: only the look-ups take it.
+        stored = self._run(users.password_hash, username)
+        if not users.check_password(stored, password):
+            return None
+        return self._run(users.get_user, username)
 
     def get_user(self, username: str) -> User | None:
         return self._run(users.get_user, username)

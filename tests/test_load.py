@@ -4,13 +4,19 @@ doing 5 browser interactions (open a page, change a filter) through real HTTP re
 from the app's own ``/_dash-dependencies`` and layouts.
 
 Asserted: zero errors, and every response correct — status 200, JSON, the output ids of the
-callback present, no refusal or error message. No latency assertion: the timing figures come
-from the benchmark script (docs/benchmarks.md, "Load test (20 concurrent users)").
+callback present, no refusal or error message. No latency assertion for the 20 users: the
+timing figures come from the benchmark script (docs/benchmarks.md, "Load test (20 concurrent
+users)").
+
+The failed-login flood (issue 13): while 6 threads send about 10 failed logins a second, another
+signed-in officer's callback median stays under twice its quiet value (it was 100 times: the
+password check ran inside the service's lock, and no client was ever throttled).
 """
 
 from __future__ import annotations
 
 import secrets
+import threading
 from collections import Counter
 from pathlib import Path
 
@@ -19,10 +25,13 @@ import pytest
 from analytics.users import list_users
 from analytics.warehouse import Warehouse
 from benchmarks.load_test import (
+    FLOOD_KIND,
     LOOPBACK,
     Browser,
     Recorder,
     create_accounts,
+    flood_scenario,
+    login_flood,
     remove_accounts,
     run_load,
     serve_in_thread,
@@ -97,6 +106,38 @@ def test_checks_catch_a_refusal(db: Path) -> None:
 def test_only_loopback() -> None:
     with pytest.raises(ValueError):
         Browser("http://192.0.2.1:8050", Recorder())
+    with pytest.raises(ValueError):
+        login_flood("http://192.0.2.1:8050", Recorder(), threading.Event())
+
+
+def test_failed_login_flood_leaves_other_users_callbacks_fast(db: Path) -> None:
+    """6 threads, ~10 failed logins a second from 127.0.0.1 (bounded: at most 600 attempts or
+    60 s, stopped when the probe is done), while another officer fires a page's callbacks."""
+    accounts = create_accounts(db, 2, prefix="loadflood")
+    officer = next(a for a in accounts if a.role == "officer")
+    try:
+        with serve_in_thread(db, secrets.token_hex(32)) as base:
+            result = flood_scenario(base, officer, rounds=20, threads=6, rate=10.0,
+                                    max_attempts=600, time_limit=60, timeout=60)
+    finally:
+        remove_accounts(db, accounts)
+    print(result)
+    assert result["errors"] == []
+    assert result["flood_p50"] < 2 * result["quiet_p50"], result  # the officer is unhurt …
+    assert result["quiet_n"] >= 20 and result["flood_n"] >= 20
+    attempts = sum(result["flood"].values())
+    assert attempts >= 10 and set(result["flood"]) <= {"401", "429"}
+    assert result["flood"].get("429", 0) > 0  # … and the client was throttled
+
+
+def test_flood_answers_are_checked(db: Path) -> None:
+    """A flood sample is an error unless the login is refused (a 302 would be a sign-in)."""
+    with serve_in_thread(db, secrets.token_hex(32)) as base:
+        rec, stop = Recorder(), threading.Event()
+        for t in login_flood(base, rec, stop, threads=2, rate=20.0, max_attempts=4):
+            t.join(30)
+    assert [s.kind for s in rec.samples] == [FLOOD_KIND] * 4
+    assert all(s.ok and s.detail == "401" for s in rec.samples)
 
 
 def test_principal_on_an_exam_without_prior_gets_the_struggling_list(db: Path) -> None:

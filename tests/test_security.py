@@ -428,8 +428,12 @@ def test_login_fields_are_inert(app: Any, svc: Service) -> None:
     attempts = [(u, pw) for u in (HOSTILE[0], HOSTILE[1], HOSTILE[5], HOSTILE[6], "p1' --",
                                   "officer")
                 for pw in ("' OR '1'='1", "x') OR 1=1 --")]
-    for username, password in attempts:  # (4 failures for "officer": under the lock-out)
+    # Each attempt from its own client address, so that every value reaches the password check
+    # (the per-client back-off would answer 429 from the sixth; 2 failures for "officer" stay
+    # under the per-name allowance). The back-off itself: test_failed_logins_* below.
+    for i, (username, password) in enumerate(attempts):
         client = app.server.test_client()
+        client.environ_base["REMOTE_ADDR"] = f"192.0.2.{i + 1}"
         page = client.get("/login").get_data(as_text=True)
         token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
         resp = client.post("/login", data={"csrf_token": token, "username": username,

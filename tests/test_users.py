@@ -97,3 +97,33 @@ def test_cli_users(wh) -> None:
     assert r.exit_code == 0
     r = run(cli, ["--db", db, "users", "remove", "zhang"])
     assert r.exit_code == 2
+
+
+def test_cli_reset_and_end_sessions(wh) -> None:
+    """`eqm users reset` sets a new password (role kept) and a new session token;
+    `end-sessions` a new token only; both refuse unknown users and short passwords (exit 2)."""
+    from analytics.users import get_user
+    from analytics.warehouse import Warehouse
+    from eqm.cli import cli
+
+    add_user(wh, "li", "password1", "committee")
+    db = wh.path
+    before = get_user(wh, "li").session_token
+    wh.close()
+    run = CliRunner().invoke
+    r = run(cli, ["--db", db, "users", "reset", "li", "--password", "password2"])
+    assert r.exit_code == 0, r.output
+    with Warehouse(db) as w:
+        after = get_user(w, "li")
+        assert after.role == "committee" and after.session_token != before
+        assert authenticate(w, "li", "password2") is not None
+        assert authenticate(w, "li", "password1") is None
+    r = run(cli, ["--db", db, "users", "end-sessions", "li"])
+    assert r.exit_code == 0, r.output
+    with Warehouse(db) as w:
+        assert get_user(w, "li").session_token not in (before, after.session_token)
+        assert authenticate(w, "li", "password2") is not None
+    assert run(cli, ["--db", db, "users", "reset", "li", "--password", "short"]).exit_code == 2
+    assert run(cli, ["--db", db, "users", "reset", "nobody", "--password", "password3"]
+               ).exit_code == 2
+    assert run(cli, ["--db", db, "users", "end-sessions", "nobody"]).exit_code == 2

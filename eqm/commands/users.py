@@ -1,4 +1,8 @@
-"""`eqm users add|list|remove`: dashboard accounts (roles, hashed passwords)."""
+"""`eqm users add|list|reset|end-sessions|remove`: dashboard accounts (roles, hashed passwords).
+
+Every change that ends a user's sessions (a new password, role or school, ``end-sessions``, a
+removal) reaches a running dashboard at its next request: the command publishes the snapshot
+the dashboard reads (:func:`analytics.snapshot.publish_if_served`)."""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ from pathlib import Path
 import click
 
 from analytics import snapshot
-from analytics.users import ROLES, add_user, list_users, remove_user
+from analytics.users import ROLES, add_user, end_sessions, list_users, remove_user, reset_password
 from eqm.output import emit, format_option, out_option
 from eqm.warehouse import reader, writer
 
@@ -29,7 +33,7 @@ def users_group() -> None:
 @click.pass_context
 def add(ctx: click.Context, username: str, role: str, school: str | None,
         display_name: str | None, password: str | None, replace: bool) -> None:
-    """添加账号 / add a user."""
+    """添加账号(--replace 覆盖时注销其会话)/ add a user (--replace ends their sessions)."""
     if password is None:
         password = click.prompt("密码 / password", hide_input=True, confirmation_prompt=True)
     with writer(ctx) as wh:
@@ -51,11 +55,39 @@ def list_(ctx: click.Context, fmt: str, out: Path | None) -> None:
     emit(frame, fmt, out, min_n=0, raw=True)
 
 
+@users_group.command("reset")
+@click.argument("username")
+@click.option("--password", default=None,
+              help="新密码(省略则交互输入)/ the new password (prompted when omitted).")
+@click.pass_context
+def reset(ctx: click.Context, username: str, password: str | None) -> None:
+    """重设密码并注销其所有会话 / set a new password and end every session of the user."""
+    if password is None:
+        password = click.prompt("新密码 / new password", hide_input=True,
+                                confirmation_prompt=True)
+    with writer(ctx) as wh:
+        reset_password(wh, username, password)
+        snapshot.publish_if_served(wh)  # a running dashboard sees the change
+    click.echo(f"已重设密码并注销会话 / password reset, sessions ended: {username}")
+
+
+@users_group.command("end-sessions")
+@click.argument("username")
+@click.pass_context
+def end_sessions_(ctx: click.Context, username: str) -> None:
+    """注销该账号的所有会话(如 Cookie 被盗)/ end every session of the user (e.g. a stolen
+    cookie)."""
+    with writer(ctx) as wh:
+        end_sessions(wh, username)
+        snapshot.publish_if_served(wh)  # a running dashboard sees the change
+    click.echo(f"已注销所有会话 / every session ended: {username}")
+
+
 @users_group.command("remove")
 @click.argument("username")
 @click.pass_context
 def remove(ctx: click.Context, username: str) -> None:
-    """删除账号 / remove a user."""
+    """删除账号(其会话随即失效)/ remove a user (their sessions end)."""
     with writer(ctx) as wh:
         remove_user(wh, username)
         snapshot.publish_if_served(wh)  # a running dashboard sees the change
