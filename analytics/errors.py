@@ -66,6 +66,12 @@ class NotFoundError(EqmError):
     exit_code = 2
 
 
+class WarehouseBusy(EqmError):
+    """Another process is writing the warehouse and did not finish within the wait. Exit 2."""
+
+    exit_code = 2
+
+
 @dataclass
 class ProblemCollector:
     """Collects problems up to ``cap`` while counting all of them."""

@@ -19,6 +19,7 @@ from dash import Dash, dcc, html, page_container
 
 import analytics
 from analytics.display import DEFAULT_MIN_N
+from analytics.errors import WarehouseBusy
 from dashboards import auth, components, ids
 from dashboards.i18n import LANGS, code_label, t
 from dashboards.service import RankPolicy, Service
@@ -168,8 +169,8 @@ def prepare_warehouse(db_path: str | os.PathLike[str], *, refresh: bool | None =
 
     try:
         wh = analytics.connect(Path(db_path))
-    except Exception as exc:
-        if "lock" not in str(exc).lower() or not snapshot.snapshot_path(Path(db_path)).exists():
+    except WarehouseBusy:
+        if not snapshot.snapshot_path(Path(db_path)).exists():
             raise
         print("数据库正被其他进程写入(导入中),先显示上次发布的快照 / the warehouse is being "
               "written by another process; serving the snapshot published last", flush=True)

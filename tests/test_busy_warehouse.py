@@ -354,3 +354,15 @@ def test_a_full_disk_in_backup_or_publish_is_said_in_words(tmp_path, db, monkeyp
     assert _sha(db) == before
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
     assert not (tmp_path / "x.duckdb").exists()
+
+
+@pytest.mark.parametrize("kind", ["import", "duckdb"])
+def test_serve_start_on_a_busy_warehouse_serves_the_last_snapshot(db, kind, capsys):
+    """`eqm serve` while an import (or a bare DuckDB writer) holds the file: the dashboard
+    starts on the snapshot published last and says so, instead of failing."""
+    from dashboards.app import prepare_warehouse
+
+    snapshot.publish(db)
+    with holding(db, kind):
+        prepare_warehouse(db, refresh=False, demo_users=False)
+    assert "serving the snapshot published last" in capsys.readouterr().out

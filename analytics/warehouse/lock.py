@@ -31,19 +31,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from analytics.errors import EqmError
+from analytics.errors import WarehouseBusy as WarehouseBusy  # defined with the error types
 
 #: How long command-line writers wait for a busy warehouse by default (``eqm --wait``).
 DEFAULT_WAIT = 60.0
 
 _POLL_FIRST = 0.05   # seconds between attempts at first …
 _POLL_MAX = 0.5      # … growing to this
-
-
-class WarehouseBusy(EqmError):
-    """Another process is writing the warehouse and did not finish within the wait. Exit 2."""
-
-    exit_code = 2
 
 
 def lock_path(db_path: str | os.PathLike[str]) -> Path:
