@@ -1,9 +1,12 @@
 # `make check` is what CI runs (through the README's test command): lint, types, layering, tests.
+# `make fast` is the inner loop: lint, types, layering and the tests not marked slow, browser or spark.
 PY ?= python
 
-.PHONY: check lint types layers test bench demo
+.PHONY: check fast lint types layers test test-fast bench demo
 
 check: lint types layers test
+
+fast: lint types layers test-fast
 
 lint:
 	$(PY) -m ruff check analytics dashboards eqm tests benchmarks
@@ -16,6 +19,9 @@ layers:
 
 test:
 	$(PY) -m pytest -q
+
+test-fast:
+	$(PY) -m pytest -q -m "not slow and not browser and not spark"
 
 demo:
 	eqm demo

@@ -17,10 +17,13 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from analytics.importers import import_paper, import_scores
 from analytics.warehouse import Warehouse
 from tests.fingerprint import fingerprint
+
+pytestmark = pytest.mark.slow  # crash safety, fuzz, load, notebooks: `make fast` leaves them out
 
 N_ITEMS = 30
 

@@ -43,6 +43,8 @@ CELLS = st.one_of(
     st.floats(allow_nan=True, allow_infinity=True).map(repr),
 )
 
+pytestmark = pytest.mark.slow  # crash safety, fuzz, load, notebooks: `make fast` leaves them out
+
 
 def _csv_text(rows: list[list[str]]) -> str:
     return "\n".join(",".join(r) for r in rows)

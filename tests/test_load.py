@@ -39,6 +39,8 @@ from benchmarks.load_test import (
 )
 from tests.builders import build_exam
 
+pytestmark = pytest.mark.slow  # crash safety, fuzz, load, notebooks: `make fast` leaves them out
+
 USERS = 20
 REQUESTS = 5
 

@@ -12,6 +12,8 @@ nbclient = pytest.importorskip("nbclient")
 
 from analytics.demo import build_demo  # noqa: E402
 
+pytestmark = pytest.mark.slow  # crash safety, fuzz, load, notebooks: `make fast` leaves them out
+
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
 
 
