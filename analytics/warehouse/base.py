@@ -126,31 +126,23 @@ class Backend(abc.ABC):
     def _close(self) -> None:
         """Release the connection or session (after the caches are dropped)."""
 
-    @abc.abstractmethod
-    def schema_version(self) -> int:
-        """The schema version of the data (the highest migration applied or exported)."""
-
-    @abc.abstractmethod
-    def tables(self) -> list[str]:
-        """Names of the tables and views the analyses may read (not stages, not temp views)."""
-
     # -- the choke point ---------------------------------------------------------------------
-    def df(self, sql: str, params: Params = None) -> pd.DataFrame:
+    def df(self, sql: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
         """Run a query and return the result as a DataFrame."""
         self._maybe_write(sql)
         return self._df(sql, params)
 
-    def scalar(self, sql: str, params: Params = None) -> Any:
+    def scalar(self, sql: str, params: Mapping[str, Any] | None = None) -> Any:
         """Run a query returning one value (``None`` when it returns no row)."""
         self._maybe_write(sql)
         return self._scalar(sql, params)
 
-    def arrow(self, sql: str, params: Params = None) -> pa.Table:
+    def arrow(self, sql: str, params: Mapping[str, Any] | None = None) -> pa.Table:
         """Run a query and return a pyarrow Table (for large exports)."""
         self._maybe_write(sql)
         return self._arrow(sql, params)
 
-    def execute(self, sql: str, params: Params = None) -> None:
+    def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
         """Run a statement (or several separated by ``;`` when ``params`` is empty)."""
         self.forget_shared()
         self._run(sql, params)
@@ -205,7 +197,7 @@ class Backend(abc.ABC):
             self._in_tx = False
 
     # -- the caches ----------------------------------------------------------------------------
-    def df_shared(self, sql: str, params: Params = None) -> pd.DataFrame:
+    def df_shared(self, sql: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
         """Like :meth:`df`, for a reduction that other analyses may ask for again (e.g. the per
         unit × item sums that item statistics, reliability, the paper report and the hotspots
         all start from): the result is kept (keyed by the SQL text and parameters) until the
@@ -220,7 +212,7 @@ class Backend(abc.ABC):
             self._shared.move_to_end(key)
         return cast("pd.DataFrame", hit.copy(deep=False))
 
-    def shared_hit(self, sql: str, params: Params = None) -> pd.DataFrame | None:
+    def shared_hit(self, sql: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame | None:
         """The kept result of :meth:`df_shared` for this query, or None (nothing is run)."""
         hit = self._shared.get(self._shared_key(sql, params))
         return None if hit is None else cast("pd.DataFrame", hit.copy(deep=False))
@@ -241,7 +233,7 @@ class Backend(abc.ABC):
             self._shared.move_to_end(skey)
         return cast(Memo, copy_kept(hit))
 
-    def staged(self, sql: str, params: Params = None) -> str:
+    def staged(self, sql: str, params: Mapping[str, Any] | None = None) -> str:
         """Materialise a large intermediate reduction once and return a name that later queries
         read it by (splice the returned trusted name, ``_stage_`` and a hash of the query and
         parameters, into their SQL): for a pass over the responses whose result (about a
@@ -290,6 +282,15 @@ class Backend(abc.ABC):
         if (self._shared or self._staged) and not _READ_START.match(sql):
             self.forget_shared()
 
+    # -- metadata (each backend) ------------------------------------------------------------
+    @abc.abstractmethod
+    def schema_version(self) -> int:
+        """The schema version of the data (the highest migration applied or exported)."""
+
+    @abc.abstractmethod
+    def tables(self) -> list[str]:
+        """Names of the tables and views the analyses may read (not stages, not temp views)."""
+
     # -- lifetime ------------------------------------------------------------------------------
     def close(self) -> None:
         """Drop the caches, then release the connection or session."""
@@ -323,6 +324,6 @@ def memo(wh: Backend, key: Hashable, fn: Callable[[], Memo]) -> Memo:
     return wh.memo(key, fn)
 
 
-def shared_df(wh: Backend, sql: str, params: Params = None) -> pd.DataFrame:
+def shared_df(wh: Backend, sql: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
     """``wh.df_shared(sql, params)`` (:meth:`Backend.df_shared`)."""
     return wh.df_shared(sql, params)
