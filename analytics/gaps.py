@@ -13,7 +13,7 @@ from scipy import stats
 from analytics.domain.levels import LEVEL_KEYS, check_level
 from analytics.errors import InputError
 from analytics.lookup import resolve_paper
-from analytics.warehouse import Warehouse
+from analytics.warehouse import Backend
 
 GROUPINGS = {
     "gender": ("F", "M"),
@@ -36,7 +36,7 @@ def group_moments_sql(keys: str, group_col: str) -> str:
 
 
 def group_gap(
-    wh: Warehouse,
+    wh: Backend,
     *,
     exam: str,
     subject: str,

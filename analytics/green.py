@@ -41,7 +41,7 @@ from analytics.stats.intervals import feldt_interval
 from analytics.stats.intervals import wilson as wilson
 from analytics.stats.mixed import CellStats, reml_fit
 from analytics.stats.reliability import alpha_from_variances
-from analytics.warehouse import Warehouse
+from analytics.warehouse import Backend
 
 
 def index_level(value: npt.ArrayLike) -> np.ndarray:
@@ -121,7 +121,7 @@ def load_scales(path: str | Path | None = None) -> GreenConfig:
     return GreenConfig(raw)
 
 
-def resolve_survey(wh: Warehouse, survey: str | None = None, grade: int | None = None) -> int:
+def resolve_survey(wh: Backend, survey: str | None = None, grade: int | None = None) -> int:
     """The survey id by name, or the only survey (of ``grade``) when no name is given."""
     s = wh.df("SELECT survey_id, name, grade FROM surveys ORDER BY survey_id")
     hit = s[s["name"] == survey] if survey is not None else s
@@ -285,11 +285,11 @@ def feldt_ci(alpha: float, n: int, k: int, level: float = 0.95) -> tuple[float, 
     return float(lo), float(hi)
 
 
-def _register_items(wh: Warehouse, cfg: GreenConfig) -> None:
+def _register_items(wh: Backend, cfg: GreenConfig) -> None:
     wh.register("green_items", cfg.items_frame())
 
 
-def scale_reliability(wh: Warehouse, *, survey: str | None = None, grade: int | None = None,
+def scale_reliability(wh: Backend, *, survey: str | None = None, grade: int | None = None,
                       config: GreenConfig | None = None) -> pd.DataFrame:
     """Cronbach's α of each questionnaire scale.
 
@@ -332,7 +332,7 @@ def _rows(frame: pd.DataFrame, keys: list[str], indicator: Any, name: Any, n: An
 
 
 def green_indicators(
-    wh: Warehouse,
+    wh: Backend,
     *,
     survey: str | None = None,
     exam: str | None = None,
@@ -406,7 +406,7 @@ def green_indicators(
     return out.sort_values(keys[::2], kind="stable").reset_index(drop=True)
 
 
-def _exam_indices(wh: Warehouse, exam: str, subject: str, grade: int | None, level: str,
+def _exam_indices(wh: Backend, exam: str, subject: str, grade: int | None, level: str,
                   keys: list[str], cfg: GreenConfig) -> list[pd.DataFrame]:
     paper = resolve_paper(wh, exam, subject, grade)
     coef = cfg.coefficients

@@ -41,7 +41,7 @@ from analytics.stats.sgp import bs_basis as bs_basis
 from analytics.stats.sgp import fit_sgp as fit_sgp
 from analytics.stats.sgp import knots_boundaries as knots_boundaries
 from analytics.stats.sgp import sgp_design as sgp_design
-from analytics.warehouse import Warehouse
+from analytics.warehouse import Backend
 
 MIN_N_REPORT = 20
 
@@ -95,7 +95,7 @@ def sgp_counts_sql(keys: str) -> str:
     """
 
 
-def _papers(wh: Warehouse, exam: str, prior_exam: str, subject: str,
+def _papers(wh: Backend, exam: str, prior_exam: str, subject: str,
             grade: int | None) -> dict[str, int]:
     cur = resolve_paper(wh, exam, subject, grade)
     try:
@@ -105,7 +105,7 @@ def _papers(wh: Warehouse, exam: str, prior_exam: str, subject: str,
     return {"paper": cur.paper_id, "prior": pri.paper_id}
 
 
-def fit_sgp_warehouse(wh: Warehouse, *, exam: str, prior_exam: str, subject: str,
+def fit_sgp_warehouse(wh: Backend, *, exam: str, prior_exam: str, subject: str,
                       grade: int | None = None) -> tuple[SGPModel, pd.DataFrame]:
     """Fit the SGP model on the matched students; returns it and the pair table x, y, w, sgp."""
     params = _papers(wh, exam, prior_exam, subject, grade)
@@ -124,7 +124,7 @@ def fit_sgp_warehouse(wh: Warehouse, *, exam: str, prior_exam: str, subject: str
     return model, pairs
 
 
-def student_growth(wh: Warehouse, *, exam: str, prior_exam: str, subject: str,
+def student_growth(wh: Backend, *, exam: str, prior_exam: str, subject: str,
                    grade: int | None = None) -> pd.DataFrame:
     """Each student's growth percentile.
 
@@ -148,7 +148,7 @@ def student_growth(wh: Warehouse, *, exam: str, prior_exam: str, subject: str,
     return out
 
 
-def growth_summary(wh: Warehouse, *, exam: str, prior_exam: str, subject: str,
+def growth_summary(wh: Backend, *, exam: str, prior_exam: str, subject: str,
                    grade: int | None = None, level: str = "school") -> pd.DataFrame:
     """Median growth percentile (MGP) per school or class, with a 95% interval.
 

@@ -87,7 +87,7 @@ from analytics.stats.items import difficulty_band as difficulty_band
 from analytics.stats.multiplicity import bh_qvalues as bh_qvalues
 from analytics.stats.unit_gaps import SUMS as SUMS
 from analytics.stats.unit_gaps import compare_units as _compare
-from analytics.warehouse import Warehouse, shared_df
+from analytics.warehouse import Backend, shared_df
 from analytics.warehouse.db import memo
 
 By = Literal["item", "knowledge_point"]
@@ -119,7 +119,7 @@ def _split(sums: pd.DataFrame, level: str, group: str,
     return units, district
 
 
-def _top_wrong(wh: Warehouse, sp: dict[str, Any], level: str, units: pd.DataFrame,
+def _top_wrong(wh: Backend, sp: dict[str, Any], level: str, units: pd.DataFrame,
                district_n: pd.DataFrame) -> pd.DataFrame:
     """``units`` with the most-chosen wrong answer per unit × item and its share in the unit
     and district (columns wrong_option, wrong_option_share, wrong_option_district_share)."""
@@ -144,7 +144,7 @@ def _top_wrong(wh: Warehouse, sp: dict[str, Any], level: str, units: pd.DataFram
     return f
 
 
-def _resolve(wh: Warehouse, exam: str, subject: str,
+def _resolve(wh: Backend, exam: str, subject: str,
              grade: int | None) -> tuple[int, dict[str, Any]]:
     """The paper id and the parameters of the sums queries."""
     paper = resolve_paper(wh, exam, subject, grade)
@@ -165,7 +165,7 @@ def _unit_level(level: str) -> str:
     return level
 
 
-def _filter_school(wh: Warehouse, frame: pd.DataFrame, level: str,
+def _filter_school(wh: Backend, frame: pd.DataFrame, level: str,
                    school: str | None) -> pd.DataFrame:
     if school is None:
         return frame
@@ -176,17 +176,17 @@ def _filter_school(wh: Warehouse, frame: pd.DataFrame, level: str,
     return frame[frame["school_id"] == sid].reset_index(drop=True)
 
 
-def _item_frame(wh: Warehouse, sp: dict[str, Any], level: str, relative: bool,
+def _item_frame(wh: Backend, sp: dict[str, Any], level: str, relative: bool,
                 names: pd.DataFrame) -> pd.DataFrame:
     units, district = _item_base(wh, sp, level, names)
     return _compare(units, district, "item_id", relative)
 
 
-def _item_base(wh: Warehouse, sp: dict[str, Any], level: str, names: pd.DataFrame
+def _item_base(wh: Backend, sp: dict[str, Any], level: str, names: pd.DataFrame
                ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Unit rows (sums, most-chosen wrong answer, item number and maximum attached) and
     district rows of the item comparison: what does not depend on ``relative``, kept on the
-    connection (:meth:`Warehouse.memo`) per paper and level."""
+    connection (:meth:`Backend.memo <analytics.warehouse.Backend.memo>`) per paper and level."""
     def build() -> tuple[pd.DataFrame, pd.DataFrame]:
         sums = _unit_pass_sums(wh, sp, level)
         meta = shared_df(wh, paper_items_sql(), {"paper_id": sp["paper_id"]})
@@ -216,7 +216,7 @@ KP_COLUMNS = (
 
 
 def error_hotspots(
-    wh: Warehouse,
+    wh: Backend,
     *,
     exam: str,
     subject: str,
@@ -232,7 +232,7 @@ def error_hotspots(
 
     Parameters
     ----------
-    wh : Warehouse
+    wh : Backend
     exam, subject : str
         The paper.
     grade : int, optional
@@ -354,7 +354,7 @@ def _finish(f: pd.DataFrame, names: pd.DataFrame, level: str, last: str,
     return f
 
 
-def _kp_item_details(wh: Warehouse, items: pd.DataFrame, keys: list[str],
+def _kp_item_details(wh: Backend, items: pd.DataFrame, keys: list[str],
                      paper_id: int) -> pd.DataFrame:
     """Per unit × knowledge point: the item with the largest shortfall and the wrong answer with
     the largest share among the point's objective items."""
@@ -377,7 +377,7 @@ def _kp_item_details(wh: Warehouse, items: pd.DataFrame, keys: list[str],
 
 
 def district_weak_points(
-    wh: Warehouse,
+    wh: Backend,
     *,
     exam: str,
     subject: str,
@@ -389,7 +389,7 @@ def district_weak_points(
 
     Parameters
     ----------
-    wh : Warehouse
+    wh : Backend
     exam, subject : str
     grade : int, optional
     by : {"item", "knowledge_point"}
@@ -450,7 +450,7 @@ def district_weak_points(
 
 
 def knowledge_matrix(
-    wh: Warehouse,
+    wh: Backend,
     *,
     exam: str,
     subject: str,
@@ -462,7 +462,7 @@ def knowledge_matrix(
 
     Parameters
     ----------
-    wh : Warehouse
+    wh : Backend
     exam, subject : str
     grade : int, optional
     level : {"class", "school", "zone"}

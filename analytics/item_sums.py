@@ -24,7 +24,7 @@ the unit ``-1``.
 
 How they are computed. For the whole population at district and school level (what a report
 run needs), three passes over the responses per paper are staged once per connection
-(:meth:`Warehouse.staged <analytics.warehouse.Warehouse.staged>`) and every level is rolled up
+(:meth:`Backend.staged <analytics.warehouse.Backend.staged>`) and every level is rolled up
 from them in SQL: :func:`class_answer_pass_sql` (per school × class × item × answer: n and the
 sums, also read per class × item through :func:`class_item_sql`), :func:`kelley_pass_sql`
 (students in the upper or lower group of their school or district, per answer) and, for the
@@ -54,7 +54,7 @@ from analytics.domain.levels import LEVEL_KEYS, check_level
 from analytics.stats.items import KELLEY_SHARE as KELLEY_SHARE
 from analytics.stats.items import kelley_rank_sql, kelley_size_sql
 from analytics.stats.sums import ItemSums as ItemSums
-from analytics.warehouse import Warehouse, shared_df
+from analytics.warehouse import Backend
 
 
 def unit_id_column(level: str) -> str:
@@ -197,7 +197,7 @@ PASS_SUMS = ("n", "sum_x", "sum_xx", "sum_p", "sum_pp", "sum_xp")
 # answers of every level. Each keeps few aggregates per group (the cost of a hash aggregation
 # over tens of millions of rows grows with the number of aggregates more than with the number
 # of groups), is keyed by school × class (the finest unit), is kept for the connection
-# (Warehouse.staged) and rolled up to every level by SQL on its small result. Kelley's groups of
+# (Backend.staged) and rolled up to every level by SQL on its small result. Kelley's groups of
 # the school and of the district are both fixed per student before the scan, so one pass holds
 # the upper/lower sums of both levels.
 
@@ -293,9 +293,9 @@ def sorted_cross_sql() -> str:
     """
 
 
-def _stage(wh: Warehouse, sql: str, params: dict[str, Any]) -> str:
-    """The pass materialised once per connection (:meth:`Warehouse.staged`; the Spark
-    backend has the same method), by name."""
+def _stage(wh: Backend, sql: str, params: dict[str, Any]) -> str:
+    """The pass materialised once per connection (:meth:`Backend.staged
+    <analytics.warehouse.Backend.staged>`), by name."""
     return wh.staged(sql, params)
 
 
@@ -342,17 +342,17 @@ def pass_state_sql() -> str:
     """
 
 
-def _has_pass_tables(wh: Warehouse) -> bool:
-    n = shared_df(wh, "SELECT count(*) AS n FROM information_schema.tables "
-                      "WHERE table_name = 'item_pass_state' AND table_catalog <> 'temp'")
+def _has_pass_tables(wh: Backend) -> bool:
+    n = wh.df_shared("SELECT count(*) AS n FROM information_schema.tables "
+                     "WHERE table_name = 'item_pass_state' AND table_catalog <> 'temp'")
     return int(n["n"].iloc[0]) == 1
 
 
-def _fingerprint_matches(wh: Warehouse, paper_id: int) -> bool:
-    state = shared_df(wh, pass_state_sql(), {"paper_id": paper_id})
+def _fingerprint_matches(wh: Backend, paper_id: int) -> bool:
+    state = wh.df_shared(pass_state_sql(), {"paper_id": paper_id})
     if len(state) != 1:
         return False
-    now = shared_df(wh, pass_fingerprint_sql(), {"paper_id": paper_id}).iloc[0]
+    now = wh.df_shared(pass_fingerprint_sql(), {"paper_id": paper_id}).iloc[0]
     st = state.iloc[0]
     same = [int(st["version"]) == PASS_VERSION, float(st["share"]) == KELLEY_SHARE]
     same += [(pd.isna(st[c]) and pd.isna(now[c])) or
@@ -361,11 +361,11 @@ def _fingerprint_matches(wh: Warehouse, paper_id: int) -> bool:
     return all(same)
 
 
-def stored_passes_current(wh: Warehouse, paper_id: int) -> bool:
+def stored_passes_current(wh: Backend, paper_id: int) -> bool:
     """Whether the analyses may read ``paper_id``'s stored passes: the warehouse allows it
     (``stored_passes``; DuckDB only), has the tables, and the paper's responses and results
     still match the recorded fingerprint, Kelley share and :data:`PASS_VERSION`."""
-    if not getattr(wh, "stored_passes", False) or not _has_pass_tables(wh):
+    if not wh.stored_passes or not _has_pass_tables(wh):
         return False
     return _fingerprint_matches(wh, paper_id)
 
@@ -376,7 +376,7 @@ def _stored(kind: str, paper_id: int) -> str:
             f"WHERE paper_id = {int(paper_id)})")
 
 
-def refresh_item_passes(wh: Warehouse, paper_id: int) -> None:
+def refresh_item_passes(wh: Backend, paper_id: int) -> None:
     """Rebuild the stored passes of one paper and record their fingerprint (call inside the
     writer's transaction)."""
     prm: dict[str, Any] = {"paper_id": paper_id, "share": KELLEY_SHARE}
@@ -396,7 +396,7 @@ def refresh_item_passes(wh: Warehouse, paper_id: int) -> None:
     """, {"paper_id": paper_id, "version": PASS_VERSION, "share": KELLEY_SHARE})
 
 
-def keep_item_passes_current(wh: Warehouse) -> list[int]:
+def keep_item_passes_current(wh: Backend) -> list[int]:
     """Rebuild the stored passes of every paper with results whose passes are missing or no
     longer match its responses and results (after an import of scores, of a specification
     table that rescored, or of a roster that moved students); drop those of papers without
@@ -415,7 +415,7 @@ def keep_item_passes_current(wh: Warehouse) -> list[int]:
     return rebuilt
 
 
-def _passes(wh: Warehouse, paper_id: int) -> dict[str, str]:
+def _passes(wh: Backend, paper_id: int) -> dict[str, str]:
     """The passes of one paper, each a name or relation to splice after ``FROM``: ``ans``
     (:func:`class_answer_pass_sql`), ``cls`` (its sums per class × item,
     :func:`class_item_sql`) and ``kel`` (:func:`kelley_pass_sql`); the stored ones while
@@ -425,7 +425,7 @@ def _passes(wh: Warehouse, paper_id: int) -> dict[str, str]:
     return {"cls": cls_stage(wh, paper_id), "ans": ans_stage(wh, paper_id), "kel": kel}
 
 
-def ans_stage(wh: Warehouse, paper_id: int) -> str:
+def ans_stage(wh: Backend, paper_id: int) -> str:
     """The :func:`class_answer_pass_sql` of one paper (its name, or a relation reading the
     stored pass)."""
     if stored_passes_current(wh, paper_id):
@@ -433,18 +433,18 @@ def ans_stage(wh: Warehouse, paper_id: int) -> str:
     return _stage(wh, class_answer_pass_sql(), {"paper_id": paper_id})
 
 
-def cls_stage(wh: Warehouse, paper_id: int) -> str:
+def cls_stage(wh: Backend, paper_id: int) -> str:
     """The staged :func:`class_item_sql` of one paper (its name); reads the answers pass."""
     return _stage(wh, class_item_sql(ans_stage(wh, paper_id)), {})
 
 
-def sorted_cross(wh: Warehouse, paper_id: int) -> pd.DataFrame:
+def sorted_cross(wh: Backend, paper_id: int) -> pd.DataFrame:
     """:func:`sorted_cross_sql`'s rows for one paper (uid, item_id, sxr_sorted), stored or
     computed."""
     if stored_passes_current(wh, paper_id):
-        return shared_df(wh, f"SELECT uid, item_id, sxr_sorted FROM {PASS_TABLES['sorted']} "
-                             "WHERE paper_id = $paper_id", {"paper_id": paper_id})
-    return shared_df(wh, sorted_cross_sql(), {"paper_id": paper_id})
+        return wh.df_shared(f"SELECT uid, item_id, sxr_sorted FROM {PASS_TABLES['sorted']} "
+                            "WHERE paper_id = $paper_id", {"paper_id": paper_id})
+    return wh.df_shared(sorted_cross_sql(), {"paper_id": paper_id})
 
 
 def class_item_sql(ans: str) -> str:
@@ -498,7 +498,7 @@ def unit_item_rollup_sql(cls: str) -> str:
     """
 
 
-def unit_item_pass(wh: Warehouse, paper_id: int, full_score: float) -> pd.DataFrame:
+def unit_item_pass(wh: Backend, paper_id: int, full_score: float) -> pd.DataFrame:
     """Per unit × item at every level (present students): ``level`` (``class``, ``school``,
     ``zone``, ``district`` per district id, or ``all``: every present student of the paper),
     ``unit_id`` (NULL for ``all`` and for students without a class at class level),
@@ -510,8 +510,8 @@ def unit_item_pass(wh: Warehouse, paper_id: int, full_score: float) -> pd.DataFr
     point (:func:`analytics.paper.category_rates`) and the hotspots' item sums
     (:mod:`analytics.hotspots`) read it.
     """
-    return shared_df(wh, unit_item_rollup_sql(cls_stage(wh, paper_id)),
-                     {"full_score": float(full_score)})
+    return wh.df_shared(unit_item_rollup_sql(cls_stage(wh, paper_id)),
+                        {"full_score": float(full_score)})
 
 
 def item_sums_rollup_sql(level: str, cls: str, kel: str, ans: str) -> str:
@@ -600,7 +600,7 @@ def item_sums_rollup_sql(level: str, cls: str, kel: str, ans: str) -> str:
 
 
 def item_sums(
-    wh: Warehouse,
+    wh: Backend,
     *,
     paper_id: int,
     level: str = "district",
@@ -626,12 +626,11 @@ def item_sums(
     prm = {"paper_id": paper_id, "school_id": school_id, "share": KELLEY_SHARE}
     # One pass serves every analysis of the same units (items, reliability, paper quality,
     # options): the pass with the sorted cross product holds all the other sums too.
-    hit = getattr(wh, "shared_hit", None)
-    raw = None if sorted_cov or hit is None else hit(item_sums_sql(level, True), prm)
+    raw = None if sorted_cov else wh.shared_hit(item_sums_sql(level, True), prm)
     if raw is not None:
         raw["sxr_sorted"] = float("nan")
     else:
-        raw = shared_df(wh, item_sums_sql(level, sorted_cov), prm)
+        raw = wh.df_shared(item_sums_sql(level, sorted_cov), prm)
     return split_item_sums(raw, keys)
 
 
@@ -656,15 +655,15 @@ def split_item_sums(raw: pd.DataFrame, keys: list[str]) -> ItemSums:
     return ItemSums(items=items, options=options, keys=tuple(keys), answers=answers)
 
 
-def _item_sums_from_passes(wh: Warehouse, paper_id: int, level: str,
+def _item_sums_from_passes(wh: Backend, paper_id: int, level: str,
                            sorted_cov: bool) -> ItemSums:
     """:func:`item_sums` of the whole population at district or school level, rolled up from
     the shared passes (:func:`item_sums_rollup_sql`) instead of a pass of its own, plus
     :func:`sorted_cross_sql` for the district when ``sorted_cov``; the same sums as
     :func:`item_sums_sql` (asserted in tests/test_item_sums.py)."""
     ps = _passes(wh, paper_id)
-    raw = shared_df(wh, item_sums_rollup_sql(level, ps["cls"], ps["kel"], ps["ans"]),
-                    {"paper_id": paper_id})
+    raw = wh.df_shared(item_sums_rollup_sql(level, ps["cls"], ps["kel"], ps["ans"]),
+                       {"paper_id": paper_id})
     sums = split_item_sums(raw, list(LEVEL_KEYS[level]))
     if sorted_cov:
         sc = sorted_cross(wh, paper_id)

@@ -33,7 +33,7 @@ from analytics.lookup import PaperRef, resolve_paper, resolve_school
 from analytics.stats.items import FLAG_CODES as FLAG_CODES  # documented here
 from analytics.stats.items import compute_item_stats, item_flags, option_flags, option_table
 from analytics.stats.sums import ItemSums
-from analytics.warehouse import Warehouse, shared_df
+from analytics.warehouse import Backend, shared_df
 
 
 def items_sql() -> str:
@@ -43,13 +43,13 @@ def items_sql() -> str:
     """
 
 
-def _sid(wh: Warehouse, school: str | int | None) -> int | None:
+def _sid(wh: Backend, school: str | int | None) -> int | None:
     if school is None or isinstance(school, int):
         return school
     return resolve_school(wh, school)
 
 
-def _load(wh: Warehouse, paper: PaperRef, level: str, school: str | int | None,
+def _load(wh: Backend, paper: PaperRef, level: str, school: str | int | None,
           efficiency: bool) -> tuple[ItemSums, pd.DataFrame]:
     if not paper.has_items:
         n_items = wh.scalar("SELECT count(*) FROM items WHERE paper_id = $p",
@@ -66,7 +66,7 @@ def _load(wh: Warehouse, paper: PaperRef, level: str, school: str | int | None,
 
 
 def item_stats(
-    wh: Warehouse,
+    wh: Backend,
     *,
     exam: str,
     subject: str,
@@ -80,7 +80,7 @@ def item_stats(
 
     Parameters
     ----------
-    wh : Warehouse
+    wh : Backend
     exam, subject, grade :
         The paper.
     level : {'district', 'zone', 'school', 'class'}
@@ -146,7 +146,7 @@ def item_stats(
 
 
 def option_analysis(
-    wh: Warehouse,
+    wh: Backend,
     *,
     exam: str,
     subject: str,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 
 from analytics.lookup import resolve_paper
-from analytics.warehouse import Warehouse
+from analytics.warehouse import Backend
 
 
 def refresh_knowledge_results_sql() -> str:
@@ -21,7 +21,7 @@ def refresh_knowledge_results_sql() -> str:
     """
 
 
-def refresh_knowledge_results(wh: Warehouse, paper_id: int) -> None:
+def refresh_knowledge_results(wh: Backend, paper_id: int) -> None:
     """Rebuild the per student × knowledge point sums of one paper (``knowledge_results``);
     every writer of a paper's responses, items or knowledge points calls it, in its
     transaction."""
@@ -51,7 +51,7 @@ def student_knowledge_sql() -> str:
 
 
 def student_knowledge_rates(
-    wh: Warehouse, *, exam: str, subject: str, grade: int | None = None
+    wh: Backend, *, exam: str, subject: str, grade: int | None = None
 ) -> pd.DataFrame:
     """Each present student's score rate on each knowledge point of a paper.
 
@@ -71,7 +71,7 @@ def student_knowledge_rates(
 
 
 def student_totals(
-    wh: Warehouse, *, exam: str, subject: str, grade: int | None = None
+    wh: Backend, *, exam: str, subject: str, grade: int | None = None
 ) -> pd.DataFrame:
     """Each student's status and total on a paper, with the reporting tree.
 

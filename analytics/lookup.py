@@ -13,7 +13,7 @@ from analytics.domain.bands import DEFAULT_EXCELLENT as DEFAULT_EXCELLENT
 from analytics.domain.bands import DEFAULT_LOW as DEFAULT_LOW
 from analytics.domain.bands import DEFAULT_PASS as DEFAULT_PASS
 from analytics.errors import NotFoundError
-from analytics.warehouse import Warehouse
+from analytics.warehouse import Backend
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,7 @@ def papers_sql() -> str:
     """
 
 
-def resolve_paper(wh: Warehouse, exam: str, subject: str, grade: int | None = None) -> PaperRef:
+def resolve_paper(wh: Backend, exam: str, subject: str, grade: int | None = None) -> PaperRef:
     """Find the paper of ``exam`` × ``subject`` (× ``grade`` when the exam spans grades).
 
     Raises
@@ -97,7 +97,7 @@ def resolve_paper(wh: Warehouse, exam: str, subject: str, grade: int | None = No
     )
 
 
-def list_papers(wh: Warehouse) -> pd.DataFrame:
+def list_papers(wh: Backend) -> pd.DataFrame:
     """All papers with their exam.
 
     Returns
@@ -111,7 +111,7 @@ def list_papers(wh: Warehouse) -> pd.DataFrame:
     return wh.df(papers_sql())
 
 
-def resolve_school(wh: Warehouse, school: str) -> int:
+def resolve_school(wh: Backend, school: str) -> int:
     """School id from its name or code."""
     hit = wh.df(
         "SELECT school_id FROM schools WHERE name = $s OR code = $s", {"s": school}

@@ -32,13 +32,13 @@ from analytics.stats.items import (
     discrimination_band,
 )
 from analytics.stats.reliability import alpha_from_sums
-from analytics.warehouse import Warehouse, shared_df
+from analytics.warehouse import Backend, shared_df
 
 CATEGORIES = ("knowledge_point", "cognitive_level", "item_type")
 
 
 def paper_quality(
-    wh: Warehouse,
+    wh: Backend,
     *,
     exam: str,
     subject: str,
@@ -114,7 +114,7 @@ def item_categories_sql(by: str) -> str:
     return f"SELECT item_id, max_score, {by} AS category FROM items WHERE paper_id = $paper_id"
 
 
-def _item_categories(wh: Warehouse, paper_id: int, by: str) -> pd.DataFrame:
+def _item_categories(wh: Backend, paper_id: int, by: str) -> pd.DataFrame:
     """item_id → category value (one row per item × knowledge point for knowledge points)."""
     return wh.df(item_categories_sql(by), {"paper_id": paper_id})
 
@@ -183,7 +183,7 @@ def unit_item_sums_sql(levels: tuple[str, ...]) -> str:
     """
 
 
-def _unit_item_sums(wh: Warehouse, paper_id: int, full_score: float,
+def _unit_item_sums(wh: Backend, paper_id: int, full_score: float,
                     levels: tuple[str, ...], school_id: int | None) -> pd.DataFrame:
     """``level, unit_id, item_id, n, sx`` as :func:`unit_item_sums_sql` gives them; for the
     whole population from the per-paper pass that the hotspots share
@@ -210,7 +210,7 @@ def unit_names_sql() -> str:
 
 
 def category_rates(
-    wh: Warehouse,
+    wh: Backend,
     *,
     exam: str,
     subject: str,
@@ -276,7 +276,7 @@ def category_rates(
 
 
 def specification_table(
-    wh: Warehouse,
+    wh: Backend,
     *,
     exam: str,
     subject: str,

@@ -24,7 +24,7 @@ from analytics.errors import InputError
 from analytics.lookup import resolve_paper
 from analytics.stats.intervals import Z95
 from analytics.value_added import categorise
-from analytics.warehouse import Warehouse
+from analytics.warehouse import Backend
 
 
 def standing_sql(level: str) -> str:
@@ -44,7 +44,7 @@ def standing_sql(level: str) -> str:
     """
 
 
-def progress_index(wh: Warehouse, *, exams: Sequence[str], subject: str,
+def progress_index(wh: Backend, *, exams: Sequence[str], subject: str,
                    grade: int | None = None, level: str = "school") -> pd.DataFrame:
     """Standing (mean z) of each unit on each exam, and its change from the previous exam.
 

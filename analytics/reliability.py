@@ -22,11 +22,11 @@ from analytics.domain.levels import LEVEL_KEYS, check_level
 from analytics.item_sums import item_sums
 from analytics.lookup import resolve_paper, resolve_school
 from analytics.stats.reliability import alpha_from_sums
-from analytics.warehouse import Warehouse
+from analytics.warehouse import Backend
 
 
 def cronbach_alpha(
-    wh: Warehouse,
+    wh: Backend,
     *,
     exam: str,
     subject: str,
@@ -39,7 +39,7 @@ def cronbach_alpha(
 
     Parameters
     ----------
-    wh : Warehouse
+    wh : Backend
     exam, subject, grade :
         The paper.
     level : {'district', 'zone', 'school', 'class'}

@@ -20,7 +20,7 @@ from analytics.domain.levels import LEVEL_KEYS, check_level
 from analytics.errors import InputError
 from analytics.lookup import PaperRef, resolve_paper, resolve_school
 from analytics.stats.intervals import t_half_width
-from analytics.warehouse import Warehouse
+from analytics.warehouse import Backend
 
 BY_COLUMNS = ("gender", "ownership", "locality", "hukou")
 DEFAULT_PERCENTILES = (0.10, 0.25, 0.50, 0.75, 0.90)
@@ -43,7 +43,7 @@ def _group_cols(level: str, by: str | None) -> list[str]:
     return cols
 
 
-def _school_filter(wh: Warehouse, school: str | int | None, level: str = "school") -> int | None:
+def _school_filter(wh: Backend, school: str | int | None, level: str = "school") -> int | None:
     """The school id to keep, or None. Only rows of school or class level can be filtered;
     ranks and references are computed before the filter."""
     if school is None:
@@ -119,7 +119,7 @@ def _params(paper: PaperRef, school_id: int | None, with_school: bool) -> dict[s
 
 
 def score_report(
-    wh: Warehouse,
+    wh: Backend,
     *,
     exam: str,
     subject: str,
@@ -133,7 +133,7 @@ def score_report(
 
     Parameters
     ----------
-    wh : Warehouse
+    wh : Backend
     exam, subject : str
         The paper (考试 × 科目).
     grade : int, optional
@@ -201,7 +201,7 @@ def score_bands_sql(group_cols: list[str]) -> str:
 
 
 def score_bands(
-    wh: Warehouse,
+    wh: Backend,
     *,
     exam: str,
     subject: str,
@@ -254,7 +254,7 @@ def percentiles_sql(group_cols: list[str]) -> str:
 
 
 def percentiles(
-    wh: Warehouse,
+    wh: Backend,
     *,
     exam: str,
     subject: str,
@@ -305,7 +305,7 @@ def grade_bands_sql(group_cols: list[str]) -> str:
 
 
 def grade_bands(
-    wh: Warehouse,
+    wh: Backend,
     *,
     exam: str,
     subject: str,
@@ -359,7 +359,7 @@ def borderline_sql() -> str:
 
 
 def borderline_students(
-    wh: Warehouse,
+    wh: Backend,
     *,
     exam: str,
     subject: str,
@@ -416,7 +416,7 @@ def standard_scores_sql() -> str:
 
 
 def standard_scores(
-    wh: Warehouse,
+    wh: Backend,
     *,
     exam: str,
     subject: str,

@@ -76,7 +76,7 @@ from analytics.stats.intervals import Z95 as Z95
 from analytics.stats.mixed import CellStats as CellStats
 from analytics.stats.mixed import REMLFit as REMLFit
 from analytics.stats.mixed import reml_fit as reml_fit
-from analytics.warehouse import Warehouse
+from analytics.warehouse import Backend
 
 COVARIATES = {"gender": "female", "ses": "ses"}
 # the labels of :func:`analytics.domain.label` ``("va_category", code)``
@@ -204,7 +204,7 @@ def _check_covariates(covariates: Sequence[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(covariates))
 
 
-def _students_view(wh: Warehouse, exam: str, prior_exam: str, subject: str,
+def _students_view(wh: Backend, exam: str, prior_exam: str, subject: str,
                    grade: int | None, scale: str) -> tuple[str, dict[str, int]]:
     cur = resolve_paper(wh, exam, subject, grade)
     try:  # the same grade's paper of the entry exam, else its only paper in the subject
@@ -217,7 +217,7 @@ def _students_view(wh: Warehouse, exam: str, prior_exam: str, subject: str,
 
 
 def value_added_model(
-    wh: Warehouse,
+    wh: Backend,
     *,
     exam: str,
     prior_exam: str,
@@ -309,7 +309,7 @@ def value_added_model(
 
 
 def value_added(
-    wh: Warehouse,
+    wh: Backend,
     *,
     exam: str,
     prior_exam: str,
@@ -325,7 +325,7 @@ def value_added(
 
     Parameters
     ----------
-    wh : Warehouse
+    wh : Backend
     exam, prior_exam : str
         The current (exit) exam and the entry exam; students are linked by student key.
     subject : str
@@ -382,7 +382,7 @@ def va_simple_sql(source: str, level: str) -> str:
 
 
 def value_added_simple(
-    wh: Warehouse,
+    wh: Backend,
     *,
     exam: str,
     prior_exam: str,
@@ -443,7 +443,7 @@ def value_added_simple(
 
 
 def value_added_compare(
-    wh: Warehouse,
+    wh: Backend,
     *,
     exam: str,
     prior_exam: str,
@@ -486,7 +486,7 @@ def value_added_compare(
 # Several years: pooled estimate and stability
 # --------------------------------------------------------------------------------------------
 def value_added_pooled(
-    wh: Warehouse,
+    wh: Backend,
     *,
     pairs: Sequence[tuple[str, str]],
     subject: str,
@@ -532,7 +532,7 @@ def value_added_pooled(
 
 
 def value_added_stability(
-    wh: Warehouse,
+    wh: Backend,
     *,
     pairs: Sequence[tuple[str, str]],
     subject: str,

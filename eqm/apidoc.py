@@ -292,9 +292,15 @@ def _anchor(qualname: str) -> str:
 
 
 def _members(cls: type) -> list[tuple[str, Callable[..., Any]]]:
-    """Public methods defined on the class itself, in source order."""
-    return [(n, v) for n, v in vars(cls).items()
-            if not n.startswith("_") and inspect.isfunction(v)]
+    """Public methods of the class and of its bases in this project (a backend's methods live
+    on :class:`analytics.warehouse.Backend`), base classes' first, each in source order; an
+    override takes its base's place."""
+    found: dict[str, Callable[..., Any]] = {}
+    for klass in reversed(cls.__mro__):
+        if klass is cls or klass.__module__.split(".")[0] in ("analytics", "dashboards", "eqm"):
+            found.update((n, v) for n, v in vars(klass).items()
+                         if not n.startswith("_") and inspect.isfunction(v))
+    return list(found.items())
 
 
 def render_object(qualname: str, obj: Any) -> str:

@@ -32,16 +32,13 @@ from __future__ import annotations
 
 import datetime as _dt
 import decimal
-import hashlib
 import math
 import numbers
 import os
 import re
-import uuid
 import warnings
-from collections import OrderedDict
-from collections.abc import Callable, Hashable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager, suppress
 from importlib import resources
 from pathlib import Path
 from typing import Any, cast
@@ -53,7 +50,7 @@ from sqlglot.dialects.duckdb import DuckDB
 
 from analytics.errors import EqmError
 from analytics.export import read_manifest
-from analytics.warehouse.db import Memo, copy_kept
+from analytics.warehouse.base import Backend, Params
 
 ENV_MASTER = "EQM_SPARK_MASTER"
 DEFAULT_MASTER = "local[*]"
@@ -458,9 +455,10 @@ def _quiet() -> Iterator[None]:
         yield
 
 
-class SparkWarehouse:
-    """Read-only warehouse on Spark over a Parquet export; answers ``df``/``scalar`` like
-    :class:`~analytics.warehouse.Warehouse`.
+class SparkWarehouse(Backend):
+    """Read-only warehouse on Spark over a Parquet export; a
+    :class:`~analytics.warehouse.Backend` like :class:`~analytics.warehouse.Warehouse`, whose
+    choke point, caches and their limits it shares (this class only runs Spark).
 
     Parameters
     ----------
@@ -476,14 +474,14 @@ class SparkWarehouse:
 
     Notes
     -----
-    Writes (``execute``, ``insert_df``) raise :class:`PermissionError`: the lake is produced by
-    re-exporting from DuckDB. ``register`` exposes a pandas frame as a temporary view, as
-    DuckDB's does.
+    Writes (``execute``, ``insert_df`` of rows) raise :class:`PermissionError`: the lake is
+    produced by re-exporting from DuckDB. ``register`` exposes a pandas frame as a temporary
+    view, as DuckDB's does. A stage (:meth:`staged`) is a cached temporary view, unpersisted
+    when it is dropped. ``transaction`` is atomic trivially: the export is one consistent
+    snapshot and nothing writes it.
     """
 
     read_only = True
-    #: Results kept by :meth:`df_shared` (the lake never changes under a SparkWarehouse).
-    SHARED_MAX = 32
 
     def __init__(
         self,
@@ -493,6 +491,7 @@ class SparkWarehouse:
         *,
         conf: Mapping[str, str] | None = None,
     ) -> None:
+        super().__init__()
         self.path = str(Path(parquet_dir).resolve())
         self.manifest = read_manifest(parquet_dir)
         base = spark if spark is not None else spark_session(master, conf=conf)
@@ -500,8 +499,7 @@ class SparkWarehouse:
         for key, value in SESSION_CONF.items():
             self.spark.conf.set(key, value)
         self._views: list[str] = []
-        self._shared: OrderedDict[Hashable, Any] = OrderedDict()
-        self._staged: dict[Hashable, str] = {}
+        self._stages: dict[str, Any] = {}
         for entry in self.manifest["tables"]:
             frame = self.spark.read.parquet(str(Path(self.path) / entry["path"]))
             frame.createOrReplaceTempView(entry["table"])
@@ -515,8 +513,8 @@ class SparkWarehouse:
                 self._views.append(name)
                 available.add(name)
 
-    # -- reads -------------------------------------------------------------------------------
-    def _frame(self, sql: str, params: Mapping[str, Any] | None) -> Any:
+    # -- execution primitives (the choke point and the caches are in Backend) -----------------
+    def _frame(self, sql: str, params: Params) -> Any:
         from pyspark.sql import functions as F
         from pyspark.sql.types import DecimalType
 
@@ -529,114 +527,53 @@ class SparkWarehouse:
             ])
         return result
 
-    def df(self, sql: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
-        """Run a DuckDB-dialect query on Spark and return a pandas DataFrame."""
+    def _df(self, sql: str, params: Params) -> pd.DataFrame:
         frame = self._frame(sql, params)
         with _quiet():
             out: pd.DataFrame = frame.toPandas()
         return out
 
-    def df_shared(self, sql: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
-        """Like :meth:`df` for a reduction other analyses may ask for again (kept, as
-        :meth:`Warehouse.df_shared <analytics.warehouse.Warehouse.df_shared>` does; a Parquet
-        export never changes, so nothing invalidates it). Returns a shallow copy."""
-        key = self._shared_key(sql, params)
-        hit = self._shared.get(key)
-        if hit is None:
-            hit = self.df(sql, params)
-            self._keep(key, hit)
-        else:
-            self._shared.move_to_end(key)
-        return cast(pd.DataFrame, hit.copy(deep=False))
-
-    def staged(self, sql: str, params: Mapping[str, Any] | None = None) -> str:
-        """Materialise an intermediate reduction once, as a cached temporary view read by
-        name, as :meth:`Warehouse.staged <analytics.warehouse.Warehouse.staged>` does."""
-        key = self._shared_key(sql, params)
-        name = self._staged.get(key)
-        if name is None:
-            name = "_stage_" + hashlib.sha1(repr(key).encode()).hexdigest()[:16]
-            self._frame(sql, params).cache().createOrReplaceTempView(name)
-            self._views.append(name)
-            self._staged[key] = name
-        return name
-
-    def memo(self, key: Hashable, fn: Callable[[], Memo]) -> Memo:
-        """``fn()`` kept under ``key`` with the shared reductions, as
-        :meth:`Warehouse.memo <analytics.warehouse.Warehouse.memo>` does (``fn`` returns a
-        DataFrame or a tuple of DataFrames that depends only on the data and ``key``); shallow
-        copies are returned, so callers cannot change what is kept."""
-        skey = ("\0memo", key)
-        hit = self._shared.get(skey)
-        if hit is None:
-            hit = fn()
-            self._keep(skey, hit)
-        else:
-            self._shared.move_to_end(skey)
-        return cast(Memo, copy_kept(hit))
-
-    def _keep(self, key: Hashable, value: Any) -> None:
-        """Store ``value``; drop the least recently used entries beyond :attr:`SHARED_MAX`."""
-        self._shared[key] = value
-        while len(self._shared) > self.SHARED_MAX:
-            self._shared.popitem(last=False)
-
-    def shared_hit(self, sql: str, params: Mapping[str, Any] | None = None
-                   ) -> pd.DataFrame | None:
-        """The kept result of :meth:`df_shared` for this query, or None (nothing is run)."""
-        hit = self._shared.get(self._shared_key(sql, params))
-        return None if hit is None else hit.copy(deep=False)
-
-    @staticmethod
-    def _shared_key(sql: str, params: Mapping[str, Any] | None) -> tuple[str, str]:
-        return sql, repr(sorted((k, repr(v)) for k, v in (params or {}).items()))
-
-    def scalar(self, sql: str, params: Mapping[str, Any] | None = None) -> Any:
-        """Run a query returning one value (``None`` when it returns no row)."""
+    def _scalar(self, sql: str, params: Params) -> Any:
         row = self._frame(sql, params).first()
         return None if row is None else row[0]
 
-    def arrow(self, sql: str, params: Mapping[str, Any] | None = None) -> Any:
-        """Run a query and return a pyarrow Table."""
+    def _arrow(self, sql: str, params: Params) -> Any:
         return self._frame(sql, params).toArrow()
 
-    def register(self, name: str, frame: Any) -> None:
-        """Expose a pandas DataFrame as a temporary view ``name``."""
+    def _run(self, sql: str, params: Params) -> None:
+        raise PermissionError(_READ_ONLY)
+
+    def _insert(self, table: str, frame: pd.DataFrame) -> int:
+        raise PermissionError(_READ_ONLY)
+
+    def _register(self, name: str, frame: Any) -> None:
         with _quiet():
             self.spark.createDataFrame(frame).createOrReplaceTempView(name)
 
-    def unregister(self, name: str) -> None:
+    def _unregister(self, name: str) -> None:
         self.spark.catalog.dropTempView(name)
 
-    @contextmanager
-    def temp_view(self, frame: Any) -> Iterator[str]:
-        """Expose a pandas DataFrame as a temporary view for the ``with`` block and yield its
-        fresh, unique name (as :meth:`Warehouse.temp_view
-        <analytics.warehouse.Warehouse.temp_view>`)."""
-        name = f"_tmp_{uuid.uuid4().hex}"
-        self.register(name, frame)
-        try:
-            yield name
-        finally:
-            self.unregister(name)
+    def _stage(self, name: str, sql: str, params: Params) -> None:
+        frame = self._frame(sql, params).cache()
+        frame.createOrReplaceTempView(name)
+        self._stages[name] = frame
+
+    def _unstage(self, name: str) -> None:
+        frame = self._stages.pop(name, None)
+        with suppress(Exception):       # a stopped session has lost its views already
+            self.spark.catalog.dropTempView(name)
+            if frame is not None:
+                frame.unpersist()
 
     @contextmanager
-    def transaction(self) -> Iterator[SparkWarehouse]:
-        """A no-op: the Parquet export is already one consistent snapshot."""
-        yield self
+    def _atomic(self) -> Iterator[None]:
+        yield
 
-    # -- writes are not for the lake --------------------------------------------------------
-    def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
-        raise PermissionError(
-            "Spark 数据是只读导出 / the Spark warehouse is a read-only export; write to DuckDB "
-            "and re-export"
-        )
-
-    def insert_df(self, table: str, frame: pd.DataFrame) -> int:
-        raise PermissionError(
-            "Spark 数据是只读导出 / the Spark warehouse is a read-only export; write to DuckDB "
-            "and re-export"
-        )
+    def _close(self) -> None:
+        """Drop this warehouse's temporary views (the shared SparkContext keeps running)."""
+        for name in self._views:
+            self.spark.catalog.dropTempView(name)
+        self._views = []
 
     # -- metadata ----------------------------------------------------------------------------
     def schema_version(self) -> int:
@@ -645,15 +582,6 @@ class SparkWarehouse:
     def tables(self) -> list[str]:
         return sorted(self._views)
 
-    def close(self) -> None:
-        """Drop this warehouse's temporary views (the shared SparkContext keeps running)."""
-        for name in self._views:
-            self.spark.catalog.dropTempView(name)
-        self._views = []
-        self._shared.clear()
 
-    def __enter__(self) -> SparkWarehouse:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+_READ_ONLY = ("Spark 数据是只读导出 / the Spark warehouse is a read-only export; write to DuckDB "
+              "and re-export")

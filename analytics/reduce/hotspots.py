@@ -13,7 +13,7 @@ import pandas as pd
 from analytics.domain.levels import LEVEL_KEYS, check_level
 from analytics.item_sums import ans_stage, cls_stage, unit_item_pass
 from analytics.stats.unit_gaps import SUMS
-from analytics.warehouse import Warehouse, shared_df
+from analytics.warehouse import Backend
 
 # -- SQL ---------------------------------------------------------------------------------------
 
@@ -244,20 +244,20 @@ def stored_knowledge_current(stored: pd.DataFrame, totals: pd.DataFrame) -> bool
     return bool((diff <= 1e-6 * np.maximum(1.0, want.reindex(got.index).abs().to_numpy())).all())
 
 
-def knowledge_sums(wh: Warehouse, level: str, sp: dict[str, Any]) -> pd.DataFrame:
+def knowledge_sums(wh: Backend, level: str, sp: dict[str, Any]) -> pd.DataFrame:
     """Per unit × knowledge point sums (:func:`knowledge_sums_sql`'s columns), for zones,
     schools and classes from the pass shared by those levels: over ``knowledge_results`` when
     its sums agree with the responses' (:func:`stored_knowledge_current`), else over the
     responses (:func:`knowledge_sums_wide_sql`); same result either way."""
-    n_kp = int(shared_df(wh, n_knowledge_points_sql(), {"paper_id": sp["paper_id"]})
+    n_kp = int(wh.df_shared(n_knowledge_points_sql(), {"paper_id": sp["paper_id"]})
                ["n_kp"].iloc[0])
     if n_kp == 0 or level not in UNIT_LEVELS:
-        return shared_df(wh, knowledge_sums_sql(level), sp)
-    w = shared_df(wh, knowledge_sums_stored_sql(), sp)
-    totals = shared_df(wh, knowledge_item_totals_sql(cls_stage(wh, sp["paper_id"])),
-                       {"paper_id": sp["paper_id"]})
+        return wh.df_shared(knowledge_sums_sql(level), sp)
+    w = wh.df_shared(knowledge_sums_stored_sql(), sp)
+    totals = wh.df_shared(knowledge_item_totals_sql(cls_stage(wh, sp["paper_id"])),
+                          {"paper_id": sp["paper_id"]})
     if not stored_knowledge_current(w, totals):
-        w = shared_df(wh, knowledge_sums_wide_sql(n_kp), sp)
+        w = wh.df_shared(knowledge_sums_wide_sql(n_kp), sp)
     w = w[w["level"].isin([level, "district"])]
     out = w.drop(columns="level").rename(columns={"unit_id": unit_id_column(level)})
     out.insert(2, "is_district", (w["level"] == "district").astype("int64").to_numpy())
@@ -298,14 +298,14 @@ def wrong_options_sql(level: str | None, ans: str) -> str:
     """
 
 
-def wrong_options(wh: Warehouse, sp: dict[str, Any], level: str | None) -> pd.DataFrame:
+def wrong_options(wh: Backend, sp: dict[str, Any], level: str | None) -> pd.DataFrame:
     """The wrong answers of ``level``'s units (none when ``level`` is None) and of the whole
     paper: columns ``<level id>`` (``unit_id`` when ``level`` is None), ``item_id, answer,
     is_district`` (1 for the whole paper, unit id NULL), ``n_chose``
     (:func:`wrong_options_sql`)."""
     paper_id = sp["paper_id"]
-    f = shared_df(wh, wrong_options_sql(level, ans_stage(wh, paper_id)),
-                  {"paper_id": paper_id})
+    f = wh.df_shared(wrong_options_sql(level, ans_stage(wh, paper_id)),
+                     {"paper_id": paper_id})
     if level is not None:
         f = f.rename(columns={f.columns[0]: unit_id_column(level)})
         f[unit_id_column(level)] = f[unit_id_column(level)].astype("Int64")
@@ -354,7 +354,7 @@ def top_wrong_sql(level: str, ans: str) -> str:
     """
 
 
-def unit_pass_sums(wh: Warehouse, sp: dict[str, Any], level: str) -> pd.DataFrame:
+def unit_pass_sums(wh: Backend, sp: dict[str, Any], level: str) -> pd.DataFrame:
     """Per unit × item of ``level`` and per item of the whole paper (``is_district`` 1, unit id
     NULL): n, Σx, Σx², Σp, Σp², Σxp (``sum_*``) of the item rate x = score / max_score and the
     student's paper rate p = total / full_score; read from the one per-paper pass that serves

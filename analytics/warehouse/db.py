@@ -4,7 +4,10 @@ Design
 ------
 * One class, :class:`Warehouse`, wraps a DuckDB connection. ``df`` returns a pandas DataFrame,
   ``execute`` runs a statement, ``transaction`` groups statements atomically. No other module
-  calls ``duckdb`` directly, so a backend can be swapped in one place.
+  calls ``duckdb`` directly, so a backend can be swapped in one place. Those methods and the
+  caches behind them (shared reductions, memos, staged passes) are written once in
+  :class:`~analytics.warehouse.base.Backend`; this module implements its execution primitives
+  on DuckDB, as :mod:`analytics.backends.spark` does on Spark.
 * The schema is a sequence of numbered migrations ``sql/NNN_name.sql`` applied in order and
   recorded in ``schema_version``; ``eqm init`` (or :meth:`Warehouse.migrate`) creates or upgrades.
 * SQL text lives in ``.sql`` files (:func:`load_sql`) or ``*_sql`` functions, uses DuckDB's
@@ -13,18 +16,15 @@ Design
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
-import uuid
 import warnings
-from collections import OrderedDict
-from collections.abc import Callable, Hashable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import duckdb
 import numpy as np
@@ -32,11 +32,14 @@ import pandas as pd
 import pyarrow as pa
 
 from analytics.warehouse import lock as _lock
+from analytics.warehouse.base import Backend, Params
+from analytics.warehouse.base import Memo as Memo
+from analytics.warehouse.base import copy_kept as copy_kept
+from analytics.warehouse.base import memo as memo
+from analytics.warehouse.base import shared_df as shared_df
 
 DEFAULT_DB_PATH = Path("data") / "warehouse.duckdb"
 _MIGRATION_RE = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
-#: What :meth:`Warehouse.memo` keeps: a DataFrame or a tuple of DataFrames.
-Memo = TypeVar("Memo", bound=pd.DataFrame | tuple[pd.DataFrame, ...])
 
 
 def default_db_path() -> Path:
@@ -73,8 +76,9 @@ def load_sql(package: str, name: str) -> str:
     return (resources.files(package) / fname).read_text(encoding="utf-8")
 
 
-class Warehouse:
-    """A DuckDB warehouse: the single place where SQL is executed.
+class Warehouse(Backend):
+    """A DuckDB warehouse: the single place where SQL is executed (the choke point and its
+    caches are :class:`~analytics.warehouse.base.Backend`'s; this class runs DuckDB).
 
     Parameters
     ----------
@@ -130,11 +134,9 @@ class Warehouse:
             config["threads"] = threads
         if memory_limit:
             config["memory_limit"] = memory_limit
+        super().__init__()
         self.read_only = read_only
         self._lock_key: str | None = None
-        self._in_tx = False
-        self._shared: OrderedDict[Hashable, Any] = OrderedDict()
-        self._staged: OrderedDict[Hashable, str] = OrderedDict()
         self.con = self._connect(config, _lock.Waiter(self.path, wait, on_wait), writer_lock)
         if migrate and not read_only:
             try:
@@ -167,166 +169,22 @@ class Warehouse:
         if key is not None:
             _lock.release(key)
 
-    # -- the choke point -------------------------------------------------------------------
-    def df(self, sql: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
-        """Run a query and return the result as a DataFrame."""
-        self._maybe_write(sql)
+    # -- execution primitives (the choke point and the caches are in Backend) -----------------
+    def _df(self, sql: str, params: Params) -> pd.DataFrame:
         return _to_pandas(self.con.execute(sql, dict(params) if params else None))
 
-    # Reductions shared by several analyses (e.g. the per unit × item sums that item statistics,
-    # reliability, the paper report and the hotspots all start from) are kept per connection
-    # until this warehouse writes: another process cannot write the file while it is open here
-    # (DuckDB's file lock), so only our own execute/insert_df/transaction/register can change
-    # what a query returns, and each of those clears the store.
-    SHARED_MAX = 32                 # reductions kept at most …
-    SHARED_MAX_BYTES = 1 << 30      # … and their total size (least recently used go first)
-
-    def df_shared(self, sql: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
-        """Like :meth:`df`, for a reduction that other analyses may ask for again: the result is
-        kept (keyed by the SQL text and parameters) until the warehouse next writes, and a
-        shallow copy is returned (copy-on-write: callers may add or change columns freely)."""
-        key = self._shared_key(sql, params)
-        hit = self._shared.get(key)
-        if hit is None:
-            hit = self.df(sql, params)
-            self._keep(key, hit)
-        else:
-            self._shared.move_to_end(key)
-        return hit.copy(deep=False)
-
-    def memo(self, key: Hashable, fn: Callable[[], Memo]) -> Memo:
-        """``fn()``, kept under ``key`` with the shared reductions (same store, same limits,
-        forgotten on the same writes), for a result derived from them that several analyses or
-        calls need (e.g. the hotspots' per unit × item frame, which ``relative`` does not
-        change). ``fn`` must return a DataFrame or a tuple of DataFrames, and its result must
-        depend only on the warehouse's data and on ``key`` (include every parameter in it).
-        Shallow copies are returned (copy-on-write), so callers cannot change what is kept."""
-        skey = ("\0memo", key)
-        hit = self._shared.get(skey)
-        if hit is None:
-            hit = fn()
-            self._keep(skey, hit)
-        else:
-            self._shared.move_to_end(skey)
-        return copy_kept(hit)
-
-    def _keep(self, key: Hashable, value: Any) -> None:
-        """Store ``value``; drop the least recently used entries beyond the count and byte
-        limits (the newest entry is always kept)."""
-        self._shared[key] = value
-        size = sum(_kept_bytes(v) for v in self._shared.values())
-        while len(self._shared) > 1 and (len(self._shared) > self.SHARED_MAX
-                                         or size > self.SHARED_MAX_BYTES):
-            _, old = self._shared.popitem(last=False)
-            size -= _kept_bytes(old)
-
-    @contextmanager
-    def temp_view(self, frame: Any) -> Iterator[str]:
-        """Expose a DataFrame / Arrow table as a temporary view for the ``with`` block; yields
-        its name, fresh and unique (``_tmp_<hex>``; splice it into the SQL). Unlike
-        :meth:`register`, the kept reductions are not forgotten: no kept query can refer to a
-        name that did not exist before and is never used again."""
-        name = f"_tmp_{uuid.uuid4().hex}"
-        self.con.register(name, frame)
-        try:
-            yield name
-        finally:
-            self.con.unregister(name)
-
-    def shared_hit(self, sql: str, params: Mapping[str, Any] | None = None
-                   ) -> pd.DataFrame | None:
-        """The kept result of :meth:`df_shared` for this query, or None (nothing is run)."""
-        hit = self._shared.get(self._shared_key(sql, params))
-        return None if hit is None else hit.copy(deep=False)
-
-    @staticmethod
-    def _shared_key(sql: str, params: Mapping[str, Any] | None
-                    ) -> tuple[str, tuple[tuple[str, Any], ...]]:
-        return sql, tuple(sorted((k, repr(v)) for k, v in (params or {}).items()))
-
-    _READ_START = re.compile(
-        r"^\s*(\(\s*)*(SELECT|WITH|FROM|VALUES|DESCRIBE|SHOW|EXPLAIN|SUMMARIZE)\b", re.IGNORECASE)
-
-    def _maybe_write(self, sql: str) -> None:
-        """Forget the kept reductions unless ``sql`` is plainly a query (INSERT … RETURNING,
-        UPDATE, DELETE, CREATE … may come through df/scalar too)."""
-        if (self._shared or self._staged) and not self._READ_START.match(sql):
-            self.forget_shared()
-
-    def forget_shared(self) -> None:
-        """Drop the kept reductions and the staged tables (called on every write through this
-        warehouse)."""
-        self._shared.clear()
-        staged, self._staged = self._staged, OrderedDict()
-        for name in staged.values():
-            # a closed or failed connection has lost its temporary tables already
-            with suppress(duckdb.Error):
-                self.con.unregister(name)
-
-    STAGED_MAX = 6     # staged passes kept at most (least recently used go first)
-
-    def staged(self, sql: str, params: Mapping[str, Any] | None = None) -> str:
-        """Materialise a large intermediate reduction once per connection and return a name
-        that later queries read it by (splice the returned trusted name, ``_stage_`` and a
-        hash of the query and parameters, into their SQL): for a pass over the responses
-        whose result (about a million rows per class × item) several roll-ups need, so it is
-        neither recomputed nor carried into pandas. The result is an Arrow table registered
-        on the connection (in memory; works on read-only connections too). Dropped, like the
-        kept reductions, when this warehouse writes, and beyond :attr:`STAGED_MAX` (least
-        recently used first): call ``staged`` again right before each use, which returns the
-        same name, rebuilding the table if it was dropped."""
-        key = self._shared_key(sql, params)
-        name = self._staged.get(key)
-        if name is not None:
-            self._staged.move_to_end(key)
-        else:
-            name = "_stage_" + hashlib.sha1(repr(key).encode()).hexdigest()[:16]
-            # a stage is a set of groups read by name: its row order does not matter, which
-            # lets DuckDB assemble the result in parallel
-            self.con.execute("SET preserve_insertion_order = false")
-            try:
-                table = _arrow_table(self.con.execute(sql, dict(params) if params else None))
-            finally:
-                self.con.execute("RESET preserve_insertion_order")
-            self.con.register(name, table)
-            self._staged[key] = name
-            while len(self._staged) > self.STAGED_MAX:
-                _, old = self._staged.popitem(last=False)
-                with suppress(duckdb.Error):
-                    self.con.unregister(old)
-        return name
-
-    def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
-        """Run a statement (or several separated by ``;`` when ``params`` is empty)."""
-        self.forget_shared()
-        self.con.execute(sql, dict(params) if params else None)
-
-    def scalar(self, sql: str, params: Mapping[str, Any] | None = None) -> Any:
-        """Run a query returning one value."""
+    def _scalar(self, sql: str, params: Params) -> Any:
         # fetchall, not fetchone: DuckDB 2.0 refuses register() etc. while a result is unfinished
-        self._maybe_write(sql)
         rows = self.con.execute(sql, dict(params) if params else None).fetchall()
         return rows[0][0] if rows else None
 
-    def arrow(self, sql: str, params: Mapping[str, Any] | None = None) -> Any:
-        """Run a query and return a pyarrow Table (for large exports)."""
-        self._maybe_write(sql)
+    def _arrow(self, sql: str, params: Params) -> pa.Table:
         return _arrow_table(self.con.execute(sql, dict(params) if params else None))
 
-    def register(self, name: str, frame: Any) -> None:
-        """Expose a DataFrame / Arrow table as a temporary view ``name``."""
-        self.forget_shared()
-        self.con.register(name, frame)
+    def _run(self, sql: str, params: Params) -> None:
+        self.con.execute(sql, dict(params) if params else None)
 
-    def unregister(self, name: str) -> None:
-        self.forget_shared()
-        self.con.unregister(name)
-
-    def insert_df(self, table: str, frame: pd.DataFrame) -> int:
-        """Append the rows of ``frame`` to ``table``, matching columns by name."""
-        if frame.empty:
-            return 0
-        self.forget_shared()
+    def _insert(self, table: str, frame: pd.DataFrame) -> int:
         view = f"_insert_{table}"
         cols = ", ".join(f'"{c}"' for c in frame.columns)
         self.con.register(view, frame)
@@ -336,24 +194,45 @@ class Warehouse:
             self.con.unregister(view)
         return len(frame)
 
-    @contextmanager
-    def transaction(self) -> Iterator[Warehouse]:
-        """Atomic block: commit on success, roll back on any exception. Nested calls join."""
-        if self._in_tx:
-            yield self
-            return
-        self.forget_shared()
-        self.con.execute("BEGIN TRANSACTION")
-        self._in_tx = True
+    def _register(self, name: str, frame: Any) -> None:
+        self.con.register(name, frame)
+
+    def _unregister(self, name: str) -> None:
+        self.con.unregister(name)
+
+    def _stage(self, name: str, sql: str, params: Params) -> None:
+        """The result as an Arrow table registered on the connection (in memory; works on
+        read-only connections too)."""
+        # a stage is a set of groups read by name: its row order does not matter, which lets
+        # DuckDB assemble the result in parallel
+        self.con.execute("SET preserve_insertion_order = false")
         try:
-            yield self
+            table = _arrow_table(self.con.execute(sql, dict(params) if params else None))
+        finally:
+            self.con.execute("RESET preserve_insertion_order")
+        self.con.register(name, table)
+
+    def _unstage(self, name: str) -> None:
+        # a closed or failed connection has lost its temporary tables already
+        with suppress(duckdb.Error):
+            self.con.unregister(name)
+
+    @contextmanager
+    def _atomic(self) -> Iterator[None]:
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            yield
         except BaseException:
             self.con.execute("ROLLBACK")
             raise
         else:
             self.con.execute("COMMIT")
-        finally:
-            self._in_tx = False
+
+    def _close(self) -> None:
+        try:
+            self.con.close()
+        finally:  # DuckDB's lock first, then the writer's: the next writer finds both free
+            self._release_lock()
 
     # -- schema ----------------------------------------------------------------------------
     def schema_version(self) -> int:
@@ -381,7 +260,7 @@ class Warehouse:
             if version in done:
                 continue
             with self.transaction():
-                self.con.execute(text)
+                self.execute(text)
                 self.execute(
                     "INSERT INTO schema_version (version, name) VALUES ($v, $n)",
                     {"v": version, "n": name},
@@ -397,23 +276,10 @@ class Warehouse:
             )["table_name"]
         )
 
-    def close(self) -> None:
-        try:
-            self.forget_shared()
-            self.con.close()
-        finally:  # DuckDB's lock first, then the writer's: the next writer finds both free
-            self._release_lock()
-
     def __del__(self) -> None:
         # never closed: DuckDB releases its lock when the connection is collected; so must we
         with suppress(Exception):
             self._release_lock()
-
-    def __enter__(self) -> Warehouse:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 #: DuckDB result types converted through Arrow (integers, floating point, text): several times
@@ -453,33 +319,6 @@ def _to_pandas(result: Any) -> pd.DataFrame:
         elif pa.types.is_string(field.type) and len(table) == table.column(i).null_count:
             frame.isetitem(i, np.full(len(table), None, dtype=object))   # as df(): object
     return frame
-
-
-def _kept_bytes(value: Any) -> int:
-    """Bytes held by a kept DataFrame or tuple of DataFrames (the columns, not the index)."""
-    frames = value if isinstance(value, tuple) else (value,)
-    return sum(int(f.memory_usage(index=False).sum()) for f in frames)
-
-
-def copy_kept(value: Any) -> Any:
-    """Shallow (copy-on-write) copies of a kept DataFrame or tuple of DataFrames."""
-    if isinstance(value, tuple):
-        return tuple(f.copy(deep=False) for f in value)
-    return value.copy(deep=False)
-
-
-def memo(wh: Any, key: Hashable, fn: Callable[[], Memo]) -> Memo:
-    """``wh.memo(key, fn)`` where the backend keeps results (:meth:`Warehouse.memo`), else
-    ``fn()``."""
-    keep = getattr(wh, "memo", None)
-    return keep(key, fn) if keep is not None else fn()
-
-
-def shared_df(wh: Any, sql: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
-    """``wh.df_shared`` where the backend keeps reductions (:class:`Warehouse`), else ``wh.df``
-    (e.g. the Spark backend)."""
-    fn = getattr(wh, "df_shared", None)
-    return fn(sql, params) if fn is not None else wh.df(sql, params)
 
 
 def connect(path: str | Path | None = None, *, read_only: bool = False) -> Warehouse:
