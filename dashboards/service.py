@@ -31,7 +31,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from analytics import snapshot, summaries, users
+from analytics import registry, snapshot, summaries, users
 from analytics.display import (
     DEFAULT_MIN_N,
     MIN_OTHER_SCHOOLS,
@@ -56,52 +56,17 @@ PAGE_ROLES: dict[str, frozenset[str]] = {
     "admin": frozenset({"admin"}),
 }
 
-# Public analytics functions the pages display, by the name the service uses.
-ANALYSES: dict[str, tuple[str, str]] = {
-    "score_report": ("analytics.scores", "score_report"),
-    "grade_bands": ("analytics.scores", "grade_bands"),
-    "score_bands": ("analytics.scores", "score_bands"),
-    "percentiles": ("analytics.scores", "percentiles"),
-    "borderline_students": ("analytics.scores", "borderline_students"),
-    "standard_scores": ("analytics.scores", "standard_scores"),
-    "item_stats": ("analytics.items", "item_stats"),
-    "option_analysis": ("analytics.items", "option_analysis"),
-    "item_groups": ("analytics.archive", "paper_archive_groups"),
-    "category_rates": ("analytics.paper", "category_rates"),
-    "paper_quality": ("analytics.paper", "paper_quality"),
-    "error_hotspots": ("analytics.hotspots", "error_hotspots"),
-    "knowledge_matrix": ("analytics.hotspots", "knowledge_matrix"),
-    "district_weak_points": ("analytics.hotspots", "district_weak_points"),
-    "value_added": ("analytics.value_added", "value_added"),
-    "sgp": ("analytics.growth", "sgp"),
-    "green_indicators": ("analytics.green", "green_indicators"),
-    "archive_search": ("analytics.archive", "search_archive"),
-    "archive_item": ("analytics.archive", "archive_item"),
-    "add_note": ("analytics.archive", "add_note"),
-}
-
-SUMMARY_OF: dict[tuple[str, str | None], str] = {
-    ("score_report", "district"): "score_report_district",
-    ("score_report", "zone"): "score_report_zone",
-    ("score_report", "school"): "score_report_school",
-    ("score_report", "class"): "score_report_class",
-    ("grade_bands", "school"): "grade_bands_school",
-    ("grade_bands", "zone"): "grade_bands_zone",
-    ("grade_bands", "district"): "grade_bands_district",
-    ("percentiles", "zone"): "percentiles_zone",
-    ("item_stats", None): "item_stats",
-    ("paper_quality", None): "paper_quality",
-    ("option_analysis", None): "option_analysis",
-    ("green_indicators", "district"): "green_district",
-    ("green_indicators", "school"): "green_school",
-}
-# Summaries whose spec has more than a level (looked up by the full keyword set).
-SUMMARY_OF_KW: dict[tuple[str, tuple[tuple[str, Any], ...]], str] = {
-    ("error_hotspots", (("level", "school"),)): "hotspots_school",
-    ("error_hotspots", (("by", "knowledge_point"), ("level", "school"))): "hotspots_school_kp",
-    ("knowledge_matrix", (("level", "school"),)): "knowledge_matrix_school",
-    ("knowledge_matrix", (("level", "class"),)): "knowledge_matrix_class",
-}
+# Public analytics functions the pages display, by the name the service uses, and the summary
+# tables that answer them: generated from the one table of public names (analytics.registry).
+ANALYSES: dict[str, tuple[str, str]] = registry.routes()
+_SUMMARY_ROUTES = registry.summary_routes()
+# (route, level or None) → summary, for calls with no keyword but ``level``
+SUMMARY_OF: dict[tuple[str, str | None], str] = _SUMMARY_ROUTES.by_level
+# (route, sorted keywords) → summary
+SUMMARY_OF_KW: dict[tuple[str, tuple[tuple[str, Any], ...]], str] = _SUMMARY_ROUTES.by_kwargs
+# (route, sorted keywords but prior_exam) → summary, when prior_exam is the latest earlier exam
+SUMMARY_WITH_PRIOR: dict[tuple[str, tuple[tuple[str, Any], ...]], str] = \
+    _SUMMARY_ROUTES.with_prior
 
 
 class AccessDenied(PermissionError):
@@ -247,10 +212,11 @@ class Service:
         start = time.perf_counter()
         try:
             summary_name = SUMMARY_OF_KW.get((name, extra))
-            if name == "value_added" and set(kwargs) == {"level", "prior_exam"} and \
+            if summary_name is None and "prior_exam" in kwargs and \
                     kwargs["prior_exam"] == next(iter(summaries.prior_exams(
                         self.papers_raw(), exam, subject)), None):
-                summary_name = f"value_added_{kwargs['level']}"
+                summary_name = SUMMARY_WITH_PRIOR.get(
+                    (name, tuple(kv for kv in extra if kv[0] != "prior_exam")))
             if summary_name is None and set(kwargs) <= {"level"}:
                 summary_name = SUMMARY_OF.get((name, kwargs.get("level")))
             if summary_name is not None:
