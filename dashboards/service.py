@@ -34,6 +34,7 @@ import pandas as pd
 from analytics import registry, snapshot, summaries, users
 from analytics.display import (
     DEFAULT_MIN_N,
+    DISTRICT_DERIVED,
     MIN_OTHER_SCHOOLS,
     hidden_comparisons,
     prepare,
@@ -44,8 +45,6 @@ from analytics.lookup import list_papers
 from analytics.users import User
 
 RankPolicy = Literal["officers", "none"]
-STRUGGLING_SHARE = 0.10  # 学困生: the district's bottom 10% on the paper …
-LOW_GROWTH_SGP = 20      # … or a growth percentile of 20 or less (the bottom fifth)
 
 # Which roles may use which page (the layout refuses, and the service refuses again).
 PAGE_ROLES: dict[str, frozenset[str]] = {
@@ -177,7 +176,7 @@ class Service:
         self.reader = snapshot.SnapshotReader(self.db_path, on_change=self.clear_cache)
         self._lock = threading.RLock()
         self._cached = functools.lru_cache(maxsize=cache_size)(self._compute)
-        self._cached_rows = functools.lru_cache(maxsize=256)(self._rows_compute)
+        self._cached_reports = functools.lru_cache(maxsize=256)(self._report_compute)
         self.timings: deque[tuple[str, float]] = deque(maxlen=2000)
 
     # -- plumbing ----------------------------------------------------------------------------
@@ -195,7 +194,7 @@ class Service:
         Service._papers_cached.cache_clear()
         Service._tree_cached.cache_clear()
         self._cached.cache_clear()
-        self._cached_rows.cache_clear()
+        self._cached_reports.cache_clear()
 
     def _run(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         with self._lock:
@@ -227,6 +226,18 @@ class Service:
                 return frame
             fn = self._function(name)
             return self._run(fn, exam=exam, subject=subject, grade=grade, **kwargs)
+        finally:
+            self.timings.append((name, time.perf_counter() - start))
+
+    def _report(self, name: str, **kwargs: Any) -> pd.DataFrame:
+        """``name``'s analysis called with ``kwargs`` only (a report across papers), cached."""
+        self.sync()
+        return self._cached_reports(name, tuple(sorted(kwargs.items()))).copy()
+
+    def _report_compute(self, name: str, extra: tuple[tuple[str, Any], ...]) -> pd.DataFrame:
+        start = time.perf_counter()
+        try:
+            return self._run(self._function(name), **dict(extra))
         finally:
             self.timings.append((name, time.perf_counter() - start))
 
@@ -457,26 +468,16 @@ class Service:
                 f.school is not None and level == "class") else frame
         return frame
 
-    def _school_context(self, name: str, f: Filters, zone_id: Any) -> dict[str, pd.DataFrame]:
-        """``name``'s rows for the district, the school's zone and the school ``f.school``."""
-        return {
-            "district": self._analysis(name, f, level="district"),
-            "zone": _frame_filter(self._analysis(name, f, level="zone"), "zone_id", zone_id),
-            "school": _frame_filter(self._analysis(name, f, level="school"),
-                                    "school_id", f.school),
-        }
-
     def school_profile(self, user: User, f: Filters) -> pd.DataFrame:
-        """One school against its zone and the district on every subject of the exam × grade.
+        """One school against its zone and the district on every subject of the exam × grade
+        (:func:`analytics.school_profile`), with the groups hidden from a principal left out
+        (:meth:`comparisons`; with the district hidden, no ``position``).
 
         Returns
         -------
         pandas.DataFrame
             ``subject, unit`` (district | zone | school), ``unit_name, n, mean, ci_low,
-            ci_high, excellent_rate, pass_rate, low_rate, share_a … share_d`` (grade bands
-            等级), ``position`` (school rows: above /
-            similar / below the district mean, by whether the school's 95% interval of the
-            mean lies wholly above or below it; no rank).
+            ci_high, excellent_rate, pass_rate, low_rate, share_a … share_d``, ``position``.
         """
         f = self.scope(user, f)
         if user.role not in ("officer", "principal"):
@@ -484,39 +485,25 @@ class Service:
                                roles=("officer", "principal"))
         if f.school is None:
             return pd.DataFrame()
-        tree = self._tree()
-        zone = tree.loc[tree["school_id"] == f.school, "zone_id"]
-        zone_id = None if zone.empty else zone.iloc[0]
-        papers = self.papers_raw()
-        subjects = papers[(papers["exam"] == f.exam) & (papers["grade"] == f.grade)]["subject"]
-        rows = []
-        for subject in subjects:
-            g = replace(f, subject=str(subject))
-            parts = self._school_context("score_report", g, zone_id)
-            bands = self._school_context("grade_bands", g, zone_id)
-            hidden = self.comparisons(user, g)
-            d_mean = parts["district"]["mean"].iloc[0] if not parts["district"].empty \
-                and hidden["district"] is None else None
-            for unit, frame in parts.items():
-                if hidden.get(unit) is not None:  # complementary suppression (principals)
-                    continue
-                name_col = f"{unit}_name"
-                band = bands[unit]
-                shares = ({k: band[k].iloc[0] for k in ("share_a", "share_b", "share_c",
-                                                          "share_d") if k in band.columns}
-                          if len(band) == 1 else {})
-                for _, r in frame.iterrows():
-                    pos = None
-                    if unit == "school" and d_mean is not None and r["n"] >= self.min_n:
-                        pos = ("above" if r["ci_low"] > d_mean else "below"
-                               if r["ci_high"] < d_mean else "similar")
-                    rows.append({"subject": subject, "unit": unit,
-                                 "unit_name": r.get(name_col), "n": r["n"], "mean": r["mean"],
-                                 "ci_low": r["ci_low"], "ci_high": r["ci_high"],
-                                 "excellent_rate": r["excellent_rate"],
-                                 "pass_rate": r["pass_rate"], "low_rate": r["low_rate"],
-                                 **shares, "position": pos})
-        return self._out(pd.DataFrame(rows), user)
+        frame = self._report("school_profile", exam=f.exam, grade=f.grade, school=f.school,
+                             min_n=self.min_n)
+        if frame.empty:
+            return self._out(frame, user)
+        keep = pd.Series(True, index=frame.index)
+        unjudged = pd.Series(False, index=frame.index)  # no district to judge against
+        for subject in dict.fromkeys(frame["subject"]):
+            hidden = self.comparisons(user, replace(f, subject=str(subject)))
+            rows = frame["subject"] == subject
+            for unit, why in hidden.items():
+                if why is not None:
+                    keep &= ~(rows & (frame["unit"] == unit))
+            if hidden["district"] is not None:
+                unjudged |= rows
+        frame["position"] = pd.Series([None if u or pd.isna(p) else p for u, p in
+                                       zip(unjudged, frame["position"], strict=True)],
+                                      index=frame.index)
+        frame = frame[keep].drop(columns=["zone_id", "school_id"]).reset_index(drop=True)
+        return self._out(frame, user)
 
     # -- items and hotspots ------------------------------------------------------------------
     def item_stats(self, user: User, f: Filters) -> pd.DataFrame:
@@ -639,37 +626,29 @@ class Service:
 
     def trends(self, user: User, f: Filters) -> pd.DataFrame:
         """District (and for a principal, own-school) mean and rates across exams of the same
-        subject and grade: ``exam, exam_date, level, unit, n, mean, …``."""
+        subject and grade (:func:`analytics.score_trends`): ``exam, exam_date, level, unit, n,
+        mean, …``; on an exam whose district comparison is hidden from a principal, no
+        district row and none of the school row's columns computed against the district."""
         f = self.scope(user, f)
         if user.role not in ("officer", "principal"):
             raise AccessDenied("trends", reason="role",
                                roles=("officer", "principal"))
-        papers = self.papers_raw()
-        same = papers[(papers["subject"] == f.subject) & (papers["grade"] == f.grade)]
-        rows = []
-        for _, p in same.iterrows():
-            g = replace(f, exam=str(p["exam"]))
-            hidden = self.comparisons(user, g)
-            for level in ("district", "school"):
-                if level == "school" and user.role != "principal" and f.school is None:
-                    continue
-                frame = self._analysis("score_report", g, level=level)
-                if level == "school":
-                    frame = frame[frame["school_id"] == (f.school if user.role != "principal"
-                                                         else user.school_id)]
-                    frame = frame.assign(unit=frame.get("school_name", "school"))
-                else:
-                    frame = frame.assign(unit=frame.get("district_name", "district"))
-                if hidden["district"] is not None:  # principals: complementary suppression
-                    frame = (frame.iloc[0:0] if level == "district"
-                             else without_district_comparison(frame))
-                rows.append(frame.assign(exam=p["exam"], exam_date=p.get("exam_date"),
-                                         level=level))
-        if not rows:
+        out = self._report("score_trends", subject=f.subject, grade=f.grade, school=f.school)
+        if "exam" not in out.columns:
             return pd.DataFrame()
-        keep = ["exam", "exam_date", "level", "unit"]
-        out = pd.concat(rows, ignore_index=True)
-        cols = keep + [c for c in out.columns if c not in keep and not c.endswith(("_id",
+        keep = pd.Series(True, index=out.index)
+        derived = [c for c in DISTRICT_DERIVED if c in out.columns]
+        for exam in dict.fromkeys(out["exam"]):
+            if self.comparisons(user, replace(f, exam=str(exam)))["district"] is None:
+                continue  # principals: complementary suppression
+            rows = out["exam"] == exam
+            keep &= ~(rows & (out["level"] == "district"))
+            school = rows & (out["level"] == "school")
+            for col in derived:
+                out[col] = out[col].where(~school)
+        out = out[keep].reset_index(drop=True)
+        keys = ["exam", "exam_date", "level", "unit"]
+        cols = keys + [c for c in out.columns if c not in keys and not c.endswith(("_id",
                                                                                   "_name"))]
         return self._out(out[cols], user)
 
@@ -678,11 +657,10 @@ class Service:
         """学困生 (``kind='struggling'``) or 临界生 (``'borderline'``) of the user's own school.
 
         Student lists are visible to that school alone: principals only, own school only.
-        学困生 here: low attainment, i.e. in the district's bottom :data:`STRUGGLING_SHARE` of
-        the paper (``percentile_rank`` of :func:`analytics.scores.standard_scores`), or low
-        growth, a growth percentile ≤ :data:`LOW_GROWTH_SGP` since the latest earlier exam
-        (:func:`analytics.growth.student_growth`); ``reason`` says which. 临界生:
-        :func:`analytics.scores.borderline_students` (just under the excellent or pass line).
+        学困生: the rule of :func:`analytics.struggling_students` (under the pass line, the
+        district's bottom 10 %, or low growth while below the district mean; ``reason`` says
+        which). 临界生: :func:`analytics.scores.borderline_students` (just under the excellent
+        or pass line). Both carry ``student_id`` (考号), ``student_name`` and ``class_name``.
         """
         if user.role != "principal":
             raise AccessDenied("student lists are visible to the school's principal only",
@@ -691,7 +669,7 @@ class Service:
         if kind == "borderline":
             frame = self._analysis("borderline_students", f, school=user.school_id)
         elif kind == "struggling":
-            frame = self._struggling(user, f)
+            frame = self._analysis("struggling_students", f, school=user.school_id)
         else:
             raise AccessDenied(f"unknown list {kind!r}", reason="bad_request")
         if "school_id" not in frame.columns:
@@ -701,55 +679,6 @@ class Service:
         if f.class_id is not None:
             frame = frame[frame["class_id"] == f.class_id]
         return self._out(self._compared(user, f, frame, "school"), user)
-
-    def _school_rows(self, name: str, f: Filters, school_id: int) -> pd.DataFrame:
-        """Student rows of one school from a per-student summary (standard_scores,
-        student_growth), cached per school; read with a school filter, never the district."""
-        if f.exam is None or f.subject is None:
-            return pd.DataFrame()
-        self.sync()
-        frame = self._cached_rows(name, f.exam, f.subject, f.grade, int(school_id))
-        return frame.copy()
-
-    def _rows_compute(self, name: str, exam: str, subject: str, grade: int | None,
-                      school_id: int) -> pd.DataFrame:
-        start = time.perf_counter()
-        try:
-            frame = self._run(summaries.summary, name, exam=exam, subject=subject, grade=grade,
-                              school_id=school_id)
-        finally:
-            self.timings.append((name, time.perf_counter() - start))
-        if frame is None:
-            spec = summaries.SUMMARIES[name]
-            raise NotAvailable(f"{spec.module}.{spec.function}")
-        return frame
-
-    def _struggling(self, user: User, f: Filters) -> pd.DataFrame:
-        assert user.school_id is not None
-        scores = self._school_rows("standard_scores", f, user.school_id)
-        low = scores[scores["percentile_rank"] < STRUGGLING_SHARE][
-            ["student_key", "student_id", "school_id", "class_id", "total", "z"]]
-        low = low.assign(low_attainment=True)
-        # typed like the rows it is merged with (an untyped empty frame has object columns)
-        growth = scores.iloc[:0][["student_key", "student_id", "school_id", "class_id",
-                                  "total", "z"]].assign(sgp=pd.Series(dtype="float64"))
-        try:
-            g = self._school_rows("student_growth", f, user.school_id)
-        except NotAvailable:
-            g = pd.DataFrame()
-        if not g.empty:
-            g = g[g["sgp"] <= LOW_GROWTH_SGP]
-            growth = g.merge(scores[["student_key", "total", "z"]], on="student_key",
-                             how="left")[list(growth.columns)]
-        both = low.merge(growth, how="outer", on=["student_key", "student_id", "school_id",
-                                                  "class_id", "total", "z"])
-        both["low_attainment"] = both["low_attainment"].fillna(False).astype(bool)
-        both["reason"] = [
-            "both" if a and pd.notna(g) else "low_attainment" if a else "low_growth"
-            for a, g in zip(both["low_attainment"], both["sgp"], strict=True)]
-        tree = self._tree()[["class_id", "class_name"]].drop_duplicates()
-        return (both.merge(tree, on="class_id", how="left").sort_values("total")
-                .drop(columns=["low_attainment"]))
 
     # -- committee ------------------------------------------------------------------------------
     def paper_quality(self, user: User, f: Filters) -> pd.DataFrame:

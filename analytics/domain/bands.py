@@ -10,8 +10,8 @@
   paper gives none; the 临界生 buffer 5 %.
 * Kelley's (1939) upper and lower groups: 27 % each.
 * The item flags of :func:`analytics.item_stats`.
-* 学困生 (:func:`analytics.struggling_students`): total under the pass line or in the
-  district's bottom 10 %, or a growth percentile of 20 or less while below the district mean.
+* 学困生 (:func:`analytics.struggling_students`): in the district's bottom 10 %, or below
+  the district mean and under the pass line or with a growth percentile of 20 or less.
 """
 
 from __future__ import annotations
@@ -40,8 +40,9 @@ OMIT_RATE = 0.10       # many omissions above
 ATTRACTIVE_MIN_SHARE = 0.05  # a distractor discriminating positively counts from this share
 
 # 学困生 (struggling students, analytics.struggling_students): a student is listed when
-STRUGGLING_BELOW_PASS = True   # the total is under the paper's pass line (及格线), or
 STRUGGLING_SHARE = 0.10        # in the district's bottom 10 % (percent_rank < 0.10), or
-LOW_GROWTH_SGP = 20            # the growth percentile is ≤ 20 (the bottom fifth) …
-LOW_GROWTH_BELOW_MEAN = True   # … and the total is below the district mean (z < 0)
+STRUGGLING_BELOW_PASS = True   # the total is under the paper's pass line (及格线), or
+LOW_GROWTH_SGP = 20            # the growth percentile is ≤ 20 (the bottom fifth);
+STRUGGLING_BELOW_MEAN = True   # the last two only below the district mean (z < 0): an
+                               # above-average student is never 学困生
 STRUGGLING_REASONS = ("bottom_share", "below_pass", "low_growth")  # most telling first

@@ -3,8 +3,8 @@
 * :func:`school_profile` — a school (or every school) against its zone and the district on
   every subject of an exam, with the above / similar / below rule;
 * :func:`score_trends` — the district's (and a school's) 三率一分 across the exams of a subject;
-* :func:`struggling_students` — 学困生: the rule (under the pass line, the district's bottom
-  share, or low growth while below the district mean) with each student's reason.
+* :func:`struggling_students` — 学困生: the rule (the district's bottom share, or below the
+  district mean and under the pass line or with low growth) with each student's reason.
 
 They read the precomputed summary tables where those exist
 (:func:`analytics.summaries.from_summary`), so a page stays fast, and compute live otherwise;

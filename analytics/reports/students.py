@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 
 from analytics.domain.bands import (
-    LOW_GROWTH_BELOW_MEAN,
     LOW_GROWTH_SGP,
+    STRUGGLING_BELOW_MEAN,
     STRUGGLING_BELOW_PASS,
     STRUGGLING_REASONS,
     STRUGGLING_SHARE,
@@ -39,7 +39,7 @@ def struggling_rule(
     share: float = STRUGGLING_SHARE,
     below_pass: bool = STRUGGLING_BELOW_PASS,
     low_sgp: float = LOW_GROWTH_SGP,
-    growth_below_mean: bool = LOW_GROWTH_BELOW_MEAN,
+    below_mean: bool = STRUGGLING_BELOW_MEAN,
 ) -> pd.DataFrame:
     """The 学困生 rule on frames (see :func:`struggling_students`).
 
@@ -54,12 +54,12 @@ def struggling_rule(
         out["sgp"] = pd.Series(np.nan, index=out.index, dtype="float64")
     sgp = pd.to_numeric(out["sgp"], errors="coerce").astype("float64")
     total = out["total"].astype("float64")
+    under_mean = (out["z"] < 0).to_numpy() if below_mean else np.ones(len(out), dtype=bool)
     met = {
         "bottom_share": (out["percentile_rank"] < share).to_numpy(),
-        "below_pass": (total < pass_line).to_numpy() if below_pass
+        "below_pass": (total < pass_line).to_numpy() & under_mean if below_pass
         else np.zeros(len(out), dtype=bool),
-        "low_growth": ((sgp <= low_sgp) & ((out["z"] < 0) if growth_below_mean else True))
-        .to_numpy(dtype=bool),
+        "low_growth": (sgp <= low_sgp).to_numpy() & under_mean,
     }
     reason = np.select([met[r] for r in STRUGGLING_REASONS], list(STRUGGLING_REASONS),
                        default="")
@@ -79,7 +79,7 @@ def struggling_students(
     share: float = STRUGGLING_SHARE,
     below_pass: bool = STRUGGLING_BELOW_PASS,
     low_sgp: float = LOW_GROWTH_SGP,
-    growth_below_mean: bool = LOW_GROWTH_BELOW_MEAN,
+    below_mean: bool = STRUGGLING_BELOW_MEAN,
 ) -> pd.DataFrame:
     """学困生: the students of the paper who need help, each with the reason.
 
@@ -93,11 +93,13 @@ def struggling_students(
        (:data:`~analytics.domain.bands.STRUGGLING_BELOW_PASS`);
     3. ``low_growth`` — a growth percentile ≤ ``low_sgp``
        (:data:`~analytics.domain.bands.LOW_GROWTH_SGP` = 20, the bottom fifth) since
-       ``prior_exam`` (:func:`analytics.student_growth`), and, with ``growth_below_mean``
-       (:data:`~analytics.domain.bands.LOW_GROWTH_BELOW_MEAN`), a total below the district
-       mean (z < 0): a student above the mean who grew little is not struggling.
+       ``prior_exam`` (:func:`analytics.student_growth`).
 
-    The reasons are labelled by :func:`analytics.domain.label` (kind ``struggling_reason``).
+    With ``below_mean`` (:data:`~analytics.domain.bands.STRUGGLING_BELOW_MEAN`, the default)
+    criteria 2 and 3 count only for a total below the district mean (z < 0): an
+    above-average student is never 学困生, neither on a hard paper whose pass line lies above
+    the mean nor for a low growth percentile. The reasons are labelled by
+    :func:`analytics.domain.label` (kind ``struggling_reason``).
 
     Parameters
     ----------
@@ -106,7 +108,7 @@ def struggling_students(
     prior_exam : str, optional
         The earlier exam of the growth percentiles; default the latest earlier exam with a
         paper in the subject (no growth criterion when there is none).
-    share, below_pass, low_sgp, growth_below_mean
+    share, below_pass, low_sgp, below_mean
         The thresholds of the rule (defaults in :mod:`analytics.domain.bands`).
 
     Returns
@@ -132,7 +134,7 @@ def struggling_students(
         return pd.DataFrame({c: pd.Series(dtype="object") for c in COLUMNS})
     listed = struggling_rule(scores[keep], growth if "sgp" in growth.columns else None,
                              pass_line=paper.pass_line, share=share, below_pass=below_pass,
-                             low_sgp=low_sgp, growth_below_mean=growth_below_mean)
+                             low_sgp=low_sgp, below_mean=below_mean)
     names = wh.df(student_names_sql(), {"school_id": sid})
     listed = listed.merge(names, on="student_key", how="left")
     return listed[COLUMNS]
