@@ -211,7 +211,7 @@ def _crafted() -> tuple[pd.DataFrame, pd.DataFrame]:
 
 def test_rule_on_a_crafted_frame() -> None:
     scores, growth = _crafted()
-    out = struggling_rule(scores, growth, pass_line=72.0)
+    out = struggling_rule(scores, growth, line="pass", line_score=72.0)
     reasons = dict(zip(out["student_key"], out["reason"], strict=True))
     # 1: above the district mean (total 107, z +0.34) with SGP 5: not struggling
     # 2: under the pass line (40 < 72), not in the bottom 10 %
@@ -222,22 +222,26 @@ def test_rule_on_a_crafted_frame() -> None:
     assert list(out["student_key"]) == [5, 2, 4]                    # lowest total first
     assert list(out["sgp"]) == [3, 50, 12]
     # a hard paper (the pass line above the mean): still not the above-average student
-    out = struggling_rule(scores, growth, pass_line=110.0)
+    out = struggling_rule(scores, growth, line="pass", line_score=110.0)
     assert 1 not in set(out["student_key"]) and 3 in set(out["student_key"])
     # ... unless the mean guard is switched off
-    out = struggling_rule(scores, growth, pass_line=110.0, below_mean=False)
+    out = struggling_rule(scores, growth, line="pass", line_score=110.0, below_mean=False)
     assert dict(zip(out["student_key"], out["reason"], strict=True))[1] == "below_pass"
     # a low growth percentile counts only below the mean
-    out = struggling_rule(scores, growth, pass_line=60.0)
+    out = struggling_rule(scores, growth, line="pass", line_score=60.0)
     assert dict(zip(out["student_key"], out["reason"], strict=True)) == {
         5: "bottom_share", 2: "below_pass", 4: "low_growth"}
     # the thresholds are parameters: no pass line criterion, a wider bottom share
-    out = struggling_rule(scores, growth, pass_line=72.0, below_pass=False, share=0.2,
+    out = struggling_rule(scores, growth, line_score=None, share=0.2,
                           low_sgp=3)
     assert dict(zip(out["student_key"], out["reason"], strict=True)) == {
         5: "bottom_share", 2: "bottom_share"}
+    # the low line (the default line): its own reason code
+    out = struggling_rule(scores, growth, line_score=45.0)
+    assert dict(zip(out["student_key"], out["reason"], strict=True)) == {
+        5: "bottom_share", 2: "below_low", 4: "low_growth"}
     # without growth percentiles (no earlier exam) only attainment counts
-    out = struggling_rule(scores, None, pass_line=72.0)
+    out = struggling_rule(scores, None, line="pass", line_score=72.0)
     assert set(out["reason"]) <= {"bottom_share", "below_pass"} and out["sgp"].isna().all()
 
 
@@ -282,8 +286,14 @@ def test_the_bottom_share_is_the_old_low_attainment_list(svc: Service) -> None:
     pd.testing.assert_frame_equal(
         new.set_index("student_key")[["student_id", "total", "z"]].sort_index(),
         old.set_index("student_key")[["student_id", "total", "z"]].sort_index())
-    below = out[out["reason"] == "below_pass"]
-    assert (below["percentile_rank"] >= STRUGGLING_SHARE).all() and (below["z"] < 0).all()
+    below = out[out["reason"].isin(["below_low", "low_growth"])]
+    assert not below.empty and (below["percentile_rank"] >= STRUGGLING_SHARE).all()
+    assert (below["z"] < 0).all()
+    # with the pass line instead: a longer list, the bottom share unchanged
+    by_pass = analytics.struggling_students(wh, exam=f.exam, subject=f.subject,
+                                            grade=f.grade, line="pass")
+    assert set(out["student_key"]) <= set(by_pass["student_key"])
+    assert (by_pass["reason"] == "bottom_share").sum() == len(new)
     # one school's list is the district list's rows of that school
     one = analytics.struggling_students(wh, exam=f.exam, subject=f.subject, grade=f.grade,
                                         school=1)

@@ -71,9 +71,10 @@ LABELS: dict[str, dict[Hashable, tuple[str, str]]] = {
     "struggling_reason": {
         "bottom_share": (f"成绩在全区后{STRUGGLING_SHARE:.0%}",
                          f"in the district's bottom {STRUGGLING_SHARE:.0%}"),
-        "below_pass": ("低于及格线(且低于全区平均)", "below the pass line and the district mean"),
-        "low_growth": (f"低于全区平均且增长百分位≤{LOW_GROWTH_SGP}",
-                       f"below the district mean, growth percentile ≤ {LOW_GROWTH_SGP}"),
+        "below_low": ("低分(低于低分线)", "below the low line"),
+        "below_pass": ("不及格(低于及格线)", "below the pass line"),
+        "low_growth": (f"增长低(增长百分位≤{LOW_GROWTH_SGP})",
+                       f"low growth (growth percentile ≤ {LOW_GROWTH_SGP})"),
     },
     "position": {"above": ("高于全区", "above the district"),
                  "similar": ("与全区相当", "close to the district"),

@@ -8,7 +8,7 @@ import pandas as pd
 from analytics.domain.bands import (
     LOW_GROWTH_SGP,
     STRUGGLING_BELOW_MEAN,
-    STRUGGLING_BELOW_PASS,
+    STRUGGLING_LINE,
     STRUGGLING_REASONS,
     STRUGGLING_SHARE,
 )
@@ -35,18 +35,21 @@ def struggling_rule(
     scores: pd.DataFrame,
     growth: pd.DataFrame | None,
     *,
-    pass_line: float,
+    line_score: float | None,
+    line: str = STRUGGLING_LINE,
     share: float = STRUGGLING_SHARE,
-    below_pass: bool = STRUGGLING_BELOW_PASS,
     low_sgp: float = LOW_GROWTH_SGP,
     below_mean: bool = STRUGGLING_BELOW_MEAN,
 ) -> pd.DataFrame:
     """The 学困生 rule on frames (see :func:`struggling_students`).
 
     ``scores`` has ``student_key, total, z, percentile_rank`` (those of
-    :func:`analytics.scores.standard_scores`); ``growth`` ``student_key, sgp`` or None. Returns
-    the rows of ``scores`` listed, with ``sgp`` and ``reason``, lowest total first.
+    :func:`analytics.scores.standard_scores`); ``growth`` ``student_key, sgp`` or None;
+    ``line_score`` the points of ``line`` (``low`` or ``pass``; None: no line criterion).
+    Returns the rows of ``scores`` listed, with ``sgp`` and ``reason``, lowest total first.
     """
+    if line not in ("low", "pass"):
+        raise ValueError(f"line must be 'low' or 'pass', not {line!r}")
     out = scores.copy()
     if growth is not None and not growth.empty:
         out = out.merge(growth[["student_key", "sgp"]], on="student_key", how="left")
@@ -57,12 +60,12 @@ def struggling_rule(
     under_mean = (out["z"] < 0).to_numpy() if below_mean else np.ones(len(out), dtype=bool)
     met = {
         "bottom_share": (out["percentile_rank"] < share).to_numpy(),
-        "below_pass": (total < pass_line).to_numpy() & under_mean if below_pass
+        f"below_{line}": (total < line_score).to_numpy() & under_mean if line_score is not None
         else np.zeros(len(out), dtype=bool),
         "low_growth": (sgp <= low_sgp).to_numpy() & under_mean,
     }
-    reason = np.select([met[r] for r in STRUGGLING_REASONS], list(STRUGGLING_REASONS),
-                       default="")
+    codes = [r for r in STRUGGLING_REASONS if r in met]
+    reason = np.select([met[r] for r in codes], codes, default="")
     out["reason"] = reason
     out = out[reason != ""]
     return out.sort_values(["total", "student_key"], kind="stable").reset_index(drop=True)
@@ -77,7 +80,7 @@ def struggling_students(
     school: str | int | None = None,
     prior_exam: str | None = None,
     share: float = STRUGGLING_SHARE,
-    below_pass: bool = STRUGGLING_BELOW_PASS,
+    line: str | None = STRUGGLING_LINE,
     low_sgp: float = LOW_GROWTH_SGP,
     below_mean: bool = STRUGGLING_BELOW_MEAN,
 ) -> pd.DataFrame:
@@ -88,9 +91,9 @@ def struggling_students(
     1. ``bottom_share`` — in the district's bottom ``share`` of the paper:
        ``percentile_rank`` < ``share`` (SQL ``percent_rank``, :func:`analytics.standard_scores`;
        :data:`~analytics.domain.bands.STRUGGLING_SHARE` = 0.10);
-    2. ``below_pass`` — the total is under the paper's pass line (及格线, in points; default
-       60 % of the full score), when ``below_pass``
-       (:data:`~analytics.domain.bands.STRUGGLING_BELOW_PASS`);
+    2. ``below_low`` — the total is under the paper's low line (低分线, in points; default 40 %
+       of the full score; :data:`~analytics.domain.bands.STRUGGLING_LINE`), or with
+       ``line='pass'`` ``below_pass``, under the pass line (及格线, default 60 %);
     3. ``low_growth`` — a growth percentile ≤ ``low_sgp``
        (:data:`~analytics.domain.bands.LOW_GROWTH_SGP` = 20, the bottom fifth) since
        ``prior_exam`` (:func:`analytics.student_growth`).
@@ -108,8 +111,12 @@ def struggling_students(
     prior_exam : str, optional
         The earlier exam of the growth percentiles; default the latest earlier exam with a
         paper in the subject (no growth criterion when there is none).
-    share, below_pass, low_sgp, below_mean
-        The thresholds of the rule (defaults in :mod:`analytics.domain.bands`).
+    line : {'low', 'pass'} or None
+        The line of criterion 2 (None: no line criterion). The pass line is not the default:
+        on a paper whose mean lies under it (the demo's: pass rates of 40–50 %) criterion 2
+        would list every student below the mean.
+    share, low_sgp, below_mean
+        The other thresholds of the rule (defaults in :mod:`analytics.domain.bands`).
 
     Returns
     -------
@@ -117,10 +124,13 @@ def struggling_students(
         One row per listed student, lowest total first: ``student_key, student_id`` (考号),
         ``student_name, school_id, class_id, class_name, total, z`` (against the district),
         ``percentile_rank, sgp`` (NaN without a growth percentile), ``reason``
-        (``bottom_share`` | ``below_pass`` | ``low_growth``).
+        (``bottom_share`` | ``below_low`` | ``below_pass`` | ``low_growth``).
     """
     if not 0 <= share <= 1:
         raise InputError(f"比例须在 0 到 1 之间 / share must lie in [0, 1], not {share!r}")
+    if line not in ("low", "pass", None):
+        raise InputError(f"未知的分数线「{line}」,可选 low、pass / unknown line {line!r}; "
+                         "use low or pass")
     paper = resolve_paper(wh, exam, subject, grade)
     sid = school_id_of(wh, school)
     scores = from_summary(wh, standard_scores, exam=exam, subject=subject, grade=paper.grade,
@@ -133,7 +143,9 @@ def struggling_students(
     if scores.empty:
         return pd.DataFrame({c: pd.Series(dtype="object") for c in COLUMNS})
     listed = struggling_rule(scores[keep], growth if "sgp" in growth.columns else None,
-                             pass_line=paper.pass_line, share=share, below_pass=below_pass,
+                             line_score=None if line is None else
+                             paper.low_line if line == "low" else paper.pass_line,
+                             line=line or STRUGGLING_LINE, share=share,
                              low_sgp=low_sgp, below_mean=below_mean)
     names = wh.df(student_names_sql(), {"school_id": sid})
     listed = listed.merge(names, on="student_key", how="left")
