@@ -2,7 +2,8 @@
 
 An interactive page must answer in well under a second at a million students, so it never
 reduces the ``responses`` table on a click. :func:`refresh_summaries` runs the analysis
-functions listed in :data:`SUMMARIES` once per paper and materialises their tidy frames as
+functions listed in :data:`SUMMARIES` (declared with each analysis in
+:mod:`analytics.registry`) once per paper and materialises their tidy frames as
 tables ``summary_<name>`` (the frame's columns, prefixed by ``paper_id``); the catalogue
 ``summary_catalog`` (migration 003) records what was written and when. :func:`summary` reads a
 materialised frame, or computes it live when it has not been materialised (so a page is right
@@ -23,6 +24,7 @@ from typing import Any
 
 import pandas as pd
 
+from analytics import registry
 from analytics.item_sums import keep_item_passes_current
 from analytics.lookup import list_papers
 from analytics.warehouse import Warehouse
@@ -39,39 +41,12 @@ class SummarySpec:
     needs_prior: bool = False     # pass prior_exam = default_prior_exam(...); skip when none
 
 
-ITEMS = {"needs_items": True}
-
-
-# name -> spec. Names are trusted identifiers (they become table names).
+# name -> spec, from the one table of public names (analytics.registry: each analysis declares
+# its summaries). Names are trusted identifiers (they become table names).
 SUMMARIES: dict[str, SummarySpec] = {
-    "score_report_district": SummarySpec("analytics.scores", "score_report", {"level": "district"}),
-    "score_report_zone": SummarySpec("analytics.scores", "score_report", {"level": "zone"}),
-    "score_report_school": SummarySpec("analytics.scores", "score_report", {"level": "school"}),
-    "score_report_class": SummarySpec("analytics.scores", "score_report", {"level": "class"}),
-    "grade_bands_school": SummarySpec("analytics.scores", "grade_bands", {"level": "school"}),
-    "grade_bands_zone": SummarySpec("analytics.scores", "grade_bands", {"level": "zone"}),
-    "grade_bands_district": SummarySpec("analytics.scores", "grade_bands", {"level": "district"}),
-    "percentiles_zone": SummarySpec("analytics.scores", "percentiles", {"level": "zone"}),
-    "item_stats": SummarySpec("analytics.items", "item_stats", {}, **ITEMS),
-    "paper_quality": SummarySpec("analytics.paper", "paper_quality", {}, **ITEMS),
-    "option_analysis": SummarySpec("analytics.items", "option_analysis", {}, **ITEMS),
-    "hotspots_school": SummarySpec("analytics.hotspots", "error_hotspots", {"level": "school"},
-                                   **ITEMS),
-    "hotspots_school_kp": SummarySpec("analytics.hotspots", "error_hotspots",
-                                      {"level": "school", "by": "knowledge_point"}, **ITEMS),
-    "knowledge_matrix_school": SummarySpec("analytics.hotspots", "knowledge_matrix",
-                                           {"level": "school"}, **ITEMS),
-    "knowledge_matrix_class": SummarySpec("analytics.hotspots", "knowledge_matrix",
-                                          {"level": "class"}, **ITEMS),
-    "value_added_school": SummarySpec("analytics.value_added", "value_added",
-                                      {"level": "school"}, needs_prior=True),
-    "value_added_class": SummarySpec("analytics.value_added", "value_added",
-                                     {"level": "class"}, needs_prior=True),
-    # Student rows (read back one school at a time): 学困生 lists on the principal's page.
-    "standard_scores": SummarySpec("analytics.scores", "standard_scores", {}),
-    "student_growth": SummarySpec("analytics.growth", "student_growth", {}, needs_prior=True),
-    "green_district": SummarySpec("analytics.green", "green_indicators", {"level": "district"}),
-    "green_school": SummarySpec("analytics.green", "green_indicators", {"level": "school"}),
+    s.name: SummarySpec(e.module, e.name, dict(s.kwargs), needs_items=s.needs_items,
+                        needs_prior=s.needs_prior)
+    for e, s in registry.summaries()
 }
 
 
@@ -311,4 +286,38 @@ def summary(wh: Warehouse, name: str, *, exam: str, subject: str,
         return pd.DataFrame()
     if frame is not None and school_id is not None:
         frame = frame[frame["school_id"] == school_id].reset_index(drop=True)
+    return frame
+
+
+def summary_name(function: str, kwargs: dict[str, Any]) -> str | None:
+    """The summary table that holds ``function(…, **kwargs)`` for every paper (a
+    ``needs_prior`` one when ``kwargs`` has no ``prior_exam``: it uses the latest earlier
+    exam), or None when none is declared."""
+    key = tuple(sorted(kwargs.items()))
+    for name, spec in SUMMARIES.items():
+        if spec.function == function and tuple(sorted(spec.kwargs.items())) == key:
+            return name
+    return None
+
+
+def from_summary(wh: Warehouse, fn: Callable[..., pd.DataFrame], *, exam: str, subject: str,
+                 grade: int | None = None, school_id: int | None = None,
+                 **kwargs: Any) -> pd.DataFrame:
+    """``fn(wh, exam=…, subject=…, grade=…, **kwargs)``, read from its summary table when one
+    is declared for these arguments (materialised, or computed live), else computed.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The frame of ``fn`` (``school_id``: only that school's rows); an empty frame when the
+        summary does not apply to the paper (no items, no prior exam).
+    """
+    name = summary_name(fn.__name__, kwargs)
+    frame = None
+    if name is not None:
+        frame = summary(wh, name, exam=exam, subject=subject, grade=grade, school_id=school_id)
+    if frame is None:
+        frame = fn(wh, exam=exam, subject=subject, grade=grade, **kwargs)
+        if school_id is not None and "school_id" in frame.columns:
+            frame = frame[frame["school_id"] == school_id].reset_index(drop=True)
     return frame

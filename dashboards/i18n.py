@@ -12,6 +12,8 @@ from collections.abc import Iterable
 
 import pandas as pd
 
+from analytics.domain.labels import LABELS
+
 LANGS = ("zh", "en")
 DEFAULT_LANG = "zh"
 
@@ -178,9 +180,8 @@ CODES: dict[str, dict[str, tuple[str, str]]] = {
                   "constructed": ("解答", "constructed")},
     "band": {"A": ("A 优秀", "A"), "B": ("B 良好", "B"), "C": ("C 合格", "C"),
              "D": ("D 待提高", "D")},
-    "reason": {"low_attainment": ("成绩低", "low attainment"),
-               "low_growth": ("增长低", "low growth"),
-               "both": ("成绩低且增长低", "low attainment and growth")},
+    # 学困生 reasons: the labels of analytics.struggling_students' codes
+    "reason": {str(code): pair for code, pair in LABELS["struggling_reason"].items()},
     "position": {"above": ("高于全区", "above the district"),
                  "similar": ("与全区相当", "close to the district"),
                  "below": ("低于全区", "below the district")},

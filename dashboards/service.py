@@ -17,171 +17,39 @@ export can show a group smaller than ``min_n``.
 
 Dashboards never write SQL and never import the warehouse module or DuckDB: the warehouse is
 opened with :func:`analytics.connect` and read through public analytics functions only.
+
+The service is built in layers, one module each: :mod:`dashboards.access` (refusals, filters,
+page roles), :mod:`dashboards.cached` (the snapshot, the caches and the routes to the analytics),
+:mod:`dashboards.scope` (roles and scope), :mod:`dashboards.comparisons` (complementary
+suppression) and this module, the methods the pages call. Everything the pages and tests import
+stays importable from here.
 """
 
 from __future__ import annotations
 
-import functools
-import threading
-import time
-from collections import deque
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, replace
-from typing import Any, Literal
+from dataclasses import replace
+from typing import Any
 
 import pandas as pd
 
-from analytics import snapshot, summaries, users
-from analytics.display import (
-    DEFAULT_MIN_N,
-    MIN_OTHER_SCHOOLS,
-    hidden_comparisons,
-    prepare,
-    without_district_comparison,
-)
+from analytics import summaries, users
+from analytics.display import DISTRICT_DERIVED
 from analytics.errors import EqmError
-from analytics.lookup import list_papers
 from analytics.users import User
-
-RankPolicy = Literal["officers", "none"]
-STRUGGLING_SHARE = 0.10  # 学困生: the district's bottom 10% on the paper …
-LOW_GROWTH_SGP = 20      # … or a growth percentile of 20 or less (the bottom fifth)
-
-# Which roles may use which page (the layout refuses, and the service refuses again).
-PAGE_ROLES: dict[str, frozenset[str]] = {
-    "home": frozenset({"officer", "principal", "committee", "admin"}),
-    "officer": frozenset({"officer"}),
-    "principal": frozenset({"principal", "officer"}),
-    "committee": frozenset({"committee", "officer"}),
-    "admin": frozenset({"admin"}),
-}
-
-# Public analytics functions the pages display, by the name the service uses.
-ANALYSES: dict[str, tuple[str, str]] = {
-    "score_report": ("analytics.scores", "score_report"),
-    "grade_bands": ("analytics.scores", "grade_bands"),
-    "score_bands": ("analytics.scores", "score_bands"),
-    "percentiles": ("analytics.scores", "percentiles"),
-    "borderline_students": ("analytics.scores", "borderline_students"),
-    "standard_scores": ("analytics.scores", "standard_scores"),
-    "item_stats": ("analytics.items", "item_stats"),
-    "option_analysis": ("analytics.items", "option_analysis"),
-    "item_groups": ("analytics.archive", "paper_archive_groups"),
-    "category_rates": ("analytics.paper", "category_rates"),
-    "paper_quality": ("analytics.paper", "paper_quality"),
-    "error_hotspots": ("analytics.hotspots", "error_hotspots"),
-    "knowledge_matrix": ("analytics.hotspots", "knowledge_matrix"),
-    "district_weak_points": ("analytics.hotspots", "district_weak_points"),
-    "value_added": ("analytics.value_added", "value_added"),
-    "sgp": ("analytics.growth", "sgp"),
-    "green_indicators": ("analytics.green", "green_indicators"),
-    "archive_search": ("analytics.archive", "search_archive"),
-    "archive_item": ("analytics.archive", "archive_item"),
-    "add_note": ("analytics.archive", "add_note"),
-}
-
-SUMMARY_OF: dict[tuple[str, str | None], str] = {
-    ("score_report", "district"): "score_report_district",
-    ("score_report", "zone"): "score_report_zone",
-    ("score_report", "school"): "score_report_school",
-    ("score_report", "class"): "score_report_class",
-    ("grade_bands", "school"): "grade_bands_school",
-    ("grade_bands", "zone"): "grade_bands_zone",
-    ("grade_bands", "district"): "grade_bands_district",
-    ("percentiles", "zone"): "percentiles_zone",
-    ("item_stats", None): "item_stats",
-    ("paper_quality", None): "paper_quality",
-    ("option_analysis", None): "option_analysis",
-    ("green_indicators", "district"): "green_district",
-    ("green_indicators", "school"): "green_school",
-}
-# Summaries whose spec has more than a level (looked up by the full keyword set).
-SUMMARY_OF_KW: dict[tuple[str, tuple[tuple[str, Any], ...]], str] = {
-    ("error_hotspots", (("level", "school"),)): "hotspots_school",
-    ("error_hotspots", (("by", "knowledge_point"), ("level", "school"))): "hotspots_school_kp",
-    ("knowledge_matrix", (("level", "school"),)): "knowledge_matrix_school",
-    ("knowledge_matrix", (("level", "class"),)): "knowledge_matrix_class",
-}
+from dashboards.access import PAGE_ROLES as PAGE_ROLES
+from dashboards.access import AccessDenied as AccessDenied
+from dashboards.access import Filters as Filters
+from dashboards.access import NotAvailable as NotAvailable
+from dashboards.access import RankPolicy as RankPolicy
+from dashboards.access import frame_filter
+from dashboards.cached import ANALYSES as ANALYSES
+from dashboards.cached import SUMMARY_OF as SUMMARY_OF
+from dashboards.cached import SUMMARY_OF_KW as SUMMARY_OF_KW
+from dashboards.cached import SUMMARY_WITH_PRIOR as SUMMARY_WITH_PRIOR
+from dashboards.comparisons import Compared
 
 
-class AccessDenied(PermissionError):
-    """The current user may not see what was asked for.
-
-    ``reason`` says why, so that the page shows the right words (``dashboards.i18n`` has a
-    ``refused_<reason>`` text for each): ``role`` (the page or feature is for ``roles``
-    only), ``other_school`` (another school's or class's data), ``choose_school`` (an
-    officer must choose a school first), ``no_school`` (a principal account without a
-    school), ``principal_only`` (student lists), ``cannot_scope`` (a frame that cannot be
-    limited to the user's school: fail closed), ``bad_request`` (a value no page sends),
-    ``not_signed_in``; ``denied`` when nothing more precise applies.
-    """
-
-    REASONS = ("role", "other_school", "choose_school", "no_school", "principal_only",
-               "cannot_scope", "bad_request", "not_signed_in", "denied")
-
-    def __init__(self, detail: str, *, reason: str = "denied",
-                 roles: Iterable[str] = ()) -> None:
-        super().__init__(detail)
-        self.reason = reason if reason in self.REASONS else "denied"
-        self.roles = tuple(roles)
-
-
-class NotAvailable(LookupError):
-    """An analytics function the page needs has not been provided yet."""
-
-    def __init__(self, what: str) -> None:
-        super().__init__(what)
-        self.what = what
-
-
-@dataclass(frozen=True)
-class Filters:
-    """The filter state of a page (from the URL query string or a callback payload).
-
-    Every field is validated: anything that is not of the right type becomes None, so a
-    crafted payload cannot smuggle in other types.
-    """
-
-    exam: str | None = None
-    grade: int | None = None
-    subject: str | None = None
-    zone: int | None = None
-    school: int | None = None
-    class_id: int | None = None
-
-    @classmethod
-    def from_mapping(cls, data: Mapping[str, Any] | None) -> Filters:
-        data = data or {}
-
-        def text(v: Any) -> str | None:
-            return v if isinstance(v, str) and v.strip() and len(v) < 200 else None
-
-        def integer(v: Any) -> int | None:
-            if isinstance(v, bool):
-                return None
-            if isinstance(v, int):
-                return v
-            if isinstance(v, str) and v.strip().lstrip("-").isdigit():
-                return int(v)
-            return None
-
-        return cls(exam=text(data.get("exam")), grade=integer(data.get("grade")),
-                   subject=text(data.get("subject")), zone=integer(data.get("zone")),
-                   school=integer(data.get("school")),
-                   class_id=integer(data.get("class", data.get("class_id"))))
-
-    def as_query(self) -> dict[str, Any]:
-        """The non-empty fields under their URL names."""
-        pairs = {"exam": self.exam, "grade": self.grade, "subject": self.subject,
-                 "zone": self.zone, "school": self.school, "class": self.class_id}
-        return {k: v for k, v in pairs.items() if v is not None}
-
-
-def _frame_filter(frame: pd.DataFrame, col: str, value: Any) -> pd.DataFrame:
-    return frame[frame[col] == value] if col in frame.columns else frame
-
-
-class Service:
+class Service(Compared):
     """Cached, scope-enforcing access to the analytics for the dashboards.
 
     Parameters
@@ -197,246 +65,6 @@ class Service:
         ``officers``: research officers see exact ranks; ``none``: nobody does (district policy).
         Principals never see a league table.
     """
-
-    def __init__(self, db_path: str, *, min_n: int = DEFAULT_MIN_N,
-                 rank_policy: RankPolicy = "officers", cache_size: int = 1024,
-                 min_other_schools: int = MIN_OTHER_SCHOOLS) -> None:
-        if rank_policy not in ("officers", "none"):
-            raise ValueError(f"rank_policy must be 'officers' or 'none', not {rank_policy!r}")
-        self.db_path = str(db_path)
-        self.min_n = int(min_n)
-        self.min_other_schools = int(min_other_schools)
-        self.rank_policy: RankPolicy = rank_policy
-        # Reads come from the published read-only snapshot, so the dashboard keeps serving
-        # while `eqm import` holds the warehouse file; a newer snapshot drops the caches.
-        self.reader = snapshot.SnapshotReader(self.db_path, on_change=self.clear_cache)
-        self._lock = threading.RLock()
-        self._cached = functools.lru_cache(maxsize=cache_size)(self._compute)
-        self._cached_rows = functools.lru_cache(maxsize=256)(self._rows_compute)
-        self.timings: deque[tuple[str, float]] = deque(maxlen=2000)
-
-    # -- plumbing ----------------------------------------------------------------------------
-    @property
-    def wh(self) -> Any:
-        """The read-only warehouse on the latest published snapshot."""
-        return self.reader.current()
-
-    def close(self) -> None:
-        with self._lock:
-            self.reader.close()
-
-    def clear_cache(self) -> None:
-        """Forget cached results (after an import or a note edit)."""
-        Service._papers_cached.cache_clear()
-        Service._tree_cached.cache_clear()
-        self._cached.cache_clear()
-        self._cached_rows.cache_clear()
-
-    def _run(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        with self._lock:
-            return fn(self.reader.current(), *args, **kwargs)
-
-    def _write(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        """Run ``fn`` on the writer's file, then publish and read the new snapshot."""
-        with self._lock, self.reader.write() as wh:
-            return fn(wh, *args, **kwargs)
-
-    def _compute(self, name: str, exam: str, subject: str, grade: int | None,
-                 extra: tuple[tuple[str, Any], ...]) -> pd.DataFrame:
-        kwargs = dict(extra)
-        start = time.perf_counter()
-        try:
-            summary_name = SUMMARY_OF_KW.get((name, extra))
-            if name == "value_added" and set(kwargs) == {"level", "prior_exam"} and \
-                    kwargs["prior_exam"] == next(iter(summaries.prior_exams(
-                        self.papers_raw(), exam, subject)), None):
-                summary_name = f"value_added_{kwargs['level']}"
-            if summary_name is None and set(kwargs) <= {"level"}:
-                summary_name = SUMMARY_OF.get((name, kwargs.get("level")))
-            if summary_name is not None:
-                frame = self._run(summaries.summary, summary_name, exam=exam, subject=subject,
-                                  grade=grade)
-                if frame is None:
-                    raise NotAvailable(".".join(ANALYSES[name]))
-                return frame
-            fn = self._function(name)
-            return self._run(fn, exam=exam, subject=subject, grade=grade, **kwargs)
-        finally:
-            self.timings.append((name, time.perf_counter() - start))
-
-    def _function(self, name: str) -> Callable[..., Any]:
-        module, function = ANALYSES[name]
-        fn = summaries.analysis_function(module, function)
-        if fn is None:
-            raise NotAvailable(f"{module}.{function}")
-        return fn
-
-    def _analysis(self, name: str, f: Filters, **kwargs: Any) -> pd.DataFrame:
-        if f.exam is None or f.subject is None:
-            return pd.DataFrame()
-        self.sync()
-        frame = self._cached(name, f.exam, f.subject, f.grade, tuple(sorted(kwargs.items())))
-        return frame.copy()
-
-    def _out(self, frame: pd.DataFrame, user: User) -> pd.DataFrame:
-        """Every frame leaves here: ranks per policy, small groups suppressed, rounded."""
-        if not self.may_rank(user):
-            frame = frame.drop(columns=[c for c in frame.columns if "rank" in c])
-        return prepare(frame, min_n=self.min_n)
-
-    # -- roles and scope -----------------------------------------------------------------------
-    @staticmethod
-    def may_open(user: User | None, page: str) -> bool:
-        """Whether ``user`` may open the page group ``page`` (officer, principal, …)."""
-        return user is not None and user.role in PAGE_ROLES.get(page, frozenset())
-
-    def require(self, user: User | None, page: str) -> User:
-        if user is None or not self.may_open(user, page):
-            raise AccessDenied(f"role {getattr(user, 'role', None)!r} may not use {page!r}",
-                               reason="role" if user is not None else "not_signed_in",
-                               roles=PAGE_ROLES.get(page, ()))
-        return user
-
-    def school_of(self, user: User, f: Filters) -> int:
-        """The school a school-level view shows: a principal's own, an officer's chosen one;
-        none chosen raises :class:`AccessDenied` (``choose_school``)."""
-        school = self.scope(user, f).school
-        if school is None:
-            raise AccessDenied("no school chosen", reason="choose_school")
-        return school
-
-    def may_rank(self, user: User) -> bool:
-        """Exact ranks: research officers only, and only when the district's policy allows."""
-        return user.role == "officer" and self.rank_policy == "officers"
-
-    def scope(self, user: User, f: Filters) -> Filters:
-        """The filters the user may use, with defaults filled in.
-
-        A principal is pinned to their school and its zone; asking for another school (or a
-        class of another school) raises :class:`AccessDenied`. The paper defaults to the latest.
-        """
-        f = self.default_paper(f)
-        if user.role == "principal":
-            if user.school_id is None:
-                raise AccessDenied("principal without a school", reason="no_school")
-            if f.school is not None and f.school != user.school_id:
-                raise AccessDenied(f"school {f.school} is not the user's school",
-                                   reason="other_school")
-            if f.class_id is not None and f.class_id not in set(
-                    self._tree()["class_id"][self._tree()["school_id"] == user.school_id]):
-                raise AccessDenied(f"class {f.class_id} is not in the user's school",
-                                   reason="other_school")
-            f = replace(f, school=user.school_id, zone=user.zone_id)
-        return f
-
-    def default_paper(self, f: Filters) -> Filters:
-        papers = self.papers_raw()
-        if papers.empty:
-            return f
-        hit = papers
-        if f.exam is not None:
-            hit = hit[hit["exam"] == f.exam]
-        if f.grade is not None:
-            hit = hit[hit["grade"] == f.grade]
-        if f.subject is not None:
-            hit = hit[hit["subject"] == f.subject]
-        if hit.empty:  # unknown combination: fall back to the exam, then to the latest paper
-            hit = papers[papers["exam"] == f.exam] if f.exam in set(papers["exam"]) else papers
-        row = hit.iloc[-1]
-        return replace(f, exam=str(row["exam"]), grade=int(row["grade"]),
-                       subject=str(row["subject"]))
-
-    # -- complementary suppression for principals ---------------------------------------------
-    def comparisons(self, user: User, f: Filters) -> dict[str, str | None]:
-        """Which comparison groups (``district``, ``zone``) the user may not see on the paper.
-
-        Officers see every group (all ``None``). For a principal the rule of
-        :func:`analytics.display.hidden_comparisons` is applied to the paper's schools: a group
-        is hidden (its reason given) when it holds fewer than
-        :data:`~analytics.display.MIN_OTHER_SCHOOLS` other schools or ``min_n`` other
-        students, so that the group minus the principal's school never isolates another
-        school. Every principal-facing method applies it here, on the server.
-        """
-        f = self.scope(user, f)
-        if user.role != "principal" or user.school_id is None:
-            return {"district": None, "zone": None}
-        schools = self._analysis("score_report", f, level="school")
-        if schools.empty or "school_id" not in schools.columns:
-            # no results on this paper (or nothing to count): nothing to compare with
-            schools = pd.DataFrame({"school_id": [], "zone_id": [], "n": []})
-        return hidden_comparisons(schools, user.school_id, self._zone_of(user),
-                                  min_n=self.min_n, min_schools=self.min_other_schools)
-
-    def _zone_of(self, user: User) -> int | None:
-        if user.zone_id is not None:
-            return int(user.zone_id)
-        tree = self._tree()
-        zone = tree.loc[tree["school_id"] == user.school_id, "zone_id"].dropna()
-        return None if zone.empty else int(zone.iloc[0])
-
-    def _compared(self, user: User, f: Filters, frame: pd.DataFrame,
-                  level: str) -> pd.DataFrame:
-        """A principal's frame after complementary suppression: a hidden group's rows are
-        dropped (``level`` district or zone; an analysis made against the district, such as
-        hotspots, passes ``district``), and with the district hidden so are the columns of the
-        own rows computed against it. Others' frames are returned unchanged."""
-        if user.role != "principal":
-            return frame
-        hidden = self.comparisons(user, f)
-        if level in hidden and hidden[level] is not None:
-            return frame.iloc[0:0]
-        if hidden["district"] is not None:
-            return without_district_comparison(frame)
-        return frame
-
-    # -- reference data ------------------------------------------------------------------------
-    def sync(self) -> None:
-        """Switch to a newer published snapshot if a writer swapped one in (one ``stat``);
-        the switch drops every cache. Called before each cache lookup."""
-        with self._lock:
-            self.reader.current()
-
-    def papers_raw(self) -> pd.DataFrame:
-        self.sync()
-        return self._papers_cached()
-
-    def _tree(self) -> pd.DataFrame:
-        self.sync()
-        return self._tree_cached()
-
-    @functools.cache  # noqa: B019 - one Service per app; the tree changes only on import
-    def _papers_cached(self) -> pd.DataFrame:
-        return self._run(list_papers)
-
-    @functools.cache  # noqa: B019
-    def _tree_cached(self) -> pd.DataFrame:
-        return self._run(summaries.reporting_tree)
-
-    def papers(self, user: User) -> pd.DataFrame:
-        """Papers (exam × subject × grade); everyone signed in may list them."""
-        return self.papers_raw().copy()
-
-    def totals_only(self, user: User, f: Filters) -> bool:
-        """Whether the (scoped) paper of ``f`` has totals only: imported with ``eqm import
-        totals``, no items and no item scores, so there is nothing for the item analyses
-        (试题分析, 错误热点, 试卷质量, weak items and knowledge points). Pages say so in plain
-        words instead of showing empty tables. False when there is no such paper."""
-        f = self.scope(user, f)
-        papers = self.papers_raw()
-        if papers.empty or "has_items" not in papers.columns:
-            return False
-        hit = papers[(papers["exam"] == f.exam) & (papers["subject"] == f.subject)
-                     & (papers["grade"] == f.grade)]
-        return bool(not hit.empty and not hit["has_items"].fillna(False).astype(bool).any())
-
-    def tree(self, user: User) -> pd.DataFrame:
-        """Zones, schools and classes the user may see (a principal: their school only)."""
-        tree = self._tree()
-        if user.role == "principal":
-            tree = tree[tree["school_id"] == user.school_id]
-        elif user.role not in ("officer",):
-            tree = tree.iloc[0:0]
-        return tree.copy()
 
     # -- score reports ------------------------------------------------------------------------
     def score_report(self, user: User, f: Filters, level: str = "school") -> pd.DataFrame:
@@ -473,44 +101,16 @@ class Service:
         self.require(user, "officer")
         return self.score_report(user, f, level="school")
 
-    def _restrict(self, user: User, f: Filters, frame: pd.DataFrame, level: str) -> pd.DataFrame:
-        """Keep the rows the user may see (fail closed when a frame lacks the id columns)."""
-        if user.role == "principal":
-            if level == "district":
-                return frame
-            col = "zone_id" if level == "zone" else "school_id"
-            if frame.empty:  # nothing to scope (e.g. no items on a totals-only exam)
-                return frame
-            if col not in frame.columns:
-                raise AccessDenied(f"cannot scope a {level} frame without {col}",
-                                   reason="cannot_scope")
-            return frame[frame[col] == (user.zone_id if level == "zone" else user.school_id)]
-        if level in ("school", "class"):
-            frame = _frame_filter(frame, "zone_id", f.zone) if f.zone is not None else frame
-            frame = _frame_filter(frame, "school_id", f.school) if (
-                f.school is not None and level == "class") else frame
-        return frame
-
-    def _school_context(self, name: str, f: Filters, zone_id: Any) -> dict[str, pd.DataFrame]:
-        """``name``'s rows for the district, the school's zone and the school ``f.school``."""
-        return {
-            "district": self._analysis(name, f, level="district"),
-            "zone": _frame_filter(self._analysis(name, f, level="zone"), "zone_id", zone_id),
-            "school": _frame_filter(self._analysis(name, f, level="school"),
-                                    "school_id", f.school),
-        }
-
     def school_profile(self, user: User, f: Filters) -> pd.DataFrame:
-        """One school against its zone and the district on every subject of the exam × grade.
+        """One school against its zone and the district on every subject of the exam × grade
+        (:func:`analytics.school_profile`), with the groups hidden from a principal left out
+        (:meth:`comparisons`; with the district hidden, no ``position``).
 
         Returns
         -------
         pandas.DataFrame
             ``subject, unit`` (district | zone | school), ``unit_name, n, mean, ci_low,
-            ci_high, excellent_rate, pass_rate, low_rate, share_a … share_d`` (grade bands
-            等级), ``position`` (school rows: above /
-            similar / below the district mean, by whether the school's 95% interval of the
-            mean lies wholly above or below it; no rank).
+            ci_high, excellent_rate, pass_rate, low_rate, share_a … share_d``, ``position``.
         """
         f = self.scope(user, f)
         if user.role not in ("officer", "principal"):
@@ -518,39 +118,25 @@ class Service:
                                roles=("officer", "principal"))
         if f.school is None:
             return pd.DataFrame()
-        tree = self._tree()
-        zone = tree.loc[tree["school_id"] == f.school, "zone_id"]
-        zone_id = None if zone.empty else zone.iloc[0]
-        papers = self.papers_raw()
-        subjects = papers[(papers["exam"] == f.exam) & (papers["grade"] == f.grade)]["subject"]
-        rows = []
-        for subject in subjects:
-            g = replace(f, subject=str(subject))
-            parts = self._school_context("score_report", g, zone_id)
-            bands = self._school_context("grade_bands", g, zone_id)
-            hidden = self.comparisons(user, g)
-            d_mean = parts["district"]["mean"].iloc[0] if not parts["district"].empty \
-                and hidden["district"] is None else None
-            for unit, frame in parts.items():
-                if hidden.get(unit) is not None:  # complementary suppression (principals)
-                    continue
-                name_col = f"{unit}_name"
-                band = bands[unit]
-                shares = ({k: band[k].iloc[0] for k in ("share_a", "share_b", "share_c",
-                                                          "share_d") if k in band.columns}
-                          if len(band) == 1 else {})
-                for _, r in frame.iterrows():
-                    pos = None
-                    if unit == "school" and d_mean is not None and r["n"] >= self.min_n:
-                        pos = ("above" if r["ci_low"] > d_mean else "below"
-                               if r["ci_high"] < d_mean else "similar")
-                    rows.append({"subject": subject, "unit": unit,
-                                 "unit_name": r.get(name_col), "n": r["n"], "mean": r["mean"],
-                                 "ci_low": r["ci_low"], "ci_high": r["ci_high"],
-                                 "excellent_rate": r["excellent_rate"],
-                                 "pass_rate": r["pass_rate"], "low_rate": r["low_rate"],
-                                 **shares, "position": pos})
-        return self._out(pd.DataFrame(rows), user)
+        frame = self._report("school_profile", exam=f.exam, grade=f.grade, school=f.school,
+                             min_n=self.min_n)
+        if frame.empty:
+            return self._out(frame, user)
+        keep = pd.Series(True, index=frame.index)
+        unjudged = pd.Series(False, index=frame.index)  # no district to judge against
+        for subject in dict.fromkeys(frame["subject"]):
+            hidden = self.comparisons(user, replace(f, subject=str(subject)))
+            rows = frame["subject"] == subject
+            for unit, why in hidden.items():
+                if why is not None:
+                    keep &= ~(rows & (frame["unit"] == unit))
+            if hidden["district"] is not None:
+                unjudged |= rows
+        frame["position"] = pd.Series([None if u or pd.isna(p) else p for u, p in
+                                       zip(unjudged, frame["position"], strict=True)],
+                                      index=frame.index)
+        frame = frame[keep].drop(columns=["zone_id", "school_id"]).reset_index(drop=True)
+        return self._out(frame, user)
 
     # -- items and hotspots ------------------------------------------------------------------
     def item_stats(self, user: User, f: Filters) -> pd.DataFrame:
@@ -648,9 +234,9 @@ class Service:
                 district = district.iloc[0:0]
             schools = schools[schools["school_id"] == user.school_id]
         elif f.school is not None:
-            schools = _frame_filter(schools, "school_id", f.school)
+            schools = frame_filter(schools, "school_id", f.school)
         elif f.zone is not None:
-            schools = _frame_filter(schools, "zone_id", f.zone)
+            schools = frame_filter(schools, "zone_id", f.zone)
         district = district.assign(unit_name=district.get("district_name", "district"))
         schools = schools.assign(unit_name=schools.get("school_name", "school"))
         out = pd.concat([district, schools], ignore_index=True)
@@ -659,51 +245,31 @@ class Service:
             c for c in out.columns if c not in keep and not c.endswith(("_id", "_name"))]
         return self._out(out[cols], user)
 
-    def _green_district_hidden(self, user: User, schools: pd.DataFrame) -> bool:
-        """The district rows of the green indicators are hidden from a principal when, on any
-        indicator, the other schools' respondents fail :func:`hidden_comparisons`."""
-        assert user.school_id is not None
-        if schools.empty or "n" not in schools.columns:
-            return True
-        by = "indicator" if "indicator" in schools.columns else None
-        groups = [g for _, g in schools.groupby(by)] if by else [schools]
-        return any(hidden_comparisons(g, user.school_id, None, min_n=self.min_n,
-                                      min_schools=self.min_other_schools)["district"]
-                   is not None for g in groups)
-
     def trends(self, user: User, f: Filters) -> pd.DataFrame:
         """District (and for a principal, own-school) mean and rates across exams of the same
-        subject and grade: ``exam, exam_date, level, unit, n, mean, …``."""
+        subject and grade (:func:`analytics.score_trends`): ``exam, exam_date, level, unit, n,
+        mean, …``; on an exam whose district comparison is hidden from a principal, no
+        district row and none of the school row's columns computed against the district."""
         f = self.scope(user, f)
         if user.role not in ("officer", "principal"):
             raise AccessDenied("trends", reason="role",
                                roles=("officer", "principal"))
-        papers = self.papers_raw()
-        same = papers[(papers["subject"] == f.subject) & (papers["grade"] == f.grade)]
-        rows = []
-        for _, p in same.iterrows():
-            g = replace(f, exam=str(p["exam"]))
-            hidden = self.comparisons(user, g)
-            for level in ("district", "school"):
-                if level == "school" and user.role != "principal" and f.school is None:
-                    continue
-                frame = self._analysis("score_report", g, level=level)
-                if level == "school":
-                    frame = frame[frame["school_id"] == (f.school if user.role != "principal"
-                                                         else user.school_id)]
-                    frame = frame.assign(unit=frame.get("school_name", "school"))
-                else:
-                    frame = frame.assign(unit=frame.get("district_name", "district"))
-                if hidden["district"] is not None:  # principals: complementary suppression
-                    frame = (frame.iloc[0:0] if level == "district"
-                             else without_district_comparison(frame))
-                rows.append(frame.assign(exam=p["exam"], exam_date=p.get("exam_date"),
-                                         level=level))
-        if not rows:
+        out = self._report("score_trends", subject=f.subject, grade=f.grade, school=f.school)
+        if "exam" not in out.columns:
             return pd.DataFrame()
-        keep = ["exam", "exam_date", "level", "unit"]
-        out = pd.concat(rows, ignore_index=True)
-        cols = keep + [c for c in out.columns if c not in keep and not c.endswith(("_id",
+        keep = pd.Series(True, index=out.index)
+        derived = [c for c in DISTRICT_DERIVED if c in out.columns]
+        for exam in dict.fromkeys(out["exam"]):
+            if self.comparisons(user, replace(f, exam=str(exam)))["district"] is None:
+                continue  # principals: complementary suppression
+            rows = out["exam"] == exam
+            keep &= ~(rows & (out["level"] == "district"))
+            school = rows & (out["level"] == "school")
+            for col in derived:
+                out[col] = out[col].where(~school)
+        out = out[keep].reset_index(drop=True)
+        keys = ["exam", "exam_date", "level", "unit"]
+        cols = keys + [c for c in out.columns if c not in keys and not c.endswith(("_id",
                                                                                   "_name"))]
         return self._out(out[cols], user)
 
@@ -712,11 +278,10 @@ class Service:
         """学困生 (``kind='struggling'``) or 临界生 (``'borderline'``) of the user's own school.
 
         Student lists are visible to that school alone: principals only, own school only.
-        学困生 here: low attainment, i.e. in the district's bottom :data:`STRUGGLING_SHARE` of
-        the paper (``percentile_rank`` of :func:`analytics.scores.standard_scores`), or low
-        growth, a growth percentile ≤ :data:`LOW_GROWTH_SGP` since the latest earlier exam
-        (:func:`analytics.growth.student_growth`); ``reason`` says which. 临界生:
-        :func:`analytics.scores.borderline_students` (just under the excellent or pass line).
+        学困生: the rule of :func:`analytics.struggling_students` (under the pass line, the
+        district's bottom 10 %, or low growth while below the district mean; ``reason`` says
+        which). 临界生: :func:`analytics.scores.borderline_students` (just under the excellent
+        or pass line). Both carry ``student_id`` (考号), ``student_name`` and ``class_name``.
         """
         if user.role != "principal":
             raise AccessDenied("student lists are visible to the school's principal only",
@@ -725,7 +290,7 @@ class Service:
         if kind == "borderline":
             frame = self._analysis("borderline_students", f, school=user.school_id)
         elif kind == "struggling":
-            frame = self._struggling(user, f)
+            frame = self._analysis("struggling_students", f, school=user.school_id)
         else:
             raise AccessDenied(f"unknown list {kind!r}", reason="bad_request")
         if "school_id" not in frame.columns:
@@ -735,55 +300,6 @@ class Service:
         if f.class_id is not None:
             frame = frame[frame["class_id"] == f.class_id]
         return self._out(self._compared(user, f, frame, "school"), user)
-
-    def _school_rows(self, name: str, f: Filters, school_id: int) -> pd.DataFrame:
-        """Student rows of one school from a per-student summary (standard_scores,
-        student_growth), cached per school; read with a school filter, never the district."""
-        if f.exam is None or f.subject is None:
-            return pd.DataFrame()
-        self.sync()
-        frame = self._cached_rows(name, f.exam, f.subject, f.grade, int(school_id))
-        return frame.copy()
-
-    def _rows_compute(self, name: str, exam: str, subject: str, grade: int | None,
-                      school_id: int) -> pd.DataFrame:
-        start = time.perf_counter()
-        try:
-            frame = self._run(summaries.summary, name, exam=exam, subject=subject, grade=grade,
-                              school_id=school_id)
-        finally:
-            self.timings.append((name, time.perf_counter() - start))
-        if frame is None:
-            spec = summaries.SUMMARIES[name]
-            raise NotAvailable(f"{spec.module}.{spec.function}")
-        return frame
-
-    def _struggling(self, user: User, f: Filters) -> pd.DataFrame:
-        assert user.school_id is not None
-        scores = self._school_rows("standard_scores", f, user.school_id)
-        low = scores[scores["percentile_rank"] < STRUGGLING_SHARE][
-            ["student_key", "student_id", "school_id", "class_id", "total", "z"]]
-        low = low.assign(low_attainment=True)
-        # typed like the rows it is merged with (an untyped empty frame has object columns)
-        growth = scores.iloc[:0][["student_key", "student_id", "school_id", "class_id",
-                                  "total", "z"]].assign(sgp=pd.Series(dtype="float64"))
-        try:
-            g = self._school_rows("student_growth", f, user.school_id)
-        except NotAvailable:
-            g = pd.DataFrame()
-        if not g.empty:
-            g = g[g["sgp"] <= LOW_GROWTH_SGP]
-            growth = g.merge(scores[["student_key", "total", "z"]], on="student_key",
-                             how="left")[list(growth.columns)]
-        both = low.merge(growth, how="outer", on=["student_key", "student_id", "school_id",
-                                                  "class_id", "total", "z"])
-        both["low_attainment"] = both["low_attainment"].fillna(False).astype(bool)
-        both["reason"] = [
-            "both" if a and pd.notna(g) else "low_attainment" if a else "low_growth"
-            for a, g in zip(both["low_attainment"], both["sgp"], strict=True)]
-        tree = self._tree()[["class_id", "class_name"]].drop_duplicates()
-        return (both.merge(tree, on="class_id", how="left").sort_values("total")
-                .drop(columns=["low_attainment"]))
 
     # -- committee ------------------------------------------------------------------------------
     def paper_quality(self, user: User, f: Filters) -> pd.DataFrame:

@@ -10,6 +10,7 @@ Sphinx roles).
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib
 import inspect
 import re
@@ -20,37 +21,22 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from analytics import registry
+
 REGENERATE = "python -m eqm.apidoc > docs/api.md"
+REGENERATE_TYPING = "python -m eqm.apidoc --write-typing"
+INIT_PATH = Path(__file__).resolve().parents[1] / "analytics" / "__init__.py"
 DOC_PATH = Path(__file__).resolve().parents[1] / "docs" / "api.md"
 
-# (anchor, title, modules whose public names belong to the group). A name goes to the first group
-# whose module is its defining module or a parent package of it.
-GROUPS: list[tuple[str, str, tuple[str, ...]]] = [
-    ("warehouse", "Warehouse & import / 数据仓库与导入",
-     ("analytics.warehouse", "analytics.importers", "analytics.demo")),
-    ("scores", "Scores / 成绩分析", ("analytics.scores",)),
-    ("items", "Items / 试题分析", ("analytics.items",)),
-    ("reliability", "Reliability / 信度", ("analytics.reliability",)),
-    ("paper", "Paper / 试卷质量与双向细目表", ("analytics.paper",)),
-    ("hotspots", "Hotspots / 主要出错点", ("analytics.hotspots",)),
-    ("archive", "Archive / 命题档案", ("analytics.archive",)),
-    ("value-added", "Value-added / 增值评价", ("analytics.value_added", "analytics.stats.mixed")),
-    ("growth", "Growth & progress / 成长百分位与进步",
-     ("analytics.growth", "analytics.stats.sgp", "analytics.progress")),
-    ("green", "Green indicators / 绿色指标", ("analytics.green",)),
-    ("gaps", "Group gaps / 群体差异", ("analytics.gaps",)),
-    ("knowledge", "Knowledge points per student / 学生知识点得分", ("analytics.knowledge",)),
-    ("snapshot", "Snapshots & backup / 快照与备份", ("analytics.snapshot",)),
-    ("summaries", "Summaries / 汇总表", ("analytics.summaries",)),
-    ("users", "Users / 用户", ("analytics.users",)),
-    ("export", "Export / 导出", ("analytics.export",)),
-    ("helpers", "Display & lookup helpers / 显示与查询", ("analytics.display", "analytics.lookup")),
-]
+# (anchor, title, modules whose public names belong to the group), from the one table of public
+# names (analytics.registry). A name goes to its entry's group; a module to the first group that
+# declares it (or a parent package of it), or that holds an object defined in it.
+GROUPS: list[tuple[str, str, tuple[str, ...]]] = registry.docs_groups()
 
 # Not in ``analytics.__all__`` but used by every notebook and the README: documented with their
-# module path (``from analytics.display import prepare``).
-EXTRA: list[tuple[str, str]] = [("analytics.display", "prepare"),
-                                ("analytics.lookup", "list_papers")]
+# module path (``from analytics.display import prepare``); the registry's ``module`` reach.
+EXTRA: list[tuple[str, str]] = [(e.module, e.name) for e in registry.documented()
+                                if e.reach == "module"]
 
 # The quick-start of docs/api.md; tests/test_api_docs.py runs it on a small demo warehouse.
 QUICKSTART = '''\
@@ -90,16 +76,29 @@ def public_objects() -> list[tuple[str, str, Any]]:
     return out
 
 
+@functools.cache
+def _module_groups() -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """(anchor, modules) of every group: the modules its entries are declared in, each followed
+    by the module its object is defined in (``analytics.stats.sgp`` for ``analytics.fit_sgp``)."""
+    out: dict[str, dict[str, None]] = {a: {} for a, _t, _m in GROUPS}
+    for e in registry.documented():
+        out[e.group].setdefault(e.module)
+        defined = getattr(getattr(importlib.import_module(e.module), e.name), "__module__", None)
+        if isinstance(defined, str):
+            out[e.group].setdefault(defined)
+    return tuple((a, tuple(m)) for a, m in out.items())
+
+
 def group_of(module: str) -> str:
     """The anchor of the group documenting objects defined in ``module`` (``other`` if none)."""
-    for anchor, _title, modules in GROUPS:
+    for anchor, modules in _module_groups():
         if any(module == m or module.startswith(m + ".") for m in modules):
             return anchor
     return "other"
 
 
 def _module_rank(module: str) -> int:
-    order = [m for _a, _t, modules in GROUPS for m in modules]
+    order = [m for _a, modules in _module_groups() for m in modules]
     for i, m in enumerate(order):
         if module == m or module.startswith(m + "."):
             return i
@@ -325,7 +324,7 @@ def render() -> str:
     objs = public_objects()
     by_group: dict[str, list[tuple[str, str, Any]]] = {}
     for qual, short, obj in objs:
-        by_group.setdefault(group_of(obj.__module__), []).append((qual, short, obj))
+        by_group.setdefault(registry.entry(short).group, []).append((qual, short, obj))
     for members in by_group.values():  # module by module (in GROUPS order), then source order
         members.sort(key=lambda m: (_module_rank(m[2].__module__), m[2].__module__,
                                     inspect.getsourcelines(m[2])[1]))
@@ -382,7 +381,7 @@ def render() -> str:
 
 def _group_packages(anchor: str, mod_name: str) -> list[str]:
     """The modules of group ``anchor`` that are packages above ``mod_name`` (not itself)."""
-    mods = next(m for a, _t, m in GROUPS if a == anchor)
+    mods = dict(_module_groups())[anchor]
     return [g for g in mods if mod_name.startswith(g + ".")
             and hasattr(sys.modules.get(g), "__path__")]
 
@@ -392,7 +391,15 @@ def main(argv: list[str] | None = None) -> int:
                                      description="Write docs/api.md from the docstrings.")
     parser.add_argument("--check", action="store_true",
                         help="exit 1 when docs/api.md differs from the docstrings")
+    parser.add_argument("--write-typing", action="store_true",
+                        help="rewrite the generated typed block of analytics/__init__.py")
     args = parser.parse_args(argv)
+    if args.write_typing:
+        current = INIT_PATH.read_text(encoding="utf-8")
+        new = registry.with_typing_block(current)
+        if new != current:
+            INIT_PATH.write_text(new, encoding="utf-8")
+        return 0
     text = render()
     if args.check:
         current = DOC_PATH.read_text(encoding="utf-8") if DOC_PATH.exists() else ""

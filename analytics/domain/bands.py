@@ -10,6 +10,8 @@
   paper gives none; the 临界生 buffer 5 %.
 * Kelley's (1939) upper and lower groups: 27 % each.
 * The item flags of :func:`analytics.item_stats`.
+* 学困生 (:func:`analytics.struggling_students`): in the district's bottom 10 %, or below
+  the district mean and under the low line (低分线) or with a growth percentile of 20 or less.
 """
 
 from __future__ import annotations
@@ -36,3 +38,11 @@ HARD_P = 0.20          # too hard below
 WEAK_D = 0.20          # weak discrimination below (Ebel: poor)
 OMIT_RATE = 0.10       # many omissions above
 ATTRACTIVE_MIN_SHARE = 0.05  # a distractor discriminating positively counts from this share
+
+# 学困生 (struggling students, analytics.struggling_students): a student is listed when
+STRUGGLING_SHARE = 0.10        # in the district's bottom 10 % (percent_rank < 0.10), or
+STRUGGLING_LINE = "low"        # the total is under this line of the paper (低分线; or "pass"), or
+LOW_GROWTH_SGP = 20            # the growth percentile is ≤ 20 (the bottom fifth);
+STRUGGLING_BELOW_MEAN = True   # the last two only below the district mean (z < 0): an
+                               # above-average student is never 学困生
+STRUGGLING_REASONS = ("bottom_share", "below_low", "below_pass", "low_growth")  # first wins

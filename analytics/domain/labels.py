@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Hashable
 
+from analytics.domain.bands import LOW_GROWTH_SGP, STRUGGLING_SHARE
+
 LANGS = ("zh", "en")
 
 # kind → code → (Chinese, English)
@@ -66,6 +68,17 @@ LABELS: dict[str, dict[Hashable, tuple[str, str]]] = {
                  "cognitive_level": ("认知层次", "cognitive level"),
                  "item_type": ("题型", "item type")},
     "by": {"item": ("小题", "item"), "knowledge_point": ("知识点", "knowledge point")},
+    "struggling_reason": {
+        "bottom_share": (f"成绩在全区后{STRUGGLING_SHARE:.0%}",
+                         f"in the district's bottom {STRUGGLING_SHARE:.0%}"),
+        "below_low": ("低分(低于低分线)", "below the low line"),
+        "below_pass": ("不及格(低于及格线)", "below the pass line"),
+        "low_growth": (f"增长低(增长百分位≤{LOW_GROWTH_SGP})",
+                       f"low growth (growth percentile ≤ {LOW_GROWTH_SGP})"),
+    },
+    "position": {"above": ("高于全区", "above the district"),
+                 "similar": ("与全区相当", "close to the district"),
+                 "below": ("低于全区", "below the district")},
 }
 
 
