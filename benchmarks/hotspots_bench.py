@@ -73,6 +73,7 @@ def phase_pandas(db: Path, exam: str, subject: str, grade: int | None) -> dict[s
     """School × item hotspots the straightforward pandas way."""
     import numpy as np
 
+    from analytics.domain.items import OBJECTIVE_TYPES
     from analytics.hotspots import _compare, bh_qvalues
     from analytics.lookup import resolve_paper
     from analytics.warehouse import Warehouse
@@ -100,7 +101,7 @@ def phase_pandas(db: Path, exam: str, subject: str, grade: int | None) -> dict[s
             dist[f"{c}_d"] = 0.0
         f = _compare(units, dist, "item_id")
         f["q_value"] = bh_qvalues(f["p_value"])
-        wrong = df[df["item_type"].isin(["single", "multiple", "true_false"])
+        wrong = df[df["item_type"].isin(OBJECTIVE_TYPES)
                    & df["answer"].notna() & (df["answer"] != df["answer_key"])]
         top = (wrong.groupby(["school_id", "item_id", "answer"]).size().rename("k")
                .reset_index().sort_values("k", ascending=False)

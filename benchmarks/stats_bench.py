@@ -47,16 +47,17 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def bench_items() -> list[dict[str, Any]]:
+    from analytics.domain.items import COGNITIVE_LEVELS
+
     rng = np.random.default_rng(2026)
     out: list[dict[str, Any]] = []
     kps = [f"知识点{i}" for i in range(1, 11)]
-    levels = ["了解", "理解", "掌握", "运用"]
     for j in range(40):
         kind = ("single" if j < 25 else "multiple" if j < 30 else "fill" if j < 35
                 else "constructed")
         it: dict[str, Any] = {
             "label": str(j + 1), "item_type": kind,
-            "knowledge_points": [kps[j % 10]], "cognitive_level": levels[j % 4],
+            "knowledge_points": [kps[j % 10]], "cognitive_level": COGNITIVE_LEVELS[j % 4],
             "difficulty": float(rng.normal(0, 0.8)), "discrimination": 1.2,
         }
         if kind == "single":
@@ -133,6 +134,7 @@ def phase_sql(db: Path, exam: str, subject: str, grade: int | None,
 
 def phase_pandas(db: Path, exam: str, subject: str, grade: int | None) -> dict[str, Any]:
     """The straightforward pandas way (what a notebook would do)."""
+    from analytics.domain.bands import KELLEY_SHARE
     from analytics.lookup import resolve_paper
     from analytics.warehouse import Warehouse
 
@@ -175,7 +177,7 @@ def phase_pandas(db: Path, exam: str, subject: str, grade: int | None) -> dict[s
     def item_table(x: pd.DataFrame) -> pd.DataFrame:
         t = x.sum(axis=1)
         n = len(x)
-        g = int(np.floor(0.27 * n + 0.5))
+        g = int(np.floor(KELLEY_SHARE * n + 0.5))
         order = t.sort_values(ascending=False, kind="mergesort").index
         up, lo = x.loc[order[:g]], x.loc[order[n - g:]]
         out = pd.DataFrame({"p": x.mean() / maxes,

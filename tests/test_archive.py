@@ -256,6 +256,10 @@ def test_search_filters(archived):
     assert set(search_archive(archived, text="解析1")["label"]) == {"1", "10", "11", "12"}
     with pytest.raises(InputError):
         search_archive(archived, item_type="essay")
+    # every alias of analytics.domain (the specification table's too) is accepted
+    assert search_archive(archived, item_type="作文").equals(cons)
+    assert search_archive(archived, item_type="选择").equals(
+        search_archive(archived, item_type="single"))
     with pytest.raises(InputError):
         search_archive(archived, difficulty="impossible")
 

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from analytics.domain.items import OBJECTIVE_SQL
 from analytics.errors import InputError, ProblemCollector
 from analytics.importers.common import (
     ABSENT_MARKS,
@@ -104,7 +105,7 @@ def scored_sql(item_cols: list[str]) -> list[str]:
     tf_false = _quote_list((*FALSE_WORDS, "B"))
     score_letters = score_answer_sql("ans", "item_type", "answer_key", "max_score",
                                      "partial_score")
-    objective = "('single', 'multiple', 'true_false')"
+    objective = OBJECTIVE_SQL
     distinct = " UNION ALL ".join(
         f"SELECT DISTINCT '{c}' AS col, coalesce({c}, '') AS val FROM _raw" for c in item_cols)
     return [
