@@ -31,17 +31,13 @@ from analytics.errors import InputError, ProblemCollector
 from analytics.importers.common import (
     PROBLEM_CAP,
     ImportResult,
-    Source,
-    detect_header,
     finite_positive,
     header_key,
     item_label_key,
-    load_mapping,
-    load_raw,
     next_id,
     norm_text,
-    open_source,
     parse_number,
+    read_table,
     run_import,
     synonym_index,
     target_extra,
@@ -472,19 +468,11 @@ def import_paper(
     name = Path(path).name
 
     def body() -> ImportResult:
-        maps = load_mapping(mapping)
-        src: Source = open_source(path, sheet if sheet is not None else maps.sheet)
-        try:
-            header = detect_header(
-                src, classify_spec,
-                lambda c: "item" in c and "max_score" in c,
-                maps, "双向细目表(题号、分值)", "a specification table (item, max score)",
-                names=SPEC_SYNONYMS,
-            )
-            load_raw(wh, src, header)
-            warnings = src.warnings
-        finally:
-            src.cleanup()
+        header, _, warnings = read_table(
+            wh, path, sheet=sheet, mapping=mapping, classify=classify_spec,
+            required=lambda c: "item" in c and "max_score" in c,
+            what=("双向细目表(题号、分值)", "a specification table (item, max score)"),
+            names=SPEC_SYNONYMS)
         cols = {c: header.cells[i] for i, c in enumerate(header.canonical) if c is not None}
         picks = ", ".join(
             f"c{header.col(c)} AS {c}" for c in SPEC_SYNONYMS if header.col(c) is not None
