@@ -21,7 +21,7 @@ from analytics.archive import (
 from analytics.display import prepare
 from analytics.domain import label
 from analytics.domain.items import ITEM_TYPES
-from eqm.output import emit, format_option, min_n_option, out_option
+from eqm.output import emit, format_option, min_n_option, out_option, output_options
 from eqm.warehouse import reader, writer
 
 _TYPE_NAMES_ZH = "/".join(label("item_type", t) for t in ITEM_TYPES)
@@ -82,9 +82,7 @@ def add(ctx: click.Context, exam: str, subject: str, grade: int | None, content:
 @click.option("--difficulty", default=None,
               help="难度 very_easy|easy|medium|hard|very_hard 或 容易/较易/中等/较难/难.")
 @click.option("--text", default=None, help="全文检索(题干、解析、分析)/ text search.")
-@format_option
-@out_option
-@min_n_option
+@output_options
 @click.pass_context
 def search(ctx: click.Context, subject: str | None, grade: int | None,
            knowledge_point: str | None, item_type: str | None, difficulty: str | None,
