@@ -37,6 +37,7 @@ from tests.hotspot_fixture import (
     WEAK_SCHOOL,
     build_hotspot_exam,
     hotspot_items,
+    planted_warehouse,
 )
 
 EXAM2 = "第二次监测"
@@ -62,11 +63,9 @@ def content_frame(labels_to_stems: dict[str, str]) -> pd.DataFrame:
 @pytest.fixture
 def archived(tmp_path):
     """The planted exam, archived with content."""
-    wh = Warehouse(tmp_path / "arch.duckdb")
-    build_hotspot_exam(wh)
-    archive_paper(wh, exam=EXAM, subject=SUBJECT, content=content_frame(stems()))
-    yield wh
-    wh.close()
+    for wh in planted_warehouse(tmp_path / "arch.duckdb"):
+        archive_paper(wh, exam=EXAM, subject=SUBJECT, content=content_frame(stems()))
+        yield wh
 
 
 def raw(wh: Warehouse) -> pd.DataFrame:

@@ -1,4 +1,4 @@
-"""The vocabulary lives once, in analytics.domain: the importers, the SQL, i18n and the CLI read it."""
+"""The vocabulary lives once, in analytics.domain: importers, SQL, i18n and the CLI read it."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ def test_the_importer_reads_its_type_words_from_the_domain():
     from analytics.importers.paper import ITEM_TYPES as SPEC_TYPES
 
     assert set(ITEM_TYPE_WORDS) == set(ITEM_TYPES)
-    assert SPEC_TYPES == {header_key(w): code for w, code in ITEM_TYPE_ALIASES.items()}
+    assert {header_key(w): code for w, code in ITEM_TYPE_ALIASES.items()} == SPEC_TYPES
     assert all(ITEM_TYPE_ALIASES[code] == code for code in ITEM_TYPES)
 
 
