@@ -23,13 +23,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from analytics.domain.items import COGNITIVE_LEVELS
 from analytics.item_sums import refresh_item_passes
 from analytics.knowledge import refresh_knowledge_results
 from analytics.warehouse import Warehouse
 
 BENCH_EXAM = "基准监测(40题)"
 BENCH_SUBJECT = "数学"
-LEVELS = ("了解", "理解", "掌握", "运用")
+LEVELS = COGNITIVE_LEVELS
 
 
 def bench_items(n_items: int = 40, seed: int = 2026) -> pd.DataFrame:

@@ -228,14 +228,19 @@ def attainment_sql(level: str) -> str:
     """
 
 
-def ses_sql(level: str) -> str:
-    """Per unit sums for the regression of the z-score (within the paper) on SES."""
-    return f"""
+# CTE ``z``: the present students of ``$paper`` with their total standardised over the paper
+# (``y``; NULL when every total is the same)
+Z_SCORES_CTE = """
         WITH z AS (
             SELECT student_key,
                    (total - avg(total) OVER ()) / nullif(stddev_samp(total) OVER (), 0) AS y
             FROM paper_results WHERE paper_id = $paper AND status = 'present'
-        )
+        )"""
+
+
+def ses_sql(level: str) -> str:
+    """Per unit sums for the regression of the z-score (within the paper) on SES."""
+    return f"""{Z_SCORES_CTE}
         SELECT {key_list(level)}, count(*) AS n, sum(t.ses) AS sx, sum(t.ses * t.ses) AS sxx,
                sum(z.y) AS sy, sum(t.ses * z.y) AS sxy, sum(z.y * z.y) AS syy
         FROM z JOIN student_tree t USING (student_key)
@@ -246,12 +251,7 @@ def ses_sql(level: str) -> str:
 
 def equity_sql(level: str) -> str:
     """Per unit × school sums of the z-score, for the between-school variance share."""
-    return f"""
-        WITH z AS (
-            SELECT student_key,
-                   (total - avg(total) OVER ()) / nullif(stddev_samp(total) OVER (), 0) AS y
-            FROM paper_results WHERE paper_id = $paper AND status = 'present'
-        )
+    return f"""{Z_SCORES_CTE}
         SELECT {key_list(level)}, t.school_id AS sid, count(*) AS n, sum(z.y) AS sy,
                sum(z.y * z.y) AS syy
         FROM z JOIN student_tree t USING (student_key)

@@ -2,7 +2,8 @@
 the specification table (双向细目表) planned vs achieved, and score rates per knowledge point and
 cognitive level at every level.
 
-Bands (defined once, in :mod:`analytics.stats.items`):
+Bands (defined once, in :mod:`analytics.domain.bands`, applied by :mod:`analytics.stats.items`;
+Ebel, R. L. & Frisbie, D. A. (1991), *Essentials of Educational Measurement*, 5th ed.):
 
 * difficulty P: very_easy > .90, easy .70–.90, medium .40–.70, hard .20–.40, very_hard < .20
   (the boundary values belong to the easier band: P = .70 is easy, P = .40 medium);

@@ -73,6 +73,7 @@ from analytics.domain.labels import LABELS, labels_of
 from analytics.errors import InputError, NotFoundError
 from analytics.lookup import resolve_paper
 from analytics.stats.intervals import Z95 as Z95
+from analytics.stats.intervals import normal_interval
 from analytics.stats.mixed import CellStats as CellStats
 from analytics.stats.mixed import REMLFit as REMLFit
 from analytics.stats.mixed import reml_fit as reml_fit
@@ -173,6 +174,14 @@ def categorise(va: npt.ArrayLike, ci_low: npt.ArrayLike, ci_high: npt.ArrayLike,
     out[(lo > 0) & (va >= min_effect)] = "above"
     out[(hi < 0) & (va <= -min_effect)] = "below"
     return out
+
+
+def with_category(frame: pd.DataFrame, min_effect: float = 0.0) -> pd.DataFrame:
+    """Add ``ci_low``, ``ci_high`` (va ∓ 1.96 se) and ``category`` (:func:`categorise`) to a
+    frame with ``va`` and ``se`` (in place; returns the frame)."""
+    frame["ci_low"], frame["ci_high"] = normal_interval(frame["va"], frame["se"])
+    frame["category"] = categorise(frame["va"], frame["ci_low"], frame["ci_high"], min_effect)
+    return frame
 
 
 # --------------------------------------------------------------------------------------------
@@ -288,9 +297,7 @@ def value_added_model(
         est["class_id"] = est["class_id"].astype("Int64")
         out = counts.merge(est, on=["school_id", "class_id"], how="left")
     out["n"] = out["n"].fillna(0).astype(int)
-    out["ci_low"] = out["va"] - Z95 * out["se"]
-    out["ci_high"] = out["va"] + Z95 * out["se"]
-    out["category"] = categorise(out["va"], out["ci_low"], out["ci_high"], min_effect)
+    with_category(out, min_effect)
     out.loc[out["va"].isna(), "category"] = None
     cols = [*keys, "n", "n_missing_prior", "n_missing_covariates", "va", "se", "ci_low",
             "ci_high", "category", "cond_sd"]
@@ -301,8 +308,9 @@ def value_added_model(
 
     names = ["intercept", "prior", *[COVARIATES[c] for c in covs]]
     se_b = np.sqrt(np.diag(fit.beta_cov))
-    fixed = pd.DataFrame({"term": names, "estimate": fit.beta, "se": se_b,
-                          "ci_low": fit.beta - Z95 * se_b, "ci_high": fit.beta + Z95 * se_b})
+    lo, hi = normal_interval(fit.beta, se_b)
+    fixed = pd.DataFrame({"term": names, "estimate": fit.beta, "se": se_b, "ci_low": lo,
+                          "ci_high": hi})
     return VAResult(effects=out, fixed=fixed, fit=fit,
                     n_missing_prior=int(counts["n_missing_prior"].sum()),
                     n_missing_covariates=int(counts["n_missing_covariates"].sum()))
@@ -436,8 +444,7 @@ def value_added_simple(
     out["n"] = g["n"].astype(int)
     out["n_missing_prior"] = g["n_missing_prior"].astype(int)
     out["va"], out["se"] = va, se
-    out["ci_low"], out["ci_high"] = va - Z95 * se, va + Z95 * se
-    out["category"] = categorise(va, out["ci_low"], out["ci_high"], min_effect)
+    with_category(out, min_effect)
     sort = ["school_id"] if level == "school" else ["school_id", "class_id"]
     return out.sort_values(sort).reset_index(drop=True)
 
@@ -524,9 +531,7 @@ def value_added_pooled(
         w=("w", "sum"), wva=("wva", "sum")).reset_index()
     g["va"] = g["wva"] / g["w"]
     g["se"] = 1.0 / np.sqrt(g["w"])
-    g["ci_low"], g["ci_high"] = g["va"] - Z95 * g["se"], g["va"] + Z95 * g["se"]
-    g["category"] = categorise(g["va"], g["ci_low"], g["ci_high"], min_effect)
-    g = g.sort_values("school_id").reset_index(drop=True)
+    g = with_category(g, min_effect).sort_values("school_id").reset_index(drop=True)
     return g[[*keys, "n_pairs", "n", "n_missing_prior", "va", "se", "ci_low", "ci_high",
               "category"]]
 

@@ -21,7 +21,6 @@ Do not run above 100,000 students on the shared machine; the lead runs the 1M ca
 
 from __future__ import annotations
 
-import argparse
 import json
 import resource
 import subprocess
@@ -34,16 +33,13 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from stats_bench import build, pick_paper  # noqa: E402
-
-
-def _timed(label: str, fn: Any, times: dict[str, Any]) -> Any:
-    """Run ``fn``; record [wall seconds, CPU seconds of the process (all DuckDB threads)] —
-    CPU time is the steadier figure on a shared, loaded machine."""
-    t0, c0 = time.perf_counter(), time.process_time()
-    out = fn()
-    times[label] = [time.perf_counter() - t0, time.process_time() - c0]
-    return out
+from stats_bench import (  # noqa: E402
+    _timed,
+    bench_parser,
+    build,
+    phase_command,
+    pick_paper,
+)
 
 
 def phase_sql(db: Path, exam: str, subject: str, grade: int | None,
@@ -73,6 +69,7 @@ def phase_pandas(db: Path, exam: str, subject: str, grade: int | None) -> dict[s
     """School × item hotspots the straightforward pandas way."""
     import numpy as np
 
+    from analytics.domain.items import OBJECTIVE_TYPES
     from analytics.hotspots import _compare, bh_qvalues
     from analytics.lookup import resolve_paper
     from analytics.warehouse import Warehouse
@@ -100,7 +97,7 @@ def phase_pandas(db: Path, exam: str, subject: str, grade: int | None) -> dict[s
             dist[f"{c}_d"] = 0.0
         f = _compare(units, dist, "item_id")
         f["q_value"] = bh_qvalues(f["p_value"])
-        wrong = df[df["item_type"].isin(["single", "multiple", "true_false"])
+        wrong = df[df["item_type"].isin(OBJECTIVE_TYPES)
                    & df["answer"].notna() & (df["answer"] != df["answer_key"])]
         top = (wrong.groupby(["school_id", "item_id", "answer"]).size().rename("k")
                .reset_index().sort_values("k", ascending=False)
@@ -115,15 +112,7 @@ def phase_pandas(db: Path, exam: str, subject: str, grade: int | None) -> dict[s
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--students", type=int, default=50_000)
-    ap.add_argument("--db", type=Path, default=None)
-    ap.add_argument("--exam")
-    ap.add_argument("--subject")
-    ap.add_argument("--grade", type=int, default=None)
-    ap.add_argument("--threads", type=int, default=None)
-    ap.add_argument("--phase", choices=["sql", "pandas"], default=None, help=argparse.SUPPRESS)
-    a = ap.parse_args()
+    a = bench_parser(__doc__ or "").parse_args()
     if a.phase:  # child process
         if a.phase == "sql":
             out = phase_sql(a.db, a.exam, a.subject, a.grade, a.threads)
@@ -143,12 +132,7 @@ def main() -> None:
         a.exam, a.subject, a.grade = pick_paper(a.db)
     results = []
     for phase in ("sql", "pandas"):
-        cmd = [sys.executable, __file__, "--phase", phase, "--db", str(a.db),
-               "--exam", a.exam, "--subject", a.subject]
-        if a.grade is not None:
-            cmd += ["--grade", str(a.grade)]
-        if a.threads:
-            cmd += ["--threads", str(a.threads)]
+        cmd = phase_command(__file__, phase, a.db, a.exam, a.subject, a.grade, a.threads)
         res = subprocess.run(cmd, capture_output=True, text=True, check=True)
         results.append(json.loads(res.stdout.strip().splitlines()[-1]))
     for r in results:

@@ -32,10 +32,12 @@ import numpy as np
 def write_files(folder: Path, n_students: int, n_items: int, seed: int = 20260301
                 ) -> tuple[Path, Path]:
     """Write ``spec.csv`` and ``scores.csv`` into ``folder``; returns their paths."""
+    from analytics.domain import label
+
     rng = np.random.default_rng(seed)
     kinds = (["single"] * 10 + ["multiple"] * 5 + ["true_false"] * 5
              + ["constructed"] * max(n_items - 20, 0))[:n_items]
-    zh = {"single": "单选", "multiple": "多选", "true_false": "判断", "constructed": "解答"}
+    zh = {k: label("item_type", k) for k in set(kinds)}
     spec = folder / "spec.csv"
     keys, maxes = [], []
     with spec.open("w", encoding="utf-8", newline="") as fh:

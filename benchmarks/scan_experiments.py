@@ -40,6 +40,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from analytics.domain.items import OBJECTIVE_SQL  # noqa: E402
 from analytics.hotspots import (  # noqa: E402
     knowledge_sums_wide_sql,
     n_knowledge_points_sql,
@@ -109,7 +110,7 @@ def wrong_options_pass_sql() -> str:  # the release before the staged passes (ad
     many present students chose it (``n_chose``), for every level in one scan: counted per
     school × class × item × answer, rolled up to ``level`` class, school, zone and ``all`` (the
     whole paper; ``unit_id`` NULL)."""
-    return """
+    return f"""
         WITH st AS (
             SELECT pr.student_key, t.zone_id, t.school_id, t.class_id
             FROM paper_results pr JOIN student_tree t ON t.student_key = pr.student_key
@@ -122,7 +123,7 @@ def wrong_options_pass_sql() -> str:  # the release before the staged passes (ad
             JOIN st ON st.student_key = r.student_key
             JOIN items i ON i.item_id = r.item_id
             WHERE r.paper_id = $paper_id
-              AND i.item_type IN ('single', 'multiple', 'true_false')
+              AND i.item_type IN {OBJECTIVE}
               AND r.answer IS NOT NULL AND r.answer <> ''
               AND r.answer IS DISTINCT FROM i.answer_key
             GROUP BY st.school_id, st.class_id, r.item_id, r.answer
@@ -142,7 +143,7 @@ def wrong_options_pass_sql() -> str:  # the release before the staged passes (ad
 
 LEVELS = (("class", "class_id"), ("school", "school_id"), ("zone", "zone_id"),
           ("district", "district_id"), ("all", "NULL"))
-OBJECTIVE = "('single', 'multiple', 'true_false')"
+OBJECTIVE = OBJECTIVE_SQL
 SUMS = ", ".join(f"sum({c}) AS {c}" for c in PASS_SUMS)
 STUDENTS = """
     st AS (

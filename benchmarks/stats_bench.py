@@ -47,26 +47,20 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def bench_items() -> list[dict[str, Any]]:
-    rng = np.random.default_rng(2026)
+    """The bench paper of :func:`analytics.bench.bench_items` (40 items, seed 2026) as the
+    item dicts of ``tests/builders.build_exam``."""
+    from analytics.bench import bench_items as paper
+
     out: list[dict[str, Any]] = []
-    kps = [f"知识点{i}" for i in range(1, 11)]
-    levels = ["了解", "理解", "掌握", "运用"]
-    for j in range(40):
-        kind = ("single" if j < 25 else "multiple" if j < 30 else "fill" if j < 35
-                else "constructed")
+    for r in paper().to_dict("records"):
         it: dict[str, Any] = {
-            "label": str(j + 1), "item_type": kind,
-            "knowledge_points": [kps[j % 10]], "cognitive_level": levels[j % 4],
-            "difficulty": float(rng.normal(0, 0.8)), "discrimination": 1.2,
-        }
-        if kind == "single":
-            it.update(max_score=2, key="ABCD"[j % 4])
-        elif kind == "multiple":
-            it.update(max_score=4, key="AC", partial_score=2)
-        elif kind == "fill":
-            it.update(max_score=3)
-        else:
-            it.update(max_score=8)
+            "label": r["label"], "item_type": r["item_type"],
+            "knowledge_points": [r["knowledge_point"]], "cognitive_level": r["cognitive_level"],
+            "difficulty": r["b"], "discrimination": r["a"], "max_score": r["max_score"]}
+        if isinstance(r["answer_key"], str):
+            it["key"] = r["answer_key"]
+        if r["partial_score"] == r["partial_score"]:  # not NaN
+            it["partial_score"] = r["partial_score"]
         out.append(it)
     return out
 
@@ -98,11 +92,38 @@ def pick_paper(db: Path) -> tuple[str, str, int]:
 
 
 def _timed(label: str, fn: Any, times: dict[str, Any]) -> Any:
-    """Run ``fn``; record [wall seconds, CPU seconds of the process (all DuckDB threads)]."""
+    """Run ``fn``; record [wall seconds, CPU seconds of the process (all DuckDB threads)] —
+    CPU time is the steadier figure on a shared, loaded machine."""
     t0, c0 = time.perf_counter(), time.process_time()
     out = fn()
     times[label] = [time.perf_counter() - t0, time.process_time() - c0]
     return out
+
+
+def bench_parser(doc: str) -> argparse.ArgumentParser:
+    """The options of a benchmark that times its phases in child processes (this one and
+    ``hotspots_bench.py``): the warehouse built or given, the paper, threads, the phase."""
+    ap = argparse.ArgumentParser(description=doc.splitlines()[0])
+    ap.add_argument("--students", type=int, default=50_000)
+    ap.add_argument("--db", type=Path, default=None)
+    ap.add_argument("--exam")
+    ap.add_argument("--subject")
+    ap.add_argument("--grade", type=int, default=None)
+    ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--phase", choices=["sql", "pandas"], default=None, help=argparse.SUPPRESS)
+    return ap
+
+
+def phase_command(script: str, phase: str, db: Path, exam: str, subject: str,
+                  grade: int | None, threads: int | None) -> list[str]:
+    """The command line running one ``phase`` of ``script`` in a fresh process."""
+    cmd = [sys.executable, script, "--phase", phase, "--db", str(db), "--exam", exam,
+           "--subject", subject]
+    if grade is not None:
+        cmd += ["--grade", str(grade)]
+    if threads:
+        cmd += ["--threads", str(threads)]
+    return cmd
 
 
 def phase_sql(db: Path, exam: str, subject: str, grade: int | None,
@@ -133,6 +154,7 @@ def phase_sql(db: Path, exam: str, subject: str, grade: int | None,
 
 def phase_pandas(db: Path, exam: str, subject: str, grade: int | None) -> dict[str, Any]:
     """The straightforward pandas way (what a notebook would do)."""
+    from analytics.domain.bands import KELLEY_SHARE
     from analytics.lookup import resolve_paper
     from analytics.warehouse import Warehouse
 
@@ -175,7 +197,7 @@ def phase_pandas(db: Path, exam: str, subject: str, grade: int | None) -> dict[s
     def item_table(x: pd.DataFrame) -> pd.DataFrame:
         t = x.sum(axis=1)
         n = len(x)
-        g = int(np.floor(0.27 * n + 0.5))
+        g = int(np.floor(KELLEY_SHARE * n + 0.5))
         order = t.sort_values(ascending=False, kind="mergesort").index
         up, lo = x.loc[order[:g]], x.loc[order[n - g:]]
         out = pd.DataFrame({"p": x.mean() / maxes,
@@ -214,15 +236,8 @@ def phase_pandas(db: Path, exam: str, subject: str, grade: int | None) -> dict[s
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--students", type=int, default=50_000)
-    ap.add_argument("--db", type=Path, default=None)
-    ap.add_argument("--exam")
-    ap.add_argument("--subject")
-    ap.add_argument("--grade", type=int, default=None)
-    ap.add_argument("--threads", type=int, default=None)
+    ap = bench_parser(__doc__ or "")
     ap.add_argument("--skip-pandas", action="store_true")
-    ap.add_argument("--phase", choices=["sql", "pandas"], help=argparse.SUPPRESS)
     a = ap.parse_args()
     sys.path.insert(0, str(ROOT))
     if a.phase:
@@ -248,12 +263,7 @@ def main() -> None:
             exam, subject, grade = pick_paper(db)
     phases = ["sql"] if a.skip_pandas else ["sql", "pandas"]
     for ph in phases:
-        cmd = [sys.executable, __file__, "--phase", ph, "--db", str(db), "--exam", exam,
-               "--subject", subject]
-        if grade is not None:
-            cmd += ["--grade", str(grade)]
-        if a.threads:
-            cmd += ["--threads", str(a.threads)]
+        cmd = phase_command(__file__, ph, db, exam, subject, grade, a.threads)
         r = subprocess.run(cmd, capture_output=True, text=True, check=True)
         out = json.loads(r.stdout.strip().splitlines()[-1])
         print(f"\n[{ph}] total {out['total_seconds']:.2f} s wall, {out['total_cpu']:.2f} s CPU,"

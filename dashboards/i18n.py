@@ -12,7 +12,7 @@ from collections.abc import Iterable
 
 import pandas as pd
 
-from analytics.domain.labels import LABELS
+from analytics.domain import label
 
 LANGS = ("zh", "en")
 DEFAULT_LANG = "zh"
@@ -156,35 +156,12 @@ TEXTS: dict[str, tuple[str, str]] = {
     "pages_for_you": ("您可以访问的页面:", "Pages available to you:"),
 }
 
-CODES: dict[str, dict[str, tuple[str, str]]] = {
-    "gender": {"M": ("男", "male"), "F": ("女", "female")},
-    "ownership": {"public": ("公办", "public"), "private": ("民办", "private")},
-    "locality": {"urban": ("城区", "urban"), "rural": ("乡镇", "rural")},
-    "hukou": {"local": ("本地", "local"), "nonlocal": ("外地", "non-local")},
-    "category": {
-        "above": ("显著高于预期", "above expected"),
-        "as_expected": ("符合预期", "as expected"),
-        "expected": ("符合预期", "as expected"),
-        "below": ("显著低于预期", "below expected"),
-    },
-    "role": {
-        "officer": ("教研员", "research officer"),
-        "principal": ("校长", "principal"),
-        "committee": ("命题组", "exam committee"),
-        "admin": ("管理员", "administrator"),
-    },
-    "status": {"present": ("实考", "present"), "absent": ("缺考", "absent"),
-               "void": ("作弊", "void")},
-    "item_type": {"single": ("单选", "single choice"), "multiple": ("多选", "multiple choice"),
-                  "true_false": ("判断", "true/false"), "fill": ("填空", "fill-in"),
-                  "constructed": ("解答", "constructed")},
-    "band": {"A": ("A 优秀", "A"), "B": ("B 良好", "B"), "C": ("C 合格", "C"),
-             "D": ("D 待提高", "D")},
-    # 学困生 reasons: the labels of analytics.struggling_students' codes
-    "reason": {str(code): pair for code, pair in LABELS["struggling_reason"].items()},
-    "position": {"above": ("高于全区", "above the district"),
-                 "similar": ("与全区相当", "close to the district"),
-                 "below": ("低于全区", "below the district")},
+# a code column (or kind) of the dashboards → its kind in analytics.domain's vocabulary, which
+# holds the labels (analytics.domain.label)
+CODES: dict[str, str] = {
+    "gender": "gender", "ownership": "ownership", "locality": "locality", "hukou": "hukou",
+    "category": "va_category", "role": "role", "status": "status", "item_type": "item_type",
+    "band": "grade_band", "reason": "struggling_reason", "position": "position",
 }
 
 COLUMNS: dict[str, tuple[str, str]] = {
@@ -262,8 +239,8 @@ def code_label(kind: str, code: object, lang: str = DEFAULT_LANG) -> str:
     """The label of a stored code, e.g. ``code_label("gender", "M") == "男"``."""
     if code is None or (isinstance(code, float) and code != code):
         return ""
-    pair = CODES.get(kind, {}).get(str(code))
-    return str(code) if pair is None else pair[0 if lang_of(lang) == "zh" else 1]
+    domain_kind = CODES.get(kind)
+    return str(code) if domain_kind is None else label(domain_kind, str(code), lang_of(lang))
 
 
 def column_label(col: str, lang: str = DEFAULT_LANG) -> str:

@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 import pandas as pd
@@ -16,6 +18,17 @@ from analytics.display import (
 )
 
 FORMATS = ("table", "csv", "json", "xlsx")
+Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
+
+
+def options(*decorators: Decorator) -> Decorator:
+    """Several click options (or arguments) as one decorator, listed in the order given."""
+    def apply(f: Callable[..., Any]) -> Callable[..., Any]:
+        for decorate in reversed(decorators):
+            f = decorate(f)
+        return f
+    return apply
+
 
 format_option = click.option(
     "--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True,
@@ -29,6 +42,26 @@ min_n_option = click.option(
     "--min-n", type=int, default=DEFAULT_MIN_N, show_default=True,
     help="Suppress statistics of groups smaller than this.",
 )
+# --format, --out and --min-n: every command that prints a table
+output_options = options(format_option, out_option, min_n_option)
+
+exam_option = click.option("--exam", required=True, help="考试名称 / exam name.")
+subject_option = click.option("--subject", required=True, help="科目 / subject.")
+
+
+def grade_option(help: str = "年级(考试含多个年级时)/ grade, when the exam spans grades.",
+                 **kwargs: Any) -> Decorator:
+    """``--grade`` (an int, default None) with its help text."""
+    return click.option("--grade", **{"type": int, "default": None, "help": help, **kwargs})
+
+
+# the paper an analysis reads: --exam, --subject, --grade
+paper_options = options(exam_option, subject_option, grade_option())
+# a cohort's two exams (value added, growth): --exam, --prior-exam, --subject, --grade
+cohort_options = options(
+    click.option("--exam", required=True, help="当前(出口)考试 / the current (exit) exam."),
+    click.option("--prior-exam", required=True, help="入口考试 / the entry exam."),
+    subject_option, grade_option("年级 / grade of the current paper."))
 
 
 def emit(frame: pd.DataFrame, fmt: str = "table", out: Path | None = None,

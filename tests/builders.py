@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from analytics.domain.items import OBJECTIVE_TYPES
 from analytics.item_sums import refresh_item_passes
 from analytics.knowledge import refresh_knowledge_results
 from analytics.warehouse import Warehouse
@@ -47,7 +48,7 @@ DEFAULT_ITEMS: tuple[dict[str, Any], ...] = (
      "knowledge_points": ["函数", "方程"], "cognitive_level": "运用", "difficulty": 0.8},
 )
 
-OBJECTIVE = ("single", "multiple", "true_false")
+OBJECTIVE = OBJECTIVE_TYPES
 
 
 def _next_id(wh: Warehouse, table: str, col: str) -> int:
@@ -65,6 +66,44 @@ def _letters(options: str, mask: np.ndarray) -> np.ndarray:
 
 def _mask(options: str, letters: str) -> int:
     return sum(1 << options.index(ch) for ch in letters)
+
+
+def _paper_rows(wh: Warehouse, items: list[dict[str, Any]], *, subject: str, grade: int,
+                paper: Mapping[str, Any] | None, need_keys: bool
+                ) -> tuple[int, int, list[dict[str, Any]], dict[str, Any], pd.DataFrame]:
+    """The next exam and paper ids, the ``items`` rows as dicts (with ``true_key``: the answer
+    students know, default the key), the ``papers`` row (``paper`` overrides its fields) and
+    the ``item_knowledge`` rows of a new paper. ``need_keys``: an objective item without a key is
+    an error."""
+    exam_id = _next_id(wh, "exams", "exam_id")
+    paper_id = _next_id(wh, "papers", "paper_id")
+    i0 = _next_id(wh, "items", "item_id")
+    rows = []
+    for j, it in enumerate(items):
+        itype = it.get("item_type", "single")
+        opts = it.get("options") or ("TF" if itype == "true_false" else
+                                     "ABCD" if itype in OBJECTIVE else None)
+        key = it.get("key")
+        if need_keys and itype in OBJECTIVE and not key:
+            raise ValueError(f"item {it['label']}: objective items need a key")
+        rows.append({
+            "item_id": i0 + j, "paper_id": paper_id, "number": j + 1,
+            "label": str(it["label"]), "item_type": itype,
+            "max_score": float(it.get("max_score", 1.0)),
+            "answer_key": key if itype in OBJECTIVE else None,
+            "options": opts,
+            "partial_score": it.get("partial_score"),
+            "cognitive_level": it.get("cognitive_level"),
+            "true_key": it.get("true_key", key) if itype in OBJECTIVE else None,
+        })
+    paper_row = {"paper_id": paper_id, "exam_id": exam_id, "subject": subject, "grade": grade,
+                 "full_score": float(pd.DataFrame(rows)["max_score"].sum()), "has_items": True}
+    paper_row.update(dict(paper or {}))
+    ik = pd.DataFrame(
+        [(i0 + j, kp) for j, it in enumerate(items) for kp in it.get("knowledge_points", [])],
+        columns=["item_id", "knowledge_point"],
+    )
+    return exam_id, paper_id, rows, paper_row, ik
 
 
 def build_exam(
@@ -222,36 +261,9 @@ def build_exam(
     students = students.assign(theta=th)
 
     # -- exam, paper, items ------------------------------------------------------------------
-    exam_id = _next_id(wh, "exams", "exam_id")
-    paper_id = _next_id(wh, "papers", "paper_id")
-    i0 = _next_id(wh, "items", "item_id")
-    rows = []
-    for j, it in enumerate(items):
-        itype = it.get("item_type", "single")
-        opts = it.get("options") or ("TF" if itype == "true_false" else
-                                     "ABCD" if itype in OBJECTIVE else None)
-        key = it.get("key")
-        if itype in OBJECTIVE and not key:
-            raise ValueError(f"item {it['label']}: objective items need a key")
-        rows.append({
-            "item_id": i0 + j, "paper_id": paper_id, "number": j + 1,
-            "label": str(it["label"]), "item_type": itype,
-            "max_score": float(it.get("max_score", 1.0)),
-            "answer_key": key if itype in OBJECTIVE else None,
-            "options": opts,
-            "partial_score": it.get("partial_score"),
-            "cognitive_level": it.get("cognitive_level"),
-            "true_key": it.get("true_key", key) if itype in OBJECTIVE else None,
-        })
+    exam_id, paper_id, rows, paper_row, ik = _paper_rows(
+        wh, items, subject=subject, grade=grade, paper=paper, need_keys=True)
     items_df = pd.DataFrame(rows)
-    full = float(items_df["max_score"].sum())
-    paper_row = {"paper_id": paper_id, "exam_id": exam_id, "subject": subject, "grade": grade,
-                 "full_score": full, "has_items": True}
-    paper_row.update(dict(paper or {}))
-    ik = pd.DataFrame(
-        [(i0 + j, kp) for j, it in enumerate(items) for kp in it.get("knowledge_points", [])],
-        columns=["item_id", "knowledge_point"],
-    )
 
     # -- results and responses ---------------------------------------------------------------
     present = rng.random(n) >= absent_rate
@@ -413,27 +425,9 @@ def build_from_matrix(
         "class_id": [class_ids[(int(s), int(c))] for s, c in zip(s_all, c_all, strict=True)],
         "hukou": "local", "ses": 0.0,
     })
-    exam_id = _next_id(wh, "exams", "exam_id")
-    paper_id = _next_id(wh, "papers", "paper_id")
-    i0 = _next_id(wh, "items", "item_id")
-    rows = []
-    for j, it in enumerate(items):
-        itype = it.get("item_type", "single")
-        opts = it.get("options") or ("TF" if itype == "true_false" else
-                                     "ABCD" if itype in OBJECTIVE else None)
-        rows.append({"item_id": i0 + j, "paper_id": paper_id, "number": j + 1,
-                     "label": str(it["label"]), "item_type": itype,
-                     "max_score": float(it.get("max_score", 1.0)),
-                     "answer_key": it.get("key") if itype in OBJECTIVE else None,
-                     "options": opts, "partial_score": it.get("partial_score"),
-                     "cognitive_level": it.get("cognitive_level")})
-    items_df = pd.DataFrame(rows)
-    ik = pd.DataFrame([(i0 + j, kp) for j, it in enumerate(items)
-                       for kp in it.get("knowledge_points", [])],
-                      columns=["item_id", "knowledge_point"])
-    paper_row = {"paper_id": paper_id, "exam_id": exam_id, "subject": subject, "grade": grade,
-                 "full_score": float(items_df["max_score"].sum()), "has_items": True}
-    paper_row.update(dict(paper or {}))
+    exam_id, paper_id, rows, paper_row, ik = _paper_rows(
+        wh, items, subject=subject, grade=grade, paper=paper, need_keys=False)
+    items_df = pd.DataFrame(rows).drop(columns=["true_key"])
     ans = (np.full((n, k), None, dtype=object) if answers is None
            else np.asarray(answers, dtype=object))
     responses = pd.DataFrame({

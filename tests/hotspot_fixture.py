@@ -14,6 +14,8 @@ changed in place:
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -137,3 +139,12 @@ def build_hotspot_exam(wh: Warehouse, seed: int = 7, plant: bool = True,
         refresh_item_passes(wh, b["paper_id"])
     b["responses"] = resp
     return b
+
+
+def planted_warehouse(path: Path) -> Iterator[Warehouse]:
+    """A warehouse at ``path`` holding the planted exam (for a fixture: ``yield from``), closed
+    at the end."""
+    wh = Warehouse(path)
+    build_hotspot_exam(wh)
+    yield wh
+    wh.close()

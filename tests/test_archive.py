@@ -37,6 +37,7 @@ from tests.hotspot_fixture import (
     WEAK_SCHOOL,
     build_hotspot_exam,
     hotspot_items,
+    planted_warehouse,
 )
 
 EXAM2 = "第二次监测"
@@ -62,11 +63,9 @@ def content_frame(labels_to_stems: dict[str, str]) -> pd.DataFrame:
 @pytest.fixture
 def archived(tmp_path):
     """The planted exam, archived with content."""
-    wh = Warehouse(tmp_path / "arch.duckdb")
-    build_hotspot_exam(wh)
-    archive_paper(wh, exam=EXAM, subject=SUBJECT, content=content_frame(stems()))
-    yield wh
-    wh.close()
+    for wh in planted_warehouse(tmp_path / "arch.duckdb"):
+        archive_paper(wh, exam=EXAM, subject=SUBJECT, content=content_frame(stems()))
+        yield wh
 
 
 def raw(wh: Warehouse) -> pd.DataFrame:
@@ -256,6 +255,10 @@ def test_search_filters(archived):
     assert set(search_archive(archived, text="解析1")["label"]) == {"1", "10", "11", "12"}
     with pytest.raises(InputError):
         search_archive(archived, item_type="essay")
+    # every alias of analytics.domain (the specification table's too) is accepted
+    assert search_archive(archived, item_type="作文").equals(cons)
+    assert search_archive(archived, item_type="选择").equals(
+        search_archive(archived, item_type="single"))
     with pytest.raises(InputError):
         search_archive(archived, difficulty="impossible")
 

@@ -18,7 +18,7 @@ from analytics.users import add_user
 from analytics.warehouse import Warehouse
 from dashboards import ids
 from tests.builders import build_exam
-from tests.dash_client import PASSWORD, csrf, login
+from tests.dash_client import PASSWORD, csrf, login, page_request
 
 
 @pytest.fixture(scope="module")
@@ -222,15 +222,7 @@ def test_refusals_in_english(app: Any) -> None:
 
 def test_page_refusal_names_the_roles_it_is_for(app: Any) -> None:
     client = login(app, "p1")
-    deps = client.get("/_dash-dependencies").get_json()
-    router = next(d for d in deps if "_pages_content" in d["output"])
-    body = {"output": router["output"],
-            "outputs": [{"id": "_pages_content", "property": "children"},
-                        {"id": "_pages_store", "property": "data"}],
-            "inputs": [{"id": "_pages_location", "property": "pathname",
-                        "value": "/officer/overview"},
-                       {"id": "_pages_location", "property": "search", "value": ""}],
-            "state": [], "changedPropIds": ["_pages_location.pathname"]}
+    body = page_request(client, "/officer/overview")
     text = json.dumps(post(client, body).get_json(), ensure_ascii=False)
     assert "eqm-refused" in text and "仅供教研员使用" in text and "其他学校" not in text
 
@@ -369,14 +361,7 @@ def test_crafted_callback_for_another_school_is_refused(app: Any, db: Path,
 def test_crafted_page_url_for_another_school_is_refused(app: Any, db: Path) -> None:
     names = school_names(app)
     client = login(app, "p1")
-    deps = client.get("/_dash-dependencies").get_json()
-    router = next(d for d in deps if "_pages_content" in d["output"])
-    body = {"output": router["output"],
-            "outputs": [{"id": "_pages_content", "property": "children"},
-                        {"id": "_pages_store", "property": "data"}],
-            "inputs": [{"id": "_pages_location", "property": "pathname", "value": "/principal"},
-                       {"id": "_pages_location", "property": "search", "value": "?school=2"}],
-            "state": [], "changedPropIds": ["_pages_location.search"]}
+    body = page_request(client, "/principal", "?school=2", changed="search")
     text = json.dumps(post(client, body).get_json(), ensure_ascii=False)
     assert "eqm-refused" in text
     assert names[2] not in text

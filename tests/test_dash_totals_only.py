@@ -25,7 +25,7 @@ from analytics.warehouse import Warehouse
 from dashboards import ids
 from dashboards.service import Filters, Service
 from tests.builders import build_exam
-from tests.dash_client import PASSWORD, csrf, login
+from tests.dash_client import PASSWORD, csrf, login, started_app
 
 TOTALS_EXAM = "期中总分"
 TOTALS = {"exam": TOTALS_EXAM, "subject": "数学", "grade": 8}
@@ -60,12 +60,7 @@ def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def app(db: Path) -> Iterator[Any]:
-    from dashboards.app import create_app
-
-    app = create_app(db, secret_key="q" * 64)
-    login(app, "officer").get("/_dash-layout")  # first request: Dash adds the pages router
-    yield app
-    app.server.config["EQM_SERVICE"].close()
+    yield from started_app(db, secret_key="q" * 64)
 
 
 def _outputs(out: str) -> Any:

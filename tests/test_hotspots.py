@@ -28,6 +28,7 @@ from tests.hotspot_fixture import (
     WEAK_KP,
     WEAK_SCHOOL,
     build_hotspot_exam,
+    planted_warehouse,
 )
 
 ITEM_COLS = [
@@ -47,12 +48,7 @@ KP_COLS = [
 
 @pytest.fixture(scope="module")
 def planted(tmp_path_factory):
-    from analytics.warehouse import Warehouse
-
-    wh = Warehouse(tmp_path_factory.mktemp("hot") / "w.duckdb")
-    build_hotspot_exam(wh)
-    yield wh
-    wh.close()
+    yield from planted_warehouse(tmp_path_factory.mktemp("hot") / "w.duckdb")
 
 
 def raw_x(wh) -> pd.DataFrame:

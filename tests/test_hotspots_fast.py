@@ -11,15 +11,12 @@ from hypothesis import strategies as st
 
 from analytics.hotspots import _pair_positions, _sort_positions, error_hotspots
 from analytics.warehouse import Warehouse
-from tests.hotspot_fixture import EXAM, SUBJECT, build_hotspot_exam
+from tests.hotspot_fixture import EXAM, SUBJECT, planted_warehouse
 
 
 @pytest.fixture(scope="module")
 def planted(tmp_path_factory):
-    wh = Warehouse(tmp_path_factory.mktemp("hotfast") / "w.duckdb")
-    build_hotspot_exam(wh)
-    yield wh
-    wh.close()
+    yield from planted_warehouse(tmp_path_factory.mktemp("hotfast") / "w.duckdb")
 
 
 def straight_wrong_options(wh) -> pd.DataFrame:

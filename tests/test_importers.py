@@ -20,6 +20,7 @@ from analytics.importers import (
     import_survey,
     import_totals,
 )
+from tests.tables import assert_same_tables, table_contents
 
 EXAM, SUBJECT, GRADE = "2026春监测", "数学", 9
 
@@ -68,19 +69,10 @@ def scores_file(tmp_path: Path, rows: list[list[str]] | None = None, *, title: b
 
 def snapshot(wh) -> dict[str, pd.DataFrame]:
     """Every table's full content, sorted, for before/after comparisons."""
-    out = {}
-    for t in wh.tables():
-        if t in ("import_log", "schema_version"):
-            continue
-        frame = wh.df(f"SELECT * FROM {t}")
-        out[t] = frame.sort_values(list(frame.columns)).reset_index(drop=True)
-    return out
+    return table_contents(wh, skip=("import_log", "schema_version"))
 
 
-def assert_same(a: dict[str, pd.DataFrame], b: dict[str, pd.DataFrame]) -> None:
-    assert a.keys() == b.keys()
-    for t in a:
-        pd.testing.assert_frame_equal(a[t], b[t], check_dtype=False, obj=t)
+assert_same = assert_same_tables
 
 
 def results(wh) -> dict[str, tuple[str, float | None]]:

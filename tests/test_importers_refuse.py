@@ -28,6 +28,7 @@ from analytics.importers import (
 from analytics.importers.common import MAX_CELL_CHARS, MAX_COLUMNS, load_mapping
 from analytics.warehouse import Warehouse
 from eqm.cli import cli
+from tests.tables import assert_same_tables, table_contents
 
 EXAM, SUBJECT = "2026春监测", "数学"
 SPEC = ("题号,题型,分值,答案\n1,单选,3,B\n2,多选,4,ACD\n3,判断,2,对\n4,填空,4,\n5,解答,10,\n")
@@ -49,20 +50,12 @@ def snapshot_tables(db: Path) -> dict[str, pd.DataFrame]:
 
     ``import_log`` is compared without the rows a refusal is meant to add (outcome
     ``rejected``)."""
-    out = {}
     with Warehouse(db) as wh:
-        for t in wh.tables():
-            frame = wh.df(f'SELECT * FROM "{t}"')
-            if t == "import_log":
-                frame = frame[frame["outcome"] != "rejected"]
-            out[t] = frame.sort_values(list(frame.columns)).reset_index(drop=True)
-    return out
+        return table_contents(
+            wh, rows={"import_log": lambda frame: frame[frame["outcome"] != "rejected"]})
 
 
-def assert_unchanged(before: dict[str, pd.DataFrame], after: dict[str, pd.DataFrame]) -> None:
-    assert before.keys() == after.keys()
-    for t in before:
-        pd.testing.assert_frame_equal(before[t], after[t], check_dtype=False, obj=t)
+assert_unchanged = assert_same_tables
 
 
 @pytest.fixture(scope="module")

@@ -62,7 +62,7 @@ from analytics.warehouse import Warehouse
 from dashboards import ids
 from dashboards.service import AccessDenied, Filters, NotAvailable, Service
 from tests.builders import build_exam
-from tests.dash_client import PASSWORD, csrf, login
+from tests.dash_client import PASSWORD, csrf, login, started_app
 from tests.fingerprint import fingerprint
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -114,12 +114,7 @@ def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def app(db: Path) -> Iterator[Any]:
-    from dashboards.app import create_app
-
-    app = create_app(db, secret_key="s" * 64)
-    login(app, "officer").get("/_dash-layout")  # first request: Dash adds the pages router
-    yield app
-    app.server.config["EQM_SERVICE"].close()
+    yield from started_app(db, secret_key="s" * 64)
 
 
 @pytest.fixture(scope="module")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from analytics.domain.items import OBJECTIVE_SQL
 from analytics.stats.items import (
     KELLEY_SHARE,
     difficulty_band_sql,
@@ -57,14 +58,14 @@ def admin_items_sql() -> str:
 
 def admin_options_sql() -> str:
     """Per objective item × chosen answer: counts overall and in the upper/lower groups."""
-    return _groups_cte() + """
+    return _groups_cte() + f"""
         SELECT r.item_id, r.answer AS option, count(*) AS n_chose,
                count(*) FILTER (WHERE g.is_upper) AS n_upper_chose,
                count(*) FILTER (WHERE g.is_lower) AS n_lower_chose
         FROM responses r
         JOIN g ON g.student_key = r.student_key
         JOIN items i ON i.item_id = r.item_id
-        WHERE r.paper_id = $paper_id AND i.item_type IN ('single', 'multiple', 'true_false')
+        WHERE r.paper_id = $paper_id AND i.item_type IN {OBJECTIVE_SQL}
           AND r.answer IS NOT NULL AND r.answer <> ''
         GROUP BY r.item_id, r.answer
     """

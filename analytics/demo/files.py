@@ -36,6 +36,7 @@ import pyarrow.csv as pacsv
 
 from analytics.demo import names as N
 from analytics.demo.district import DemoDistrict, DemoPaper, survey_codebook, survey_name
+from analytics.domain.items import OBJECTIVE_TYPES
 
 XLSX_MAX_ROWS = 30_000
 CHUNK_ROWS = 100_000
@@ -164,7 +165,7 @@ def _item_arrays(p: DemoPaper, sl: slice, absent_cells: bool) -> list[pa.Array]:
         r = raw[:, j]
         blank = (r < 0) | absent
         t = item["item_type"]
-        if t in ("single", "true_false", "multiple"):
+        if t in OBJECTIVE_TYPES:
             labels = list(item["candidates"] if t == "multiple" else item["options"])
             arr: pa.Array = _dict_col(np.maximum(r, 0), labels, blank).cast(pa.string())
         elif float(item["step"]).is_integer():

@@ -13,7 +13,7 @@ import pandas as pd
 
 from analytics.demo import names as N
 from analytics.demo.base import SUBJECTS, _rng
-from analytics.domain.items import ITEM_TYPES
+from analytics.domain.items import COGNITIVE_LEVELS, ITEM_TYPES
 from analytics.domain.labels import label
 
 
@@ -98,7 +98,7 @@ TEMPLATES: dict[tuple[str, int], tuple[Section, ...]] = {
 # Papers whose last question is printed in parts (max scores of the parts sum to its points).
 SPLIT_LAST: dict[tuple[str, int], tuple[float, ...]] = {("数学", 9): (6, 8), ("科学", 9): (5, 7)}
 
-COGNITIVE = ("了解", "理解", "掌握", "运用")
+COGNITIVE = COGNITIVE_LEVELS
 COGNITIVE_P = {
     "single": (0.40, 0.45, 0.15, 0.0), "true_false": (0.6, 0.4, 0.0, 0.0),
     "multiple": (0.0, 0.5, 0.5, 0.0), "fill": (0.0, 0.4, 0.5, 0.1),

@@ -46,9 +46,11 @@ LABELS: dict[str, dict[Hashable, tuple[str, str]]] = {
     "grade_band": {"A": ("A等", "band A"), "B": ("B等", "band B"), "C": ("C等", "band C"),
                    "D": ("D等", "band D")},
     "kelley_group": {"upper": ("高分组", "upper group"), "lower": ("低分组", "lower group")},
-    "va_category": {"above": ("显著高于预期", "significantly above expected"),
+    # the interval lies above (below) 0; "significant" is said in Chinese, where 高于预期 alone
+    # would read as any positive value, and by the interval in English reports
+    "va_category": {"above": ("显著高于预期", "above expected"),
                     "as_expected": ("符合预期", "as expected"),
-                    "below": ("显著低于预期", "significantly below expected")},
+                    "below": ("显著低于预期", "below expected")},
     "va_method": {"mlm": ("多层模型", "multilevel model"),
                   "residual": ("入口定出口(残差)", "mean residual"),
                   "zchange": ("标准分变化", "change in mean z"),
@@ -68,6 +70,8 @@ LABELS: dict[str, dict[Hashable, tuple[str, str]]] = {
                  "cognitive_level": ("认知层次", "cognitive level"),
                  "item_type": ("题型", "item type")},
     "by": {"item": ("小题", "item"), "knowledge_point": ("知识点", "knowledge point")},
+    "role": {"officer": ("教研员", "research officer"), "principal": ("校长", "principal"),
+             "committee": ("命题组", "exam committee"), "admin": ("管理员", "administrator")},
     "struggling_reason": {
         "bottom_share": (f"成绩在全区后{STRUGGLING_SHARE:.0%}",
                          f"in the district's bottom {STRUGGLING_SHARE:.0%}"),
@@ -76,6 +80,7 @@ LABELS: dict[str, dict[Hashable, tuple[str, str]]] = {
         "low_growth": (f"增长低(增长百分位≤{LOW_GROWTH_SGP})",
                        f"low growth (growth percentile ≤ {LOW_GROWTH_SGP})"),
     },
+    # a school's figure against the district's (the school profile)
     "position": {"above": ("高于全区", "above the district"),
                  "similar": ("与全区相当", "close to the district"),
                  "below": ("低于全区", "below the district")},

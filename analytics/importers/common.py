@@ -404,6 +404,35 @@ def load_raw(wh: Warehouse, src: Source, header: Header, *, empty_ok: bool = Fal
     return n
 
 
+def read_table(
+    wh: Warehouse,
+    path: str | Path,
+    *,
+    sheet: str | int | None,
+    mapping: str | Path | None,
+    classify: Callable[[str], str | None],
+    required: Callable[[list[str | None]], bool],
+    what: tuple[str, str],
+    names: Iterable[str] = (),
+    empty_ok: bool = False,
+) -> tuple[Header, int, list[str]]:
+    """Every importer's reading step: the mapping file, the file (``sheet``, else the mapping's
+    sheet), its header row (:func:`detect_header`; ``what`` names the table in Chinese and
+    English for the message when none is found) and its rows into ``_raw`` (:func:`load_raw`).
+
+    Returns the header, the number of data rows and the reader's warnings; the converted copy
+    of the file is removed whatever happens.
+    """
+    maps = load_mapping(mapping)
+    src = open_source(path, sheet if sheet is not None else maps.sheet)
+    try:
+        header = detect_header(src, classify, required, maps, *what, names=names)
+        n = load_raw(wh, src, header, empty_ok=empty_ok)
+        return header, n, src.warnings
+    finally:
+        src.cleanup()
+
+
 # --------------------------------------------------------------------------------------------
 # Problems found by SQL
 # --------------------------------------------------------------------------------------------

@@ -24,21 +24,20 @@ from typing import Any
 
 import pandas as pd
 
+from analytics.domain.items import ITEM_TYPE_ALIASES, OBJECTIVE_SQL
+from analytics.domain.items import ITEM_TYPES as TYPE_CODES
+from analytics.domain.labels import label as code_label
 from analytics.errors import InputError, ProblemCollector
 from analytics.importers.common import (
     PROBLEM_CAP,
     ImportResult,
-    Source,
-    detect_header,
     finite_positive,
     header_key,
     item_label_key,
-    load_mapping,
-    load_raw,
     next_id,
     norm_text,
-    open_source,
     parse_number,
+    read_table,
     run_import,
     synonym_index,
     target_extra,
@@ -59,21 +58,9 @@ SPEC_SYNONYMS: dict[str, tuple[str, ...]] = {
 }
 _SPEC_INDEX = synonym_index(SPEC_SYNONYMS)
 
-ITEM_TYPES: dict[str, str] = {}
-for _t, _words in {
-    "single": ("单选", "单选题", "选择", "选择题", "单项选择", "单项选择题", "single", "sc", "mc1"),
-    "multiple": ("多选", "多选题", "多项选择", "多项选择题", "不定项", "不定项选择", "不定项选择题",
-                 "multiple", "mc"),
-    "true_false": ("判断", "判断题", "是非题", "true_false", "tf", "truefalse"),
-    "fill": ("填空", "填空题", "fill"),
-    "constructed": ("解答", "解答题", "主观", "主观题", "简答", "简答题", "作文", "计算", "计算题",
-                    "综合", "综合题", "阅读", "阅读题", "应用题", "实验题", "探究题", "写作",
-                    "听力", "constructed", "open"),
-}.items():
-    for _w in _words:
-        ITEM_TYPES[header_key(_w)] = _t
-
-OBJECTIVE = ("single", "multiple", "true_false")
+# 题型 as written (header_key form) → code: every alias of analytics.domain
+ITEM_TYPES: dict[str, str] = {header_key(w): code for w, code in ITEM_TYPE_ALIASES.items()}
+_TYPE_NAMES = "/".join(code_label("item_type", code) for code in TYPE_CODES)
 TRUE_WORDS = ("T", "对", "√", "✓", "Y", "正确", "是", "TRUE")
 FALSE_WORDS = ("F", "错", "×", "✗", "X", "N", "错误", "否", "FALSE")
 _KP_SPLIT = re.compile(r"[;；、,，/|]+")
@@ -151,7 +138,7 @@ def parse_spec(frame: pd.DataFrame, cols: dict[str, str], problems: ProblemColle
             kind = ITEM_TYPES.get(header_key(kind_raw))
             if kind is None:
                 problems.add(row, cols.get("item_type"), f"题型「{kind_raw}」无法识别",
-                             f"item type {kind_raw!r} not recognised (单选/多选/判断/填空/解答)")
+                             f"item type {kind_raw!r} not recognised ({_TYPE_NAMES})")
                 continue
         elif key_raw:
             kind = "single" if len(key_raw) == 1 else "multiple"
@@ -332,7 +319,7 @@ def rescore_sql() -> str:
                                                          'i.partial_score')}
         FROM items i
         WHERE r.item_id = i.item_id AND r.paper_id = $p AND r.answer IS NOT NULL
-          AND i.item_type IN ('single', 'multiple', 'true_false')
+          AND i.item_type IN {OBJECTIVE_SQL}
     """
 
 
@@ -481,19 +468,11 @@ def import_paper(
     name = Path(path).name
 
     def body() -> ImportResult:
-        maps = load_mapping(mapping)
-        src: Source = open_source(path, sheet if sheet is not None else maps.sheet)
-        try:
-            header = detect_header(
-                src, classify_spec,
-                lambda c: "item" in c and "max_score" in c,
-                maps, "双向细目表(题号、分值)", "a specification table (item, max score)",
-                names=SPEC_SYNONYMS,
-            )
-            load_raw(wh, src, header)
-            warnings = src.warnings
-        finally:
-            src.cleanup()
+        header, _, warnings = read_table(
+            wh, path, sheet=sheet, mapping=mapping, classify=classify_spec,
+            required=lambda c: "item" in c and "max_score" in c,
+            what=("双向细目表(题号、分值)", "a specification table (item, max score)"),
+            names=SPEC_SYNONYMS)
         cols = {c: header.cells[i] for i, c in enumerate(header.canonical) if c is not None}
         picks = ", ".join(
             f"c{header.col(c)} AS {c}" for c in SPEC_SYNONYMS if header.col(c) is not None

@@ -149,14 +149,15 @@ def new_schools_sql() -> str:
     """
 
 
-def new_classes_sql() -> str:
-    """Classes of new students (school × grade × class name) not yet known."""
-    return """
+def new_classes_sql(rows: str = "_new") -> str:
+    """The classes (school × grade × class name) of the rows of ``rows`` (a trusted temp-table
+    name: ``_new``, the new students of a results file, or ``_rows``, a roster) not yet known."""
+    return f"""
         INSERT INTO classes (class_id, school_id, grade, name)
         SELECT (SELECT coalesce(max(class_id), 0) FROM classes)
                    + row_number() OVER (ORDER BY school_id, grade, klass),
                school_id, grade, klass
-        FROM (SELECT DISTINCT l.school_id, r.grade, r.klass FROM _new r
+        FROM (SELECT DISTINCT l.school_id, r.grade, r.klass FROM {rows} r
               JOIN _school_lookup l ON l.key = r.school
               WHERE r.klass IS NOT NULL AND r.grade IS NOT NULL) n
         ANTI JOIN classes c ON c.school_id = n.school_id AND c.grade = n.grade

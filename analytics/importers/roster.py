@@ -15,14 +15,11 @@ from analytics.errors import InputError, ProblemCollector
 from analytics.importers.common import (
     PROBLEM_CAP,
     ImportResult,
-    detect_header,
     header_key,
-    load_mapping,
-    load_raw,
     new_schools_note,
     next_id,
     number_sql,
-    open_source,
+    read_table,
     run_import,
     sql_problems,
     synonym_index,
@@ -34,6 +31,7 @@ from analytics.importers.people import (
     gender_sql,
     grade_lookup,
     max_school_id,
+    new_classes_sql,
     school_lookup_sql,
     schools_after,
 )
@@ -183,15 +181,7 @@ def write_roster_sql() -> list[str]:
                  LEFT JOIN zones z ON z.district_id = $d AND z.name = r.zone
                  GROUP BY l.school_id) a
            WHERE sc.school_id = a.school_id""",
-        """INSERT INTO classes (class_id, school_id, grade, name)
-           SELECT (SELECT coalesce(max(class_id), 0) FROM classes)
-                      + row_number() OVER (ORDER BY school_id, grade, klass),
-                  school_id, grade, klass
-           FROM (SELECT DISTINCT l.school_id, r.grade, r.klass FROM _rows r
-                 JOIN _school_lookup l ON l.key = r.school
-                 WHERE r.klass IS NOT NULL AND r.grade IS NOT NULL) n
-           ANTI JOIN classes c ON c.school_id = n.school_id AND c.grade = n.grade
-                              AND c.name = n.klass""",
+        new_classes_sql("_rows"),
         """CREATE OR REPLACE TEMP TABLE _resolved AS
            SELECT r.*, l.school_id, c.class_id FROM _rows r
            JOIN _school_lookup l ON l.key = r.school
@@ -268,17 +258,11 @@ def import_roster(
     target += target_extra(sheet, mapping)
 
     def body() -> ImportResult:
-        maps = load_mapping(mapping)
-        src = open_source(path, sheet if sheet is not None else maps.sheet)
-        try:
-            header = detect_header(src, classify_roster_header,
-                                   lambda c: "student_id" in c and "school" in c, maps,
-                                   "名册(考号、学校)", "a roster (student id, school)",
-                                   names=ROSTER_SYNONYMS)
-            n = load_raw(wh, src, header, empty_ok=True)
-            warnings = src.warnings
-        finally:
-            src.cleanup()
+        header, n, warnings = read_table(
+            wh, path, sheet=sheet, mapping=mapping, classify=classify_roster_header,
+            required=lambda c: "student_id" in c and "school" in c,
+            what=("名册(考号、学校)", "a roster (student id, school)"), names=ROSTER_SYNONYMS,
+            empty_ok=True)
         if n == 0:
             msg = (f"{name}: 名册中没有学生(0 名学生),未做任何改动 / the roster lists no students "
                    "(0 students); nothing was changed")

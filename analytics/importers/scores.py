@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from analytics.domain.items import OBJECTIVE_SQL
 from analytics.errors import InputError, ProblemCollector
 from analytics.importers.common import (
     ABSENT_MARKS,
@@ -32,14 +33,11 @@ from analytics.importers.common import (
     Header,
     ImportResult,
     cell_sql,
-    detect_header,
     header_key,
     item_label_key,
-    load_mapping,
-    load_raw,
     new_schools_note,
     number_sql,
-    open_source,
+    read_table,
     run_import,
     sql_problems,
     synonym_index,
@@ -104,7 +102,7 @@ def scored_sql(item_cols: list[str]) -> list[str]:
     tf_false = _quote_list((*FALSE_WORDS, "B"))
     score_letters = score_answer_sql("ans", "item_type", "answer_key", "max_score",
                                      "partial_score")
-    objective = "('single', 'multiple', 'true_false')"
+    objective = OBJECTIVE_SQL
     distinct = " UNION ALL ".join(
         f"SELECT DISTINCT '{c}' AS col, coalesce({c}, '') AS val FROM _raw" for c in item_cols)
     return [
@@ -358,22 +356,14 @@ def import_scores(
         items = wh.df(
             "SELECT item_id, number, label, item_type, max_score, answer_key, options, "
             "partial_score FROM items WHERE paper_id = $p ORDER BY number", {"p": paper_id})
-        maps = load_mapping(mapping)
         say("读取文件 / reading the file")
-        src = open_source(path, sheet if sheet is not None else maps.sheet)
-        try:
-            header = detect_header(
-                src, classify_score_header,
-                lambda c: "student_id" in c and any(x and x.startswith("item:") for x in c),
-                maps, "成绩(考号与小题列)", "a marking export (student id and item columns)",
-                names=[*SCORE_SYNONYMS, "item:"],
-            )
-            problems = ProblemCollector(name, cap=PROBLEM_CAP)
-            cols = _map_items(header, items, problems)
-            n = load_raw(wh, src, header)
-            warnings = src.warnings
-        finally:
-            src.cleanup()
+        header, n, warnings = read_table(
+            wh, path, sheet=sheet, mapping=mapping, classify=classify_score_header,
+            required=lambda c: "student_id" in c and any(x and x.startswith("item:") for x in c),
+            what=("成绩(考号与小题列)", "a marking export (student id and item columns)"),
+            names=[*SCORE_SYNONYMS, "item:"])
+        problems = ProblemCollector(name, cap=PROBLEM_CAP)
+        cols = _map_items(header, items, problems)
         if cols.empty:
             problems.raise_if_any()
         say(f"校验 {n} 行 / validating {n} rows")

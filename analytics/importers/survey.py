@@ -15,13 +15,10 @@ from analytics.importers.common import (
     PROBLEM_CAP,
     ImportResult,
     cell_sql,
-    detect_header,
     header_key,
-    load_mapping,
-    load_raw,
     next_id,
     number_sql,
-    open_source,
+    read_table,
     run_import,
     sql_problems,
     synonym_index,
@@ -108,17 +105,11 @@ def import_survey(
     target += target_extra(sheet, mapping)
 
     def body() -> ImportResult:
-        maps = load_mapping(mapping)
-        src = open_source(path, sheet if sheet is not None else maps.sheet)
-        try:
-            header = detect_header(src, classify_survey_header,
-                                   lambda c: "student_id" in c and "question" in c, maps,
-                                   "问卷(考号与题目列)", "a questionnaire (student id, questions)",
-                                   names=[*PERSON_SYNONYMS, "question"])
-            n = load_raw(wh, src, header)
-            warnings = src.warnings
-        finally:
-            src.cleanup()
+        header, n, warnings = read_table(
+            wh, path, sheet=sheet, mapping=mapping, classify=classify_survey_header,
+            required=lambda c: "student_id" in c and "question" in c,
+            what=("问卷(考号与题目列)", "a questionnaire (student id, questions)"),
+            names=[*PERSON_SYNONYMS, "question"])
         problems = ProblemCollector(name, cap=PROBLEM_CAP)
         q_cols: list[tuple[str, str]] = []
         seen: dict[str, str] = {}

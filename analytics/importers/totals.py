@@ -18,15 +18,12 @@ from analytics.importers.common import (
     VOID_MARKS,
     ImportResult,
     cell_sql,
-    detect_header,
     finite_positive,
     header_key,
-    load_mapping,
-    load_raw,
     new_schools_note,
     next_id,
     number_sql,
-    open_source,
+    read_table,
     run_import,
     sql_problems,
     synonym_index,
@@ -172,18 +169,11 @@ def import_totals(
             raise InputError(
                 f"「{exam}」{subject} 已有双向细目表,请用 `eqm import scores` 导入小题得分 / this "
                 "paper has a specification table: import item scores with `eqm import scores`")
-        maps = load_mapping(mapping)
         say("读取文件 / reading the file")
-        src = open_source(path, sheet if sheet is not None else maps.sheet)
-        try:
-            header = detect_header(src, classify_total_header,
-                                   lambda c: "student_id" in c and "total" in c, maps,
-                                   "总分(考号、总分)", "totals (student id, total)",
-                                   names=TOTAL_SYNONYMS)
-            n = load_raw(wh, src, header)
-            warnings = src.warnings
-        finally:
-            src.cleanup()
+        header, n, warnings = read_table(
+            wh, path, sheet=sheet, mapping=mapping, classify=classify_total_header,
+            required=lambda c: "student_id" in c and "total" in c,
+            what=("总分(考号、总分)", "totals (student id, total)"), names=TOTAL_SYNONYMS)
         given_full = finite_positive(full_score, "满分", "full score", name)
         if hit.empty:
             if grade is None or full_score is None:

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from analytics.domain.items import OBJECTIVE_SQL
 from analytics.domain.levels import LEVEL_KEYS, check_level
 from analytics.item_sums import ans_stage, cls_stage, unit_item_pass
 from analytics.stats.unit_gaps import SUMS
@@ -274,7 +275,7 @@ def _wrong_answers_cte(ans: str) -> str:
             FROM {ans} a JOIN items i ON i.item_id = a.item_id
             LEFT JOIN schools sc ON sc.school_id = a.school_id
             WHERE i.paper_id = $paper_id
-              AND i.item_type IN ('single', 'multiple', 'true_false')
+              AND i.item_type IN {OBJECTIVE_SQL}
               AND a.answer <> '' AND a.answer IS DISTINCT FROM i.answer_key
         )"""
 

@@ -8,6 +8,7 @@ import dash
 import pandas as pd
 from dash import Input, Output, callback, dcc, html
 
+from analytics.domain.items import OBJECTIVE_TYPES
 from analytics.users import User
 from dashboards import figures, ids
 from dashboards.components import (
@@ -64,7 +65,7 @@ def update_table(data: dict[str, Any]) -> tuple[Any, list[dict[str, Any]], Any]:
     if not {"item", "number", "item_type"} <= set(stats.columns):  # no items: nothing to pick
         return tab, [], None
     options = [{"label": str(r.item), "value": int(r.number)} for r in stats.itertuples()]
-    objective = stats[stats["item_type"].isin(["single", "multiple", "true_false"])]
+    objective = stats[stats["item_type"].isin(OBJECTIVE_TYPES)]
     first = int(objective["number"].iloc[0]) if not objective.empty else (
         options[0]["value"] if options else None)
     return tab, options, first

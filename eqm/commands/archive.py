@@ -19,9 +19,12 @@ from analytics.archive import (
     search_archive,
 )
 from analytics.display import prepare
-from eqm.output import emit, format_option, min_n_option, out_option
+from analytics.domain import label
+from analytics.domain.items import ITEM_TYPES
+from eqm.output import emit, format_option, min_n_option, out_option, output_options
 from eqm.warehouse import reader, writer
 
+_TYPE_NAMES_ZH = "/".join(label("item_type", t) for t in ITEM_TYPES)
 SEARCH_TABLE_COLUMNS = [
     "bank_item_id", "subject", "grade", "item_type", "label", "knowledge_points", "answer_key",
     "max_score", "n_administrations", "last_exam", "n", "score_rate", "discrimination",
@@ -75,13 +78,11 @@ def add(ctx: click.Context, exam: str, subject: str, grade: int | None, content:
 @click.option("--grade", type=int, default=None, help="年级 / grade.")
 @click.option("--knowledge-point", default=None, help="知识点(包含)/ knowledge point (substring).")
 @click.option("--type", "item_type", default=None,
-              help="题型 single|multiple|true_false|fill|constructed 或 单选/多选/判断/填空/解答.")
+              help=f"题型 {'|'.join(ITEM_TYPES)} 或 {_TYPE_NAMES_ZH} (或其他别名 / or an alias).")
 @click.option("--difficulty", default=None,
               help="难度 very_easy|easy|medium|hard|very_hard 或 容易/较易/中等/较难/难.")
 @click.option("--text", default=None, help="全文检索(题干、解析、分析)/ text search.")
-@format_option
-@out_option
-@min_n_option
+@output_options
 @click.pass_context
 def search(ctx: click.Context, subject: str | None, grade: int | None,
            knowledge_point: str | None, item_type: str | None, difficulty: str | None,

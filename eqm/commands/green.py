@@ -9,7 +9,7 @@ import click
 
 from analytics import green as green_mod
 from analytics import progress as progress_mod
-from eqm.output import emit, format_option, min_n_option, out_option
+from eqm.output import emit, output_options
 from eqm.warehouse import reader
 
 
@@ -27,9 +27,7 @@ def register(cli: click.Group) -> None:
                   help="量表配置 TOML(默认内置)/ scale configuration (default: packaged).")
     @click.option("--alpha", is_flag=True,
                   help="输出各量表的 Cronbach α / Cronbach's α of each scale instead.")
-    @format_option
-    @out_option
-    @min_n_option
+    @output_options
     @click.pass_context
     def green(ctx: click.Context, survey: str | None, exam: str | None, subject: str | None,
               grade: int | None, level: str, scales: Path | None, alpha: bool, fmt: str,
@@ -58,9 +56,7 @@ def register(cli: click.Group) -> None:
     @click.option("--grade", type=int, default=None, help="年级 / grade.")
     @click.option("--level", type=click.Choice(["zone", "school", "class"]), default="school",
                   show_default=True, help="层级 / level.")
-    @format_option
-    @out_option
-    @min_n_option
+    @output_options
     @click.pass_context
     def progress(ctx: click.Context, exams: str, subject: str, grade: int | None, level: str,
                  fmt: str, out: Path | None, min_n: int) -> None:

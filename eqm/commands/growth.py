@@ -7,16 +7,13 @@ from pathlib import Path
 import click
 
 from analytics import growth as growth_mod
-from eqm.output import emit, format_option, out_option
+from eqm.output import cohort_options, emit, format_option, out_option
 from eqm.warehouse import reader
 
 
 def register(cli: click.Group) -> None:
     @cli.command("growth")
-    @click.option("--exam", required=True, help="当前考试 / the current exam.")
-    @click.option("--prior-exam", required=True, help="入口考试 / the entry exam.")
-    @click.option("--subject", required=True, help="科目 / subject.")
-    @click.option("--grade", type=int, default=None, help="年级 / grade of the current paper.")
+    @cohort_options
     @click.option("--level", type=click.Choice(["district", "school", "class", "student"]),
                   default="school", show_default=True,
                   help="汇总层级;student 列出每个学生的 SGP / summary level, or every student.")

@@ -11,14 +11,12 @@ import click
 
 from analytics.hotspots import district_weak_points, error_hotspots, knowledge_matrix
 from eqm.commands.stats import stats_group
-from eqm.output import emit, format_option, min_n_option, out_option
+from eqm.output import emit, output_options, paper_options
 from eqm.warehouse import reader
 
 
 @click.command("hotspots")
-@click.option("--exam", required=True, help="考试名称 / exam name.")
-@click.option("--subject", required=True, help="科目 / subject.")
-@click.option("--grade", type=int, default=None, help="年级(考试含多个年级时)/ grade.")
+@paper_options
 @click.option("--level", type=click.Choice(["school", "class", "zone"]), default="school",
               show_default=True, help="比较单位 / units compared with the district.")
 @click.option("--school", default=None,
@@ -40,9 +38,7 @@ from eqm.warehouse import reader
                    "removing the unit's gap on the whole paper.")
 @click.option("--top", type=int, default=None,
               help="--view district: 只列出最弱的前 N 个 / keep the N weakest.")
-@format_option
-@out_option
-@min_n_option
+@output_options
 @click.pass_context
 def hotspots(ctx: click.Context, exam: str, subject: str, grade: int | None, level: str,
              school: str | None, by: str, view: str, flagged_only: bool, fdr: float,

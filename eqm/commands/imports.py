@@ -24,6 +24,7 @@ from analytics.importers import (
     import_survey,
     import_totals,
 )
+from eqm.output import exam_option, grade_option, options, subject_option
 from eqm.warehouse import writer
 
 FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
@@ -32,8 +33,14 @@ mapping_option = click.option(
     help="TOML 表头映射文件 / TOML mapping file overriding header detection.")
 sheet_option = click.option(
     "--sheet", default=None, help="XLSX 工作表名或序号(默认第一个)/ XLSX sheet name or number.")
-exam_option = click.option("--exam", required=True, help="考试名称 / exam name.")
-subject_option = click.option("--subject", required=True, help="科目 / subject.")
+# a results file of one paper: FILE, --exam, --subject
+paper_file_options = options(click.argument("file", type=FILE), exam_option, subject_option)
+# how the file is read: --mapping, --sheet
+source_options = options(mapping_option, sheet_option)
+quiet_option = click.option("--quiet", is_flag=True, help="不显示进度 / no stage messages.")
+exam_level_option = click.option(
+    "--level", type=click.Choice(["district", "city", "national", "school", "other"]),
+    default="district", show_default=True, help="考试级别 / exam level.")
 
 
 def _stage(quiet: bool) -> Callable[[str], None]:
@@ -72,8 +79,7 @@ def register(cli: click.Group) -> None:
     @import_group.command("roster")
     @click.argument("file", type=FILE)
     @click.option("--district", default=None, help="区名(默认:唯一的区或「本区」)/ district name.")
-    @mapping_option
-    @sheet_option
+    @source_options
     @click.pass_context
     def roster(ctx: click.Context, file: Path, district: str | None, mapping: Path | None,
                sheet: str | None) -> None:
@@ -81,9 +87,7 @@ def register(cli: click.Group) -> None:
         _run(ctx, import_roster, file, district=district, mapping=mapping, sheet=sheet)
 
     @import_group.command("paper")
-    @click.argument("file", type=FILE)
-    @exam_option
-    @subject_option
+    @paper_file_options
     @click.option("--grade", type=click.IntRange(1, 12), required=True, help="年级 / grade.")
     @click.option("--full-score", type=float, default=None,
                   help="满分(默认各题分值之和)/ full score (default: sum of item scores).")
@@ -92,12 +96,9 @@ def register(cli: click.Group) -> None:
     @click.option("--low", type=float, default=None, help="低分线(分)/ low-score line.")
     @click.option("--date", "exam_date", type=click.DateTime(["%Y-%m-%d"]), default=None,
                   help="考试日期 YYYY-MM-DD / exam date.")
-    @click.option("--level", type=click.Choice(["district", "city", "national", "school",
-                                                "other"]), default="district",
-                  show_default=True, help="考试级别 / exam level.")
+    @exam_level_option
     @click.option("--term", default=None, help="学期,如 2025-2026-2 / term.")
-    @mapping_option
-    @sheet_option
+    @source_options
     @click.pass_context
     def paper(ctx: click.Context, file: Path, exam: str, subject: str, grade: int,
               full_score: float | None, excellent: float | None, pass_: float | None,
@@ -110,14 +111,11 @@ def register(cli: click.Group) -> None:
              mapping=mapping, sheet=sheet)
 
     @import_group.command("scores")
-    @click.argument("file", type=FILE)
-    @exam_option
-    @subject_option
-    @click.option("--grade", type=click.IntRange(1, 12), default=None,
-                  help="年级(同一考试同一科目有多个年级时必填)/ grade, when needed.")
-    @mapping_option
-    @sheet_option
-    @click.option("--quiet", is_flag=True, help="不显示进度 / no stage messages.")
+    @paper_file_options
+    @grade_option("年级(同一考试同一科目有多个年级时必填)/ grade, when needed.",
+                  type=click.IntRange(1, 12))
+    @source_options
+    @quiet_option
     @click.pass_context
     def scores(ctx: click.Context, file: Path, exam: str, subject: str, grade: int | None,
                mapping: Path | None, sheet: str | None, quiet: bool) -> None:
@@ -126,21 +124,16 @@ def register(cli: click.Group) -> None:
              mapping=mapping, sheet=sheet, progress=_stage(quiet))
 
     @import_group.command("totals")
-    @click.argument("file", type=FILE)
-    @exam_option
-    @subject_option
-    @click.option("--grade", type=click.IntRange(1, 12), default=None,
-                  help="年级(新建试卷时必填)/ grade (needed for a new paper).")
+    @paper_file_options
+    @grade_option("年级(新建试卷时必填)/ grade (needed for a new paper).",
+                  type=click.IntRange(1, 12))
     @click.option("--full-score", type=float, default=None,
                   help="满分(新建试卷时必填)/ full score (needed for a new paper).")
     @click.option("--date", "exam_date", type=click.DateTime(["%Y-%m-%d"]), default=None,
                   help="考试日期 / exam date.")
-    @click.option("--level", type=click.Choice(["district", "city", "national", "school",
-                                                "other"]), default="district",
-                  show_default=True, help="考试级别 / exam level.")
-    @mapping_option
-    @sheet_option
-    @click.option("--quiet", is_flag=True, help="不显示进度 / no stage messages.")
+    @exam_level_option
+    @source_options
+    @quiet_option
     @click.pass_context
     def totals(ctx: click.Context, file: Path, exam: str, subject: str, grade: int | None,
                full_score: float | None, exam_date: dt.datetime | None, level: str,
@@ -154,8 +147,7 @@ def register(cli: click.Group) -> None:
     @click.argument("file", type=FILE)
     @click.option("--survey", required=True, help="问卷名称 / questionnaire name.")
     @click.option("--grade", type=click.IntRange(1, 12), default=None, help="年级 / grade.")
-    @mapping_option
-    @sheet_option
+    @source_options
     @click.pass_context
     def survey(ctx: click.Context, file: Path, survey: str, grade: int | None,
                mapping: Path | None, sheet: str | None) -> None:

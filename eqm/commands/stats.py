@@ -17,7 +17,7 @@ import click
 from analytics import items as items_mod
 from analytics import paper as paper_mod
 from analytics import scores as scores_mod
-from eqm.output import emit, format_option, min_n_option, out_option
+from eqm.output import emit, output_options, paper_options
 from eqm.warehouse import reader
 
 
@@ -32,14 +32,6 @@ def register(cli: click.Group) -> None:
         cli.add_command(stats_group)
 
 
-def _paper_options(f: Callable[..., Any]) -> Callable[..., Any]:
-    f = click.option("--grade", type=int, default=None,
-                     help="年级(考试含多个年级时)/ grade, when the exam spans grades.")(f)
-    f = click.option("--subject", required=True, help="科目 / subject.")(f)
-    f = click.option("--exam", required=True, help="考试名称 / exam name.")(f)
-    return f
-
-
 def _level_option(default: str) -> Callable[..., Any]:
     return click.option(
         "--level", type=click.Choice(["district", "zone", "school", "class"]), default=default,
@@ -51,7 +43,7 @@ school_option = click.option(
 
 
 @stats_group.command("scores")
-@_paper_options
+@paper_options
 @_level_option("school")
 @school_option
 @click.option("--by", type=click.Choice(list(scores_mod.BY_COLUMNS)), default=None,
@@ -68,9 +60,7 @@ school_option = click.option(
                    "--school is given, as exports to schools leave them out).")
 @click.option("--buffer", type=float, default=None,
               help="临界分差(分)/ borderline buffer in points (default: the paper's).")
-@format_option
-@out_option
-@min_n_option
+@output_options
 @click.pass_context
 def scores(ctx: click.Context, exam: str, subject: str, grade: int | None, level: str,
            school: str | None, by: str | None, view: str, ranks: bool | None,
@@ -92,7 +82,7 @@ def scores(ctx: click.Context, exam: str, subject: str, grade: int | None, level
 
 
 @stats_group.command("items")
-@_paper_options
+@paper_options
 @_level_option("district")
 @school_option
 @click.option("--view", type=click.Choice(["stats", "options"]), default="stats",
@@ -100,9 +90,7 @@ def scores(ctx: click.Context, exam: str, subject: str, grade: int | None, level
               help="stats: 难度、区分度、相关、标记; options: 选项分析 / item statistics or the "
                    "option (distractor) analysis.")
 @click.option("--flagged-only", is_flag=True, help="只列出有标记的小题 / only flagged items.")
-@format_option
-@out_option
-@min_n_option
+@output_options
 @click.pass_context
 def items(ctx: click.Context, exam: str, subject: str, grade: int | None, level: str,
           school: str | None, view: str, flagged_only: bool, fmt: str, out: Path | None,
@@ -125,7 +113,7 @@ def items(ctx: click.Context, exam: str, subject: str, grade: int | None, level:
 
 
 @stats_group.command("paper")
-@_paper_options
+@paper_options
 @_level_option("district")
 @school_option
 @click.option("--view", type=click.Choice(["summary", "spec", "knowledge", "cognitive",
@@ -135,9 +123,7 @@ def items(ctx: click.Context, exam: str, subject: str, grade: int | None, level:
                    "knowledge/cognitive/type: 各层级知识点/认知层次/题型得分率 / the quality "
                    "summary, the specification table, or score rates per knowledge point, "
                    "cognitive level or item type.")
-@format_option
-@out_option
-@min_n_option
+@output_options
 @click.pass_context
 def paper(ctx: click.Context, exam: str, subject: str, grade: int | None, level: str,
           school: str | None, view: str, fmt: str, out: Path | None, min_n: int) -> None:

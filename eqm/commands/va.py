@@ -10,7 +10,7 @@ import click
 import pandas as pd
 
 from analytics.errors import InputError
-from eqm.output import emit, format_option, min_n_option, out_option
+from eqm.output import cohort_options, emit, output_options
 from eqm.warehouse import reader
 
 # the package exports the function ``analytics.value_added``, which shadows the module name
@@ -37,10 +37,7 @@ def with_labels(frame: pd.DataFrame) -> pd.DataFrame:
 
 def register(cli: click.Group) -> None:
     @cli.command("va")
-    @click.option("--exam", required=True, help="当前(出口)考试 / the current (exit) exam.")
-    @click.option("--prior-exam", required=True, help="入口考试 / the entry exam.")
-    @click.option("--subject", required=True, help="科目 / subject.")
-    @click.option("--grade", type=int, default=None, help="年级 / grade of the current paper.")
+    @cohort_options
     @click.option("--level", type=click.Choice(["school", "class"]), default="school",
                   show_default=True, help="学校或班级 / schools or classes.")
     @click.option("--scale", type=click.Choice(["z", "raw"]), default="z", show_default=True,
@@ -64,9 +61,7 @@ def register(cli: click.Group) -> None:
                        "pairs (repeatable): precision-weighted multi-year VA.")
     @click.option("--stability", is_flag=True,
                   help="与 --pool 同用:输出逐年相关 / with --pool: year-to-year correlation.")
-    @format_option
-    @out_option
-    @min_n_option
+    @output_options
     @click.pass_context
     def va(ctx: click.Context, exam: str, prior_exam: str, subject: str, grade: int | None,
            level: str, scale: str, covariates: str, method: str, classes: bool | None,
