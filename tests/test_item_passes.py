@@ -20,7 +20,7 @@ from analytics.item_sums import (
 )
 from analytics.items import item_stats
 from analytics.paper import category_rates, paper_quality, specification_table
-from analytics.warehouse import Warehouse
+from analytics.warehouse import SCHEMA_VERSION, Warehouse
 from tests.builders import build_exam
 
 ITEMS = [
@@ -185,7 +185,8 @@ def test_eqm_init_stores_the_passes_of_a_warehouse_from_before_migration_5(
     w.close()
     res = CliRunner().invoke(cli, ["--db", str(path), "init"])
     assert res.exit_code == 0, res.output
-    assert "v4 → v5" in res.output and "1 份试卷" in res.output
+    assert f"v4 → v{SCHEMA_VERSION}" in res.output and "applied 5" in res.output
+    assert "1 份试卷" in res.output
     w = Warehouse(path)
     assert stored_passes_current(w, paper_id)
     _assert_same_reports(_reports(w, p, stored=True), want)

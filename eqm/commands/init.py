@@ -24,6 +24,9 @@ def register(cli: click.Group) -> None:
             with wh.transaction():
                 rebuilt = keep_item_passes_current(wh)
         if applied:
+            # the version the file was at before the first migration applied (a file may record a
+            # later migration while missing an earlier one: say what was actually missing)
+            before = min(before, min(applied) - 1)
             click.echo(f"{path}: 数据库结构 v{before} → v{SCHEMA_VERSION} / schema upgraded "
                        f"(applied {', '.join(map(str, applied))})")
         else:
