@@ -334,11 +334,11 @@ def _rows(frame: pd.DataFrame, keys: list[str], indicator: Any, name: Any, n: An
 def green_indicators(
     wh: Backend,
     *,
-    survey: str | None = None,
     exam: str | None = None,
     subject: str | None = None,
     grade: int | None = None,
     level: str = "school",
+    survey: str | None = None,
     config: GreenConfig | None = None,
 ) -> pd.DataFrame:
     """The green indicators of each unit, long format (one row per unit × indicator).

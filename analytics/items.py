@@ -123,8 +123,6 @@ def item_stats(
         Keep only the rows of this zone or class (its id; needs a level at or below it). The
         units are analysed as without the filter.
 
-    ``unit_id=`` (0.1: the id of a unit of ``level``) is still accepted with a
-    DeprecationWarning until 0.3.0, as ``school``, ``zone`` or ``class_``.
     efficiency : bool, optional
         Compute ``discriminative_efficiency`` (the SQL pass then groups by total too, which
         costs little for a district or zone but about 5× more CPU per school or class on large
@@ -153,7 +151,8 @@ def item_stats(
     chosen by at least 5% and more often in the upper than in the lower group (a distractor
     should discriminate negatively), and the key is not suspect; ``many_omissions`` omit rate
     > .10. Statistics that need n ≥ 2 (or variance) are NaN for smaller units; no suppression
-    here.
+    here. ``unit_id=`` (0.1: the id of a unit of ``level``) is still accepted until 0.3.0, with a
+    DeprecationWarning, as ``school``, ``zone`` or ``class_``.
     """
     paper = resolve_paper(wh, exam, subject, grade)
     keys = list(LEVEL_KEYS[check_level(level)])
