@@ -134,16 +134,24 @@ if TYPE_CHECKING:  # the names, for mypy and editors (explicit re-exports)
         standard_scores,
         item_stats,
         option_analysis,
+        cronbach_alpha,
         paper_quality,
         category_rates,
+        specification_table,
         error_hotspots,
         knowledge_matrix,
         district_weak_points,
         green_indicators,
+        group_gap,
+        student_knowledge_rates,
+        student_totals,
         struggling_students,
     )
     _growth_analyses: tuple[GrowthAnalysis, ...] = (
         value_added,
+        value_added_compare,
+        value_added_simple,
+        growth_summary,
         student_growth,
     )
 # --- end generated ---

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from analytics.compat import renamed
 from analytics.domain.levels import LEVEL_KEYS, check_level
 from analytics.errors import InputError
 from analytics.lookup import resolve_paper
@@ -35,6 +36,7 @@ def group_moments_sql(keys: str, group_col: str) -> str:
     """
 
 
+@renamed(confidence="conf")
 def group_gap(
     wh: Backend,
     *,
@@ -43,7 +45,7 @@ def group_gap(
     grade: int | None = None,
     level: str = "school",
     by: str = "gender",
-    confidence: float = 0.95,
+    conf: float = 0.95,
 ) -> pd.DataFrame:
     """Difference in mean total between two groups within each unit, with a Welch interval.
 
@@ -52,7 +54,7 @@ def group_gap(
         gap = mean_a − mean_b
         se  = sqrt(s_a² / n_a + s_b² / n_b)
         df  = se⁴ / ((s_a²/n_a)² / (n_a − 1) + (s_b²/n_b)² / (n_b − 1))   (Welch–Satterthwaite)
-        ci  = gap ± t_{1−α/2, df} · se
+        ci  = gap ± t_{(1+conf)/2, df} · se
 
     ``gap_sd`` is the gap divided by the district standard deviation of the total (a
     standardised effect size comparable across subjects).
@@ -94,7 +96,7 @@ def group_gap(
     out["gap"] = out["mean_a"] - out["mean_b"]
     out["se"] = np.sqrt(va + vb)
     out["df"] = (va + vb) ** 2 / (va**2 / (out["n_a"] - 1) + vb**2 / (out["n_b"] - 1))
-    tcrit = stats.t.ppf(0.5 + confidence / 2, out["df"])
+    tcrit = stats.t.ppf(0.5 + conf / 2, out["df"])
     out["ci_low"] = out["gap"] - tcrit * out["se"]
     out["ci_high"] = out["gap"] + tcrit * out["se"]
     out["p_value"] = 2 * stats.t.sf(np.abs(out["gap"] / out["se"]), out["df"])

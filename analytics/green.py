@@ -279,9 +279,9 @@ def alpha_sql() -> str:
 # --------------------------------------------------------------------------------------------
 # Python: the statistics
 # --------------------------------------------------------------------------------------------
-def feldt_ci(alpha: float, n: int, k: int, level: float = 0.95) -> tuple[float, float]:
+def feldt_ci(alpha: float, n: int, k: int, conf: float = 0.95) -> tuple[float, float]:
     """Feldt's (1965) interval of one α (:func:`analytics.stats.intervals.feldt_interval`)."""
-    lo, hi = feldt_interval(alpha, n, k, level)
+    lo, hi = feldt_interval(alpha, n, k, conf)
     return float(lo), float(hi)
 
 
@@ -334,11 +334,11 @@ def _rows(frame: pd.DataFrame, keys: list[str], indicator: Any, name: Any, n: An
 def green_indicators(
     wh: Backend,
     *,
-    survey: str | None = None,
     exam: str | None = None,
     subject: str | None = None,
     grade: int | None = None,
-    level: str = "district",
+    level: str = "school",
+    survey: str | None = None,
     config: GreenConfig | None = None,
 ) -> pd.DataFrame:
     """The green indicators of each unit, long format (one row per unit × indicator).
@@ -351,6 +351,7 @@ def green_indicators(
     exam, subject : str, optional
         The paper for attainment, equity and SES influence (skipped when not given).
     level : {"district", "zone", "school", "class"}
+        Default ``"school"`` (``"district"`` before 0.2.0).
     config : GreenConfig, optional
         Scale configuration (default: the packaged ``green_scales.toml``).
 

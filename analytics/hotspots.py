@@ -58,6 +58,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from analytics.compat import renamed
 from analytics.domain.bands import DIFFICULTY_BANDS as _BAND_CODES
 from analytics.domain.items import OBJECTIVE_TYPES as OBJECTIVE_TYPES
 from analytics.domain.labels import label
@@ -90,7 +91,8 @@ from analytics.stats.unit_gaps import compare_units as _compare
 from analytics.warehouse import Backend, shared_df
 from analytics.warehouse.db import memo
 
-By = Literal["item", "knowledge_point"]
+Grain = Literal["item", "knowledge_point"]
+By = Grain  # the 0.1 name (removed in 0.3.0)
 
 # Difficulty bands of 难度 P (score rate) with their Chinese names (analytics.domain)
 DIFFICULTY_BANDS: tuple[tuple[str, str], ...] = tuple(
@@ -151,10 +153,10 @@ def _resolve(wh: Backend, exam: str, subject: str,
     return paper.paper_id, {"paper_id": paper.paper_id, "full_score": paper.full_score}
 
 
-def _check_by(by: str) -> None:
-    if by not in ("item", "knowledge_point"):
-        raise InputError(f"--by 只能是 item 或 knowledge_point / by must be 'item' or "
-                         f"'knowledge_point', not {by!r}")
+def _check_grain(grain: str) -> None:
+    if grain not in ("item", "knowledge_point"):
+        raise InputError(f"--grain 只能是 item 或 knowledge_point / grain must be 'item' or "
+                         f"'knowledge_point', not {grain!r}")
 
 
 def _unit_level(level: str) -> str:
@@ -166,13 +168,13 @@ def _unit_level(level: str) -> str:
 
 
 def _filter_school(wh: Backend, frame: pd.DataFrame, level: str,
-                   school: str | None) -> pd.DataFrame:
+                   school: str | int | None) -> pd.DataFrame:
     if school is None:
         return frame
     if "school_id" not in LEVEL_KEYS[level]:
         raise InputError("--school 只能与 --level school 或 class 一起使用 / --school needs "
                          "level school or class")
-    sid = resolve_school(wh, school)
+    sid = school if isinstance(school, int) else resolve_school(wh, school)
     return frame[frame["school_id"] == sid].reset_index(drop=True)
 
 
@@ -215,6 +217,7 @@ KP_COLUMNS = (
 )
 
 
+@renamed(by="grain")
 def error_hotspots(
     wh: Backend,
     *,
@@ -222,8 +225,8 @@ def error_hotspots(
     subject: str,
     grade: int | None = None,
     level: str = "school",
-    school: str | None = None,
-    by: By = "item",
+    school: str | int | None = None,
+    grain: Grain = "item",
     fdr: float = 0.05,
     min_gap: float = 0.05,
     relative: bool = False,
@@ -239,13 +242,13 @@ def error_hotspots(
         Needed when the exam has the subject for several grades.
     level : {"school", "class", "zone"}
         The units compared with the district.
-    school : str, optional
+    school : str or int, optional
         Keep only this school's rows (its classes at level ``class``). The Benjamini–Hochberg
         family is still every unit × item comparison of the level, so filtering does not make
         results look more significant.
-    by : {"item", "knowledge_point"}
+    grain : {"item", "knowledge_point"}
         Compare item score rates, or knowledge-point rates (a student's points on the
-        knowledge point's items ÷ their maximum).
+        knowledge point's items ÷ their maximum). ``by`` before 0.2.0.
     fdr : float
         False-discovery rate for the flag (q-value threshold), default 0.05.
     min_gap : float
@@ -262,7 +265,7 @@ def error_hotspots(
     -------
     pandas.DataFrame
         One row per unit × item (or knowledge point), sorted by unit then item. Columns: the
-        level's keys (``LEVEL_KEYS[level]``), then for ``by="item"``: item_id, item_number,
+        level's keys (``LEVEL_KEYS[level]``), then for ``grain="item"``: item_id, item_number,
         item_label, item_type, knowledge_points (';'-joined), n, max_score, unit_rate,
         district_rate, paper_gap (the unit's paper rate − the district's, over the same
         students), gap (unit_rate − district_rate; with ``relative`` minus paper_gap), ci_low,
@@ -270,7 +273,7 @@ def error_hotspots(
         p_value (two-sided), q_value (BH), gap_shrunk (empirical Bayes), flag (q_value ≤ fdr
         and gap ≤ −min_gap), wrong_option (the unit's most-chosen wrong answer on objective
         items; ties go to the first letter), wrong_option_share (its share of the unit's
-        students), wrong_option_district_share. For ``by="knowledge_point"``:
+        students), wrong_option_district_share. For ``grain="knowledge_point"``:
         knowledge_point, n_items, n, max_score, unit_rate, district_rate, paper_gap, gap, ci_low,
         ci_high, z, p_value, q_value, gap_shrunk, flag, worst_item_label (the point's item with
         the unit's largest shortfall), wrong_option_item_label, wrong_option,
@@ -284,13 +287,13 @@ def error_hotspots(
     Levin & Paik 2003), Benjamini & Hochberg (1995) q-values over all comparisons, and
     normal–normal empirical Bayes shrinkage (Efron & Morris 1975; Morris 1983).
     """
-    _check_by(by)
+    _check_grain(grain)
     level = _unit_level(level)
     keys = list(LEVEL_KEYS[level])
     paper_id, sp = _resolve(wh, exam, subject, grade)
     names = shared_df(wh, unit_names_sql(level))
     items = _item_frame(wh, sp, level, relative, names)
-    if by == "item":
+    if grain == "item":
         f = items
         f["q_value"] = bh_qvalues(f["p_value"])
         columns = [*keys, *ITEM_COLUMNS]
@@ -310,7 +313,7 @@ def error_hotspots(
         columns = [*keys, *KP_COLUMNS]
         last = "knowledge_point"
     f["flag"] = (f["q_value"] <= fdr) & (f["gap"] <= -min_gap)
-    text = None if by != "item" else shared_df(wh, paper_items_sql(), {"paper_id": paper_id})[
+    text = None if grain != "item" else shared_df(wh, paper_items_sql(), {"paper_id": paper_id})[
         ["item_id", "item_label", "item_type", "knowledge_points"]]
     f = _finish(f, names, level, last, text)
     return _filter_school(wh, f[columns], level, school)
@@ -376,13 +379,14 @@ def _kp_item_details(wh: Backend, items: pd.DataFrame, keys: list[str],
     return worst.merge(w, on=[*keys, "knowledge_point"], how="left")
 
 
+@renamed(by="grain")
 def district_weak_points(
     wh: Backend,
     *,
     exam: str,
     subject: str,
     grade: int | None = None,
-    by: By = "item",
+    grain: Grain = "item",
     top: int | None = None,
 ) -> pd.DataFrame:
     """The district's items (or knowledge points) ordered from the lowest score rate up.
@@ -392,7 +396,8 @@ def district_weak_points(
     wh : Backend
     exam, subject : str
     grade : int, optional
-    by : {"item", "knowledge_point"}
+    grain : {"item", "knowledge_point"}
+        Items or knowledge points (``by`` before 0.2.0).
     top : int, optional
         Keep the ``top`` weakest rows (all when None).
 
@@ -406,10 +411,10 @@ def district_weak_points(
         difficulty_band. score_rate = mean(x) with x = score / max (得分率, 难度 P); the 95 %
         interval is the normal one, mean ± 1.96 · s / √n.
     """
-    _check_by(by)
+    _check_grain(grain)
     paper_id, sp = _resolve(wh, exam, subject, grade)
     params = {"paper_id": paper_id}
-    if by == "item":
+    if grain == "item":
         sums = _unit_pass_sums(wh, sp, "school")
         wrong = _wrong_options(wh, sp, None)
         group = "item_id"
@@ -426,7 +431,7 @@ def district_weak_points(
     d["ci_low"] = m - half
     d["ci_high"] = m + half
     d["difficulty_band"] = difficulty_band(m).to_numpy()
-    if by == "item":
+    if grain == "item":
         meta = shared_df(wh, paper_items_sql(), params).drop(columns="answer_key")
         d = meta.merge(d.drop(columns=["max_score"], errors="ignore"), on="item_id")
         wrong = wrong[wrong["is_district"].astype(int) == 1]
@@ -455,8 +460,8 @@ def knowledge_matrix(
     exam: str,
     subject: str,
     grade: int | None = None,
-    level: str = "class",
-    school: str | None = None,
+    level: str = "school",
+    school: str | int | None = None,
 ) -> pd.DataFrame:
     """Unit × knowledge point score rates in long format, ready for a heatmap.
 
@@ -466,7 +471,8 @@ def knowledge_matrix(
     exam, subject : str
     grade : int, optional
     level : {"class", "school", "zone"}
-    school : str, optional
+        Default ``"school"`` (``"class"`` before 0.2.0).
+    school : str or int, optional
         Keep only this school (its classes at level ``class``).
 
     Returns

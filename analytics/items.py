@@ -24,6 +24,11 @@ R = T − x the rest score; sample moments with n − 1):
 
 from __future__ import annotations
 
+import functools
+import warnings
+from collections.abc import Callable
+from typing import Any, ParamSpec, TypeVar
+
 import pandas as pd
 
 from analytics.domain.levels import LEVEL_KEYS, check_level
@@ -35,10 +40,14 @@ from analytics.stats.items import compute_item_stats, item_flags, option_flags, 
 from analytics.stats.sums import ItemSums
 from analytics.warehouse import Backend, shared_df
 
+P = ParamSpec("P")
+R = TypeVar("R")
+
 
 def items_sql() -> str:
     return """
-        SELECT item_id, number, label AS item, item_type, max_score, answer_key AS key, options
+        SELECT item_id, number AS item_number, label AS item_label, item_type, max_score,
+               answer_key AS key, options
         FROM items WHERE paper_id = $paper_id ORDER BY number
     """
 
@@ -65,15 +74,37 @@ def _load(wh: Backend, paper: PaperRef, level: str, school: str | int | None,
     return sums, meta
 
 
+def _accept_unit_id(fn: Callable[P, R]) -> Callable[P, R]:
+    """Accept the 0.1 keyword ``unit_id`` (an id of ``level``) as ``school``, ``zone`` or
+    ``class_``, with a DeprecationWarning (removed in 0.3.0)."""
+    @functools.wraps(fn)
+    def inner(*args: Any, **kwargs: Any) -> Any:
+        if "unit_id" in kwargs:
+            unit_id = kwargs.pop("unit_id")
+            name = {"school": "school", "zone": "zone", "class": "class_"}.get(
+                kwargs.get("level", "school"))
+            warnings.warn(f"{fn.__name__}(): 'unit_id' is deprecated (removed in 0.3.0); use "
+                          f"{name or 'no filter at level district'}=", DeprecationWarning,
+                          stacklevel=2)
+            if name is not None and unit_id is not None:
+                if kwargs.get(name) is not None:
+                    raise TypeError(f"{fn.__name__}() got both 'unit_id' and {name!r}")
+                kwargs[name] = unit_id
+        return fn(*args, **kwargs)
+    return inner
+
+
+@_accept_unit_id
 def item_stats(
     wh: Backend,
     *,
     exam: str,
     subject: str,
     grade: int | None = None,
-    level: str = "district",
-    unit_id: int | None = None,
+    level: str = "school",
     school: str | int | None = None,
+    zone: int | None = None,
+    class_: int | None = None,
     efficiency: bool | None = None,
 ) -> pd.DataFrame:
     """Item statistics of a paper for the whole population or per zone/school/class.
@@ -84,11 +115,14 @@ def item_stats(
     exam, subject, grade :
         The paper.
     level : {'district', 'zone', 'school', 'class'}
-        Each unit is analysed on its own (its own Kelley groups and total variance).
-    unit_id : int, optional
-        Keep only this unit (an id of the level).
+        Each unit is analysed on its own (its own Kelley groups and total variance). Default
+        ``'school'`` (``'district'`` before 0.2.0).
     school : str or int, optional
         Restrict the population to one school (name, code or id).
+    zone, class_ : int, optional
+        Keep only the rows of this zone or class (its id; needs a level at or below it). The
+        units are analysed as without the filter.
+
     efficiency : bool, optional
         Compute ``discriminative_efficiency`` (the SQL pass then groups by total too, which
         costs little for a district or zone but about 5× more CPU per school or class on large
@@ -97,7 +131,7 @@ def item_stats(
     Returns
     -------
     pandas.DataFrame
-        One row per unit × item: the level keys, ``item_id``, ``number``, ``item`` (label),
+        One row per unit × item: the level keys, ``item_id``, ``item_number``, ``item_label``,
         ``item_type``, ``n`` (present students), ``max_score``, ``mean_score``, ``sd_score``,
         ``score_rate`` (得分率), ``difficulty`` (P, = score_rate), ``upper_rate``,
         ``lower_rate``, ``discrimination`` (D), ``r_item_total``, ``r_item_rest``,
@@ -117,7 +151,8 @@ def item_stats(
     chosen by at least 5% and more often in the upper than in the lower group (a distractor
     should discriminate negatively), and the key is not suspect; ``many_omissions`` omit rate
     > .10. Statistics that need n ≥ 2 (or variance) are NaN for smaller units; no suppression
-    here.
+    here. ``unit_id=`` (0.1: the id of a unit of ``level``) is still accepted until 0.3.0, with a
+    DeprecationWarning, as ``school``, ``zone`` or ``class_``.
     """
     paper = resolve_paper(wh, exam, subject, grade)
     keys = list(LEVEL_KEYS[check_level(level)])
@@ -128,7 +163,8 @@ def item_stats(
     opts = option_table(sums, meta)
     stats = stats.merge(option_flags(opts), on=["uid", "item_id"], how="left")
     stats["flags"] = item_flags(stats)
-    cols = [*keys, "item_id", "number", "item", "item_type", "n", "max_score", "mean_score",
+    cols = [*keys, "item_id", "item_number", "item_label", "item_type", "n", "max_score",
+            "mean_score",
             "sd_score", "score_rate", "difficulty", "upper_rate", "lower_rate",
             "discrimination", "r_item_total", "r_item_rest", "alpha_if_deleted",
             "discriminative_efficiency", "effective_weight", "n_omitted", "omit_rate", "key",
@@ -140,9 +176,21 @@ def item_stats(
                                 aggfunc="first", observed=True).reindex(columns=letters)
         wide.columns = [f"option_{c}" for c in wide.columns]
         out = out.merge(wide.reset_index(), on=["uid", "item_id"], how="left")
-    if unit_id is not None:
-        out = out[out[keys[-2]] == unit_id]
-    return (out.sort_values(["uid", "number"]).drop(columns="uid").reset_index(drop=True))
+    out = _filter_units(out, keys, zone=zone, class_=class_)
+    return (out.sort_values(["uid", "item_number"]).drop(columns="uid").reset_index(drop=True))
+
+
+def _filter_units(frame: pd.DataFrame, keys: list[str], *, zone: int | None,
+                  class_: int | None) -> pd.DataFrame:
+    """``frame``'s rows of ``zone`` and ``class_`` (ids; None = all)."""
+    for col, value in (("zone_id", zone), ("class_id", class_)):
+        if value is None:
+            continue
+        if col not in keys:
+            raise InputError(f"按 {col[:-3]} 筛选需要该层级或更低的层级 / filtering by "
+                             f"{col[:-3]} needs a level at or below it, not {keys[0]!r}")
+        frame = frame[frame[col] == value]
+    return frame
 
 
 def option_analysis(
@@ -151,7 +199,7 @@ def option_analysis(
     exam: str,
     subject: str,
     grade: int | None = None,
-    level: str = "district",
+    level: str = "school",
     school: str | int | None = None,
 ) -> pd.DataFrame:
     """Distractor analysis (选项分析) of the objective items, per unit.
@@ -160,7 +208,8 @@ def option_analysis(
     -------
     pandas.DataFrame
         One row per unit × objective item × option offered: level keys, ``item_id``,
-        ``number``, ``item``, ``option``, ``is_key``, ``n`` (present students of the unit),
+        ``item_number``, ``item_label``, ``option``, ``is_key``, ``n`` (present students of
+        the unit),
         ``n_chosen``, ``share`` (n_chosen ÷ n), ``share_upper``, ``share_lower`` (shares within
         Kelley's upper and lower 27% by total), ``option_discrimination`` (upper − lower: a good
         distractor is negative, the key positive), ``mean_total`` (mean total of the students
@@ -171,8 +220,8 @@ def option_analysis(
     sums, meta = _load(wh, paper, level, school, efficiency=False)
     opts = option_table(sums, meta)
     unit_keys = sums.items[["uid", *keys]].drop_duplicates("uid")
-    out = (opts.merge(unit_keys, on="uid").merge(meta[["item_id", "number", "item"]],
-                                                  on="item_id"))
-    cols = [*keys, "item_id", "number", "item", "option", "is_key", "n", "n_chosen", "share",
-            "share_upper", "share_lower", "option_discrimination", "mean_total"]
-    return out.sort_values(["uid", "number", "option"])[cols].reset_index(drop=True)
+    out = (opts.merge(unit_keys, on="uid")
+           .merge(meta[["item_id", "item_number", "item_label"]], on="item_id"))
+    cols = [*keys, "item_id", "item_number", "item_label", "option", "is_key", "n", "n_chosen",
+            "share",            "share_upper", "share_lower", "option_discrimination", "mean_total"]
+    return out.sort_values(["uid", "item_number", "option"])[cols].reset_index(drop=True)

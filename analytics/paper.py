@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from analytics.compat import renamed
 from analytics.domain.levels import LEVEL_KEYS, LEVELS, check_level
 from analytics.errors import InputError
 from analytics.item_sums import cls_stage, item_sums, unit_item_pass
@@ -44,7 +45,7 @@ def paper_quality(
     exam: str,
     subject: str,
     grade: int | None = None,
-    level: str = "district",
+    level: str = "school",
     school: str | int | None = None,
 ) -> pd.DataFrame:
     """The paper's quality summary per unit (试卷质量分析).
@@ -96,28 +97,28 @@ def paper_quality(
     return out.reset_index(drop=True)[cols]
 
 
-def _check_category(by: str) -> None:
-    if by not in CATEGORIES:
-        raise InputError(f"未知的分类「{by}」,可选 {', '.join(CATEGORIES)} / unknown category "
-                         f"{by!r}; choose one of {', '.join(CATEGORIES)}")
+def _check_category(grain: str) -> None:
+    if grain not in CATEGORIES:
+        raise InputError(f"未知的分类「{grain}」,可选 {', '.join(CATEGORIES)} / unknown category "
+                         f"{grain!r}; choose one of {', '.join(CATEGORIES)}")
 
 
-def item_categories_sql(by: str) -> str:
+def item_categories_sql(grain: str) -> str:
     """item_id, max_score, category (one row per item × knowledge point for knowledge points;
-    ``by`` a checked category name)."""
-    _check_category(by)
-    if by == "knowledge_point":
+    ``grain`` a checked category name)."""
+    _check_category(grain)
+    if grain == "knowledge_point":
         return """
             SELECT i.item_id, i.max_score, k.knowledge_point AS category
             FROM items i LEFT JOIN item_knowledge k USING (item_id)
             WHERE i.paper_id = $paper_id
         """
-    return f"SELECT item_id, max_score, {by} AS category FROM items WHERE paper_id = $paper_id"
+    return f"SELECT item_id, max_score, {grain} AS category FROM items WHERE paper_id = $paper_id"
 
 
-def _item_categories(wh: Backend, paper_id: int, by: str) -> pd.DataFrame:
+def _item_categories(wh: Backend, paper_id: int, grain: str) -> pd.DataFrame:
     """item_id → category value (one row per item × knowledge point for knowledge points)."""
-    return wh.df(item_categories_sql(by), {"paper_id": paper_id})
+    return wh.df(item_categories_sql(grain), {"paper_id": paper_id})
 
 
 def _level_rollups(levels: tuple[str, ...], source: str) -> str:
@@ -129,7 +130,7 @@ def _level_rollups(levels: tuple[str, ...], source: str) -> str:
         f"GROUP BY {LEVEL_KEYS[lv][-2]}, item_id" for lv in levels)
 
 
-def category_sums_sql(cls: str, by: str, levels: tuple[str, ...]) -> str:
+def category_sums_sql(cls: str, grain: str, levels: tuple[str, ...]) -> str:
     """Per level × unit × category (``levels`` trusted level names) for the whole population,
     from the staged class × item sums ``cls`` (a trusted name;
     :func:`analytics.item_sums.class_item_sql`): ``n`` (the largest item n, i.e. the
@@ -147,7 +148,7 @@ def category_sums_sql(cls: str, by: str, levels: tuple[str, ...]) -> str:
         u AS (
             {union}
         ),
-        cats AS ({item_categories_sql(by)})
+        cats AS ({item_categories_sql(grain)})
         SELECT u.level, u.unit_id, c.category, CAST(max(u.n) AS BIGINT) AS n,
                count(*) AS k, sum(c.max_score) AS planned_score,
                sum(u.sx / u.n) AS mean_score
@@ -210,13 +211,14 @@ def unit_names_sql() -> str:
     """
 
 
+@renamed(by="grain")
 def category_rates(
     wh: Backend,
     *,
     exam: str,
     subject: str,
     grade: int | None = None,
-    by: str = "knowledge_point",
+    grain: str = "knowledge_point",
     levels: tuple[str, ...] = LEVELS,
     school: str | int | None = None,
 ) -> pd.DataFrame:
@@ -227,7 +229,8 @@ def category_rates(
 
     Parameters
     ----------
-    by : {'knowledge_point', 'cognitive_level', 'item_type'}
+    grain : {'knowledge_point', 'cognitive_level', 'item_type'}
+        What the rows are about (``by`` before 0.2.0).
     levels : tuple of level names
         Which levels to report (default all four).
     school : str or int, optional
@@ -236,9 +239,9 @@ def category_rates(
     Returns
     -------
     pandas.DataFrame
-        One row per level × unit × category: ``level``, ``unit_id``, ``unit_name``, ``by``
-        (the category name), ``category``, ``n`` (present students of the unit), ``k``
-        (items), ``planned_score`` (Σ full marks), ``mean_score`` (Σ item means),
+        One row per level × unit × category: ``level``, ``unit_id``, ``unit_name``, ``grain``
+        (the category name; ``by`` before 0.2.0), ``category``, ``n`` (present students of the
+        unit), ``k`` (items), ``planned_score`` (Σ full marks), ``mean_score`` (Σ item means),
         ``score_rate`` (mean_score ÷ planned_score), ``reference_rate`` (the same category at
         the top level requested: the district, or the school when ``school`` is given),
         ``rate_diff`` (score_rate − reference_rate).
@@ -247,13 +250,13 @@ def category_rates(
     levels = tuple(check_level(lv) for lv in levels)
     sid = resolve_school(wh, school) if isinstance(school, str) else school
     use = tuple(dict.fromkeys(("district", *levels)))
-    _check_category(by)
+    _check_category(grain)
     if sid is None:
         cls = cls_stage(wh, paper.paper_id)
-        out = wh.df(category_sums_sql(cls, by, use), {"paper_id": paper.paper_id})
+        out = wh.df(category_sums_sql(cls, grain, use), {"paper_id": paper.paper_id})
     else:
         sums = _unit_item_sums(wh, paper.paper_id, paper.full_score, use, sid)
-        m = sums.merge(_item_categories(wh, paper.paper_id, by), on="item_id")
+        m = sums.merge(_item_categories(wh, paper.paper_id, grain), on="item_id")
         m["mean_x"] = m["sx"] / m["n"]
         g = m.groupby(["level", "unit_id", "category"], dropna=False)
         out = g.agg(n=("n", "max"), k=("item_id", "nunique"),
@@ -268,11 +271,11 @@ def category_rates(
     names = shared_df(wh, unit_names_sql())
     out = out.merge(names, on=["level", "unit_id"], how="left")
     out = out[out["level"].isin(levels)]
-    out["by"] = by
+    out["grain"] = grain
     # levels in LEVELS order (district first): their codes in that categorical order
     out = (out.assign(_level=pd.Categorical(out["level"], categories=list(LEVELS)).codes)
            .sort_values(["_level", "unit_id", "category"]).drop(columns="_level"))
-    return out[["level", "unit_id", "unit_name", "by", "category", "n", "k", "planned_score",
+    return out[["level", "unit_id", "unit_name", "grain", "category", "n", "k", "planned_score",
                 "mean_score", "score_rate", "reference_rate", "rate_diff"]].reset_index(drop=True)
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from analytics.compat import renamed
 from analytics.domain.levels import LEVEL_KEYS, check_level
 from analytics.item_sums import item_sums
 from analytics.lookup import resolve_paper, resolve_school
@@ -25,15 +26,16 @@ from analytics.stats.reliability import alpha_from_sums
 from analytics.warehouse import Backend
 
 
+@renamed(confidence="conf")
 def cronbach_alpha(
     wh: Backend,
     *,
     exam: str,
     subject: str,
     grade: int | None = None,
-    level: str = "district",
+    level: str = "school",
     school: str | int | None = None,
-    confidence: float = 0.95,
+    conf: float = 0.95,
 ) -> pd.DataFrame:
     """Cronbach's α, SEM and the Feldt interval of a paper, per unit.
 
@@ -43,10 +45,11 @@ def cronbach_alpha(
     exam, subject, grade :
         The paper.
     level : {'district', 'zone', 'school', 'class'}
+        Default ``'school'`` (``'district'`` before 0.2.0).
     school : str or int, optional
         Restrict to one school.
-    confidence : float
-        Level of the Feldt interval.
+    conf : float
+        Confidence level of the Feldt interval (``confidence`` before 0.2.0).
 
     Returns
     -------
@@ -62,7 +65,7 @@ def cronbach_alpha(
     paper = resolve_paper(wh, exam, subject, grade)
     sid = resolve_school(wh, school) if isinstance(school, str) else school
     sums = item_sums(wh, paper_id=paper.paper_id, level=level, school_id=sid, sorted_cov=False)
-    res = alpha_from_sums(sums, confidence)
+    res = alpha_from_sums(sums, conf)
     keys = list(LEVEL_KEYS[check_level(level)])
     cols = [*keys, "n", "k", "mean", "sd", "alpha", "sem", "ci_low", "ci_high", "sum_item_var"]
     return res.reindex(columns=cols)

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from analytics.compat import renamed
 from analytics.domain.levels import LEVEL_KEYS, check_level
 from analytics.errors import InputError
 from analytics.lookup import PaperRef, resolve_paper, resolve_school
@@ -118,6 +119,7 @@ def _params(paper: PaperRef, school_id: int | None, with_school: bool) -> dict[s
             "excellent": paper.excellent_line, "pass": paper.pass_line, "low": paper.low_line}
 
 
+@renamed(confidence="conf")
 def score_report(
     wh: Backend,
     *,
@@ -127,7 +129,7 @@ def score_report(
     level: str = "school",
     by: str | None = None,
     school: str | int | None = None,
-    confidence: float = 0.95,
+    conf: float = 0.95,
 ) -> pd.DataFrame:
     """三率一分 and more per unit: the core score report (成绩分析).
 
@@ -144,8 +146,8 @@ def score_report(
         the keys. Students with an unknown value form their own row (NaN).
     school : str or int, optional
         Only rows of this school (name, code or id); references stay district-wide.
-    confidence : float
-        Level of the t interval of the mean.
+    conf : float
+        Confidence level of the t interval of the mean (``confidence`` before 0.2.0).
 
     Returns
     -------
@@ -178,7 +180,7 @@ def score_report(
     sql = score_report_sql(cols, partition)
     out = wh.df(sql, _params(paper, _school_filter(wh, school, level), "school_id" in cols))
     half = t_half_width(out["sd"].to_numpy(dtype=float), out["n"].to_numpy(dtype=float),
-                        confidence)
+                        conf)
     out["ci_low"] = out["mean"] - half
     out["ci_high"] = out["mean"] + half
     out["full_score"] = paper.full_score

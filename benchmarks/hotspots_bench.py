@@ -53,12 +53,13 @@ def phase_sql(db: Path, exam: str, subject: str, grade: int | None,
     with Warehouse(db, read_only=True, threads=threads) as wh:
         s = _timed("hotspots[school,item]", lambda: error_hotspots(wh, **p), times)
         _timed("hotspots[school,kp]",
-               lambda: error_hotspots(wh, **p, by="knowledge_point"), times)
+               lambda: error_hotspots(wh, **p, grain="knowledge_point"), times)
         _timed("hotspots[class,item]", lambda: error_hotspots(wh, **p, level="class"), times)
         _timed("hotspots[class,item,relative]",
                lambda: error_hotspots(wh, **p, level="class", relative=True), times)
         _timed("district_weak_points", lambda: district_weak_points(wh, **p), times)
-        _timed("knowledge_matrix[class]", lambda: knowledge_matrix(wh, **p), times)
+        _timed("knowledge_matrix[class]", lambda: knowledge_matrix(wh, **p, level="class"),
+               times)
     return {"phase": "sql", "seconds": times, "total_seconds": time.perf_counter() - t0,
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             "check": {"school_item_rows": len(s), "flagged": int(s["flag"].sum()),

@@ -94,19 +94,19 @@ def _reports(wh: Any, p: dict[str, Any], steps: dict[str, list[float]],
     for lv in ("district", "zone", "school", "class"):
         _timed(steps, f"1 score_report[{lv}]", lambda lv=lv: score_report(wh, **p, level=lv))
     _timed(steps, "1 grade_bands[school]", lambda: grade_bands(wh, **p, level="school"))
-    d = _timed(steps, "2 item_stats[district]", lambda: item_stats(wh, **p))
+    d = _timed(steps, "2 item_stats[district]", lambda: item_stats(wh, **p, level="district"))
     s = _timed(steps, "2 item_stats[school]", lambda: item_stats(wh, **p, level="school"))
-    q = _timed(steps, "3 paper_quality[district]", lambda: paper_quality(wh, **p))
+    q = _timed(steps, "3 paper_quality[district]", lambda: paper_quality(wh, **p, level="district"))
     _timed(steps, "3 kp_rates[all levels]", lambda: category_rates(wh, **p))
     _timed(steps, "3 specification_table", lambda: specification_table(wh, **p))
     h = _timed(steps, "4 hotspots[school,item]", lambda: error_hotspots(wh, **p))
     _timed(steps, "4 hotspots[school,kp]",
-           lambda: error_hotspots(wh, **p, by="knowledge_point"))
+           lambda: error_hotspots(wh, **p, grain="knowledge_point"))
     _timed(steps, "4 hotspots[class,item]", lambda: error_hotspots(wh, **p, level="class"))
     _timed(steps, "4 hotspots[class,item,relative]",
            lambda: error_hotspots(wh, **p, level="class", relative=True))
     _timed(steps, "4 district_weak_points", lambda: district_weak_points(wh, **p))
-    _timed(steps, "4 knowledge_matrix[class]", lambda: knowledge_matrix(wh, **p))
+    _timed(steps, "4 knowledge_matrix[class]", lambda: knowledge_matrix(wh, **p, level="class"))
     info.update(mean_D=float(d["discrimination"].mean()), school_rows=len(s),
                 alpha=float(q["alpha"].iloc[0]), n=int(q["n"].iloc[0]),
                 hotspots_flagged=int(h["flag"].sum()),

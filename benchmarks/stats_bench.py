@@ -140,9 +140,10 @@ def phase_sql(db: Path, exam: str, subject: str, grade: int | None,
         for lv in ("district", "zone", "school", "class"):
             _timed(f"score_report[{lv}]", lambda lv=lv: score_report(wh, **p, level=lv), times)
         _timed("grade_bands[school]", lambda: grade_bands(wh, **p, level="school"), times)
-        d = _timed("item_stats[district]", lambda: item_stats(wh, **p), times)
+        d = _timed("item_stats[district]", lambda: item_stats(wh, **p, level="district"), times)
         s = _timed("item_stats[school]", lambda: item_stats(wh, **p, level="school"), times)
-        _timed("paper_quality[district]", lambda: paper_quality(wh, **p), times)
+        _timed("paper_quality[district]", lambda: paper_quality(wh, **p, level="district"),
+               times)
         _timed("kp_rates[all levels]", lambda: category_rates(wh, **p), times)
     total = time.perf_counter() - t0
     return {"phase": "sql", "seconds": times, "total_seconds": total,

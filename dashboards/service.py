@@ -144,7 +144,7 @@ class Service(Compared):
             raise AccessDenied("item statistics", reason="role",
                                roles=("officer", "committee", "principal"))
         f = self.scope(user, f)
-        frame = self._analysis("item_stats", f)  # district-wide
+        frame = self._analysis("item_stats", f, level="district")  # district-wide
         return self._out(self._compared(user, f, frame, "district"), user)
 
     def option_analysis(self, user: User, f: Filters) -> pd.DataFrame:
@@ -152,7 +152,7 @@ class Service(Compared):
             raise AccessDenied("option analysis is district-wide", reason="role",
                                roles=("officer", "committee"))
         f = self.scope(user, f)
-        return self._out(self._analysis("option_analysis", f), user)
+        return self._out(self._analysis("option_analysis", f, level="district"), user)
 
     def knowledge_matrix(self, user: User, f: Filters, level: str = "school") -> pd.DataFrame:
         """Unit × knowledge point score rates (for the heatmap), scoped."""
@@ -167,30 +167,32 @@ class Service(Compared):
         return self._out(self._compared(user, f, frame, "district"), user)
 
     def hotspots(self, user: User, f: Filters, level: str = "school",
-                 by: str = "item") -> pd.DataFrame:
+                 grain: str = "item") -> pd.DataFrame:
         """Items (or knowledge points) where a unit falls below the district (tested), scoped."""
         f = self.scope(user, f)
         if user.role not in ("officer", "principal"):
             raise AccessDenied("hotspots", reason="role",
                                roles=("officer", "principal"))
-        if level not in ("school", "class") or by not in ("item", "knowledge_point"):
-            raise AccessDenied(f"unknown level {level!r} / by {by!r}", reason="bad_request")
+        if level not in ("school", "class") or grain not in ("item", "knowledge_point"):
+            raise AccessDenied(f"unknown level {level!r} / grain {grain!r}",
+                               reason="bad_request")
         kwargs: dict[str, Any] = {"level": level}
-        if by != "item":
-            kwargs["by"] = by
+        if grain != "item":
+            kwargs["grain"] = grain
         frame = self._analysis("error_hotspots", f, **kwargs)
         frame = self._restrict(user, f, frame, level)  # gaps to the district's rates:
         return self._out(self._compared(user, f, frame, "district"), user)
 
-    def district_weak_points(self, user: User, f: Filters, by: str = "item") -> pd.DataFrame:
+    def district_weak_points(self, user: User, f: Filters,
+                             grain: str = "item") -> pd.DataFrame:
         """The district's weakest items or knowledge points (district-wide, no school rows)."""
         f = self.scope(user, f)
         if user.role not in ("officer", "principal", "committee"):
             raise AccessDenied("weak points", reason="role",
                                roles=("officer", "principal", "committee"))
-        if by not in ("item", "knowledge_point"):
-            raise AccessDenied(f"unknown by {by!r}", reason="bad_request")
-        frame = self._analysis("district_weak_points", f, by=by)
+        if grain not in ("item", "knowledge_point"):
+            raise AccessDenied(f"unknown grain {grain!r}", reason="bad_request")
+        frame = self._analysis("district_weak_points", f, grain=grain)
         return self._out(self._compared(user, f, frame, "district"), user)
 
     # -- value added, growth, green --------------------------------------------------------
@@ -306,7 +308,7 @@ class Service(Compared):
         """The paper's quality summary (district): α, SEM, P and D band counts."""
         self.require(user, "committee")
         f = self.scope(user, f)
-        return self._out(self._analysis("paper_quality", f), user)
+        return self._out(self._analysis("paper_quality", f, level="district"), user)
 
     def committee_items(self, user: User, f: Filters) -> pd.DataFrame:
         """District item statistics for the committee's paper report."""
@@ -340,9 +342,9 @@ class Service(Compared):
         self.clear_cache()
         return int(version)
 
-    def item_curve(self, user: User, f: Filters, number: int) -> pd.DataFrame:
-        """Score rate of item ``number`` by total-score band (D < C < B < A): the empirical item
-        curve, from the archived administration's group statistics."""
+    def item_curve(self, user: User, f: Filters, item_number: int) -> pd.DataFrame:
+        """Score rate of item ``item_number`` by total-score band (D < C < B < A): the empirical
+        item curve, from the archived administration's group statistics."""
         if user.role not in ("officer", "committee"):
             raise AccessDenied("item curves are district-wide", reason="role",
                                roles=("officer", "committee"))
@@ -350,7 +352,7 @@ class Service(Compared):
         groups = self._analysis("item_groups", f)
         if groups.empty:
             return groups
-        one = groups[(groups["group_kind"] == "band") & (groups["item_number"] == number)]
+        one = groups[(groups["group_kind"] == "band") & (groups["item_number"] == item_number)]
         one = one.assign(group=pd.Categorical(one["group_value"], ["D", "C", "B", "A"],
                                               ordered=True)).sort_values("group")
         return self._out(one.assign(group=one["group"].astype(str)), user)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,26 @@ from analytics.display import (
 
 FORMATS = ("table", "csv", "json", "xlsx")
 Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
+
+
+def renamed_option(old: str, new: str, **attrs: Any) -> Decorator:
+    """The option ``old`` (``"--by"``), renamed ``--<new>`` in 0.2.0, still accepted: hidden from
+    ``--help``, its value passed on as the parameter ``new`` with a one-line note on stderr.
+    Removed in 0.3.0 (CHANGELOG.md). ``attrs`` are the new option's (``type``, …)."""
+    dest = "renamed_" + old.lstrip("-").replace("-", "_")
+    flag = "--" + new.replace("_", "-")
+
+    def apply(f: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(f)
+        def inner(*args: Any, **kwargs: Any) -> Any:
+            value = kwargs.pop(dest, None)
+            if value is not None:
+                click.echo(f"注意:{old} 已改名为 {flag} / note: {old} is now {flag} "
+                           f"({old} goes in 0.3.0)", err=True)
+                kwargs[new] = value
+            return f(*args, **kwargs)
+        return click.option(old, dest, hidden=True, default=None, **attrs)(inner)
+    return apply
 
 
 def options(*decorators: Decorator) -> Decorator:

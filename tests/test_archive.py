@@ -433,9 +433,10 @@ def test_archive_agrees_with_item_stats(archived):
     ties by student_key), so P and D agree exactly."""
     from analytics.items import item_stats
 
-    st = item_stats(archived, exam=EXAM, subject=SUBJECT, efficiency=False)
+    st = item_stats(archived, exam=EXAM, subject=SUBJECT, level="district",
+                    efficiency=False)
     arch = paper_archive(archived, exam=EXAM, subject=SUBJECT)
-    m = arch.merge(st, left_on="item_label", right_on="item", suffixes=("", "_items"))
+    m = arch.merge(st, left_on="item_label", right_on="item_label", suffixes=("", "_items"))
     assert len(m) == 12
     np.testing.assert_allclose(m["score_rate"], m["score_rate_items"], rtol=1e-12)
     np.testing.assert_allclose(m["discrimination"], m["discrimination_items"], atol=1e-12)

@@ -207,8 +207,9 @@ def test_principal_on_a_totals_only_exam_gets_no_rows_not_a_refusal(wh, tmp_path
     svc = Service(db, min_n=5)
     try:
         p = User("p", "principal", school_id=2, zone_id=2)
-        for by in ("item", "knowledge_point"):
-            frame = svc.hotspots(p, Filters(exam="期中总分", subject="数学", grade=8), by=by)
+        for grain in ("item", "knowledge_point"):
+            frame = svc.hotspots(p, Filters(exam="期中总分", subject="数学", grade=8),
+                                 grain=grain)
             assert frame.empty
     finally:
         svc.close()

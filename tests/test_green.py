@@ -58,7 +58,7 @@ def test_burden_share_matches_rule(wh):
     expect = [light_burden(*(None if pd.isna(v) else v for v in r))
               for r in ans[["睡眠时间", "作业时间", "校外辅导时间"]].itertuples(index=False)]
     settled = [e for e in expect if e is not None]
-    g = green_indicators(wh).set_index("indicator")
+    g = green_indicators(wh, level="district").set_index("indicator")
     assert g.loc["burden", "n"] == len(settled) == 7
     assert g.loc["burden", "value"] == pytest.approx(sum(settled) / len(settled))
     assert g.loc["burden", "index_level"] == int(np.clip(np.floor(10 * sum(settled) / 7), 1, 9))
@@ -78,7 +78,7 @@ def test_favourable_rule_hand_case(wh):
     ans = pd.DataFrame(rows, columns=q)
     ans.insert(0, "student_key", np.arange(1, 5))
     add_survey(wh, ans)
-    g = green_indicators(wh).set_index("indicator")
+    g = green_indicators(wh, level="district").set_index("indicator")
     assert g.loc["motivation", "n"] == 3
     assert g.loc["motivation", "value"] == pytest.approx(2 / 3)
     assert g.loc["motivation", "index_level"] == 6
@@ -121,7 +121,7 @@ def test_wilson_interval_known_value():
 
 def test_attainment_ses_and_equity(wh):
     build_cohort(wh, n_schools=6, students_per_school=40, missing_prior=0.0, seed=5)
-    g = green_indicators(wh, exam="期末", subject="数学")
+    g = green_indicators(wh, exam="期末", subject="数学", level="district")
     assert list(g.columns) == COLS
     g = g.set_index("indicator")
     d = wh.df("SELECT s.school_id, s.ses, pr.total FROM paper_results pr JOIN students s "

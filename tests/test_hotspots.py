@@ -78,7 +78,7 @@ def test_columns_and_planted_distractor_found(planted):
 
 
 def test_planted_weak_knowledge_point_found_and_nothing_else(planted):
-    k = error_hotspots(planted, exam=EXAM, subject=SUBJECT, by="knowledge_point")
+    k = error_hotspots(planted, exam=EXAM, subject=SUBJECT, grain="knowledge_point")
     assert list(k.columns) == KP_COLS
     assert set(k["knowledge_point"]) == set(KPS)
     flagged = set(zip(k.loc[k["flag"], "school_name"], k.loc[k["flag"], "knowledge_point"],
@@ -100,7 +100,7 @@ def test_small_school_with_large_noisy_gap_not_flagged(planted):
     assert not small["flag"].any()
     # Shrinkage pulls the tiny school's gaps towards 0.
     assert (small["gap_shrunk"].abs() <= small["gap"].abs() + 1e-12).all()
-    k = error_hotspots(planted, exam=EXAM, subject=SUBJECT, by="knowledge_point")
+    k = error_hotspots(planted, exam=EXAM, subject=SUBJECT, grain="knowledge_point")
     ks = k[k["school_name"] == SMALL_SCHOOL]
     assert ks["gap"].mean() < -0.1
     assert not ks["flag"].any()
@@ -161,7 +161,7 @@ def test_relative_mode_matches_numpy_and_finds_the_planted_point(planted):
         assert got["paper_gap"] == pytest.approx(paper_gap, abs=1e-12)
         assert got["gap"] == pytest.approx(base["gap"] - paper_gap, abs=1e-12)
         assert got["unit_rate"] == base["unit_rate"]
-    k = error_hotspots(planted, exam=EXAM, subject=SUBJECT, by="knowledge_point", relative=True)
+    k = error_hotspots(planted, exam=EXAM, subject=SUBJECT, grain="knowledge_point", relative=True)
     flagged = set(zip(k.loc[k["flag"], "school_name"], k.loc[k["flag"], "knowledge_point"],
                       strict=True))
     assert (WEAK_SCHOOL, WEAK_KP) in flagged
@@ -199,10 +199,10 @@ def test_no_flags_in_a_district_without_hotspots(tmp_path):
 
     with Warehouse(tmp_path / "null.duckdb") as wh:
         build_hotspot_exam(wh, plant=False)
-        for by in ("item", "knowledge_point"):
+        for grain in ("item", "knowledge_point"):
             for level in ("school", "class"):
-                f = error_hotspots(wh, exam=EXAM, subject=SUBJECT, by=by, level=level)
-                assert not f["flag"].any(), (by, level)
+                f = error_hotspots(wh, exam=EXAM, subject=SUBJECT, grain=grain, level=level)
+                assert not f["flag"].any(), (grain, level)
                 # sanity: the p-values are not degenerate
                 assert f["p_value"].between(0, 1).all()
 
@@ -227,13 +227,13 @@ def test_district_weak_points_and_matrix_match_pandas(planted):
         s=("score", lambda v: v.fillna(0).sum()), m=("max_score", "sum")).reset_index()
     per["x"] = per["s"] / per["m"]
     want = per.groupby(["class_id", "knowledge_point"])["x"].mean()
-    m = knowledge_matrix(planted, exam=EXAM, subject=SUBJECT)
+    m = knowledge_matrix(planted, exam=EXAM, subject=SUBJECT, level="class")
     assert list(m.columns) == ["school_id", "school_name", "class_id", "class_name",
                                "knowledge_point", "n_items", "n", "max_score", "score_rate",
                                "district_rate", "gap"]
     got = m.set_index(["class_id", "knowledge_point"])["score_rate"]
     np.testing.assert_allclose(got.sort_index(), want.sort_index(), rtol=1e-12)
-    dk = district_weak_points(planted, exam=EXAM, subject=SUBJECT, by="knowledge_point")
+    dk = district_weak_points(planted, exam=EXAM, subject=SUBJECT, grain="knowledge_point")
     np.testing.assert_allclose(
         dk.set_index("knowledge_point")["score_rate"].sort_index(),
         per.groupby("knowledge_point")["x"].mean().sort_index(), rtol=1e-12)
@@ -243,7 +243,7 @@ def test_bad_arguments(planted):
     with pytest.raises(InputError):
         error_hotspots(planted, exam=EXAM, subject=SUBJECT, level="district")
     with pytest.raises(InputError):
-        error_hotspots(planted, exam=EXAM, subject=SUBJECT, by="student")  # type: ignore[arg-type]
+        error_hotspots(planted, exam=EXAM, subject=SUBJECT, grain="student")  # type: ignore[arg-type]
     with pytest.raises(InputError):
         error_hotspots(planted, exam=EXAM, subject=SUBJECT, level="zone", school=WEAK_SCHOOL)
 

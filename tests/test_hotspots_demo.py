@@ -36,7 +36,7 @@ def test_planted_weak_knowledge_point_found(demo):
         index=False, name=None)
     planted = set(truths["school"])
     k = error_hotspots(demo, exam=exam, subject=subject, grade=int(grade),
-                       by="knowledge_point", relative=True)
+                       grain="knowledge_point", relative=True)
     on_kp = k[k["knowledge_point"] == kp].sort_values("gap")
     # The planted schools have the most negative relative gaps on the point …
     assert set(on_kp["school_name"].iloc[:len(planted)]) == planted

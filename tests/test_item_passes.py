@@ -54,17 +54,17 @@ def _reports(w: Warehouse, p: dict[str, Any], stored: bool) -> dict[str, pd.Data
     w.forget_shared()
     try:
         return {
-            "items[district]": item_stats(w, **p),
+            "items[district]": item_stats(w, **p, level="district"),
             "items[school]": item_stats(w, **p, level="school"),
-            "paper_quality": paper_quality(w, **p),
+            "paper_quality": paper_quality(w, **p, level="district"),
             "kp_rates": category_rates(w, **p),
             "specification": specification_table(w, **p),
             "hotspots[school,item]": error_hotspots(w, **p),
-            "hotspots[school,kp]": error_hotspots(w, **p, by="knowledge_point"),
+            "hotspots[school,kp]": error_hotspots(w, **p, grain="knowledge_point"),
             "hotspots[class,item]": error_hotspots(w, **p, level="class"),
             "hotspots[class,relative]": error_hotspots(w, **p, level="class", relative=True),
             "weak_points": district_weak_points(w, **p),
-            "knowledge_matrix": knowledge_matrix(w, **p),
+            "knowledge_matrix": knowledge_matrix(w, **p, level="class"),
         }
     finally:
         w.stored_passes = True
@@ -127,7 +127,7 @@ def test_stored_answers_pass_equals_pandas_on_the_raw_responses(
 
 def test_changes_behind_the_importers_back_are_not_read(tmp_path: Path) -> None:
     w, p, paper_id = _build(tmp_path / "stale.duckdb", seed=9)
-    fresh = item_stats(w, **p)
+    fresh = item_stats(w, **p, level="district")
     # scores changed by hand (and totals made to agree): the stored passes no longer match
     w.execute("UPDATE responses SET score = 0, answer = 'B' WHERE paper_id = $p "
               "AND item_id = (SELECT min(item_id) FROM items WHERE paper_id = $p) "

@@ -41,10 +41,10 @@ def _hand(wh):
 
 def test_hand_worked_difficulty_and_discrimination(wh):
     x = _hand(wh)
-    st = item_stats(wh, exam="矩阵测试", subject="数学")
-    expected_cols = ["district_id", "district_name", "item_id", "number", "item", "item_type",
-                     "n", "max_score", "mean_score", "sd_score", "score_rate", "difficulty",
-                     "upper_rate", "lower_rate", "discrimination", "r_item_total",
+    st = item_stats(wh, exam="矩阵测试", subject="数学", level="district")
+    expected_cols = ["district_id", "district_name", "item_id", "item_number", "item_label",
+                     "item_type", "n", "max_score", "mean_score", "sd_score", "score_rate",
+                     "difficulty", "upper_rate", "lower_rate", "discrimination", "r_item_total",
                      "r_item_rest", "alpha_if_deleted", "discriminative_efficiency",
                      "effective_weight", "n_omitted", "omit_rate", "key", "top_distractor",
                      "top_distractor_share", "flags", "option_A", "option_B", "option_C",
@@ -77,8 +77,8 @@ def test_hand_worked_difficulty_and_discrimination(wh):
     # D ≥ .20 everywhere; P = .4/.5 within [.2, .9]; omit rate .1 is not > .1; Q3's distractor
     # F is chosen by 5, as often as the key T, not more: no flags anywhere
     assert st["flags"].tolist() == ["", "", "", ""]
-    opts = option_analysis(wh, exam="矩阵测试", subject="数学")
-    q1o = opts[opts["item"] == "1"].set_index("option")
+    opts = option_analysis(wh, exam="矩阵测试", subject="数学", level="district")
+    q1o = opts[opts["item_label"] == "1"].set_index("option")
     assert q1o.loc["A", "is_key"] and not q1o.loc["B", "is_key"]
     assert q1o.loc["A", "n_chosen"] == 5
     assert q1o.loc["A", "share_upper"] == pytest.approx(1.0)
@@ -96,7 +96,7 @@ def test_ties_at_the_cut_are_broken_by_student_key(wh):
     items = [{"label": "a", "item_type": "constructed", "max_score": 2},
              {"label": "b", "item_type": "constructed", "max_score": 2}]
     build_from_matrix(wh, x, items=items)
-    st = item_stats(wh, exam="矩阵测试", subject="数学")
+    st = item_stats(wh, exam="矩阵测试", subject="数学", level="district")
     # item a: upper s1, s2 -> (1 + 0) / 2 / 2; lower s5, s6 -> (1 + 0) / 2 / 2
     assert st["upper_rate"].iloc[0] == pytest.approx(0.25)
     assert st["lower_rate"].iloc[0] == pytest.approx(0.25)
@@ -157,7 +157,7 @@ def test_agrees_with_numpy_on_random_data_per_school(wh):
             np.testing.assert_allclose(got[c], ref[c], atol=1e-10, err_msg=c)
     # the whole district at once
     ref = _numpy_item_stats(x, maxes, keys)
-    got = item_stats(wh, exam="矩阵测试", subject="数学")
+    got = item_stats(wh, exam="矩阵测试", subject="数学", level="district")
     for c in cols:
         np.testing.assert_allclose(got[c], ref[c], atol=1e-10, err_msg=c)
     assert got["effective_weight"].sum() == pytest.approx(1.0)
@@ -176,7 +176,7 @@ def test_planted_wrong_key_and_attractive_distractor_are_flagged(wh):
         {"label": "6", "item_type": "constructed", "max_score": 8, "difficulty": 0.5},
     ]
     build_exam(wh, items=items, seed=11, n_schools=4, students_per_school=100)
-    st = item_stats(wh, exam="测试监测", subject="数学").set_index("item")
+    st = item_stats(wh, exam="测试监测", subject="数学", level="district").set_index("item_label")
     flagged = {lab: set(f.split(";")) - {""} for lab, f in st["flags"].items()}
     assert "possible_wrong_key" in flagged["2"]
     assert st.loc["2", "top_distractor"] == "D"
@@ -197,7 +197,7 @@ def test_multiple_choice_counts_each_letter(wh):
     answers = [["AC", None], ["A", None], ["ABC", None], ["C", None], [None, None]]
     scores = [[2, 2], [1, 1], [0, 1], [1, 0], [np.nan, 0]]
     build_from_matrix(wh, scores, items=items, answers=answers)
-    st = item_stats(wh, exam="矩阵测试", subject="数学").set_index("item")
+    st = item_stats(wh, exam="矩阵测试", subject="数学", level="district").set_index("item_label")
     # A in AC, A, ABC = 3/5; B in ABC = 1/5; C in AC, ABC, C = 3/5; D none = 0
     assert st.loc["m", "option_A"] == pytest.approx(0.6)
     assert st.loc["m", "option_B"] == pytest.approx(0.2)

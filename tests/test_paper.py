@@ -40,7 +40,7 @@ def _numpy_alpha(x):
 
 def test_paper_quality_by_hand(wh):
     build_from_matrix(wh, X, items=ITEMS, school_of=SCHOOL)
-    q = paper_quality(wh, exam="矩阵测试", subject="数学")
+    q = paper_quality(wh, exam="矩阵测试", subject="数学", level="district")
     assert list(q.columns)[:12] == ["district_id", "district_name", "n", "k", "full_score",
                                     "mean", "sd", "score_rate", "alpha", "sem", "ci_low",
                                     "ci_high"]
@@ -79,8 +79,8 @@ def test_specification_table_by_hand(wh):
 
 def test_category_rates_every_level(wh):
     built = build_from_matrix(wh, X, items=ITEMS, school_of=SCHOOL)
-    kp = category_rates(wh, exam="矩阵测试", subject="数学", by="knowledge_point")
-    assert list(kp.columns) == ["level", "unit_id", "unit_name", "by", "category", "n", "k",
+    kp = category_rates(wh, exam="矩阵测试", subject="数学", grain="knowledge_point")
+    assert list(kp.columns) == ["level", "unit_id", "unit_name", "grain", "category", "n", "k",
                                 "planned_score", "mean_score", "score_rate",
                                 "reference_rate", "rate_diff"]
     assert set(kp["level"]) == {"district", "zone", "school", "class"}
@@ -93,7 +93,7 @@ def test_category_rates_every_level(wh):
     assert s0.loc["数", "score_rate"] == pytest.approx((5 / 3 + 3) / 6)
     assert s0.loc["数", "rate_diff"] == pytest.approx((5 / 3 + 3) / 6 - (7 / 6 + 2) / 6)
     assert s0.loc["数", "n"] == 3
-    cog = category_rates(wh, exam="矩阵测试", subject="数学", by="cognitive_level",
+    cog = category_rates(wh, exam="矩阵测试", subject="数学", grain="cognitive_level",
                          levels=("school",))
     assert set(cog["level"]) == {"school"}
     c0 = cog[cog["unit_id"] == built["school_ids"][1]].set_index("category")
@@ -108,14 +108,14 @@ def test_cli_stats_commands(wh, tmp_path):
     run = CliRunner().invoke
     args = ["--db", db, "stats"]
     common = ["--exam", "测试监测", "--subject", "数学"]
-    r = run(cli, [*args, "items", *common, "--format", "json"])
+    r = run(cli, [*args, "items", *common, "--level", "district", "--format", "json"])
     assert r.exit_code == 0, r.output
     rows = json.loads(r.output)
-    for col in ("item", "n", "max_score", "mean_score", "score_rate", "difficulty",
+    for col in ("item_label", "n", "max_score", "mean_score", "score_rate", "difficulty",
                 "discrimination", "r_item_total", "r_item_rest", "alpha_if_deleted", "flags",
                 "option_A", "option_B"):
         assert col in rows[0]
-    r = run(cli, [*args, "paper", *common, "--format", "csv"])
+    r = run(cli, [*args, "paper", *common, "--level", "district", "--format", "csv"])
     assert r.exit_code == 0, r.output
     header = r.output.splitlines()[0].lstrip("\ufeff").split(",")
     assert {"n", "k", "mean", "sd", "alpha", "sem"} <= set(header)

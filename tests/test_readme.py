@@ -155,7 +155,7 @@ def test_parser_rejects_what_the_cli_rejects(no_prompts):
     """The check can fail: a wrong option, a bad choice, a missing required option, a typo."""
     for bad in (["stats", "scores", "--subject", "数学"],                 # no --exam
                 ["stats", "scores", "--exam", "x", "--subject", "y", "--relative"],
-                ["stats", "hotspots", "--exam", "x", "--subject", "y", "--by", "nonsense"],
+                ["stats", "hotspots", "--exam", "x", "--subject", "y", "--grain", "nonsense"],
                 ["users", "add", "a", "--role", "headmaster"],
                 ["statz", "scores"]):
         with pytest.raises(click.ClickException):

@@ -31,7 +31,7 @@ def test_alpha_matches_psych(wh, name, max_score):
     data = _load(wh, name, max_score)
     total = pd.read_csv(REF / "psych_alpha_total.csv").set_index("dataset").loc[name]
     items = pd.read_csv(REF / "psych_alpha_items.csv").query("dataset == @name")
-    res = cronbach_alpha(wh, exam=name, subject="数学")
+    res = cronbach_alpha(wh, exam=name, subject="数学", level="district")
     assert list(res.columns) == ["district_id", "district_name", "n", "k", "mean", "sd",
                                  "alpha", "sem", "ci_low", "ci_high", "sum_item_var"]
     row = res.iloc[0]
@@ -46,8 +46,8 @@ def test_alpha_matches_psych(wh, name, max_score):
     assert row["ci_high"] == pytest.approx(total["feldt_upper"], abs=1e-8)
     # SEM = sd * sqrt(1 - alpha)
     assert row["sem"] == pytest.approx(row["sd"] * np.sqrt(1 - total["raw_alpha"]), rel=1e-12)
-    st = item_stats(wh, exam=name, subject="数学")
-    assert list(st["item"]) == list(data.columns)
+    st = item_stats(wh, exam=name, subject="数学", level="district")
+    assert list(st["item_label"]) == list(data.columns)
     # psych: item.stats$raw.r, item.stats$r.drop, alpha.drop$raw_alpha, item.stats$mean
     np.testing.assert_allclose(st["r_item_total"], items["raw_r"], atol=1e-10)
     np.testing.assert_allclose(st["r_item_rest"], items["r_drop"], atol=1e-10)
@@ -90,7 +90,7 @@ def test_alpha_per_school_matches_numpy(wh):
         assert row["ci_low"] == pytest.approx(1 - (1 - a) * f_hi, abs=1e-9)
         # alpha if deleted: numpy on the matrix without column j
         st = item_stats(wh, exam="矩阵测试", subject="数学", level="school",
-                        unit_id=built["school_ids"][s])
+                        school=built["school_ids"][s])
         expect = [_numpy_alpha(np.delete(xs, j, axis=1)) for j in range(k)]
         np.testing.assert_allclose(st["alpha_if_deleted"], expect, atol=1e-10)
 

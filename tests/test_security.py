@@ -150,7 +150,7 @@ def warehouse_state(svc: Service) -> dict[str, tuple[int, str]]:
 REQUIRED_ARGS: dict[str, tuple[Any, ...]] = {
     "kind": ("struggling", "borderline"),   # Service.students
     "text": ("",),                          # Service.archive_search (hostile values added below)
-    "number": (1,),                         # Service.item_curve
+    "item_number": (1,),                    # Service.item_curve
 }
 # Methods taking a Filters that are deliberately not called here, with the reason.
 SKIP: dict[str, str] = {}

@@ -64,7 +64,8 @@ def test_eqm_va_bad_input_exits_2(db):
 def test_eqm_growth_green_progress(db):
     res = run(db, "growth", "--exam", "期末", "--prior-exam", "入口", "--subject", "数学")
     assert "median_sgp" in res.stdout
-    res = run(db, "green", "--exam", "期末", "--subject", "数学", "--format", "csv")
+    res = run(db, "green", "--exam", "期末", "--subject", "数学", "--level", "district",
+              "--format", "csv")
     assert "学习动力" in res.stdout and "equity" in res.stdout
     res = run(db, "green", "--alpha", "--format", "csv")
     assert "alpha" in res.stdout

@@ -145,7 +145,7 @@ def archive_report(wh: Warehouse, *, exam: str, subject: str, grade: int | None 
         "hotspots": _zh(show(hot)),
         "notes": _zh(notes),
         "weak_knowledge_points": _zh(show(district_weak_points(
-            wh, exam=exam, subject=subject, grade=grade, by="knowledge_point").rename(
+            wh, exam=exam, subject=subject, grade=grade, grain="knowledge_point").rename(
                 columns={"knowledge_point": "knowledge_points"}))),
     }
 

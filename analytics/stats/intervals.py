@@ -21,13 +21,13 @@ def normal_interval(estimate: Any, se: Any, z: float = Z95) -> tuple[Any, Any]:
     return estimate - z * se, estimate + z * se
 
 
-def t_half_width(sd: npt.ArrayLike, n: npt.ArrayLike, confidence: float = 0.95) -> np.ndarray:
+def t_half_width(sd: npt.ArrayLike, n: npt.ArrayLike, conf: float = 0.95) -> np.ndarray:
     """Half width t_{(1+c)/2, n−1} · sd / √n of the t interval of a mean (NaN for n < 2)."""
     from scipy import stats as sps
 
     n = np.asarray(n, dtype=float)
     with np.errstate(invalid="ignore", divide="ignore"):
-        q = sps.t.ppf((1 + confidence) / 2, n - 1)
+        q = sps.t.ppf((1 + conf) / 2, n - 1)
         return q * np.asarray(sd, dtype=float) / np.sqrt(n)
 
 
@@ -47,7 +47,7 @@ def wilson(k: npt.ArrayLike, n: npt.ArrayLike, z: float = Z95) -> tuple[np.ndarr
 
 
 def feldt_interval(alpha: npt.ArrayLike, n: npt.ArrayLike, k: npt.ArrayLike,
-                   confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+                   conf: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
     """Feldt (1965) interval of Cronbach's α from n students and k items.
 
     1 − (1 − α) · F_{1−p/2}(n − 1, (n − 1)(k − 1)) ≤ α ≤ 1 − (1 − α) · F_{p/2}(…), p = 1 − c,
@@ -58,7 +58,7 @@ def feldt_interval(alpha: npt.ArrayLike, n: npt.ArrayLike, k: npt.ArrayLike,
     alpha = np.asarray(alpha, dtype=float)
     n = np.asarray(n, dtype=float)
     k = np.asarray(k, dtype=float)
-    p = 1 - confidence
+    p = 1 - conf
     df1, df2 = n - 1, (n - 1) * (k - 1)
     ok = (df1 > 0) & (df2 > 0)
     d1, d2 = np.where(ok, df1, 1), np.where(ok, df2, 1)
@@ -68,7 +68,7 @@ def feldt_interval(alpha: npt.ArrayLike, n: npt.ArrayLike, k: npt.ArrayLike,
     return lo, hi
 
 
-def median_ci(values: np.ndarray, counts: np.ndarray, level: float = 0.95) -> tuple:
+def median_ci(values: np.ndarray, counts: np.ndarray, conf: float = 0.95) -> tuple:
     """Median (R's ``median``) and distribution-free interval of a sorted discrete sample given
     as distinct values with counts. Returns (n, median, ci_low, ci_high).
 
@@ -86,6 +86,6 @@ def median_ci(values: np.ndarray, counts: np.ndarray, level: float = 0.95) -> tu
         return float(values[np.searchsorted(cum, k)])
 
     med = (order_stat((n + 1) // 2) + order_stat(n // 2 + 1)) / 2
-    lo_k = int(sps.binom.ppf((1 - level) / 2, n, 0.5))
+    lo_k = int(sps.binom.ppf((1 - conf) / 2, n, 0.5))
     lo_k = max(lo_k, 1)
     return n, med, order_stat(lo_k), order_stat(n - lo_k + 1)

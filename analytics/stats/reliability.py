@@ -65,7 +65,7 @@ def item_moments(sums: ItemSums) -> pd.DataFrame:
     return f
 
 
-def alpha_from_sums(sums: ItemSums, confidence: float = 0.95) -> pd.DataFrame:
+def alpha_from_sums(sums: ItemSums, conf: float = 0.95) -> pd.DataFrame:
     """Cronbach's α per unit (pure Python on the reduced sums; see the module notes).
 
     Returns
@@ -90,7 +90,7 @@ def alpha_from_sums(sums: ItemSums, confidence: float = 0.95) -> pd.DataFrame:
     with np.errstate(invalid="ignore", divide="ignore"):
         sd = np.sqrt(var_t)
         sem = sd * np.sqrt(1 - alpha)
-    lo, hi = feldt_interval(alpha, n, k, confidence)
+    lo, hi = feldt_interval(alpha, n, k, conf)
     res = out[key_cols].reset_index()
     res["n"] = out["n_unit"].to_numpy()
     res["k"] = out["k"].to_numpy()

@@ -27,7 +27,7 @@ dash.register_page(__name__, path="/committee", title="命题组", name="committ
 
 QUALITY_COLS = ["n", "k", "full_score", "mean", "sd", "score_rate", "alpha", "sem", "ci_low",
                 "ci_high", "mean_difficulty", "mean_discrimination"]
-ITEM_COLS = ["number", "item", "item_type", "max_score", "difficulty", "discrimination",
+ITEM_COLS = ["item_number", "item_label", "item_type", "max_score", "difficulty", "discrimination",
              "r_item_rest", "key", "top_distractor", "top_distractor_share", "flags"]
 SEARCH_COLS = ["bank_item_id", "label", "item_type", "knowledge_points", "max_score",
                "answer_key", "n_administrations", "last_exam", "score_rate", "discrimination",
@@ -70,12 +70,13 @@ def update_quality(user: User, lang: str, svc: Service, data: dict[str, Any]) ->
     if svc.totals_only(user, f):
         return [totals_only(lang), html.Div()]
     items = svc.committee_items(user, f)
-    if not {"item", "difficulty", "discrimination"} <= set(items.columns):
+    if not {"item_label", "difficulty", "discrimination"} <= set(items.columns):
         return [table(quality[[c for c in QUALITY_COLS if c in quality.columns]], lang),
                 message(t("no_data", lang))]
-    fig = figures.bar(items.assign(label=items["item"].astype(str)), "label", "difficulty")
+    fig = figures.bar(items.assign(label=items["item_label"].astype(str)), "label",
+                      "difficulty")
     fig.update_traces(name="难度 P / difficulty", selector={"type": "bar"})
-    fig.add_scatter(x=items["item"].astype(str), y=items["discrimination"], mode="markers",
+    fig.add_scatter(x=items["item_label"].astype(str), y=items["discrimination"], mode="markers",
                     name="区分度 D / discrimination")
     fig.update_layout(showlegend=True)
     return [table(quality[[c for c in QUALITY_COLS if c in quality.columns]], lang,

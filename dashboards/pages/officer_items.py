@@ -26,7 +26,7 @@ from dashboards.service import Filters, Service
 
 dash.register_page(__name__, path="/officer/items", title="试题分析", name="officer_items")
 
-ITEM_COLS = ["number", "item", "item_type", "n", "max_score", "mean_score", "difficulty",
+ITEM_COLS = ["item_number", "item_label", "item_type", "n", "max_score", "mean_score", "difficulty",
              "discrimination", "r_item_rest", "omit_rate", "key", "top_distractor",
              "top_distractor_share", "flags"]
 
@@ -62,11 +62,12 @@ def update_table(data: dict[str, Any]) -> tuple[Any, list[dict[str, Any]], Any]:
     if not isinstance(out, tuple):
         return out, [], None
     stats, tab = out
-    if not {"item", "number", "item_type"} <= set(stats.columns):  # no items: nothing to pick
+    if not {"item_label", "item_number", "item_type"} <= set(stats.columns):  # no items
         return tab, [], None
-    options = [{"label": str(r.item), "value": int(r.number)} for r in stats.itertuples()]
+    options = [{"label": str(r.item_label), "value": int(r.item_number)}
+               for r in stats.itertuples()]
     objective = stats[stats["item_type"].isin(OBJECTIVE_TYPES)]
-    first = int(objective["number"].iloc[0]) if not objective.empty else (
+    first = int(objective["item_number"].iloc[0]) if not objective.empty else (
         options[0]["value"] if options else None)
     return tab, options, first
 
@@ -84,7 +85,8 @@ def update_item(user: User, lang: str, svc: Service, number: Any,
         return [message(t("no_data", lang))] * 2
     number = browser_id(number, "题号 / item number")
     opts = svc.option_analysis(user, f)
-    one = opts[opts["number"] == number] if "number" in opts.columns else opts.iloc[0:0]
+    one = (opts[opts["item_number"] == number] if "item_number" in opts.columns
+           else opts.iloc[0:0])
     if one.empty:
         options_fig: Any = message(t("no_data", lang))
     else:
@@ -94,7 +96,7 @@ def update_item(user: User, lang: str, svc: Service, number: Any,
         ])
         key = "".join(one.loc[one["is_key"].astype(bool), "option"].astype(str))
         options_fig = graph(figures.option_chart(long, "option", "group", "value", key=key))
-    curve = svc.item_curve(user, f, number)
+    curve = svc.item_curve(user, f, item_number=number)
     curve_fig = graph(figures.item_curve(curve, "group", "score_rate")) if not curve.empty \
         else message(t("needs_archive", lang))
     return [options_fig, curve_fig]

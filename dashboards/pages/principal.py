@@ -111,8 +111,8 @@ def update_items(user: User, lang: str, svc: Service, data: dict[str, Any]) -> l
     _school(svc, user, f)
     if svc.totals_only(user, f):
         return [totals_only(lang)] * 2
-    items = svc.hotspots(user, f, level="school", by="item")
-    points = svc.hotspots(user, f, level="school", by="knowledge_point")
+    items = svc.hotspots(user, f, level="school", grain="item")
+    points = svc.hotspots(user, f, level="school", grain="knowledge_point")
     out = []
     for frame, cols in ((items, WEAK_ITEM_COLS), (points, WEAK_KP_COLS)):
         below = frame[frame["gap"] < 0].sort_values("gap") if "gap" in frame.columns else frame
@@ -179,9 +179,9 @@ def _sections(user: User, svc: Service, f: Filters, lang: str) -> dict[str, pd.D
     getters = {
         t("vs_district", lang): lambda: svc.school_profile(user, f),
         t("classes", lang): lambda: svc.score_report(user, f, level="class"),
-        t("weak_items", lang): lambda: svc.hotspots(user, f, level="school", by="item"),
+        t("weak_items", lang): lambda: svc.hotspots(user, f, level="school", grain="item"),
         t("weak_points", lang): lambda: svc.hotspots(user, f, level="school",
-                                                     by="knowledge_point"),
+                                                     grain="knowledge_point"),
         t("va_reading", lang): lambda: svc.value_added(user, f, level="school"),
         t("struggling", lang): lambda: svc.students(user, f, "struggling"),
         t("borderline", lang): lambda: svc.students(user, f, "borderline"),

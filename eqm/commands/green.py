@@ -21,7 +21,7 @@ def register(cli: click.Group) -> None:
     @click.option("--subject", default=None, help="科目 / subject (with --exam).")
     @click.option("--grade", type=int, default=None, help="年级 / grade.")
     @click.option("--level", type=click.Choice(["district", "zone", "school", "class"]),
-                  default="district", show_default=True, help="层级 / level of the units.")
+                  default="school", show_default=True, help="层级 / level of the units.")
     @click.option("--scales", "scales", type=click.Path(exists=True, dir_okay=False,
                                                         path_type=Path), default=None,
                   help="量表配置 TOML(默认内置)/ scale configuration (default: packaged).")

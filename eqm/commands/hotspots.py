@@ -11,8 +11,10 @@ import click
 
 from analytics.hotspots import district_weak_points, error_hotspots, knowledge_matrix
 from eqm.commands.stats import stats_group
-from eqm.output import emit, output_options, paper_options
+from eqm.output import emit, output_options, paper_options, renamed_option
 from eqm.warehouse import reader
+
+GRAINS = ["item", "knowledge_point"]
 
 
 @click.command("hotspots")
@@ -21,8 +23,9 @@ from eqm.warehouse import reader
               show_default=True, help="比较单位 / units compared with the district.")
 @click.option("--school", default=None,
               help="只看该校(名称或代码)/ only this school (name or code).")
-@click.option("--by", type=click.Choice(["item", "knowledge_point"]), default="item",
-              show_default=True, help="按小题或知识点 / per item or per knowledge point.")
+@click.option("--grain", type=click.Choice(GRAINS), default="item", show_default=True,
+              help="按小题或知识点 / per item or per knowledge point.")
+@renamed_option("--by", "grain", type=click.Choice(GRAINS))
 @click.option("--view", type=click.Choice(["units", "district", "matrix"]), default="units",
               show_default=True,
               help="units: 各单位出错点; district: 全区最低得分率; matrix: 单位×知识点得分率 / "
@@ -41,7 +44,7 @@ from eqm.warehouse import reader
 @output_options
 @click.pass_context
 def hotspots(ctx: click.Context, exam: str, subject: str, grade: int | None, level: str,
-             school: str | None, by: str, view: str, flagged_only: bool, fdr: float,
+             school: str | None, grain: str, view: str, flagged_only: bool, fdr: float,
              min_gap: float, relative: bool, top: int | None, fmt: str, out: Path | None,
              min_n: int) -> None:
     """主要出错点:显著低于全区的小题/知识点 / error hotspots: items or knowledge points where a
@@ -49,14 +52,15 @@ def hotspots(ctx: click.Context, exam: str, subject: str, grade: int | None, lev
     with reader(ctx) as wh:
         if view == "district":
             frame = district_weak_points(wh, exam=exam, subject=subject, grade=grade,
-                                         by=by, top=top)  # type: ignore[arg-type]
+                                         grain=grain, top=top)  # type: ignore[arg-type]
         elif view == "matrix":
             frame = knowledge_matrix(wh, exam=exam, subject=subject, grade=grade,
                                      level=level,
                                      school=school)
         else:
             frame = error_hotspots(wh, exam=exam, subject=subject, grade=grade, level=level,
-                                   school=school, by=by, fdr=fdr,  # type: ignore[arg-type]
+                                   school=school, grain=grain,  # type: ignore[arg-type]
+                                   fdr=fdr,
                                    min_gap=min_gap, relative=relative)
             if flagged_only:
                 frame = frame[frame["flag"]].sort_values("gap").reset_index(drop=True)

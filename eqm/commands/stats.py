@@ -83,7 +83,7 @@ def scores(ctx: click.Context, exam: str, subject: str, grade: int | None, level
 
 @stats_group.command("items")
 @paper_options
-@_level_option("district")
+@_level_option("school")
 @school_option
 @click.option("--view", type=click.Choice(["stats", "options"]), default="stats",
               show_default=True,
@@ -114,7 +114,7 @@ def items(ctx: click.Context, exam: str, subject: str, grade: int | None, level:
 
 @stats_group.command("paper")
 @paper_options
-@_level_option("district")
+@_level_option("school")
 @school_option
 @click.option("--view", type=click.Choice(["summary", "spec", "knowledge", "cognitive",
                                            "type"]),
@@ -135,8 +135,8 @@ def paper(ctx: click.Context, exam: str, subject: str, grade: int | None, level:
         elif view == "spec":
             frame = paper_mod.specification_table(wh, **common)
         else:
-            by = {"knowledge": "knowledge_point", "cognitive": "cognitive_level",
-                  "type": "item_type"}[view]
-            frame = paper_mod.category_rates(wh, **common, by=by, levels=(level,),
+            grain = {"knowledge": "knowledge_point", "cognitive": "cognitive_level",
+                     "type": "item_type"}[view]
+            frame = paper_mod.category_rates(wh, **common, grain=grain, levels=(level,),
                                              school=school)
     emit(frame, fmt, out, min_n=min_n, sheet=f"paper_{view}")
