@@ -82,12 +82,14 @@ class ProblemCollector:
     total: int = 0
 
     def add(self, row: int | None, column: str | None, reason_zh: str, reason_en: str) -> None:
+        """Count one problem of ``file`` at ``row``/``column``; keep it while under ``cap``."""
         self.total += 1
         if len(self.problems) < self.cap:
             self.problems.append(Problem(self.file, row, column, reason_zh, reason_en))
 
     def raise_if_any(self, message_zh: str = "文件有错误,未导入任何数据",
                      message_en: str = "the file has errors; nothing was imported") -> None:
+        """Raise an InputError with the kept problems and the total count, if any was added."""
         if self.total:
             raise InputError(
                 f"{self.file}: {message_zh} / {message_en} ({self.total})",

@@ -63,14 +63,19 @@ class GreenConfig:
 
     @property
     def scales(self) -> list[dict[str, Any]]:
+        """The ``[[scale]]`` tables in file order (code, name, items, threshold, reverse, …)."""
         return list(self.raw.get("scale", []))
 
     @property
     def burden(self) -> dict[str, Any]:
+        """The ``[burden]`` table (question names and cuts of the light-burden rule); empty if
+        absent."""
         return dict(self.raw.get("burden", {}))
 
     @property
     def coefficients(self) -> dict[str, float]:
+        """The factors of the coefficient indices (index = 1 − factor × statistic): the
+        ``[coefficients]`` table over the defaults 2.5 for attainment, equity and SES."""
         c = {"attainment_factor": 2.5, "equity_factor": 2.5, "ses_factor": 2.5}
         c.update(self.raw.get("coefficients", {}))
         return c
@@ -167,6 +172,13 @@ def scale_students_sql() -> str:
 
 
 def scale_index_sql(level: str) -> str:
+    """Per unit of ``level`` × scale (:func:`scale_students_sql`): the students counted and the
+    favourable ones.
+
+    Parameters ``$survey``, ``$item_share``, ``$min_items``; reads view ``green_items``.
+    Columns: the level's key columns, ``indicator`` (the scale code), ``n`` (students who
+    answered at least ``$min_items`` of the scale's items), ``k`` (of them favourable).
+    """
     return f"""
         WITH s AS ({scale_students_sql()})
         SELECT {key_list(level)}, s.scale AS indicator, count(*) AS n,
@@ -205,6 +217,13 @@ def burden_students_sql() -> str:
 
 
 def burden_index_sql(level: str) -> str:
+    """Per unit of ``level``: the students whose light-burden rule is settled and the lightly
+    burdened ones (:func:`burden_students_sql`).
+
+    Parameters as :func:`burden_students_sql` (``$survey``, ``$q_sleep``, ``$q_homework``,
+    ``$q_tutoring``, ``$sleep_min``, ``$homework_max``, ``$tutoring_max``, ``$need``).
+    Columns: the level's key columns, ``n`` (``light`` not NULL), ``k`` (``light`` true).
+    """
     return f"""
         WITH b AS ({burden_students_sql()})
         SELECT {key_list(level)}, count(light) AS n, sum(light::INTEGER) AS k

@@ -45,6 +45,11 @@ R = TypeVar("R")
 
 
 def items_sql() -> str:
+    """The items of paper ``$paper_id`` in printing order, one row each.
+
+    Columns: ``item_id``, ``item_number``, ``item_label``, ``item_type``, ``max_score``, ``key``
+    (the answer key), ``options``.
+    """
     return """
         SELECT item_id, number AS item_number, label AS item_label, item_type, max_score,
                answer_key AS key, options

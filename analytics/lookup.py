@@ -37,6 +37,13 @@ class PaperRef:
 
 
 def papers_sql() -> str:
+    """Every paper with its exam (no parameters), in exam-date order, then exam, grade, subject.
+
+    Columns: ``paper_id``, ``exam_id``, ``exam`` (its name), ``subject``, ``grade``,
+    ``full_score``, the stored lines (``excellent_line``, ``pass_line``, ``low_line``,
+    ``borderline_buffer``, ``band_a``/``band_b``/``band_c``; NULL = the default share),
+    ``has_items``, ``exam_date``.
+    """
     return """
         SELECT p.paper_id, p.exam_id, e.name AS exam, p.subject, p.grade, p.full_score,
                p.excellent_line, p.pass_line, p.low_line, p.borderline_buffer,

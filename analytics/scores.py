@@ -191,6 +191,12 @@ def score_report(
 
 
 def score_bands_sql(group_cols: list[str]) -> str:
+    """Count the present students of paper ``$paper_id`` per group × score band.
+
+    ``group_cols`` are trusted identifiers; ``$full`` the full score; ``$school_id`` keeps one
+    school (NULL: all). The band is ``floor(total / full × 10)``, the full score in the last
+    band (9). Columns: ``group_cols``, ``band`` (0..9), ``count``.
+    """
     g = ", ".join(group_cols)
     return f"""
         WITH b AS ({base_sql()})
@@ -246,6 +252,12 @@ def score_bands(
 
 
 def percentiles_sql(group_cols: list[str]) -> str:
+    """The percentiles of the present students' totals of paper ``$paper_id`` per group.
+
+    ``group_cols`` are trusted identifiers; ``$probs`` the list of probabilities; ``$school_id``
+    keeps one school (NULL: all). Columns: ``group_cols``, ``n``, ``q`` (the list of
+    ``quantile_cont`` values, one per probability: linear interpolation, R's type 7).
+    """
     g = ", ".join(group_cols)
     return f"""
         WITH b AS ({base_sql()})
@@ -293,6 +305,13 @@ def percentiles(
 
 
 def grade_bands_sql(group_cols: list[str]) -> str:
+    """Count the present students of paper ``$paper_id`` per group in each grade band.
+
+    ``group_cols`` are trusted identifiers; ``$a``, ``$b``, ``$c`` the lower bounds of bands
+    A, B, C in points; ``$school_id`` keeps one school (NULL: all). Columns: ``group_cols``,
+    ``n``, ``n_a`` (total ≥ a), ``n_b`` (b ≤ total < a), ``n_c`` (c ≤ total < b), ``n_d``
+    (total < c).
+    """
     g = ", ".join(group_cols)
     return f"""
         WITH b AS ({base_sql()})
@@ -346,6 +365,15 @@ def grade_bands(
 
 
 def borderline_sql() -> str:
+    """The present students of paper ``$paper_id`` just under a line:
+    ``line_score − $buffer ≤ total < line_score``.
+
+    ``$excellent``, ``$pass`` are the lines in points; ``$which`` the list of lines to keep
+    (``excellent``, ``pass``); ``$school_id`` keeps one school (NULL: all). One row per student
+    × line: ``student_key``, ``student_id``, ``student_name``, ``zone_id``, ``zone_name``,
+    ``school_id``, ``school_name``, ``class_id``, ``class_name``, ``gender``, ``line``,
+    ``line_score``, ``total``, ``gap`` (line_score − total).
+    """
     return f"""
         WITH b AS ({base_sql()}),
         lines AS (SELECT * FROM (VALUES ('excellent', $excellent), ('pass', $pass))
@@ -403,6 +431,14 @@ def borderline_students(
 
 
 def standard_scores_sql() -> str:
+    """Standard scores and ranks of the present students of paper ``$paper_id``.
+
+    One row per student: ``student_key``, ``student_id``, ``district_id``, ``zone_id``,
+    ``school_id``, ``class_id``, ``gender``, ``total``, ``z`` = (total − d_mean) / d_sd (the
+    district's mean and sample SD, :func:`base_sql`), ``t_score`` = 50 + 10 z,
+    ``rank_district``, ``rank_school`` (``rank()``, descending total), ``percentile_rank``
+    (``percent_rank()`` in the district, ascending: (rank − 1) / (n − 1)).
+    """
     return f"""
         WITH b AS ({base_sql()})
         SELECT student_key, student_id, district_id, zone_id, school_id, class_id, gender,

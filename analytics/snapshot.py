@@ -323,6 +323,7 @@ class SnapshotReader:
             self.current()
 
     def close(self) -> None:
+        """Close the warehouse currently open on the snapshot."""
         with self._lock:
             self._wh.close()
 

@@ -109,6 +109,11 @@ _DUMMY_HASH = "scrypt:32768:8:1$AAAAAAAAAAAAAAAA$" + "0" * 128
 
 
 def users_sql() -> str:
+    """Every dashboard account without its hash (no parameters), by role, then username.
+
+    Columns: ``username``, ``role``, ``school_id``, ``school_name``, ``zone_id``,
+    ``display_name``, ``created_at``.
+    """
     return """
         SELECT u.username, u.role, u.school_id, s.name AS school_name, s.zone_id,
                u.display_name, u.created_at

@@ -577,9 +577,11 @@ class SparkWarehouse(Backend):
 
     # -- metadata ----------------------------------------------------------------------------
     def schema_version(self) -> int:
+        """The schema version the export was taken at (``schema_version`` of its manifest)."""
         return int(self.manifest["schema_version"])
 
     def tables(self) -> list[str]:
+        """Names of the exported tables and of the views rebuilt over them, sorted."""
         return sorted(self._views)
 
 

@@ -78,6 +78,7 @@ class DemoPaper:
 
     @property
     def full_score(self) -> float:
+        """The paper's full score: the sum of its items' ``max_score``."""
         return float(self.spec["max_score"].sum())
 
     def scores(self, *, listed: bool = True) -> np.ndarray:
@@ -108,6 +109,7 @@ class DemoDistrict:
     plan: dict[str, Any] = field(default_factory=dict)
 
     def paper(self, exam_key: str, subject: str, grade: int) -> DemoPaper:
+        """The generated paper of this exam key, subject and grade; KeyError if none."""
         for p in self.papers:
             if (p.exam.key, p.subject, p.grade) == (exam_key, subject, grade):
                 return p

@@ -272,6 +272,8 @@ def spec_frame(p: DemoPaper, kp_sep: str = "；") -> pd.DataFrame:
 
 
 def write_spec(p: DemoPaper, path_base: Path, variant: str) -> DemoFile:
+    """The paper's specification table (:func:`spec_frame`): ``xlsx`` a 双向细目表 sheet,
+    ``gbk`` a GBK CSV (knowledge points joined by 、), else a UTF-8 CSV (joined by ；)."""
     frame = spec_frame(p, "、" if variant == "gbk" else "；")
     if variant == "xlsx":
         import openpyxl
@@ -294,6 +296,8 @@ def write_spec(p: DemoPaper, path_base: Path, variant: str) -> DemoFile:
 
 
 def write_totals(p: DemoPaper, people: _People, path: Path) -> DemoFile:
+    """The totals-only CSV of a paper without item scores (考号, 姓名, 学校, 班级, 总分);
+    absent and void students are written as 缺考."""
     totals = p.totals()
     text = pa.array(np.where(np.isnan(totals), 0, totals)).cast(pa.string())
 
@@ -311,6 +315,8 @@ def write_totals(p: DemoPaper, people: _People, path: Path) -> DemoFile:
 
 
 def write_roster(dist: DemoDistrict, path: Path) -> DemoFile:
+    """The district's student roster CSV: one row per student with its school, class, zone and
+    demographics, codes written as printed (男/女, 公办/民办, 城区/乡镇, 本地/外地)."""
     st = dist.students
     sch = dist.schools
     people = _People(dist)
@@ -350,6 +356,7 @@ def write_roster(dist: DemoDistrict, path: Path) -> DemoFile:
 
 
 def write_survey(dist: DemoDistrict, grade: int, path: Path) -> DemoFile:
+    """The grade's questionnaire answers (``dist.surveys[grade]``) as a UTF-8 CSV."""
     frame = dist.surveys[grade]
     table = pa.Table.from_pandas(frame, preserve_index=False)
 

@@ -22,6 +22,9 @@ from analytics.domain.labels import label
 # ---------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Section:
+    """One section of a paper template (双向细目表): ``count`` items of one type, their points,
+    knowledge points and options, and the means of their generating item parameters."""
+
     item_type: str                      # single | multiple | true_false | fill | constructed
     count: int
     points: float | tuple[float, ...]

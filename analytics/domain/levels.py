@@ -20,6 +20,7 @@ LEVEL_KEYS: dict[str, tuple[str, ...]] = {
 
 
 def check_level(level: str) -> str:
+    """Return ``level`` if it is a reporting level (:data:`LEVELS`), else raise InputError."""
     if level not in LEVEL_KEYS:
         from analytics.errors import InputError
 

@@ -66,7 +66,7 @@ FALSE_WORDS = ("F", "错", "×", "✗", "X", "N", "错误", "否", "FALSE")
 _KP_SPLIT = re.compile(r"[;；、,，/|]+")
 
 
-def classify_spec(cell: str) -> str | None:
+def _classify_spec(cell: str) -> str | None:
     return _SPEC_INDEX.get(header_key(cell))
 
 
@@ -313,6 +313,8 @@ def score_answer_sql(ans: str, kind: str, key: str, mx: str, partial: str) -> st
 
 
 def rescore_sql() -> str:
+    """Rescore the answered objective items of paper ``$p`` from their answers under the items'
+    current key, full and partial scores (:func:`score_answer_sql`); an UPDATE of ``responses``."""
     return f"""
         UPDATE responses r SET score = {score_answer_sql('r.answer', 'i.item_type',
                                                          'i.answer_key', 'i.max_score',
@@ -324,6 +326,8 @@ def rescore_sql() -> str:
 
 
 def retotal_sql() -> str:
+    """Recompute the totals of paper ``$p``'s present students, ``sum(coalesce(score, 0))`` over
+    their responses; an UPDATE of ``paper_results``."""
     return """
         UPDATE paper_results pr SET total = t.total
         FROM (SELECT student_key, sum(coalesce(score, 0)) AS total FROM responses
@@ -333,6 +337,8 @@ def retotal_sql() -> str:
 
 
 def over_max_sql() -> str:
+    """The number of paper ``$p``'s responses scored above their item's ``max_score`` (one
+    column, one row)."""
     return """
         SELECT count(*) FROM responses r JOIN items i USING (item_id)
         WHERE r.paper_id = $p AND r.score > i.max_score
@@ -469,7 +475,7 @@ def import_paper(
 
     def body() -> ImportResult:
         header, _, warnings = read_table(
-            wh, path, sheet=sheet, mapping=mapping, classify=classify_spec,
+            wh, path, sheet=sheet, mapping=mapping, classify=_classify_spec,
             required=lambda c: "item" in c and "max_score" in c,
             what=("双向细目表(题号、分值)", "a specification table (item, max score)"),
             names=SPEC_SYNONYMS)

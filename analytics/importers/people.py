@@ -166,6 +166,9 @@ def new_classes_sql(rows: str = "_new") -> str:
 
 
 def new_students_sql() -> str:
+    """Insert the students of ``_new`` (the file's unknown ids): ``student_key`` numbered on from
+    the highest existing one in row order, the school through ``_school_lookup``, the class
+    (when the school has it for the grade)."""
     return """
         INSERT INTO students (student_key, student_id, name, gender, grade, school_id, class_id)
         SELECT (SELECT coalesce(max(student_key), 0) FROM students)
@@ -185,6 +188,7 @@ def schools_after(wh: Warehouse, school_id: int) -> list[str]:
 
 
 def max_school_id(wh: Warehouse) -> int:
+    """The highest ``school_id`` so far (0 when there is no school)."""
     return int(wh.scalar("SELECT coalesce(max(school_id), 0) FROM schools"))
 
 

@@ -87,11 +87,13 @@ class Source:
     short_ok: bool = False
 
     def body_text(self) -> str:
+        """The CSV text: ``text`` if kept in memory, else ``csv_path`` read (BOM dropped)."""
         if self.text is not None:
             return self.text
         return self.csv_path.read_text(encoding="utf-8-sig")
 
     def cleanup(self) -> None:
+        """Remove the temporary directory of a transcoded or converted copy, if any (idempotent)."""
         if self.tmpdir is not None:
             shutil.rmtree(self.tmpdir, ignore_errors=True)
             self.tmpdir = None

@@ -51,7 +51,7 @@ _INDEX = synonym_index(ROSTER_SYNONYMS)
 DEFAULT_DISTRICT = "本区"
 
 
-def classify_roster_header(cell: str) -> str | None:
+def _classify_roster_header(cell: str) -> str | None:
     return _INDEX.get(header_key(cell))
 
 
@@ -82,6 +82,14 @@ def roster_rows_sql(header_cols: dict[str, str]) -> str:
 
 
 def roster_problems_sql() -> str:
+    """Problems of a roster's ``_rows`` (columns ``_row, col, zh, en``): missing or repeated
+    ids, a missing school, a student already at another school, a school given two zones or two
+    codes, a class without a grade, and codes that cannot be recognised (gender, grade,
+    ownership, locality, hukou, SES).
+
+    ``$c_sid``, ``$c_school``, ``$c_zone``, ``$c_class``, ``$c_gender``, ``$c_grade``,
+    ``$c_ownership``, ``$c_locality``, ``$c_hukou``, ``$c_ses``, ``$c_code`` are the header texts
+    as written."""
     def bad(raw: str, code: str, col: str, zh: str, en: str) -> str:
         return (f"SELECT _row, ${col} AS col, '{zh}「' || {raw} || '」无法识别', "
                 f"'{en} ' || {raw} || ' not recognised' FROM _rows "
@@ -259,7 +267,7 @@ def import_roster(
 
     def body() -> ImportResult:
         header, n, warnings = read_table(
-            wh, path, sheet=sheet, mapping=mapping, classify=classify_roster_header,
+            wh, path, sheet=sheet, mapping=mapping, classify=_classify_roster_header,
             required=lambda c: "student_id" in c and "school" in c,
             what=("名册(考号、学校)", "a roster (student id, school)"), names=ROSTER_SYNONYMS,
             empty_ok=True)

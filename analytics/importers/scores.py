@@ -205,6 +205,9 @@ def status_sql(status_col: str, total_col: str) -> str:
 
 
 def status_problems_sql() -> str:
+    """Problems of a marking export's ``_status`` rows (columns ``_row, col, zh, en``): a status
+    that cannot be recognised; a present student's written total that is not the sum of the item
+    scores. ``$c_status``, ``$c_total`` are the header texts as written."""
     return """
         SELECT _row, $c_status AS col,
                '考试状态「' || bad_status || '」无法识别(正常/缺考/作弊)',
@@ -221,6 +224,8 @@ def status_problems_sql() -> str:
 
 
 def insert_results_sql() -> str:
+    """Insert paper ``$p``'s ``paper_results``: one row per data row (``_status`` × ``_keys``),
+    its status, and the total only when present."""
     return """
         INSERT INTO paper_results (paper_id, student_key, status, total)
         SELECT $p, k.student_key, s.status,
@@ -230,6 +235,8 @@ def insert_results_sql() -> str:
 
 
 def insert_responses_sql() -> str:
+    """Insert paper ``$p``'s ``responses`` (item, student, score, answer) from the scored cells
+    of the present students (``_scored``, ``_cells``, ``_keys``, ``_status``)."""
     return """
         INSERT INTO responses (paper_id, item_id, student_key, score, answer)
         SELECT $p, c.item_id, k.student_key, c.score, c.answer

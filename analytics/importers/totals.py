@@ -41,7 +41,7 @@ TOTAL_SYNONYMS: dict[str, tuple[str, ...]] = {
 _INDEX = synonym_index(TOTAL_SYNONYMS)
 
 
-def classify_total_header(cell: str) -> str | None:
+def _classify_total_header(cell: str) -> str | None:
     return _INDEX.get(header_key(cell))
 
 
@@ -75,6 +75,9 @@ def totals_sql(total_col: str, status_col: str) -> str:
 
 
 def totals_problems_sql() -> str:
+    """Problems of a totals file's ``_status`` rows (columns ``_row, col, zh, en``): a present
+    student's total that is not a number, negative or above the full score ``$full``; a status
+    that cannot be recognised. ``$c_total``, ``$c_status`` are the header texts as written."""
     return """
         SELECT _row, $c_total AS col,
             CASE WHEN total_num IS NULL
@@ -171,7 +174,7 @@ def import_totals(
                 "paper has a specification table: import item scores with `eqm import scores`")
         say("读取文件 / reading the file")
         header, n, warnings = read_table(
-            wh, path, sheet=sheet, mapping=mapping, classify=classify_total_header,
+            wh, path, sheet=sheet, mapping=mapping, classify=_classify_total_header,
             required=lambda c: "student_id" in c and "total" in c,
             what=("总分(考号、总分)", "totals (student id, total)"), names=TOTAL_SYNONYMS)
         given_full = finite_positive(full_score, "满分", "full score", name)

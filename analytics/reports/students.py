@@ -25,6 +25,10 @@ COLUMNS = ["student_key", "student_id", "student_name", "school_id", "class_id",
 
 
 def student_names_sql() -> str:
+    """The students of school ``$school_id`` (NULL: all) with their names and classes.
+
+    Columns: ``student_key``, ``student_name``, ``class_name``.
+    """
     return """
         SELECT student_key, student_name, class_name FROM student_tree
         WHERE $school_id IS NULL OR school_id = $school_id

@@ -199,6 +199,15 @@ def compute_item_stats(sums: ItemSums, meta: pd.DataFrame) -> pd.DataFrame:
 
 
 def item_flags(frame: pd.DataFrame) -> pd.Series:
+    """The flags of each item row, ``;``-joined codes of :data:`FLAG_CODES` ('' when none).
+
+    ``too_easy``: difficulty > ``EASY_P`` (0.90); ``too_hard``: difficulty < ``HARD_P`` (0.20);
+    ``weak_discrimination``: 0 ≤ discrimination < ``WEAK_D`` (0.20, Ebel's "poor");
+    ``negative_discrimination``: discrimination < 0 or item–rest r < 0; ``possible_wrong_key``
+    and ``attractive_distractor`` as the row says; ``many_omissions``: omit rate > ``OMIT_RATE``
+    (0.10). The thresholds are those of :mod:`analytics.domain.bands`; a missing statistic
+    raises no flag.
+    """
     p, d, rr = frame["difficulty"], frame["discrimination"], frame["r_item_rest"]
     conds = {
         "too_easy": p > EASY_P,

@@ -40,6 +40,7 @@ class CellStats:
 
     @property
     def n_groups(self) -> int:
+        """The number of schools J (``group`` holds 0..J-1); 0 when there is no cell."""
         return int(self.group.max()) + 1 if len(self.group) else 0
 
     @classmethod

@@ -236,6 +236,7 @@ class Warehouse(Backend):
 
     # -- schema ----------------------------------------------------------------------------
     def schema_version(self) -> int:
+        """The highest migration recorded in ``schema_version``; 0 before the first migration."""
         exists = self.scalar(
             "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_version'"
         )
@@ -269,6 +270,7 @@ class Warehouse(Backend):
         return applied
 
     def tables(self) -> list[str]:
+        """Names of the tables and views of the ``main`` schema (not temp views), sorted."""
         return list(
             self.df(
                 "SELECT table_name FROM information_schema.tables "
