@@ -236,7 +236,7 @@ class Warehouse(Backend):
 
     # -- schema ----------------------------------------------------------------------------
     def schema_version(self) -> int:
-        """The highest migration recorded in ``schema_version``; 0 before the first migration."""
+        """The schema version of the data: the highest migration applied (0 before the first)."""
         exists = self.scalar(
             "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_version'"
         )
@@ -270,7 +270,7 @@ class Warehouse(Backend):
         return applied
 
     def tables(self) -> list[str]:
-        """Names of the tables and views of the ``main`` schema (not temp views), sorted."""
+        """Names of the tables and views the analyses may read (``main`` schema, no temp views)."""
         return list(
             self.df(
                 "SELECT table_name FROM information_schema.tables "
