@@ -9,6 +9,7 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 
@@ -160,7 +161,8 @@ def test_default_level_is_school(planted):
                analytics.score_report):
         default = fn(planted, **p)
         assert "school_id" in default.columns and "class_id" not in default.columns, fn
-        assert default.equals(fn(planted, **p, level="school")), fn
+        # equal up to the last bits of DuckDB's parallel float sums (they vary between runs)
+        pd.testing.assert_frame_equal(default, fn(planted, **p, level="school"), rtol=1e-9)
 
 
 def test_old_keywords_still_work_with_a_warning(planted):
@@ -181,7 +183,8 @@ def test_old_keywords_still_work_with_a_warning(planted):
             got = fn(planted, **p, **old)
         with warnings.catch_warnings():
             warnings.simplefilter("error")
-            assert got.equals(fn(planted, **p, **new)), fn
+            # equal up to the last bits of DuckDB's parallel float sums (they vary between runs)
+            pd.testing.assert_frame_equal(got, fn(planted, **p, **new), rtol=1e-9)
     with pytest.raises(TypeError):
         analytics.score_report(planted, **p, confidence=0.9, conf=0.9)
 
