@@ -35,7 +35,6 @@ from analytics.lookup import list_papers
 from analytics.reduce.derived import (
     STORED,
     Family,
-    component,
     declare,
     family_papers,
     fingerprint,
@@ -170,7 +169,8 @@ def _spec_digest() -> str:
     return hashlib.sha1(text.encode()).hexdigest()[:16]
 
 
-def _summary_extras(wh: Backend, paper_id: int) -> list[str]:
+def _summary_extras(wh: Backend, paper_id: int,
+                    comp: Callable[[str, int], str]) -> list[str]:
     """The fingerprint's extras of a paper's summaries: the declarations, and the exam the
     value-added and growth summaries compare against (the latest earlier exam in the subject,
     :func:`prior_exams`) with the results of its papers."""
@@ -184,7 +184,7 @@ def _summary_extras(wh: Backend, paper_id: int) -> list[str]:
     if priors:
         out.append(f"prior:{priors[0]}")
         hit = papers[(papers["exam"] == priors[0]) & (papers["subject"] == subject)]
-        out += [f"prior_{component(wh, 'results', int(p))}" for p in hit["paper_id"]]
+        out += [f"prior_{comp('results', int(p))}" for p in hit["paper_id"]]
     return out
 
 
@@ -266,7 +266,7 @@ def refresh_summaries(wh: Warehouse, names: Iterable[str] | None = None, *,
         log = refresh_derived(wh, "summaries", papers)
         return log if log is not None else pd.DataFrame(columns=LOG_COLUMNS)
     chosen = list(names)
-    prints = {pid: fingerprint(wh, "summaries", pid) for pid in papers}
+    prints = {pid: fingerprint(wh, "summaries", pid, every=True) for pid in papers}
     log = _refresh(wh, chosen, papers)
     record(wh, "summaries", prints, parts=chosen)
     return log

@@ -42,44 +42,54 @@ import pandas as pd
 
 from analytics.warehouse import Backend
 
-#: The sources a fingerprint can summarise, each one row (``n`` rows, ``h`` the XOR of their
-#: hashes) for ``$paper_id`` (``surveys`` is the same for every paper).
-COMPONENTS: dict[str, str] = {
+#: The sources a fingerprint can summarise: per paper (``paper_id``), ``n`` rows and ``h`` the
+#: XOR of their hashes; ``{where}`` is ``WHERE <paper column> = $paper_id`` for one paper or
+#: empty for all (:func:`component_sql`). ``surveys`` is one row for every paper.
+COMPONENTS: dict[str, tuple[str, str]] = {
     # the scores and answers of the paper's students
-    "responses": """
-        SELECT count(*) AS n, bit_xor(hash(student_key, item_id, score, answer)) AS h
-        FROM responses WHERE paper_id = $paper_id""",
+    "responses": ("paper_id", """
+        SELECT paper_id, count(*) AS n, bit_xor(hash(student_key, item_id, score, answer)) AS h
+        FROM responses {where} GROUP BY paper_id"""),
     # status and total of each student, with the units the student belongs to
-    "results": """
-        SELECT count(*) AS n,
+    "results": ("pr.paper_id", """
+        SELECT pr.paper_id, count(*) AS n,
                bit_xor(hash(pr.student_key, pr.status, pr.total, s.district_id, s.school_id,
                             s.class_id)) AS h
         FROM paper_results pr LEFT JOIN student_tree s ON s.student_key = pr.student_key
-        WHERE pr.paper_id = $paper_id""",
+        {where} GROUP BY pr.paper_id"""),
     # the knowledge points of the paper's items
-    "knowledge": """
-        SELECT count(*) AS n, bit_xor(hash(k.item_id, k.knowledge_point)) AS h
+    "knowledge": ("i.paper_id", """
+        SELECT i.paper_id, count(*) AS n, bit_xor(hash(k.item_id, k.knowledge_point)) AS h
         FROM item_knowledge k JOIN items i ON i.item_id = k.item_id
-        WHERE i.paper_id = $paper_id""",
+        {where} GROUP BY i.paper_id"""),
     # every column of the paper's items
-    "items": """
-        SELECT count(*) AS n, bit_xor(hash(i)) AS h FROM items i WHERE i.paper_id = $paper_id""",
+    "items": ("i.paper_id", """
+        SELECT i.paper_id, count(*) AS n, bit_xor(hash(i)) AS h FROM items i
+        {where} GROUP BY i.paper_id"""),
     # the paper (lines, full score) and its exam (name, date)
-    "paper": """
-        SELECT count(*) AS n, bit_xor(hash(p, e)) AS h
-        FROM papers p JOIN exams e ON e.exam_id = p.exam_id WHERE p.paper_id = $paper_id""",
+    "paper": ("p.paper_id", """
+        SELECT p.paper_id, count(*) AS n, bit_xor(hash(p, e)) AS h
+        FROM papers p JOIN exams e ON e.exam_id = p.exam_id {where} GROUP BY p.paper_id"""),
     # every column of the reporting tree (names, demographics) of the paper's students
-    "roster": """
-        SELECT count(*) AS n, bit_xor(hash(s)) AS h
+    "roster": ("pr.paper_id", """
+        SELECT pr.paper_id, count(*) AS n, bit_xor(hash(s)) AS h
         FROM paper_results pr JOIN student_tree s ON s.student_key = pr.student_key
-        WHERE pr.paper_id = $paper_id""",
+        {where} GROUP BY pr.paper_id"""),
     # the questionnaires and their answers (the green indicators)
-    "surveys": """
-        SELECT (SELECT count(*) FROM surveys) + (SELECT count(*) FROM survey_answers) AS n,
+    "surveys": ("", """
+        SELECT NULL::INTEGER AS paper_id,
+               (SELECT count(*) FROM surveys) + (SELECT count(*) FROM survey_answers) AS n,
                xor(coalesce((SELECT bit_xor(hash(s)) FROM surveys s), 0::UBIGINT),
                    coalesce((SELECT bit_xor(hash(a)) FROM survey_answers a), 0::UBIGINT))
-               AS h""",
+               AS h"""),
 }
+
+
+def component_sql(name: str, one_paper: bool) -> str:
+    """The SQL of component ``name``: for ``$paper_id`` (``one_paper``) or every paper (one row
+    per paper that has rows; the others have ``n`` 0 and ``h`` NULL)."""
+    column, sql = COMPONENTS[name]
+    return sql.format(where=f"WHERE {column} = $paper_id" if one_paper and column else "")
 
 
 @dataclass(frozen=True)
@@ -104,8 +114,9 @@ class Family:
         Bumped whenever the code changes what the tables hold: state of another version is
         not current.
     extras : callable, optional
-        ``extras(wh, paper_id)`` → further ``key:value`` parts of the fingerprint (what the
-        content depends on besides the components).
+        ``extras(wh, paper_id, component)`` → further ``key:value`` parts of the fingerprint
+        (what the content depends on besides the components; ``component(name, paper_id)``
+        gives another paper's component).
     parts : callable, optional
         ``parts()`` → the parts recorded per paper (default one part, ``''``).
     gated : bool
@@ -122,7 +133,7 @@ class Family:
     refresh: Callable[[Backend, list[int]], pd.DataFrame | None]
     drop: Callable[[Backend, list[int]], None]
     version: int = 1
-    extras: Callable[[Backend, int], list[str]] | None = None
+    extras: Callable[[Backend, int, Callable[[str, int], str]], list[str]] | None = None
     parts: Callable[[], Sequence[str]] | None = None
     gated: bool = True
     atomic: bool = True
@@ -161,21 +172,34 @@ def _declare_stored() -> None:
 
 # -- the fingerprint ----------------------------------------------------------------------------
 
-def component(wh: Backend, name: str, paper_id: int) -> str:
-    """One component of a fingerprint: ``name:rows:hash`` for ``paper_id``."""
-    sql = COMPONENTS[name]
-    row = wh.df_shared(sql, {"paper_id": int(paper_id)} if "$paper_id" in sql else {}).iloc[0]
-    h = row["h"]
-    return f"{name}:{int(row['n'])}:{'' if pd.isna(h) else int(h)}"
+def component(wh: Backend, name: str, paper_id: int, *, every: bool = False) -> str:
+    """One component of a fingerprint: ``name:rows:hash`` for ``paper_id``, from a query of
+    that paper, or (``every``) from one query of every paper kept with the memos (the
+    refreshes look at all papers; the analyses at one). Both give the same text."""
+    if every:
+        frame = wh.memo(("derived: component", name), lambda: wh.df(component_sql(name, False)))
+        hit = frame[frame["paper_id"] == paper_id] if COMPONENTS[name][0] else frame
+    else:
+        hit = wh.df_shared(component_sql(name, True), {"paper_id": int(paper_id)}
+                           if COMPONENTS[name][0] else {})
+    if hit.empty:
+        return f"{name}:0:"
+    n, h = hit["n"].iloc[0], hit["h"].iloc[0]
+    return f"{name}:{int(n)}:{'' if pd.isna(h) else int(h)}"
 
 
-def fingerprint(wh: Backend, name: str, paper_id: int) -> str:
+def fingerprint(wh: Backend, name: str, paper_id: int, *, every: bool = False) -> str:
     """Today's fingerprint of ``paper_id`` for family ``name`` (see the module notes): the
-    family's components, then its extras, joined by ``|``."""
+    family's components, then its extras, joined by ``|`` (``every``: see
+    :func:`component`)."""
     fam = family(name)
-    parts = [component(wh, c, paper_id) for c in fam.components]
+
+    def comp(c: str, pid: int) -> str:
+        return component(wh, c, pid, every=every)
+
+    parts = [comp(c, paper_id) for c in fam.components]
     if fam.extras is not None:
-        parts += fam.extras(wh, paper_id)
+        parts += fam.extras(wh, paper_id, comp)
     return "|".join(parts)
 
 
@@ -232,11 +256,16 @@ def stale_papers(wh: Backend, name: str, papers: Iterable[int] | None = None) ->
     chosen = applies if papers is None else [p for p in map(int, papers) if p in set(applies)]
     if not has_state_table(wh):
         return chosen
+    states = wh.df("SELECT paper_id, version, fingerprint FROM derived_state "
+                   "WHERE family = $f", {"f": name})
+    by_paper = {int(p): g for p, g in states.groupby("paper_id")}
+    every = len(chosen) > 1         # one query of every paper, else one of this paper
     out = []
     for pid in chosen:
-        st = _state(wh, name, pid)
-        if st.empty or not ((st["version"].astype(int) == fam.version).all() and
-                            (st["fingerprint"] == fingerprint(wh, name, pid)).all()):
+        st = by_paper.get(pid)
+        if st is None or not ((st["version"].astype(int) == fam.version).all() and
+                              (st["fingerprint"] == fingerprint(wh, name, pid,
+                                                                every=every)).all()):
             out.append(pid)
     return out
 
@@ -341,7 +370,7 @@ def keep_derived_current(wh: Backend, papers: Iterable[int] | None = None, *,
     todo: dict[str, dict[int, str]] = {}
     for name in names:
         stale = stale_papers(wh, name, papers)
-        todo[name] = {pid: fingerprint(wh, name, pid) for pid in stale}
+        todo[name] = {pid: fingerprint(wh, name, pid, every=len(stale) > 1) for pid in stale}
     for name in names:
         if papers is None:
             forget_gone(wh, name)
@@ -356,7 +385,8 @@ def refresh_derived(wh: Backend, name: str, papers: Iterable[int]) -> pd.DataFra
     """Rebuild family ``name``'s tables of ``papers`` whether current or not, and record
     their state; returns the family's log (if any)."""
     pids = [int(p) for p in papers]
-    return _rebuild(wh, name, {pid: fingerprint(wh, name, pid) for pid in pids})
+    return _rebuild(wh, name, {pid: fingerprint(wh, name, pid, every=len(pids) > 1)
+                               for pid in pids})
 
 
 def _rebuild(wh: Backend, name: str, prints: dict[int, str]) -> pd.DataFrame | None:

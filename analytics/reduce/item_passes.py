@@ -220,7 +220,7 @@ ITEM_PASSES = declare(Family(
     refresh=lambda wh, papers: refresh_item_passes(wh, papers),
     drop=drop_item_passes,
     version=PASS_VERSION,
-    extras=lambda wh, paper_id: [f"share:{KELLEY_SHARE!r}"],
+    extras=lambda wh, paper_id, component: [f"share:{KELLEY_SHARE!r}"],
 ))
 
 
