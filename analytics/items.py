@@ -1,7 +1,7 @@
 """Item statistics (试题分析): difficulty, discrimination, item–total correlations, options, flags.
 
-All statistics come from the one-pass SQL sums of :mod:`analytics.reduce.item_sums`; this module only
-does arithmetic on frames of one row per unit × item (or × option letter).
+All statistics come from the one-pass SQL sums of :mod:`analytics.reduce.item_sums`; this module
+only does arithmetic on frames of one row per unit × item (or × option letter).
 
 Definitions (x an item score with an omission counted as 0, m its full mark, T the total,
 R = T − x the rest score; sample moments with n − 1):
@@ -28,8 +28,8 @@ import pandas as pd
 
 from analytics.domain.levels import LEVEL_KEYS, check_level
 from analytics.errors import InputError
-from analytics.reduce.item_sums import item_sums
 from analytics.lookup import PaperRef, resolve_paper, resolve_school
+from analytics.reduce.item_sums import item_sums
 from analytics.stats.items import FLAG_CODES as FLAG_CODES  # documented here
 from analytics.stats.items import compute_item_stats, item_flags, option_flags, option_table
 from analytics.stats.sums import ItemSums

@@ -118,6 +118,9 @@ ENTRIES: tuple[Entry, ...] = (
     Entry("import_survey", "analytics.importers", "warehouse"),
     Entry("import_totals", "analytics.importers", "warehouse"),
     Entry("build_demo", "analytics.demo", "warehouse"),
+    # the derived tables (item passes, knowledge results, summaries): one mechanism
+    Entry("keep_derived_current", "analytics.reduce.derived", "warehouse", reach="module"),
+    Entry("is_current", "analytics.reduce.derived", "warehouse", reach="module"),
     Entry("survey_codebook", "analytics.demo", "warehouse"),
     # -- scores
     Entry("score_report", "analytics.scores", "scores", route="score_report", signature="paper",

@@ -44,13 +44,13 @@ from analytics.hotspots import (  # noqa: E402
     knowledge_sums_wide_sql,
     n_knowledge_points_sql,
 )
+from analytics.lookup import resolve_paper  # noqa: E402
 from analytics.reduce.item_passes import (  # noqa: E402
     PASS_SUMS,
     class_answer_pass_sql,
     kelley_pass_sql,
 )
 from analytics.reduce.item_sums import KELLEY_SHARE, item_sums_sql  # noqa: E402
-from analytics.lookup import resolve_paper  # noqa: E402
 from analytics.warehouse import Warehouse  # noqa: E402
 
 

@@ -1,5 +1,5 @@
-"""The stored item passes (analytics.reduce.item_passes: the per-paper reductions the importers keep):
-every report computed from them equals the report computed from the responses, they are
+"""The stored item passes (analytics.reduce.item_passes: the per-paper reductions the importers
+keep): every report computed from them equals the report computed from the responses, they are
 not read once the responses, results or students' classes change behind the importers' back,
 and the answers pass equals a direct pandas reduction of the raw responses."""
 
@@ -13,10 +13,10 @@ import pandas as pd
 import pytest
 
 from analytics.hotspots import district_weak_points, error_hotspots, knowledge_matrix
-from analytics.reduce.derived import STORED, is_current, keep_derived_current
-from analytics.reduce.item_passes import PASS_TABLES
 from analytics.items import item_stats
 from analytics.paper import category_rates, paper_quality, specification_table
+from analytics.reduce.derived import STORED, is_current, keep_derived_current
+from analytics.reduce.item_passes import PASS_TABLES
 from analytics.warehouse import Warehouse
 from tests.builders import build_exam
 

@@ -544,7 +544,8 @@ def run_import(
 
 
 #: Imports that can change what the stored derived tables were computed from (responses,
-#: results, students' classes, items and their knowledge points): each ends by :func:`analytics.reduce.derived.keep_derived_current`.
+#: results, students' classes, items and their knowledge points): each ends by
+#: :func:`analytics.reduce.derived.keep_derived_current`.
 PASS_KINDS = ("roster", "scores", "paper", "totals")
 
 #: Temporary tables the importers create (dropped after every import).

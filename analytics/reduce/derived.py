@@ -228,10 +228,27 @@ def _allowed(wh: Backend, fam: Family) -> bool:
 
 
 def is_current(wh: Backend, name: str, paper_id: int, part: str = "") -> bool:
-    """Whether the analyses may read family ``name``'s tables for ``paper_id`` (``part``: a
-    summary table's name): the backend allows it (``gated`` families: ``wh.stored_passes``),
-    the warehouse has ``derived_state``, and the state recorded for the paper has the family's
-    version and today's :func:`fingerprint`."""
+    """Whether the analyses may read a derived family's tables for one paper.
+
+    Parameters
+    ----------
+    wh : Backend
+        The warehouse.
+    name : {'item_passes', 'knowledge_results', 'summaries'}
+        The family (:data:`FAMILIES`).
+    paper_id : int
+        The paper.
+    part : str
+        A summary table's name (family ``summaries``); ``''`` for the others.
+
+    Returns
+    -------
+    bool
+        True when the backend allows it (``gated`` families: ``wh.stored_passes``), the
+        warehouse has ``derived_state``, and the state recorded for the paper (and part) has
+        the family's version and today's :func:`fingerprint`; else the caller reduces the
+        responses itself.
+    """
     fam = family(name)
     if not _allowed(wh, fam):
         return False
@@ -253,12 +270,13 @@ def stale_papers(wh: Backend, name: str, papers: Iterable[int] | None = None) ->
     another version or fingerprint."""
     fam = family(name)
     applies = family_papers(wh, name)
-    chosen = applies if papers is None else [p for p in map(int, papers) if p in set(applies)]
+    wanted = set(applies)
+    chosen = applies if papers is None else [p for p in map(int, papers) if p in wanted]
     if not has_state_table(wh):
         return chosen
     states = wh.df("SELECT paper_id, version, fingerprint FROM derived_state "
                    "WHERE family = $f", {"f": name})
-    by_paper = {int(p): g for p, g in states.groupby("paper_id")}
+    by_paper = {int(g["paper_id"].iloc[0]): g for _, g in states.groupby("paper_id")}
     every = len(chosen) > 1         # one query of every paper, else one of this paper
     out = []
     for pid in chosen:
