@@ -411,7 +411,8 @@ def read_summary(wh: Warehouse, name: str, paper_id: int,
     if not wh.scalar("SELECT count(*) FROM summary_catalog WHERE name = $n AND paper_id = $p",
                      {"n": name, "p": paper_id}):
         return None
-    if not is_current(wh, "summaries", paper_id, name):     # never read stale: computed live
+    # never read stale (computed live then); one check for every paper, kept until a write
+    if not is_current(wh, "summaries", paper_id, name, every=True):
         return None
     if school_id is None:
         frame = wh.df(f"SELECT * FROM {table} WHERE paper_id = $p", {"p": paper_id})

@@ -219,15 +219,21 @@ def has_state_table(wh: Backend) -> bool:
     return int(n["n"].iloc[0]) == 1
 
 
-def _state(wh: Backend, name: str, paper_id: int) -> pd.DataFrame:
-    return wh.df_shared(state_sql(), {"family": name, "paper_id": int(paper_id)})
+def _state(wh: Backend, name: str, paper_id: int, every: bool = False) -> pd.DataFrame:
+    if not every:
+        return wh.df_shared(state_sql(), {"family": name, "paper_id": int(paper_id)})
+    frame = wh.memo(("derived: state", name), lambda: wh.df(
+        "SELECT paper_id, part, version, fingerprint, refreshed_at FROM derived_state "
+        "WHERE family = $family", {"family": name}))
+    return frame[frame["paper_id"] == paper_id]
 
 
 def _allowed(wh: Backend, fam: Family) -> bool:
     return (wh.stored_passes or not fam.gated) and has_state_table(wh)
 
 
-def is_current(wh: Backend, name: str, paper_id: int, part: str = "") -> bool:
+def is_current(wh: Backend, name: str, paper_id: int, part: str = "", *,
+               every: bool = False) -> bool:
     """Whether the analyses may read a derived family's tables for one paper.
 
     Parameters
@@ -240,6 +246,9 @@ def is_current(wh: Backend, name: str, paper_id: int, part: str = "") -> bool:
         The paper.
     part : str
         A summary table's name (family ``summaries``); ``''`` for the others.
+    every : bool
+        Take the fingerprint from one query of every paper (kept until the next write): for
+        a reader that will ask about many papers (the summaries); else of this paper only.
 
     Returns
     -------
@@ -252,11 +261,11 @@ def is_current(wh: Backend, name: str, paper_id: int, part: str = "") -> bool:
     fam = family(name)
     if not _allowed(wh, fam):
         return False
-    st = _state(wh, name, paper_id)
+    st = _state(wh, name, paper_id, every)
     row = st[st["part"] == part]
     if len(row) != 1 or int(row["version"].iloc[0]) != fam.version:
         return False
-    return str(row["fingerprint"].iloc[0]) == fingerprint(wh, name, paper_id)
+    return str(row["fingerprint"].iloc[0]) == fingerprint(wh, name, paper_id, every=every)
 
 
 def family_papers(wh: Backend, name: str) -> list[int]:
