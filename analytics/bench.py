@@ -24,8 +24,7 @@ import numpy as np
 import pandas as pd
 
 from analytics.domain.items import COGNITIVE_LEVELS
-from analytics.item_sums import refresh_item_passes
-from analytics.knowledge import refresh_knowledge_results
+from analytics.reduce.derived import STORED, keep_derived_current
 from analytics.warehouse import Warehouse
 
 BENCH_EXAM = "基准监测(40题)"
@@ -182,8 +181,7 @@ def add_bench_paper(wh: Warehouse, *, grade: int | None = None, n_items: int = 4
         finally:
             wh.unregister("_bench_items")
         wh.execute(bench_results_sql(), {"paper_id": paper_id, "grade": grade})
-        refresh_knowledge_results(wh, paper_id)
-        refresh_item_passes(wh, paper_id)
+        keep_derived_current(wh, [paper_id], only=STORED)   # as the importers keep them
     counts = wh.df("SELECT (SELECT count(*) FROM responses WHERE paper_id = $p) AS responses, "
                    "(SELECT count(*) FROM paper_results WHERE paper_id = $p "
                    "AND status = 'present') AS students", {"p": paper_id}).iloc[0]

@@ -64,22 +64,20 @@ from analytics.domain.items import OBJECTIVE_TYPES as OBJECTIVE_TYPES
 from analytics.domain.labels import label
 from analytics.domain.levels import LEVEL_KEYS, check_level
 from analytics.errors import InputError
-from analytics.item_sums import ans_stage
 from analytics.lookup import resolve_paper, resolve_school
-from analytics.reduce.hotspots import knowledge_item_totals_sql as knowledge_item_totals_sql
 from analytics.reduce.hotspots import knowledge_sums as _knowledge_sums
 from analytics.reduce.hotspots import knowledge_sums_sql as knowledge_sums_sql
 from analytics.reduce.hotspots import knowledge_sums_stored_sql as knowledge_sums_stored_sql
 from analytics.reduce.hotspots import knowledge_sums_wide_sql as knowledge_sums_wide_sql
 from analytics.reduce.hotspots import n_knowledge_points_sql as n_knowledge_points_sql
 from analytics.reduce.hotspots import paper_items_sql as paper_items_sql
-from analytics.reduce.hotspots import stored_knowledge_current as stored_knowledge_current
 from analytics.reduce.hotspots import top_wrong_sql as top_wrong_sql
 from analytics.reduce.hotspots import unit_id_column as _uid
 from analytics.reduce.hotspots import unit_names_sql as unit_names_sql
 from analytics.reduce.hotspots import unit_pass_sums as _unit_pass_sums
 from analytics.reduce.hotspots import wrong_options as _wrong_options
 from analytics.reduce.hotspots import wrong_options_sql as wrong_options_sql
+from analytics.reduce.item_passes import ans_stage
 from analytics.stats.frames import pair_positions as _pair_positions
 from analytics.stats.frames import sort_positions as _sort_positions
 from analytics.stats.frames import take as _take

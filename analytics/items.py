@@ -1,7 +1,7 @@
 """Item statistics (试题分析): difficulty, discrimination, item–total correlations, options, flags.
 
-All statistics come from the one-pass SQL sums of :mod:`analytics.item_sums`; this module only
-does arithmetic on frames of one row per unit × item (or × option letter).
+All statistics come from the one-pass SQL sums of :mod:`analytics.reduce.item_sums`; this module
+only does arithmetic on frames of one row per unit × item (or × option letter).
 
 Definitions (x an item score with an omission counted as 0, m its full mark, T the total,
 R = T − x the rest score; sample moments with n − 1):
@@ -10,7 +10,7 @@ R = T − x the rest score; sample moments with n − 1):
   答对率). Larger means easier.
 * Discrimination D = P_upper − P_lower, the score rates of Kelley's (1939) upper and lower 27%
   groups by total within the unit (ties at the cut broken by student_key; see
-  :mod:`analytics.item_sums`). Ebel's reading: ≥ .40 very good, .30–.39 good, .20–.29
+  :mod:`analytics.reduce.item_sums`). Ebel's reading: ≥ .40 very good, .30–.39 good, .20–.29
   acceptable, < .20 poor.
 * r_item_total = cov(x, T) / (s_x s_T); r_item_rest = cov(x, R) / (s_x s_R), the corrected
   item–total correlation (Pearson; point-biserial for 0/1 items; polytomous items alike).
@@ -33,8 +33,8 @@ import pandas as pd
 
 from analytics.domain.levels import LEVEL_KEYS, check_level
 from analytics.errors import InputError
-from analytics.item_sums import item_sums
 from analytics.lookup import PaperRef, resolve_paper, resolve_school
+from analytics.reduce.item_sums import item_sums
 from analytics.stats.items import FLAG_CODES as FLAG_CODES  # documented here
 from analytics.stats.items import compute_item_stats, item_flags, option_flags, option_table
 from analytics.stats.sums import ItemSums

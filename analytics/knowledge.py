@@ -1,53 +1,14 @@
 """Per-student scores by knowledge point (知识点), for studies such as "which knowledge points of
-the entry exam predict the monitoring score"."""
+the entry exam predict the monitoring score" (the reductions, and the stored
+``knowledge_results``, are in :mod:`analytics.reduce.knowledge`)."""
 
 from __future__ import annotations
 
 import pandas as pd
 
 from analytics.lookup import resolve_paper
+from analytics.reduce.knowledge import student_knowledge_sql
 from analytics.warehouse import Backend
-
-
-def refresh_knowledge_results_sql() -> str:
-    """Rebuild ``knowledge_results`` of paper ``$p`` from its responses (two statements)."""
-    return """
-        DELETE FROM knowledge_results WHERE paper_id = $p;
-        INSERT INTO knowledge_results (paper_id, student_key, knowledge_point, score)
-        SELECT r.paper_id, r.student_key, k.knowledge_point, sum(coalesce(r.score, 0))
-        FROM responses r JOIN item_knowledge k ON k.item_id = r.item_id
-        WHERE r.paper_id = $p
-        GROUP BY r.paper_id, r.student_key, k.knowledge_point
-    """
-
-
-def refresh_knowledge_results(wh: Backend, paper_id: int) -> None:
-    """Rebuild the per student × knowledge point sums of one paper (``knowledge_results``);
-    every writer of a paper's responses, items or knowledge points calls it, in its
-    transaction."""
-    delete, insert = refresh_knowledge_results_sql().split(";")
-    wh.execute(delete, {"p": paper_id})
-    wh.execute(insert, {"p": paper_id})
-
-
-def student_knowledge_sql() -> str:
-    """Per student × knowledge point: points scored and points possible (unanswered = 0).
-
-    An item tagged with several knowledge points counts in full toward each of them.
-    """
-    return """
-        SELECT r.student_key, k.knowledge_point,
-               count(*) AS n_items,
-               sum(coalesce(r.score, 0)) AS score,
-               sum(i.max_score) AS max_score
-        FROM responses r
-        JOIN items i ON i.item_id = r.item_id
-        JOIN item_knowledge k ON k.item_id = r.item_id
-        JOIN paper_results pr ON pr.paper_id = r.paper_id AND pr.student_key = r.student_key
-        WHERE r.paper_id = $paper_id AND pr.status = 'present'
-        GROUP BY ALL
-        ORDER BY r.student_key, k.knowledge_point
-    """
 
 
 def student_knowledge_rates(

@@ -23,9 +23,10 @@ import pandas as pd
 from analytics.compat import renamed
 from analytics.domain.levels import LEVEL_KEYS, LEVELS, check_level
 from analytics.errors import InputError
-from analytics.item_sums import cls_stage, item_sums, unit_item_pass
 from analytics.items import items_sql
 from analytics.lookup import resolve_paper, resolve_school
+from analytics.reduce.item_passes import cls_stage, unit_item_pass
+from analytics.reduce.item_sums import item_sums
 from analytics.stats.items import (
     DIFFICULTY_BANDS,
     DISCRIMINATION_BANDS,
@@ -133,7 +134,7 @@ def _level_rollups(levels: tuple[str, ...], source: str) -> str:
 def category_sums_sql(cls: str, grain: str, levels: tuple[str, ...]) -> str:
     """Per level × unit × category (``levels`` trusted level names) for the whole population,
     from the staged class × item sums ``cls`` (a trusted name;
-    :func:`analytics.item_sums.class_item_sql`): ``n`` (the largest item n, i.e. the
+    :func:`analytics.reduce.item_passes.class_item_sql`): ``n`` (the largest item n, i.e. the
     unit's present students), ``k`` (items: ``u`` has one row per unit × item and ``cats`` one
     per item × category, so rows count items), ``planned_score`` (Σ full marks) and
     ``mean_score`` (Σ item means, an omission 0). Parameter: ``$paper_id``."""
@@ -189,7 +190,7 @@ def _unit_item_sums(wh: Backend, paper_id: int, full_score: float,
                     levels: tuple[str, ...], school_id: int | None) -> pd.DataFrame:
     """``level, unit_id, item_id, n, sx`` as :func:`unit_item_sums_sql` gives them; for the
     whole population from the per-paper pass that the hotspots share
-    (:func:`analytics.item_sums.unit_item_pass`, Σ score = m · Σ score / m)."""
+    (:func:`analytics.reduce.item_passes.unit_item_pass`, Σ score = m · Σ score / m)."""
     if school_id is not None:
         return wh.df(unit_item_sums_sql(levels), {"paper_id": paper_id, "school_id": school_id})
     f = unit_item_pass(wh, paper_id, full_score)

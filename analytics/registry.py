@@ -35,7 +35,9 @@ class PaperAnalysis(Protocol):
     (further keywords with defaults)."""
 
     def __call__(self, wh: Warehouse, /, *, exam: str, subject: str,
-                 grade: int | None = None) -> pd.DataFrame: ...
+                 grade: int | None = None) -> pd.DataFrame:
+        """Run the analysis on one paper and return its tidy frame."""
+        ...
 
 
 class GrowthAnalysis(Protocol):
@@ -43,7 +45,9 @@ class GrowthAnalysis(Protocol):
     subject, grade=None, …)``."""
 
     def __call__(self, wh: Warehouse, /, *, exam: str, prior_exam: str, subject: str,
-                 grade: int | None = None) -> pd.DataFrame: ...
+                 grade: int | None = None) -> pd.DataFrame:
+        """Run the analysis on one paper against the earlier exam and return its tidy frame."""
+        ...
 
 
 class Summary(NamedTuple):
@@ -118,6 +122,9 @@ ENTRIES: tuple[Entry, ...] = (
     Entry("import_survey", "analytics.importers", "warehouse"),
     Entry("import_totals", "analytics.importers", "warehouse"),
     Entry("build_demo", "analytics.demo", "warehouse"),
+    # the derived tables (item passes, knowledge results, summaries): one mechanism
+    Entry("keep_derived_current", "analytics.reduce.derived", "warehouse", reach="module"),
+    Entry("is_current", "analytics.reduce.derived", "warehouse", reach="module"),
     Entry("survey_codebook", "analytics.demo", "warehouse"),
     # -- scores
     Entry("score_report", "analytics.scores", "scores", route="score_report", signature="paper",

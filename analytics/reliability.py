@@ -1,8 +1,8 @@
 """Reliability (信度): Cronbach's α, its Feldt interval, SEM and α if an item is deleted.
 
 The formulas are in :mod:`analytics.stats.reliability`; everything is computed from the
-sufficient statistics of :mod:`analytics.item_sums` (per unit × item Σx, Σx², Σxt; per unit Σt,
-Σt²), so no student-level data reaches Python.
+sufficient statistics of :mod:`analytics.reduce.item_sums` (per unit × item Σx, Σx², Σxt; per
+unit Σt, Σt²), so no student-level data reaches Python.
 
 Formulas (sample variances with n − 1; the choice cancels in α):
 
@@ -20,8 +20,8 @@ import pandas as pd
 
 from analytics.compat import renamed
 from analytics.domain.levels import LEVEL_KEYS, check_level
-from analytics.item_sums import item_sums
 from analytics.lookup import resolve_paper, resolve_school
+from analytics.reduce.item_sums import item_sums
 from analytics.stats.reliability import alpha_from_sums
 from analytics.warehouse import Backend
 

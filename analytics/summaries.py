@@ -6,8 +6,13 @@ functions listed in :data:`SUMMARIES` (declared with each analysis in
 :mod:`analytics.registry`) once per paper and materialises their tidy frames as
 tables ``summary_<name>`` (the frame's columns, prefixed by ``paper_id``); the catalogue
 ``summary_catalog`` (migration 003) records what was written and when. :func:`summary` reads a
-materialised frame, or computes it live when it has not been materialised (so a page is right
-even before the first refresh, only slower).
+materialised frame, or computes it live when it has not been materialised or is no longer
+current (so a page is right even before the first refresh, only slower).
+
+The summary tables are a derived family (``summaries``, :data:`SUMMARY_TABLES`) of the one
+mechanism of :mod:`analytics.reduce.derived`: each paper's summaries carry the fingerprint of
+what they were computed from, so a refresh recomputes only the papers whose data changed
+(whoever changed them) and a stale summary is never read.
 
 Analyses that are not available yet (their module or function does not exist) are skipped and
 reported with status ``missing``; one that fails is reported with status ``failed`` and its
@@ -16,6 +21,7 @@ message, and the others still run.
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import time
 from collections.abc import Callable, Iterable
@@ -25,9 +31,20 @@ from typing import Any
 import pandas as pd
 
 from analytics import registry
-from analytics.item_sums import keep_item_passes_current
 from analytics.lookup import list_papers
-from analytics.warehouse import Warehouse
+from analytics.reduce.derived import (
+    STORED,
+    Family,
+    declare,
+    family_papers,
+    fingerprint,
+    is_current,
+    keep_derived_current,
+    record,
+    refresh_derived,
+    stale_papers,
+)
+from analytics.warehouse import Backend, Warehouse
 
 
 @dataclass(frozen=True)
@@ -76,6 +93,8 @@ def analysis_function(module: str, function: str) -> Callable[..., pd.DataFrame]
 
 
 def reporting_tree_sql() -> str:
+    """Zones, schools and classes with each class's roll count ``n`` (schools without a class
+    once, with NULL class columns), ordered by zone, school, grade and class name."""
     return """
         SELECT z.zone_id, z.name AS zone_name, s.school_id, s.name AS school_name,
                c.class_id, c.name AS class_name, c.grade, count(st.student_key) AS n
@@ -101,6 +120,8 @@ def reporting_tree(wh: Warehouse) -> pd.DataFrame:
 
 
 def import_history_sql() -> str:
+    """The import log, newest first: at most ``$limit`` rows of ``import_id, kind, file_name,
+    target, rows, started_at, finished_at, outcome, message``."""
     return """
         SELECT import_id, kind, file_name, target, rows, started_at, finished_at, outcome, message
         FROM import_log ORDER BY import_id DESC LIMIT $limit
@@ -139,29 +160,127 @@ def _compute(wh: Warehouse, spec: SummarySpec, paper: pd.Series,
               grade=int(paper["grade"]), **kwargs)
 
 
-def refresh_summaries(wh: Warehouse, names: Iterable[str] | None = None) -> pd.DataFrame:
-    """Recompute and materialise the summary tables for every paper.
+#: Bumped whenever the way summaries are computed or stored changes (their state is not read).
+SUMMARY_VERSION = 1
+
+LOG_COLUMNS = ["name", "paper_id", "status", "rows", "seconds", "message"]
+
+
+def _spec_digest() -> str:
+    """A digest of :data:`SUMMARIES` (names, functions, arguments): declaring, removing or
+    changing a summary makes every paper's summaries stale."""
+    text = repr(sorted((name, repr(spec)) for name, spec in SUMMARIES.items()))
+    return hashlib.sha1(text.encode()).hexdigest()[:16]
+
+
+def _summary_extras(wh: Backend, paper_id: int,
+                    comp: Callable[[str, int], str]) -> list[str]:
+    """The fingerprint's extras of a paper's summaries: the declarations, and the exam the
+    value-added and growth summaries compare against (the latest earlier exam in the subject,
+    :func:`prior_exams`) with the results of its papers."""
+    papers = wh.memo(("summaries: papers",), lambda: list_papers(wh))
+    out = [f"spec:{_spec_digest()}"]
+    row = papers[papers["paper_id"] == paper_id]
+    if row.empty:
+        return out
+    subject = str(row["subject"].iloc[0])
+    priors = prior_exams(papers, str(row["exam"].iloc[0]), subject)
+    if priors:
+        out.append(f"prior:{priors[0]}")
+        hit = papers[(papers["exam"] == priors[0]) & (papers["subject"] == subject)]
+        out += [f"prior_{comp('results', int(p))}" for p in hit["paper_id"]]
+    return out
+
+
+def _refresh_papers(wh: Backend, paper_ids: list[int]) -> pd.DataFrame:
+    """The ``summaries`` family's refresh: every summary of these papers."""
+    return _refresh(_writer(wh), list(SUMMARIES), paper_ids)
+
+
+def _drop_papers(wh: Backend, paper_ids: list[int]) -> None:
+    """Remove the summary rows of papers that are gone."""
+    if not paper_ids:
+        return
+    w = _writer(wh)
+    have = set(w.tables())
+    for name in SUMMARIES:
+        if _table(name) in have:
+            w.execute(f"DELETE FROM {_table(name)} WHERE list_contains($p, paper_id)",
+                      {"p": paper_ids})
+    w.execute("DELETE FROM summary_catalog WHERE list_contains($p, paper_id)", {"p": paper_ids})
+
+
+def _writer(wh: Backend) -> Warehouse:
+    if not isinstance(wh, Warehouse):
+        raise TypeError("summary tables are written to a DuckDB warehouse")
+    return wh
+
+
+#: The derived family of the summary tables: one part per summary table, derived from
+#: everything a paper's analyses read — the paper and its exam, the items and their knowledge
+#: points, the responses, the results, the reporting tree of its students, the questionnaires
+#: — and the declarations and the prior exam (:func:`_summary_extras`).
+SUMMARY_TABLES = declare(Family(
+    name="summaries",
+    tables=("summary_catalog",),
+    components=("paper", "items", "knowledge", "responses", "results", "roster", "surveys"),
+    papers_sql="SELECT paper_id FROM papers ORDER BY paper_id",
+    refresh=_refresh_papers,
+    drop=_drop_papers,
+    version=SUMMARY_VERSION,
+    extras=_summary_extras,
+    parts=lambda: list(SUMMARIES),
+    gated=False,
+    atomic=False,
+))
+
+
+def refresh_summaries(wh: Warehouse, names: Iterable[str] | None = None, *,
+                      force: bool = False) -> pd.DataFrame:
+    """Recompute and materialise the summary tables of the papers whose data changed.
 
     Parameters
     ----------
     wh : Warehouse
         A writable warehouse.
     names : iterable of str, optional
-        Which of :data:`SUMMARIES` to refresh (default all).
+        Recompute only these of :data:`SUMMARIES`, for every paper (default: all of them, for
+        the papers whose summaries are not current).
+    force : bool
+        Recompute every summary of every paper, current or not.
 
     Returns
     -------
     pandas.DataFrame
-        One row per summary × paper: ``name, paper_id, status`` (ok | skipped | missing |
-        failed),
-        ``rows, seconds, message``.
+        One row per summary × paper recomputed: ``name, paper_id, status`` (ok | skipped |
+        missing | failed), ``rows, seconds, message`` (no rows when everything was current).
+
+    Notes
+    -----
+    The derived tables are kept by :func:`analytics.reduce.derived.keep_derived_current`:
+    first the stored item passes and knowledge results (so every summary reads them), then
+    the summaries of the papers whose fingerprint (``derived_state``) differs from today's.
     """
-    # the stored item passes of papers imported before they existed (or changed behind the
-    # importers' back) are built first, in their own transaction, so every summary reads them
-    with wh.transaction():
-        keep_item_passes_current(wh)
+    if names is None and not force:
+        kept = keep_derived_current(wh)
+        return kept.logs.get("summaries", pd.DataFrame(columns=LOG_COLUMNS))
+    keep_derived_current(wh, only=STORED)
+    papers = family_papers(wh, "summaries")
+    if names is None:
+        log = refresh_derived(wh, "summaries", papers)
+        return log if log is not None else pd.DataFrame(columns=LOG_COLUMNS)
+    chosen = list(names)
+    prints = {pid: fingerprint(wh, "summaries", pid, every=True) for pid in papers}
+    log = _refresh(wh, chosen, papers)
+    record(wh, "summaries", prints, parts=chosen)
+    return log
+
+
+def _refresh(wh: Warehouse, chosen: list[str], paper_ids: list[int]) -> pd.DataFrame:
+    """Compute ``chosen`` summaries of ``paper_ids`` and store them in place of those papers'
+    rows; the log of :func:`refresh_summaries`."""
     papers = list_papers(wh)
-    chosen = list(names if names is not None else SUMMARIES)
+    wanted = set(paper_ids)
     frames: dict[str, list[pd.DataFrame]] = {name: [] for name in chosen}
     log: list[dict[str, Any]] = []
     # Paper by paper: the reductions a paper's analyses share (the staged passes over its
@@ -169,6 +288,8 @@ def refresh_summaries(wh: Warehouse, names: Iterable[str] | None = None) -> pd.D
     # next paper; the tables are written at the end (a write releases them too).
     for _, paper in papers.iterrows():
         pid = int(paper["paper_id"])
+        if pid not in wanted:
+            continue
         for name in chosen:
             spec = SUMMARIES[name]
             start = time.perf_counter()
@@ -193,30 +314,78 @@ def refresh_summaries(wh: Warehouse, names: Iterable[str] | None = None) -> pd.D
             log.append({"name": name, "paper_id": pid, "status": "ok", "rows": len(frame),
                         "seconds": time.perf_counter() - start, "message": None})
         wh.forget_shared()
+    every = wanted >= set(int(p) for p in papers["paper_id"])
     for name in chosen:
         _store(wh, name, frames.pop(name),
-               [r for r in log if r["name"] == name and r["status"] == "ok"])
+               [r for r in log if r["name"] == name and r["status"] == "ok"],
+               None if every else sorted(wanted))
     order = {name: i for i, name in enumerate(chosen)}
     log.sort(key=lambda r: order[r["name"]])      # stable: papers keep their order
-    return pd.DataFrame(log, columns=["name", "paper_id", "status", "rows", "seconds", "message"])
+    return pd.DataFrame(log, columns=LOG_COLUMNS)
 
 
 def _store(wh: Warehouse, name: str, frames: list[pd.DataFrame],
-           done: list[dict[str, Any]]) -> None:
+           done: list[dict[str, Any]], papers: list[int] | None) -> None:
+    """Write summary ``name``: the rows of ``frames`` replace those of ``papers`` (None: the
+    table is written anew)."""
     table = _table(name)
+    data = (pd.concat([f for f in frames if not f.empty] or frames[:1], ignore_index=True)
+            if frames else None)
     with wh.transaction():
-        wh.execute(f"DROP TABLE IF EXISTS {table}")
-        wh.execute("DELETE FROM summary_catalog WHERE name = $n", {"n": name})
-        if not frames:
-            return
-        data = pd.concat([f for f in frames if not f.empty] or frames[:1], ignore_index=True)
-        wh.register("_summary_frame", data)
-        try:
-            wh.execute(f"CREATE TABLE {table} AS SELECT * FROM _summary_frame")
-        finally:
-            wh.unregister("_summary_frame")
-        catalog = pd.DataFrame(done)[["name", "paper_id", "rows", "seconds"]]
-        wh.insert_df("summary_catalog", catalog)
+        exists = table in wh.tables()
+        if papers is None or not exists:
+            wh.execute(f"DROP TABLE IF EXISTS {table}")
+            wh.execute("DELETE FROM summary_catalog WHERE name = $n", {"n": name})
+            if data is not None:
+                _create(wh, table, data)
+        else:
+            wh.execute("DELETE FROM summary_catalog WHERE name = $n AND list_contains($p, "
+                       "paper_id)", {"n": name, "p": papers})
+            kept = wh.df(f"SELECT * FROM {table} WHERE NOT list_contains($p, paper_id)",
+                         {"p": papers}) if data is not None and not _fits(wh, table, data) \
+                else None
+            if kept is not None:          # another shape or type: rewritten as a whole
+                wh.execute(f"DROP TABLE {table}")
+                _create(wh, table, pd.concat([kept, data], ignore_index=True))
+            else:
+                wh.execute(f"DELETE FROM {table} WHERE list_contains($p, paper_id)",
+                           {"p": papers})
+                if data is not None:
+                    _insert(wh, table, data)
+        if done:
+            wh.insert_df("summary_catalog",
+                         pd.DataFrame(done)[["name", "paper_id", "rows", "seconds"]])
+
+
+def _create(wh: Warehouse, table: str, data: pd.DataFrame) -> None:
+    wh.register("_summary_frame", data)
+    try:
+        wh.execute(f"CREATE TABLE {table} AS SELECT * FROM _summary_frame")
+    finally:
+        wh.unregister("_summary_frame")
+
+
+def _insert(wh: Warehouse, table: str, data: pd.DataFrame) -> None:
+    wh.register("_summary_frame", data)
+    try:
+        wh.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _summary_frame")
+    finally:
+        wh.unregister("_summary_frame")
+
+
+def _fits(wh: Warehouse, table: str, data: pd.DataFrame) -> bool:
+    """Whether ``data`` has the columns of ``table`` with the same types (then its rows are
+    appended; else the table is rewritten, as a full refresh would type it)."""
+    wh.register("_summary_frame", data)
+    try:
+        new = wh.df("SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM "
+                    "_summary_frame)")
+    finally:
+        wh.unregister("_summary_frame")
+    old = wh.df("SELECT column_name, data_type AS column_type FROM information_schema.columns "
+                "WHERE table_schema = 'main' AND table_name = $t ORDER BY ordinal_position",
+                {"t": table})
+    return list(map(tuple, new.to_numpy())) == list(map(tuple, old.to_numpy()))
 
 
 def summaries_stale(wh: Warehouse) -> bool:
@@ -225,16 +394,10 @@ def summaries_stale(wh: Warehouse) -> bool:
     Returns
     -------
     bool
-        True when a paper has no summaries yet or an import finished after the last refresh.
+        True when a paper has no summaries yet, or the data its summaries were computed from
+        changed since (``derived_state``, :func:`analytics.reduce.derived.stale_papers`).
     """
-    return bool(wh.scalar("""
-        SELECT (SELECT count(*) FROM papers p WHERE NOT EXISTS (
-                    SELECT 1 FROM summary_catalog c WHERE c.paper_id = p.paper_id)) > 0
-            OR coalesce((SELECT max(coalesce(finished_at, started_at)) FROM import_log
-                         WHERE outcome IN ('ok', 'replaced')), TIMESTAMP '1900-01-01')
-               > coalesce((SELECT min(refreshed_at) FROM summary_catalog),
-                          TIMESTAMP '1900-01-01')
-    """))
+    return bool(stale_papers(wh, "summaries"))
 
 
 def summary_catalog(wh: Warehouse) -> pd.DataFrame:
@@ -246,11 +409,14 @@ def summary_catalog(wh: Warehouse) -> pd.DataFrame:
 def read_summary(wh: Warehouse, name: str, paper_id: int,
                  school_id: int | None = None) -> pd.DataFrame | None:
     """The materialised frame of ``name`` for one paper (without ``paper_id``), or None when it
-    has not been materialised; ``school_id`` keeps only that school's rows (the frame must have
-    a ``school_id`` column)."""
+    has not been materialised or is not current (the data changed since); ``school_id`` keeps
+    only that school's rows (the frame must have a ``school_id`` column)."""
     table = _table(name)
     if not wh.scalar("SELECT count(*) FROM summary_catalog WHERE name = $n AND paper_id = $p",
                      {"n": name, "p": paper_id}):
+        return None
+    # never read stale (computed live then); one check for every paper, kept until a write
+    if not is_current(wh, "summaries", paper_id, name, every=True):
         return None
     if school_id is None:
         frame = wh.df(f"SELECT * FROM {table} WHERE paper_id = $p", {"p": paper_id})

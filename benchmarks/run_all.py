@@ -7,8 +7,8 @@ At ``--students N`` (default 1,000,000) it builds the demo district (``build_dem
 * ``import_200k`` — a 200,000 × 40 marking export and its specification table through the
   importers, validation included (``benchmarks/import_bench.py``; issue 2: < 10 s);
 * ``item_passes`` — rebuilding the stored item passes of the N × 40 paper
-  (:func:`analytics.item_sums.refresh_item_passes`: what every import of a paper's scores,
-  rescoring or roster change adds, in its transaction);
+  (``refresh_derived(wh, "item_passes", …)``, :mod:`analytics.reduce.derived`: what every
+  import of a paper's scores, rescoring or roster change adds, in its transaction);
 * ``reports`` — issue 3, parts 1–4 on the N × 40 paper in one process: score reports at every
   level and grade bands, item statistics (district, per school), paper quality, knowledge-point
   rates and the specification table, error hotspots (school and class, by item and knowledge
@@ -25,7 +25,8 @@ At ``--students N`` (default 1,000,000) it builds the demo district (``build_dem
   < 5 s), and ``mixedlm_<M>`` — statsmodels ``MixedLM`` on M students in 2,000 schools for
   growing M until one does not finish within ``--mixedlm-timeout`` (default 300 s);
 * ``sgp`` — student growth percentiles for N students (``sgp_bench.py``; issue 4: < 60 s);
-* ``summaries`` — :func:`analytics.summaries.refresh_summaries` (run after every import) and
+* ``summaries`` — :func:`analytics.summaries.refresh_summaries` of every paper (``force``; after
+  an import it recomputes only the papers whose data changed) and
   ``dashboard`` — the dashboards' data callbacks through Flask's test client, cold and warm
   (``dashboard_latency.py``; issue 5: < 300 ms at demo size, < 1 s at 1M).
 
@@ -85,10 +86,10 @@ def _reports(wh: Any, p: dict[str, Any], steps: dict[str, list[float]],
     """Issue 3, parts 1–4, as one office would run them after an exam: one process, one
     connection (reductions shared between the analyses are computed once)."""
     from analytics.hotspots import district_weak_points, error_hotspots, knowledge_matrix
-    from analytics.item_sums import stored_passes_current
     from analytics.items import item_stats
     from analytics.lookup import resolve_paper
     from analytics.paper import category_rates, paper_quality, specification_table
+    from analytics.reduce.derived import is_current
     from analytics.scores import grade_bands, score_report
 
     for lv in ("district", "zone", "school", "class"):
@@ -110,8 +111,9 @@ def _reports(wh: Any, p: dict[str, Any], steps: dict[str, list[float]],
     info.update(mean_D=float(d["discrimination"].mean()), school_rows=len(s),
                 alpha=float(q["alpha"].iloc[0]), n=int(q["n"].iloc[0]),
                 hotspots_flagged=int(h["flag"].sum()),
-                stored_passes_read=stored_passes_current(
-                    wh, resolve_paper(wh, p["exam"], p["subject"], p["grade"]).paper_id))
+                stored_passes_read=is_current(
+                    wh, "item_passes",
+                    resolve_paper(wh, p["exam"], p["subject"], p["grade"]).paper_id))
     for part in "1234":
         info[f"part{part}"] = [sum(v[i] for k, v in steps.items() if k[0] == part)
                                for i in (0, 1)]
@@ -143,19 +145,18 @@ def child(stage: str, db: Path, students: int) -> dict[str, Any]:
             b = _timed(steps, "bench paper (40 items, SQL)", lambda: add_bench_paper(wh))
         info["bench_paper"] = b
     elif stage == "item_passes":
-        from analytics.item_sums import refresh_item_passes, stored_passes_current
         from analytics.lookup import resolve_paper
+        from analytics.reduce.derived import is_current, refresh_derived
 
         with Warehouse(db) as wh:
             paper_id = resolve_paper(wh, BENCH_EXAM, BENCH_SUBJECT, DEMO_GRADE).paper_id
 
             def rebuild() -> None:
-                with wh.transaction():
-                    refresh_item_passes(wh, paper_id)
+                refresh_derived(wh, "item_passes", [paper_id])
 
             _timed(steps, "refresh_item_passes", rebuild)
             wh.forget_shared()
-            _timed(steps, "currency check", lambda: stored_passes_current(wh, paper_id))
+            _timed(steps, "currency check", lambda: is_current(wh, "item_passes", paper_id))
             info["rows"] = {t: int(wh.scalar(f"SELECT count(*) FROM {t} WHERE paper_id = $p",
                                              {"p": paper_id}))
                             for t in ("item_pass_answers", "item_pass_kelley", "item_pass_sorted")}
@@ -175,7 +176,8 @@ def child(stage: str, db: Path, students: int) -> dict[str, Any]:
         from analytics.summaries import refresh_summaries
 
         with Warehouse(db) as wh:
-            log = _timed(steps, "refresh_summaries", lambda: refresh_summaries(wh))
+            log = _timed(steps, "refresh_summaries",
+                         lambda: refresh_summaries(wh, force=True))   # every paper
         slow = log.sort_values("seconds", ascending=False).head(6)
         info["slowest"] = {f"{r.name}/{r.paper_id}": round(float(r.seconds), 2)
                            for r in slow.itertuples()}

@@ -6,7 +6,7 @@ two merged alternatives (written here, not in the package, because they lost):
 * ``unit pass`` — per unit × item sums at every level, and ``wrong-answer pass`` — wrong
   answers per class × objective item, rolled up: two scans in the release these experiments
   started from (ad761c3; their SQL is kept below as it was). They have since been replaced by
-  the staged passes of :mod:`analytics.item_sums` (class × item × answer sums, Kelley groups by
+  the staged passes of `analytics.reduce.item_passes` (class × item × answer sums, Kelley groups by
   answer), also timed here (``staged passes``).
 * ``fold`` — one scan grouped by school × class × item × wrong answer (the answer when it is a
   wrong answer to an objective item, else NULL), the sums and the wrong-answer counts both
@@ -45,14 +45,13 @@ from analytics.hotspots import (  # noqa: E402
     knowledge_sums_wide_sql,
     n_knowledge_points_sql,
 )
-from analytics.item_sums import (  # noqa: E402
-    KELLEY_SHARE,
+from analytics.lookup import resolve_paper  # noqa: E402
+from analytics.reduce.item_passes import (  # noqa: E402
     PASS_SUMS,
     class_answer_pass_sql,
-    item_sums_sql,
     kelley_pass_sql,
 )
-from analytics.lookup import resolve_paper  # noqa: E402
+from analytics.reduce.item_sums import KELLEY_SHARE, item_sums_sql  # noqa: E402
 from analytics.warehouse import Warehouse  # noqa: E402
 
 

@@ -178,7 +178,7 @@ def prepare_warehouse(db_path: str | os.PathLike[str], *, refresh: bool | None =
     with wh:
         if refresh or (refresh is None and summaries.summaries_stale(wh)):
             print("刷新汇总表 / refreshing the summary tables …", flush=True)
-            log = summaries.refresh_summaries(wh)
+            log = summaries.refresh_summaries(wh, force=bool(refresh))
             failed = log[log["status"] == "failed"]
             print(f"  {int((log['status'] == 'ok').sum())} ok, {len(failed)} failed, "
                   f"{float(log['seconds'].sum()):.1f} s")

@@ -29,8 +29,7 @@ import numpy as np
 import pandas as pd
 
 from analytics.domain.items import OBJECTIVE_TYPES
-from analytics.item_sums import refresh_item_passes
-from analytics.knowledge import refresh_knowledge_results
+from analytics.reduce.derived import STORED, keep_derived_current
 from analytics.warehouse import Warehouse
 
 DEFAULT_ITEMS: tuple[dict[str, Any], ...] = (
@@ -328,8 +327,7 @@ def build_exam(
         wh.insert_df("item_knowledge", ik)
         wh.insert_df("paper_results", results)
         wh.insert_df("responses", responses)
-        refresh_knowledge_results(wh, paper_id)     # as the importers keep it
-        refresh_item_passes(wh, paper_id)
+        keep_derived_current(wh, [paper_id], only=STORED)     # as the importers keep them
 
     return {
         "district_id": district_id, "exam_id": exam_id, "paper_id": paper_id,
@@ -457,8 +455,7 @@ def build_from_matrix(
         wh.insert_df("item_knowledge", ik)
         wh.insert_df("paper_results", results)
         wh.insert_df("responses", responses)
-        refresh_knowledge_results(wh, paper_id)     # as the importers keep it
-        refresh_item_passes(wh, paper_id)
+        keep_derived_current(wh, [paper_id], only=STORED)     # as the importers keep them
     return {"paper_id": paper_id, "exam_id": exam_id, "exam": exam, "subject": subject,
             "student_keys": keys[:n], "absent_keys": keys[n:],
             "school_ids": {i: s0 + i for i in range(n_sch)}, "class_ids": class_ids,

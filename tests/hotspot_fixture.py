@@ -21,8 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analytics.item_sums import refresh_item_passes
-from analytics.knowledge import refresh_knowledge_results
+from analytics.reduce.derived import STORED, keep_derived_current
 from analytics.warehouse import Warehouse
 from tests.builders import build_exam
 
@@ -135,8 +134,7 @@ def build_hotspot_exam(wh: Warehouse, seed: int = 7, plant: bool = True,
                   WHERE paper_id = $p GROUP BY student_key) s
             WHERE pr.paper_id = $p AND pr.student_key = s.student_key
         """, {"p": b["paper_id"]})
-        refresh_knowledge_results(wh, b["paper_id"])
-        refresh_item_passes(wh, b["paper_id"])
+        keep_derived_current(wh, [b["paper_id"]], only=STORED)
     b["responses"] = resp
     return b
 

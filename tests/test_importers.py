@@ -377,22 +377,22 @@ def test_corrected_key_rescores_stored_answers(wh, paper, tmp_path):
 
 
 def assert_item_passes_current(wh):
-    """The stored item passes (analytics.item_sums) of every paper with results are marked
+    """The stored item passes (analytics.reduce.item_passes) of every paper with results are marked
     current and equal, row for row, the passes reduced from the responses as they are now."""
-    from analytics.item_sums import (
-        KELLEY_SHARE,
+    from analytics.reduce.derived import is_current
+    from analytics.reduce.item_passes import (
         PASS_TABLES,
         class_answer_pass_sql,
         kelley_pass_sql,
         sorted_cross_sql,
-        stored_passes_current,
     )
+    from analytics.reduce.item_sums import KELLEY_SHARE
 
     papers = wh.df("SELECT DISTINCT paper_id FROM paper_results")["paper_id"].astype(int)
     assert len(papers) > 0
     for pid in papers:
         wh.forget_shared()
-        assert stored_passes_current(wh, pid)
+        assert is_current(wh, "item_passes", pid)
         for kind, sql in (("ans", class_answer_pass_sql()), ("kel", kelley_pass_sql()),
                           ("sorted", sorted_cross_sql())):
             want = wh.df(sql, {"paper_id": pid, "share": KELLEY_SHARE} if "$share" in sql

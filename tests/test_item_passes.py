@@ -1,5 +1,5 @@
-"""The stored item passes (analytics.item_sums: the per-paper reductions the importers keep):
-every report computed from them equals the report computed from the responses, they are
+"""The stored item passes (analytics.reduce.item_passes: the per-paper reductions the importers
+keep): every report computed from them equals the report computed from the responses, they are
 not read once the responses, results or students' classes change behind the importers' back,
 and the answers pass equals a direct pandas reduction of the raw responses."""
 
@@ -13,13 +13,10 @@ import pandas as pd
 import pytest
 
 from analytics.hotspots import district_weak_points, error_hotspots, knowledge_matrix
-from analytics.item_sums import (
-    PASS_TABLES,
-    keep_item_passes_current,
-    stored_passes_current,
-)
 from analytics.items import item_stats
 from analytics.paper import category_rates, paper_quality, specification_table
+from analytics.reduce.derived import STORED, is_current, keep_derived_current
+from analytics.reduce.item_passes import PASS_TABLES
 from analytics.warehouse import SCHEMA_VERSION, Warehouse
 from tests.builders import build_exam
 
@@ -71,6 +68,11 @@ def _reports(w: Warehouse, p: dict[str, Any], stored: bool) -> dict[str, pd.Data
         w.forget_shared()
 
 
+def _keep(w: Warehouse) -> list[int]:
+    """The papers whose stored passes the one call rebuilt."""
+    return keep_derived_current(w, only=STORED).refreshed["item_passes"]
+
+
 def _assert_same_reports(a: dict[str, pd.DataFrame], b: dict[str, pd.DataFrame]) -> None:
     assert a.keys() == b.keys()
     for name in a:
@@ -84,7 +86,7 @@ def test_importers_leave_the_passes_current(built: tuple[Warehouse, dict[str, An
                                             ) -> None:
     w, _, paper_id = built
     w.forget_shared()
-    assert stored_passes_current(w, paper_id)
+    assert is_current(w, "item_passes", paper_id)
     for table in PASS_TABLES.values():
         assert w.scalar(f"SELECT count(*) FROM {table} WHERE paper_id = $p",
                         {"p": paper_id}) > 0
@@ -136,36 +138,37 @@ def test_changes_behind_the_importers_back_are_not_read(tmp_path: Path) -> None:
               "sum(coalesce(score, 0)) AS s FROM responses WHERE paper_id = $p "
               "GROUP BY student_key) t WHERE pr.student_key = t.student_key "
               "AND pr.paper_id = $p AND pr.status = 'present'", {"p": paper_id})
-    assert not stored_passes_current(w, paper_id)
+    assert not is_current(w, "item_passes", paper_id)
     now = _reports(w, p, stored=True)
     assert not np.allclose(now["items[district]"]["mean_score"], fresh["mean_score"])
     _assert_same_reports(now, _reports(w, p, stored=False))
     with w.transaction():
-        assert keep_item_passes_current(w) == [paper_id]
-    assert stored_passes_current(w, paper_id)
-    assert keep_item_passes_current(w) == []                 # nothing left to rebuild
+        assert _keep(w) == [paper_id]
+    assert is_current(w, "item_passes", paper_id)
+    assert _keep(w) == []                 # nothing left to rebuild
     _assert_same_reports(_reports(w, p, stored=True), now)
 
     # a student moved to another class by hand
     w.execute("UPDATE students SET class_id = (SELECT max(class_id) FROM classes) "
               "WHERE student_key = (SELECT min(student_key) FROM paper_results "
               "WHERE paper_id = $p AND status = 'present')", {"p": paper_id})
-    assert not stored_passes_current(w, paper_id)
+    assert not is_current(w, "item_passes", paper_id)
     _assert_same_reports(_reports(w, p, stored=True), _reports(w, p, stored=False))
-    keep_item_passes_current(w)
+    _keep(w)
     # passes written by another version of the code, or with another Kelley share
-    for change in ("version = version + 1", "share = 0.25"):
+    for change in ("version = version + 1",
+                   "fingerprint = replace(fingerprint, 'share:0.27', 'share:0.25')"):
         w.forget_shared()
-        assert stored_passes_current(w, paper_id)
-        w.execute(f"UPDATE item_pass_state SET {change}")
-        assert not stored_passes_current(w, paper_id)
-        keep_item_passes_current(w)
+        assert is_current(w, "item_passes", paper_id)
+        w.execute(f"UPDATE derived_state SET {change} WHERE family = 'item_passes'")
+        assert not is_current(w, "item_passes", paper_id)
+        _keep(w)
     # a warehouse that does not allow them, or a paper whose passes were never stored
     w.stored_passes = False
-    assert not stored_passes_current(w, paper_id)
+    assert not is_current(w, "item_passes", paper_id)
     w.stored_passes = True
-    w.execute("DELETE FROM item_pass_state")
-    assert not stored_passes_current(w, paper_id)
+    w.execute("DELETE FROM derived_state WHERE family = 'item_passes'")
+    assert not is_current(w, "item_passes", paper_id)
     w.close()
 
 
@@ -178,16 +181,17 @@ def test_eqm_init_stores_the_passes_of_a_warehouse_from_before_migration_5(
     path = tmp_path / "old.duckdb"
     w, p, paper_id = _build(path, seed=2)
     want = _reports(w, p, stored=False)
-    # the warehouse as schema 4 left it: no stored passes
-    for table in (*PASS_TABLES.values(), "item_pass_state"):
+    # the warehouse as schema 4 left it (with the later 006): no stored passes, no derived
+    # state (migrations 5 and 7 not applied)
+    for table in (*PASS_TABLES.values(), "derived_state"):
         w.execute(f"DROP TABLE {table}")
-    w.execute("DELETE FROM schema_version WHERE version = 5")
+    w.execute("DELETE FROM schema_version WHERE version IN (5, 7)")
     w.close()
     res = CliRunner().invoke(cli, ["--db", str(path), "init"])
     assert res.exit_code == 0, res.output
-    assert f"v4 → v{SCHEMA_VERSION}" in res.output and "applied 5" in res.output
+    assert f"v4 → v{SCHEMA_VERSION}" in res.output and "applied 5, 7" in res.output
     assert "1 份试卷" in res.output
     w = Warehouse(path)
-    assert stored_passes_current(w, paper_id)
+    assert is_current(w, "item_passes", paper_id)
     _assert_same_reports(_reports(w, p, stored=True), want)
     w.close()

@@ -1,5 +1,5 @@
 """The item sums rolled up from the shared per-paper passes equal those of the single-pass
-statement (:func:`analytics.item_sums.item_sums_sql`), which computes every sum directly per
+statement (:func:`analytics.reduce.item_sums.item_sums_sql`), which computes every sum directly per
 unit; both are compared on a warehouse with omissions, absences, multiple-choice answers,
 students without a class and a school with a missing zone, for the district and per school.
 The hotspots' per-level sums and wrong answers are checked against a direct pandas
@@ -14,12 +14,12 @@ import pandas as pd
 import pytest
 
 from analytics.domain.levels import LEVEL_KEYS
-from analytics.item_sums import (
+from analytics.reduce.item_passes import unit_item_pass
+from analytics.reduce.item_sums import (
     KELLEY_SHARE,
     item_sums,
     item_sums_sql,
     split_item_sums,
-    unit_item_pass,
 )
 from analytics.warehouse import Warehouse
 from tests.builders import build_exam
@@ -123,13 +123,8 @@ def _kp_sums(wh: Warehouse, level: str) -> pd.DataFrame:
 
 def test_stored_knowledge_sums_equal_the_responses_and_stale_ones_are_not_used(
         tmp_path: Path) -> None:
-    from analytics.hotspots import (
-        knowledge_item_totals_sql,
-        knowledge_sums_stored_sql,
-        knowledge_sums_wide_sql,
-        stored_knowledge_current,
-    )
-    from analytics.item_sums import cls_stage
+    from analytics.hotspots import knowledge_sums_stored_sql, knowledge_sums_wide_sql
+    from analytics.reduce.derived import is_current
 
     w = Warehouse(tmp_path / "kp.duckdb")
     items = [{**it, "knowledge_points": [kp]} for it, kp in
@@ -139,9 +134,9 @@ def test_stored_knowledge_sums_equal_the_responses_and_stale_ones_are_not_used(
                absent_rate=0.05, omit_rate=0.08)
     paper_id, full = _paper(w)
     prm = {"paper_id": paper_id, "full_score": full}
+
     def current() -> bool:
-        totals = w.df(knowledge_item_totals_sql(cls_stage(w, paper_id)), {"paper_id": paper_id})
-        return stored_knowledge_current(w.df(knowledge_sums_stored_sql(), prm), totals)
+        return is_current(w, "knowledge_results", paper_id)
 
     assert current()
     key = ["level", "unit_id", "knowledge_point"]
@@ -166,14 +161,27 @@ def test_stored_knowledge_sums_equal_the_responses_and_stale_ones_are_not_used(
     w.close()
 
 
-def test_stored_knowledge_sums_missing_or_partial_are_not_current() -> None:
-    from analytics.hotspots import stored_knowledge_current
+def test_stored_knowledge_sums_missing_or_partial_are_not_current(tmp_path: Path) -> None:
+    """The cases the former sum cross-check caught (a point missing, nothing stored, a sum
+    off), now told by the fingerprint: a point retagged, the state gone, another version."""
+    from analytics.reduce.derived import STORED, is_current, keep_derived_current
 
-    totals = pd.DataFrame({"knowledge_point": ["数", "形"], "s": [12.0, 8.0]})
-    stored = pd.DataFrame({"level": ["district", "district", "school"],
-                           "knowledge_point": ["数", "形", "数"], "sum_x": [3.0, 2.0, 1.0],
-                           "max_score": [4.0, 4.0, 4.0]})
-    assert stored_knowledge_current(stored, totals)
-    assert not stored_knowledge_current(stored.iloc[1:], totals)           # a point missing
-    assert not stored_knowledge_current(stored.iloc[:0], totals)           # nothing stored
-    assert not stored_knowledge_current(stored.assign(sum_x=[3.0, 2.1, 1.0]), totals)
+    w = Warehouse(tmp_path / "kp2.duckdb")
+    items = [{**it, "knowledge_points": [kp]} for it, kp in
+             zip(ITEMS, ["数", "数", "式", "式", "形", "形", "数"], strict=True)]
+    build_exam(w, n_schools=2, students_per_school=15, items=items, seed=4)
+    paper_id, _ = _paper(w)
+    assert is_current(w, "knowledge_results", paper_id)
+    # an item's knowledge point changed by hand: the stored sums are those of the old point
+    w.execute("UPDATE item_knowledge SET knowledge_point = '新' WHERE item_id = "
+              "(SELECT min(item_id) FROM items WHERE paper_id = $p)", {"p": paper_id})
+    assert not is_current(w, "knowledge_results", paper_id)
+    assert keep_derived_current(w, only=STORED).refreshed["knowledge_results"] == [paper_id]
+    assert is_current(w, "knowledge_results", paper_id)
+    assert "新" in set(w.df("SELECT knowledge_point FROM knowledge_results")["knowledge_point"])
+    w.execute("UPDATE derived_state SET version = version + 1 "
+              "WHERE family = 'knowledge_results'")
+    assert not is_current(w, "knowledge_results", paper_id)
+    w.execute("DELETE FROM derived_state WHERE family = 'knowledge_results'")
+    assert not is_current(w, "knowledge_results", paper_id)
+    w.close()

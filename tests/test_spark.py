@@ -226,7 +226,7 @@ REML_2D_TOL = 1e-6
 def _cases() -> list[tuple[Any, ...]]:
     from analytics import items, reliability, scores
     from analytics.gaps import group_gap
-    from analytics.item_sums import KELLEY_SHARE, item_sums_sql
+    from analytics.reduce.item_sums import KELLEY_SHARE, item_sums_sql
     from analytics.value_added import (
         va_cell_stats_sql,
         va_students_sql,

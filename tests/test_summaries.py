@@ -67,8 +67,15 @@ def test_staleness_follows_imports(two_exams) -> None:
     wh = two_exams
     refresh_summaries(wh, names=["score_report_district"])
     assert not summaries_stale(wh)
+    # staleness follows the data the summaries were computed from (the fingerprint), not the
+    # import log: a logged import that changed nothing leaves them current …
     wh.execute("INSERT INTO import_log (kind, file_name, sha256, outcome, finished_at) "
                "VALUES ('scores', 'x.csv', 'abc', 'ok', current_timestamp + INTERVAL 1 MINUTE)")
+    assert not summaries_stale(wh)
+    # … a changed total (here behind the importers' back) makes them stale
+    wh.execute("UPDATE paper_results SET total = total + 1 WHERE status = 'present' "
+               "AND student_key = (SELECT min(student_key) FROM paper_results "
+               "WHERE status = 'present')")
     assert summaries_stale(wh)
 
 
@@ -119,14 +126,15 @@ def test_demo_users_once_with_random_passwords(two_exams) -> None:
 
 
 def test_refresh_first_stores_missing_or_stale_item_passes(two_exams) -> None:
-    from analytics.item_sums import stored_passes_current
+    from analytics.reduce.derived import is_current
 
     wh = two_exams
     papers = [int(p) for p in wh.df("SELECT paper_id FROM papers ORDER BY 1")["paper_id"]]
-    wh.execute("DELETE FROM item_pass_state WHERE paper_id = $p", {"p": papers[0]})
+    wh.execute("DELETE FROM derived_state WHERE family = 'item_passes' AND paper_id = $p",
+               {"p": papers[0]})
     wh.execute("UPDATE responses SET score = 0 WHERE paper_id = $p AND score > 0 "
                "AND student_key % 4 = 0", {"p": papers[1]})
-    assert not any(stored_passes_current(wh, p) for p in papers)
+    assert not any(is_current(wh, "item_passes", p) for p in papers)
     refresh_summaries(wh, names=["score_report_school"])
     wh.forget_shared()
-    assert all(stored_passes_current(wh, p) for p in papers)
+    assert all(is_current(wh, "item_passes", p) for p in papers)

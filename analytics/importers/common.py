@@ -43,7 +43,7 @@ from analytics.importers.reader import (
     make_rectangular,
     open_source,
 )
-from analytics.item_sums import keep_item_passes_current
+from analytics.reduce.derived import STORED, keep_derived_current
 from analytics.warehouse import Warehouse
 
 __all__ = ["HEADER_SEARCH_ROWS", "MAX_CELL_CHARS", "MAX_COLUMNS", "PROBLEM_CAP", "Source",
@@ -557,8 +557,8 @@ def run_import(
     try:
         with wh.transaction():
             result = body()
-            if kind in PASS_KINDS:       # the stored item passes follow what was written
-                keep_item_passes_current(wh)
+            if kind in PASS_KINDS:       # the stored derived tables follow what was written
+                keep_derived_current(wh, only=STORED)
             _log(wh, kind, name, sha, target, result.rows, started, result.outcome,
                  "\n".join([result.message, *result.warnings]))
     except InputError as exc:
@@ -572,8 +572,9 @@ def run_import(
     return result
 
 
-#: Imports that can change what the stored item passes were computed from (responses, results,
-#: students' classes): each ends by :func:`analytics.item_sums.keep_item_passes_current`.
+#: Imports that can change what the stored derived tables were computed from (responses,
+#: results, students' classes, items and their knowledge points): each ends by
+#: :func:`analytics.reduce.derived.keep_derived_current`.
 PASS_KINDS = ("roster", "scores", "paper", "totals")
 
 #: Temporary tables the importers create (dropped after every import).

@@ -42,7 +42,6 @@ from analytics.importers.common import (
     synonym_index,
     target_extra,
 )
-from analytics.knowledge import refresh_knowledge_results
 from analytics.lookup import DEFAULT_EXCELLENT, DEFAULT_LOW, DEFAULT_PASS
 from analytics.warehouse import Warehouse
 
@@ -406,7 +405,6 @@ def _write_items(wh: Warehouse, paper_id: int, items: pd.DataFrame) -> str:
         columns=["item_id", "knowledge_point"],
     )
     wh.insert_df("item_knowledge", kn)
-    refresh_knowledge_results(wh, paper_id)      # new points, new scores or no responses
     return note
 
 

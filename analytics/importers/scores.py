@@ -56,7 +56,6 @@ from analytics.importers.people import (
     person_problems,
     rows_sql,
 )
-from analytics.knowledge import refresh_knowledge_results
 from analytics.warehouse import Warehouse
 
 SCORE_SYNONYMS: dict[str, tuple[str, ...]] = {
@@ -406,7 +405,6 @@ def import_scores(
             wh.execute("DELETE FROM paper_results WHERE paper_id = $p", {"p": paper_id})
         wh.execute(insert_results_sql(), {"p": paper_id})
         wh.execute(insert_responses_sql(), {"p": paper_id})
-        refresh_knowledge_results(wh, paper_id)
         counts = wh.df("SELECT status, count(*) AS n FROM _status GROUP BY status")
         by = dict(zip(counts["status"], counts["n"], strict=True))
         for t in ("_status", "_keys", "_cells", "_school_lookup"):

@@ -1,18 +1,18 @@
 """The reductions of the error hotspots: per unit × item and per unit × knowledge point sums of
 the score rate and the paper rate, and the wrong answers, each from the per-paper passes of
-:mod:`analytics.item_sums` or the stored ``knowledge_results`` where they are current (the
+:mod:`analytics.reduce.item_passes` or the stored ``knowledge_results`` where they are current (the
 analyses on these sums: :mod:`analytics.hotspots`)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from analytics.domain.items import OBJECTIVE_SQL
 from analytics.domain.levels import LEVEL_KEYS, check_level
-from analytics.item_sums import ans_stage, cls_stage, unit_item_pass
+from analytics.reduce.derived import is_current
+from analytics.reduce.item_passes import ans_stage, unit_item_pass
 from analytics.stats.unit_gaps import SUMS
 from analytics.warehouse import Backend
 
@@ -217,47 +217,19 @@ def knowledge_sums_stored_sql() -> str:
     """
 
 
-def knowledge_item_totals_sql(cls: str) -> str:
-    """Per knowledge point of ``$paper_id``: the Σ of its items' scores over the present
-    students (``s``), from the staged class × item pass ``cls`` (a trusted name;
-    :func:`analytics.item_sums.class_item_sql`)."""
-    return f"""
-        SELECT k.knowledge_point, sum(coalesce(c.sx, 0.0)) AS s
-        FROM {cls} c JOIN item_knowledge k ON k.item_id = c.item_id
-        JOIN items i ON i.item_id = c.item_id
-        WHERE i.paper_id = $paper_id
-        GROUP BY k.knowledge_point
-    """
-
-
-def stored_knowledge_current(stored: pd.DataFrame, totals: pd.DataFrame) -> bool:
-    """Whether the district rows of :func:`knowledge_sums_stored_sql` (Σ score = sum_x ·
-    max_score per knowledge point) equal the items' totals (:func:`knowledge_item_totals_sql`)
-    for every knowledge point, to 1e-6 relative: False when ``knowledge_results`` is stale
-    (e.g. responses changed without the importers) or missing."""
-    d = stored[stored["level"] == "district"]
-    got = pd.Series(d["sum_x"].to_numpy(float) * d["max_score"].to_numpy(float),
-                    index=d["knowledge_point"].to_numpy())
-    want = pd.Series(totals["s"].to_numpy(float), index=totals["knowledge_point"].to_numpy())
-    if got.index.has_duplicates or set(got.index) != set(want.index):
-        return False
-    diff = (got - want.reindex(got.index)).abs().to_numpy()
-    return bool((diff <= 1e-6 * np.maximum(1.0, want.reindex(got.index).abs().to_numpy())).all())
-
-
 def knowledge_sums(wh: Backend, level: str, sp: dict[str, Any]) -> pd.DataFrame:
     """Per unit × knowledge point sums (:func:`knowledge_sums_sql`'s columns), for zones,
-    schools and classes from the pass shared by those levels: over ``knowledge_results`` when
-    its sums agree with the responses' (:func:`stored_knowledge_current`), else over the
-    responses (:func:`knowledge_sums_wide_sql`); same result either way."""
+    schools and classes from the pass shared by those levels: over ``knowledge_results`` while
+    it is current (``is_current(wh, "knowledge_results", paper_id)``,
+    :mod:`analytics.reduce.derived`), else over the responses (:func:`knowledge_sums_wide_sql`);
+    same result either way."""
     n_kp = int(wh.df_shared(n_knowledge_points_sql(), {"paper_id": sp["paper_id"]})
                ["n_kp"].iloc[0])
     if n_kp == 0 or level not in UNIT_LEVELS:
         return wh.df_shared(knowledge_sums_sql(level), sp)
-    w = wh.df_shared(knowledge_sums_stored_sql(), sp)
-    totals = wh.df_shared(knowledge_item_totals_sql(cls_stage(wh, sp["paper_id"])),
-                          {"paper_id": sp["paper_id"]})
-    if not stored_knowledge_current(w, totals):
+    if is_current(wh, "knowledge_results", sp["paper_id"]):
+        w = wh.df_shared(knowledge_sums_stored_sql(), sp)
+    else:
         w = wh.df_shared(knowledge_sums_wide_sql(n_kp), sp)
     w = w[w["level"].isin([level, "district"])]
     out = w.drop(columns="level").rename(columns={"unit_id": unit_id_column(level)})
@@ -285,7 +257,7 @@ def wrong_options_sql(level: str | None, ans: str) -> str:
     differs from the key) how many present students gave it (``n_chose``, ``is_district`` 0),
     and the same for the whole paper (unit id NULL, ``is_district`` 1; ``level`` None gives
     only these), rolled up from the staged answers pass ``ans`` (a trusted name;
-    :func:`analytics.item_sums.class_answer_pass_sql`). Parameter: ``$paper_id``."""
+    :func:`analytics.reduce.item_passes.class_answer_pass_sql`). Parameter: ``$paper_id``."""
     whole = "SELECT NULL AS unit_id, item_id, answer, 1 AS is_district, " \
             "CAST(sum(n) AS BIGINT) AS n_chose " \
             "FROM f GROUP BY item_id, answer"
@@ -359,7 +331,8 @@ def unit_pass_sums(wh: Backend, sp: dict[str, Any], level: str) -> pd.DataFrame:
     """Per unit × item of ``level`` and per item of the whole paper (``is_district`` 1, unit id
     NULL): n, Σx, Σx², Σp, Σp², Σxp (``sum_*``) of the item rate x = score / max_score and the
     student's paper rate p = total / full_score; read from the one per-paper pass that serves
-    every level and the knowledge-point rates (:func:`analytics.item_sums.unit_item_pass`)."""
+    every level and the knowledge-point rates
+    (:func:`analytics.reduce.item_passes.unit_item_pass`)."""
     uid = unit_id_column(level)
     f = unit_item_pass(wh, sp["paper_id"], sp["full_score"])
     f = f[f["level"].isin([level, "all"])]

@@ -1,6 +1,6 @@
 """Pure statistics on small frames: numpy, scipy and pandas only, never the warehouse.
 
-SQL reduces a million students to per unit × item sums (:mod:`analytics.item_sums`,
+SQL reduces a million students to per unit × item sums (:mod:`analytics.reduce.item_sums`,
 :mod:`analytics.hotspots`, …); the modules here infer on those sums. Each statistic is defined
 once:
 

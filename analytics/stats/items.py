@@ -2,7 +2,7 @@
 options, flags; Kelley's 27 % groups; the difficulty and discrimination bands.
 
 Arithmetic on frames of one row per unit × item (or × option letter) only: the sums come from
-:mod:`analytics.item_sums`, the public analyses (and the definitions with their sources, in
+:mod:`analytics.reduce.item_sums`, the public analyses (and the definitions with their sources, in
 their module docstring) are in :mod:`analytics.items`.
 """
 

@@ -1,7 +1,7 @@
 """Reliability (信度): Cronbach's α, its Feldt interval, SEM and α if an item is deleted.
 
-Everything is computed from the sufficient statistics of :mod:`analytics.item_sums` (per unit ×
-item Σx, Σx², Σxt; per unit Σt, Σt²), so no student-level data reaches Python.
+Everything is computed from the sufficient statistics of :mod:`analytics.reduce.item_sums` (per
+unit × item Σx, Σx², Σxt; per unit Σt, Σt²), so no student-level data reaches Python.
 
 Formulas (sample variances with n − 1; the choice cancels in α):
 

@@ -62,9 +62,9 @@ class Backend(abc.ABC):
     read_only : bool
         Whether writes are refused.
     stored_passes : bool
-        Whether the item analyses may read the stored per-paper passes (``item_pass_*``,
-        :mod:`analytics.item_sums`) while they are current; False where a backend does not
-        keep them.
+        Whether the analyses may read the stored reductions (the item passes ``item_pass_*`` and
+        ``knowledge_results``, :mod:`analytics.reduce.derived`) while they are current; False
+        where a backend does not keep them.
     """
 
     SHARED_MAX = 32                 #: kept reductions and memos at most …

@@ -92,8 +92,9 @@ class Warehouse(Backend):
     threads, memory_limit : optional
         DuckDB settings.
     stored_passes : bool
-        Let the item analyses read the per-paper reductions the importers store
-        (``item_pass_*`` tables, used only while current; see :mod:`analytics.item_sums`).
+        Let the analyses read the per-paper reductions the importers store (``item_pass_*``
+        tables and ``knowledge_results``, used only while current; see
+        :mod:`analytics.reduce.derived`).
         ``False`` makes them reduce the responses every time: same results, slower; for
         benchmarks and checks.
     wait : float

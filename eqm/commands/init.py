@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from analytics.item_sums import keep_item_passes_current
+from analytics.reduce.derived import STORED, keep_derived_current
 from analytics.warehouse import SCHEMA_VERSION
 from eqm.warehouse import writer
 
@@ -20,9 +20,9 @@ def register(cli: click.Group) -> None:
         with writer(ctx, migrate=False) as wh:
             before = wh.schema_version()
             applied = wh.migrate()
-            # papers imported before the stored item passes existed get them now
-            with wh.transaction():
-                rebuilt = keep_item_passes_current(wh)
+            # derived tables missing (papers imported before they existed) or stale are
+            # rebuilt now; the summaries follow at `eqm serve` or the next publish
+            rebuilt = keep_derived_current(wh, only=STORED).refreshed.get("item_passes", [])
         if applied:
             # the version the file was at before the first migration applied (a file may record a
             # later migration while missing an earlier one: say what was actually missing)
