@@ -63,6 +63,7 @@ from analytics.domain.bands import DIFFICULTY_BANDS as _BAND_CODES
 from analytics.domain.items import OBJECTIVE_TYPES as OBJECTIVE_TYPES
 from analytics.domain.labels import label
 from analytics.domain.levels import LEVEL_KEYS, check_level
+from analytics.domain.params import fill_doc
 from analytics.errors import InputError
 from analytics.item_sums import ans_stage
 from analytics.lookup import resolve_paper, resolve_school
@@ -218,6 +219,7 @@ KP_COLUMNS = (
 
 
 @renamed(by="grain")
+@fill_doc
 def error_hotspots(
     wh: Backend,
     *,
@@ -235,11 +237,7 @@ def error_hotspots(
 
     Parameters
     ----------
-    wh : Backend
-    exam, subject : str
-        The paper.
-    grade : int, optional
-        Needed when the exam has the subject for several grades.
+    {paper}
     level : {"school", "class", "zone"}
         The units compared with the district.
     school : str or int, optional
@@ -380,6 +378,7 @@ def _kp_item_details(wh: Backend, items: pd.DataFrame, keys: list[str],
 
 
 @renamed(by="grain")
+@fill_doc
 def district_weak_points(
     wh: Backend,
     *,
@@ -393,9 +392,7 @@ def district_weak_points(
 
     Parameters
     ----------
-    wh : Backend
-    exam, subject : str
-    grade : int, optional
+    {paper}
     grain : {"item", "knowledge_point"}
         Items or knowledge points (``by`` before 0.2.0).
     top : int, optional
@@ -454,6 +451,7 @@ def district_weak_points(
     return d if top is None else d.head(top)
 
 
+@fill_doc
 def knowledge_matrix(
     wh: Backend,
     *,
@@ -467,9 +465,7 @@ def knowledge_matrix(
 
     Parameters
     ----------
-    wh : Backend
-    exam, subject : str
-    grade : int, optional
+    {paper}
     level : {"class", "school", "zone"}
         Default ``"school"`` (``"class"`` before 0.2.0).
     school : str or int, optional

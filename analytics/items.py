@@ -32,6 +32,7 @@ from typing import Any, ParamSpec, TypeVar
 import pandas as pd
 
 from analytics.domain.levels import LEVEL_KEYS, check_level
+from analytics.domain.params import fill_doc
 from analytics.errors import InputError
 from analytics.item_sums import item_sums
 from analytics.lookup import PaperRef, resolve_paper, resolve_school
@@ -100,6 +101,7 @@ def _accept_unit_id(fn: Callable[P, R]) -> Callable[P, R]:
 
 
 @_accept_unit_id
+@fill_doc
 def item_stats(
     wh: Backend,
     *,
@@ -116,18 +118,14 @@ def item_stats(
 
     Parameters
     ----------
-    wh : Backend
-    exam, subject, grade :
-        The paper.
+    {paper}
     level : {'district', 'zone', 'school', 'class'}
         Each unit is analysed on its own (its own Kelley groups and total variance). Default
         ``'school'`` (``'district'`` before 0.2.0).
-    school : str or int, optional
-        Restrict the population to one school (name, code or id).
+    {school_population}
     zone, class_ : int, optional
         Keep only the rows of this zone or class (its id; needs a level at or below it). The
         units are analysed as without the filter.
-
     efficiency : bool, optional
         Compute ``discriminative_efficiency`` (the SQL pass then groups by total too, which
         costs little for a district or zone but about 5× more CPU per school or class on large
@@ -198,6 +196,7 @@ def _filter_units(frame: pd.DataFrame, keys: list[str], *, zone: int | None,
     return frame
 
 
+@fill_doc
 def option_analysis(
     wh: Backend,
     *,
@@ -208,6 +207,12 @@ def option_analysis(
     school: str | int | None = None,
 ) -> pd.DataFrame:
     """Distractor analysis (选项分析) of the objective items, per unit.
+
+    Parameters
+    ----------
+    {paper}
+    {level}
+    {school_population}
 
     Returns
     -------

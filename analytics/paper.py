@@ -22,6 +22,7 @@ import pandas as pd
 
 from analytics.compat import renamed
 from analytics.domain.levels import LEVEL_KEYS, LEVELS, check_level
+from analytics.domain.params import fill_doc
 from analytics.errors import InputError
 from analytics.item_sums import cls_stage, item_sums, unit_item_pass
 from analytics.items import items_sql
@@ -39,6 +40,7 @@ from analytics.warehouse import Backend, shared_df
 CATEGORIES = ("knowledge_point", "cognitive_level", "item_type")
 
 
+@fill_doc
 def paper_quality(
     wh: Backend,
     *,
@@ -49,6 +51,12 @@ def paper_quality(
     school: str | int | None = None,
 ) -> pd.DataFrame:
     """The paper's quality summary per unit (试卷质量分析).
+
+    Parameters
+    ----------
+    {paper}
+    {level}
+    {school_population}
 
     Returns
     -------
@@ -212,6 +220,7 @@ def unit_names_sql() -> str:
 
 
 @renamed(by="grain")
+@fill_doc
 def category_rates(
     wh: Backend,
     *,
@@ -229,6 +238,7 @@ def category_rates(
 
     Parameters
     ----------
+    {paper}
     grain : {'knowledge_point', 'cognitive_level', 'item_type'}
         What the rows are about (``by`` before 0.2.0).
     levels : tuple of level names
@@ -279,6 +289,7 @@ def category_rates(
                 "mean_score", "score_rate", "reference_rate", "rate_diff"]].reset_index(drop=True)
 
 
+@fill_doc
 def specification_table(
     wh: Backend,
     *,
@@ -288,6 +299,10 @@ def specification_table(
 ) -> pd.DataFrame:
     """The specification table (双向细目表) knowledge point × cognitive level, planned and
     achieved, for the whole population.
+
+    Parameters
+    ----------
+    {paper}
 
     Returns
     -------

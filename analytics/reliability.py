@@ -20,6 +20,7 @@ import pandas as pd
 
 from analytics.compat import renamed
 from analytics.domain.levels import LEVEL_KEYS, check_level
+from analytics.domain.params import fill_doc
 from analytics.item_sums import item_sums
 from analytics.lookup import resolve_paper, resolve_school
 from analytics.stats.reliability import alpha_from_sums
@@ -27,6 +28,7 @@ from analytics.warehouse import Backend
 
 
 @renamed(confidence="conf")
+@fill_doc
 def cronbach_alpha(
     wh: Backend,
     *,
@@ -41,13 +43,10 @@ def cronbach_alpha(
 
     Parameters
     ----------
-    wh : Backend
-    exam, subject, grade :
-        The paper.
+    {paper}
     level : {'district', 'zone', 'school', 'class'}
         Default ``'school'`` (``'district'`` before 0.2.0).
-    school : str or int, optional
-        Restrict to one school.
+    {school_population}
     conf : float
         Confidence level of the Feldt interval (``confidence`` before 0.2.0).
 

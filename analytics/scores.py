@@ -18,6 +18,7 @@ import pandas as pd
 
 from analytics.compat import renamed
 from analytics.domain.levels import LEVEL_KEYS, check_level
+from analytics.domain.params import fill_doc
 from analytics.errors import InputError
 from analytics.lookup import PaperRef, resolve_paper, resolve_school
 from analytics.stats.intervals import t_half_width
@@ -120,6 +121,7 @@ def _params(paper: PaperRef, school_id: int | None, with_school: bool) -> dict[s
 
 
 @renamed(confidence="conf")
+@fill_doc
 def score_report(
     wh: Backend,
     *,
@@ -135,17 +137,10 @@ def score_report(
 
     Parameters
     ----------
-    wh : Backend
-    exam, subject : str
-        The paper (考试 × 科目).
-    grade : int, optional
-        Needed only when the exam has the subject for several grades.
-    level : {'district', 'zone', 'school', 'class'}
-    by : {None, 'gender', 'ownership', 'locality', 'hukou'}
-        Break every unit down further (性别 / 办学性质 / 城乡 / 户籍); the column is appended to
-        the keys. Students with an unknown value form their own row (NaN).
-    school : str or int, optional
-        Only rows of this school (name, code or id); references stay district-wide.
+    {paper}
+    {level}
+    {by}
+    {school}
     conf : float
         Confidence level of the t interval of the mean (``confidence`` before 0.2.0).
 
@@ -208,6 +203,7 @@ def score_bands_sql(group_cols: list[str]) -> str:
     """
 
 
+@fill_doc
 def score_bands(
     wh: Backend,
     *,
@@ -219,6 +215,13 @@ def score_bands(
     school: str | int | None = None,
 ) -> pd.DataFrame:
     """Score-band distribution (分数段): 10 bands of 10% of the full score.
+
+    Parameters
+    ----------
+    {paper}
+    {level}
+    {by}
+    {school}
 
     Returns
     -------
@@ -267,6 +270,7 @@ def percentiles_sql(group_cols: list[str]) -> str:
     """
 
 
+@fill_doc
 def percentiles(
     wh: Backend,
     *,
@@ -279,6 +283,15 @@ def percentiles(
     probs: tuple[float, ...] = DEFAULT_PERCENTILES,
 ) -> pd.DataFrame:
     """Percentiles of the total per unit.
+
+    Parameters
+    ----------
+    {paper}
+    {level}
+    {by}
+    {school}
+    probs : tuple of float
+        The probabilities of the percentiles (default 0.1, 0.25, 0.5, 0.75, 0.9).
 
     Returns
     -------
@@ -325,6 +338,7 @@ def grade_bands_sql(group_cols: list[str]) -> str:
     """
 
 
+@fill_doc
 def grade_bands(
     wh: Backend,
     *,
@@ -339,6 +353,13 @@ def grade_bands(
 
     Since 2021 the Ministry of Education asks compulsory schools to report results as levels
     rather than scores or ranks, so this is a first-class report.
+
+    Parameters
+    ----------
+    {paper}
+    {level}
+    {by}
+    {school}
 
     Returns
     -------
@@ -388,6 +409,7 @@ def borderline_sql() -> str:
     """
 
 
+@fill_doc
 def borderline_students(
     wh: Backend,
     *,
@@ -402,11 +424,13 @@ def borderline_students(
 
     Parameters
     ----------
+    {paper}
     lines : tuple of {'excellent', 'pass'}
         Which lines to list.
     buffer : float, optional
         Points below the line; default the paper's ``borderline_buffer`` (NULL: 5% of the
         full score).
+    {school}
 
     Returns
     -------
@@ -453,6 +477,7 @@ def standard_scores_sql() -> str:
     """
 
 
+@fill_doc
 def standard_scores(
     wh: Backend,
     *,
@@ -462,6 +487,11 @@ def standard_scores(
     school: str | int | None = None,
 ) -> pd.DataFrame:
     """Per-student standard scores and ranks (an internal view; exports to schools use levels).
+
+    Parameters
+    ----------
+    {paper}
+    {school}
 
     Returns
     -------
