@@ -74,6 +74,18 @@ covariates : sequence of {'gender', 'ses'}
     "min_effect": """\
 min_effect : float
     Minimum |va| (on the scale of y) for the ``above``/``below`` categories.""",
+    # the importers
+    "import_wh": """\
+wh : Warehouse
+    The warehouse written to (one transaction).""",
+    "mapping_sheet": """\
+mapping : str or Path, optional
+    TOML mapping file overriding header detection (see ``docs/formats.md``).
+sheet : str or int, optional
+    XLSX sheet name or 1-based number (default: the first sheet).""",
+    "progress": """\
+progress : callable, optional
+    Called with a short message at each stage (reading, validating, writing).""",
 }
 
 _PLACEHOLDER = re.compile(r"^([ \t]*)\{(\w+)\}[ \t]*$", re.M)

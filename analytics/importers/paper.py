@@ -27,6 +27,7 @@ import pandas as pd
 from analytics.domain.items import ITEM_TYPE_ALIASES, OBJECTIVE_SQL
 from analytics.domain.items import ITEM_TYPES as TYPE_CODES
 from analytics.domain.labels import label as code_label
+from analytics.domain.params import fill_doc
 from analytics.errors import InputError, ProblemCollector
 from analytics.importers.common import (
     PROBLEM_CAP,
@@ -264,6 +265,17 @@ def paper_grade(wh: Warehouse, exam: str, subject: str, grade: int | None) -> in
     return int(hit["grade"].iloc[0]) if len(hit) == 1 else grade
 
 
+def paper_has_results(wh: Warehouse, exam: str, subject: str, grade: int | None) -> bool:
+    """Whether the one paper of exam × subject (× grade) holds student results.
+
+    An import of scores or totals whose file was imported before is a ``noop`` only while this
+    holds (the results may have been deleted since)."""
+    hit = find_paper(wh, exam, subject, grade)
+    return len(hit) == 1 and bool(wh.scalar(
+        "SELECT count(*) > 0 FROM paper_results WHERE paper_id = $p",
+        {"p": int(hit["paper_id"].iloc[0])}))
+
+
 LINE_NAMES = {"excellent": ("优秀线", DEFAULT_EXCELLENT), "pass": ("及格线", DEFAULT_PASS),
               "low": ("低分线", DEFAULT_LOW)}
 
@@ -410,6 +422,7 @@ def _write_items(wh: Warehouse, paper_id: int, items: pd.DataFrame) -> str:
     return note
 
 
+@fill_doc
 def import_paper(
     wh: Warehouse,
     path: str | Path,
@@ -434,8 +447,7 @@ def import_paper(
 
     Parameters
     ----------
-    wh : Warehouse
-        The warehouse written to (one transaction).
+    {import_wh}
     path : str or Path
         The specification table (CSV or XLSX).
     exam, subject : str
@@ -452,10 +464,7 @@ def import_paper(
         district, city, national, school or other.
     term : str, optional
         Term, e.g. 2025-2026-2.
-    mapping : str or Path, optional
-        TOML mapping file overriding header detection (see ``docs/formats.md``).
-    sheet : str or int, optional
-        XLSX sheet name or 1-based number (default: the first sheet).
+    {mapping_sheet}
 
     Returns
     -------
