@@ -210,9 +210,7 @@ def option_analysis(
 
     Parameters
     ----------
-    {paper}
-    {level}
-    {school_population}
+    {unit_items}
 
     Returns
     -------

@@ -54,9 +54,7 @@ def paper_quality(
 
     Parameters
     ----------
-    {paper}
-    {level}
-    {school_population}
+    {unit_items}
 
     Returns
     -------

@@ -137,10 +137,7 @@ def score_report(
 
     Parameters
     ----------
-    {paper}
-    {level}
-    {by}
-    {school}
+    {unit_report}
     conf : float
         Confidence level of the t interval of the mean (``confidence`` before 0.2.0).
 
@@ -218,10 +215,7 @@ def score_bands(
 
     Parameters
     ----------
-    {paper}
-    {level}
-    {by}
-    {school}
+    {unit_report}
 
     Returns
     -------
@@ -286,10 +280,7 @@ def percentiles(
 
     Parameters
     ----------
-    {paper}
-    {level}
-    {by}
-    {school}
+    {unit_report}
     probs : tuple of float
         The probabilities of the percentiles (default 0.1, 0.25, 0.5, 0.75, 0.9).
 
@@ -356,10 +347,7 @@ def grade_bands(
 
     Parameters
     ----------
-    {paper}
-    {level}
-    {by}
-    {school}
+    {unit_report}
 
     Returns
     -------

@@ -247,14 +247,7 @@ def value_added_model(
 
     Parameters
     ----------
-    {growth_paper}
-    {growth_level}
-    {scale}
-    {covariates}
-    classes : bool, optional
-        Fit class within school as a second random level. ``None`` (default) fits it when the
-        data have classes (more classes than schools) or when ``level="class"``.
-    {min_effect}
+    {va_model}
     reml : bool
         Fit the variance components by REML (default) rather than maximum likelihood.
 
@@ -347,13 +340,7 @@ def value_added(
 
     Parameters
     ----------
-    {growth_paper}
-    {growth_level}
-    {scale}
-    {covariates}
-    classes : bool, optional
-        Fit class within school as a second random level (default: when classes exist).
-    {min_effect}
+    {va_model}
 
     Returns
     -------

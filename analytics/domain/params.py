@@ -74,6 +74,10 @@ covariates : sequence of {'gender', 'ses'}
     "min_effect": """\
 min_effect : float
     Minimum |va| (on the scale of y) for the ``above``/``below`` categories.""",
+    "classes": """\
+classes : bool, optional
+    Fit class within school as a second random level. ``None`` (default) fits it when the
+    data have classes (more classes than schools) or when ``level="class"``.""",
     # the importers
     "import_wh": """\
 wh : Warehouse
@@ -87,6 +91,15 @@ sheet : str or int, optional
 progress : callable, optional
     Called with a short message at each stage (reading, validating, writing).""",
 }
+
+# The parameters of a family of analyses, in signature order.
+GROUPS: dict[str, tuple[str, ...]] = {
+    "unit_report": ("paper", "level", "by", "school"),
+    "unit_items": ("paper", "level", "school_population"),
+    "va_model": ("growth_paper", "growth_level", "scale", "covariates", "classes", "min_effect"),
+}
+PARAMS.update({group: "\n".join(PARAMS[name] for name in names)
+               for group, names in GROUPS.items()})
 
 _PLACEHOLDER = re.compile(r"^([ \t]*)\{(\w+)\}[ \t]*$", re.M)
 # What an unfilled placeholder looks like in a rendered docstring (tests check for none).
