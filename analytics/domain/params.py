@@ -90,6 +90,9 @@ sheet : str or int, optional
     "progress": """\
 progress : callable, optional
     Called with a short message at each stage (reading, validating, writing).""",
+    "import_refused": """\
+InputError
+    Every problem (file, row, column, reason), up to a cap; nothing is written.""",
 }
 
 # The parameters of a family of analyses, in signature order.

@@ -265,6 +265,12 @@ def paper_grade(wh: Warehouse, exam: str, subject: str, grade: int | None) -> in
     return int(hit["grade"].iloc[0]) if len(hit) == 1 else grade
 
 
+def paper_target(wh: Warehouse, exam: str, subject: str, grade: int | None) -> str:
+    """The import-log target of a file of paper exam × subject (× grade), named by the paper's
+    grade with or without ``--grade``."""
+    return f"exam={exam}; subject={subject}; grade={paper_grade(wh, exam, subject, grade)}"
+
+
 def paper_has_results(wh: Warehouse, exam: str, subject: str, grade: int | None) -> bool:
     """Whether the one paper of exam × subject (× grade) holds student results.
 
@@ -473,8 +479,7 @@ def import_paper(
 
     Raises
     ------
-    InputError
-        Listing every problem (row, column, reason); nothing is written.
+    {import_refused}
     """
     target = (f"exam={exam}; subject={subject}; grade={grade}; full={full_score}; "
               f"lines={excellent_line}/{pass_line}/{low_line}; date={exam_date}; "

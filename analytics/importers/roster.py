@@ -256,8 +256,7 @@ def import_roster(
 
     Raises
     ------
-    InputError
-        Every problem (file, row, column, reason), up to a cap; nothing is written.
+    {import_refused}
     """
     name = Path(path).name
     target = f"district={district}"

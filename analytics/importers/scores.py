@@ -48,8 +48,8 @@ from analytics.importers.paper import (
     FALSE_WORDS,
     TRUE_WORDS,
     find_paper,
-    paper_grade,
     paper_has_results,
+    paper_target,
     score_answer_sql,
 )
 from analytics.importers.people import (
@@ -340,12 +340,11 @@ def import_scores(
 
     Raises
     ------
-    InputError
-        With every problem (file, row, column, reason), up to a cap; nothing written.
+    {import_refused}
     """
     name = Path(path).name
     say = progress or (lambda _msg: None)
-    target = f"exam={exam}; subject={subject}; grade={paper_grade(wh, exam, subject, grade)}"
+    target = paper_target(wh, exam, subject, grade)
     target += target_extra(sheet, mapping)
 
     def body() -> ImportResult:

@@ -30,7 +30,12 @@ from analytics.importers.common import (
     synonym_index,
     target_extra,
 )
-from analytics.importers.paper import ensure_exam, find_paper, paper_grade, paper_has_results
+from analytics.importers.paper import (
+    ensure_exam,
+    find_paper,
+    paper_has_results,
+    paper_target,
+)
 from analytics.importers.people import PERSON_SYNONYMS, create_people, person_problems, rows_sql
 from analytics.warehouse import Warehouse
 
@@ -144,13 +149,11 @@ def import_totals(
 
     Raises
     ------
-    InputError
-        Every problem (file, row, column, reason), up to a cap; nothing is written.
+    {import_refused}
     """
     name = Path(path).name
     say = progress or (lambda _msg: None)
-    target = (f"exam={exam}; subject={subject}; grade={paper_grade(wh, exam, subject, grade)}; "
-              f"full={full_score}")
+    target = f"{paper_target(wh, exam, subject, grade)}; full={full_score}"
     target += target_extra(sheet, mapping)
 
     def body() -> ImportResult:
