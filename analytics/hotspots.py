@@ -66,7 +66,7 @@ from analytics.domain.levels import LEVEL_KEYS, check_level
 from analytics.domain.params import fill_doc
 from analytics.errors import InputError
 from analytics.item_sums import ans_stage
-from analytics.lookup import resolve_paper, resolve_school
+from analytics.lookup import resolve_paper, school_id_of
 from analytics.reduce.hotspots import knowledge_item_totals_sql as knowledge_item_totals_sql
 from analytics.reduce.hotspots import knowledge_sums as _knowledge_sums
 from analytics.reduce.hotspots import knowledge_sums_sql as knowledge_sums_sql
@@ -175,7 +175,7 @@ def _filter_school(wh: Backend, frame: pd.DataFrame, level: str,
     if "school_id" not in LEVEL_KEYS[level]:
         raise InputError("--school 只能与 --level school 或 class 一起使用 / --school needs "
                          "level school or class")
-    sid = school if isinstance(school, int) else resolve_school(wh, school)
+    sid = school_id_of(wh, school)
     return frame[frame["school_id"] == sid].reset_index(drop=True)
 
 

@@ -35,7 +35,7 @@ from analytics.domain.levels import LEVEL_KEYS, check_level
 from analytics.domain.params import fill_doc
 from analytics.errors import InputError
 from analytics.item_sums import item_sums
-from analytics.lookup import PaperRef, resolve_paper, resolve_school
+from analytics.lookup import PaperRef, resolve_paper, school_id_of
 from analytics.stats.items import FLAG_CODES as FLAG_CODES  # documented here
 from analytics.stats.items import compute_item_stats, item_flags, option_flags, option_table
 from analytics.stats.sums import ItemSums
@@ -58,12 +58,6 @@ def items_sql() -> str:
     """
 
 
-def _sid(wh: Backend, school: str | int | None) -> int | None:
-    if school is None or isinstance(school, int):
-        return school
-    return resolve_school(wh, school)
-
-
 def _load(wh: Backend, paper: PaperRef, level: str, school: str | int | None,
           efficiency: bool) -> tuple[ItemSums, pd.DataFrame]:
     if not paper.has_items:
@@ -75,7 +69,7 @@ def _load(wh: Backend, paper: PaperRef, level: str, school: str | int | None,
                 f"{paper.exam} {paper.subject} has no items (no specification table imported)"
             )
     meta = shared_df(wh, items_sql(), {"paper_id": paper.paper_id})
-    sums = item_sums(wh, paper_id=paper.paper_id, level=level, school_id=_sid(wh, school),
+    sums = item_sums(wh, paper_id=paper.paper_id, level=level, school_id=school_id_of(wh, school),
                      sorted_cov=efficiency)
     return sums, meta
 

@@ -26,7 +26,7 @@ from analytics.domain.params import fill_doc
 from analytics.errors import InputError
 from analytics.item_sums import cls_stage, item_sums, unit_item_pass
 from analytics.items import items_sql
-from analytics.lookup import resolve_paper, resolve_school
+from analytics.lookup import resolve_paper, school_id_of
 from analytics.stats.items import (
     DIFFICULTY_BANDS,
     DISCRIMINATION_BANDS,
@@ -73,7 +73,7 @@ def paper_quality(
     """
     paper = resolve_paper(wh, exam, subject, grade)
     keys = list(LEVEL_KEYS[check_level(level)])
-    sid = resolve_school(wh, school) if isinstance(school, str) else school
+    sid = school_id_of(wh, school)
     meta = shared_df(wh, items_sql(), {"paper_id": paper.paper_id})
     if meta.empty:
         raise InputError(
@@ -256,7 +256,7 @@ def category_rates(
     """
     paper = resolve_paper(wh, exam, subject, grade)
     levels = tuple(check_level(lv) for lv in levels)
-    sid = resolve_school(wh, school) if isinstance(school, str) else school
+    sid = school_id_of(wh, school)
     use = tuple(dict.fromkeys(("district", *levels)))
     _check_category(grain)
     if sid is None:

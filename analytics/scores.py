@@ -20,7 +20,7 @@ from analytics.compat import renamed
 from analytics.domain.levels import LEVEL_KEYS, check_level
 from analytics.domain.params import fill_doc
 from analytics.errors import InputError
-from analytics.lookup import PaperRef, resolve_paper, resolve_school
+from analytics.lookup import PaperRef, resolve_paper, school_id_of
 from analytics.stats.intervals import t_half_width
 from analytics.warehouse import Backend
 
@@ -54,9 +54,7 @@ def _school_filter(wh: Backend, school: str | int | None, level: str = "school")
         raise InputError(
             "指定学校时层级须为 school 或 class / a school filter needs level school or class"
         )
-    if isinstance(school, int):
-        return school
-    return resolve_school(wh, school)
+    return school_id_of(wh, school)
 
 
 def base_sql() -> str:

@@ -15,8 +15,7 @@ from analytics.domain.bands import (
 from analytics.domain.params import fill_doc
 from analytics.errors import InputError
 from analytics.growth import student_growth
-from analytics.lookup import resolve_paper
-from analytics.reports.profile import school_id_of
+from analytics.lookup import resolve_paper, school_id_of
 from analytics.scores import standard_scores
 from analytics.summaries import from_summary
 from analytics.warehouse import Warehouse
