@@ -12,6 +12,7 @@ from scipy import stats
 
 from analytics.compat import renamed
 from analytics.domain.levels import LEVEL_KEYS, check_level
+from analytics.domain.params import fill_doc
 from analytics.errors import InputError
 from analytics.lookup import resolve_paper
 from analytics.warehouse import Backend
@@ -37,6 +38,7 @@ def group_moments_sql(keys: str, group_col: str) -> str:
 
 
 @renamed(confidence="conf")
+@fill_doc
 def group_gap(
     wh: Backend,
     *,
@@ -60,6 +62,15 @@ def group_gap(
     standardised effect size comparable across subjects).
 
     Sources: Welch, B. L. (1947), *Biometrika* 34, 28–35; Satterthwaite (1946).
+
+    Parameters
+    ----------
+    {paper}
+    {level}
+    by : str
+        The two groups compared (a key of ``GROUPINGS``; default ``'gender'``: F − M).
+    conf : float
+        Confidence level of the Welch interval (``confidence`` before 0.2.0).
 
     Returns
     -------

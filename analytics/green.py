@@ -35,6 +35,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from analytics.domain.levels import LEVEL_KEYS, key_list
+from analytics.domain.params import fill_doc
 from analytics.errors import InputError, NotFoundError
 from analytics.lookup import resolve_paper
 from analytics.stats.intervals import feldt_interval
@@ -350,6 +351,7 @@ def _rows(frame: pd.DataFrame, keys: list[str], indicator: Any, name: Any, n: An
     return out
 
 
+@fill_doc
 def green_indicators(
     wh: Backend,
     *,
@@ -364,13 +366,16 @@ def green_indicators(
 
     Parameters
     ----------
+    {wh}
+    exam, subject : str, optional
+        The paper for attainment, equity and SES influence (skipped when not given).
+    grade : int, optional
+        The grade of the paper and of the questionnaire, when several.
+    level : {"district", "zone", "school", "class"}
+        Default ``"school"`` (``"district"`` before 0.2.0).
     survey : str, optional
         Questionnaire name (default: the only one, or the only one of ``grade``); questionnaire
         indices are skipped when the warehouse holds no survey.
-    exam, subject : str, optional
-        The paper for attainment, equity and SES influence (skipped when not given).
-    level : {"district", "zone", "school", "class"}
-        Default ``"school"`` (``"district"`` before 0.2.0).
     config : GreenConfig, optional
         Scale configuration (default: the packaged ``green_scales.toml``).
 

@@ -31,6 +31,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from analytics.domain.params import fill_doc
 from analytics.errors import InputError, NotFoundError
 from analytics.lookup import resolve_paper
 from analytics.stats.intervals import median_ci as median_ci
@@ -124,9 +125,14 @@ def fit_sgp_warehouse(wh: Backend, *, exam: str, prior_exam: str, subject: str,
     return model, pairs
 
 
+@fill_doc
 def student_growth(wh: Backend, *, exam: str, prior_exam: str, subject: str,
                    grade: int | None = None) -> pd.DataFrame:
     """Each student's growth percentile.
+
+    Parameters
+    ----------
+    {growth_paper}
 
     Returns
     -------
@@ -148,9 +154,16 @@ def student_growth(wh: Backend, *, exam: str, prior_exam: str, subject: str,
     return out
 
 
+@fill_doc
 def growth_summary(wh: Backend, *, exam: str, prior_exam: str, subject: str,
                    grade: int | None = None, level: str = "school") -> pd.DataFrame:
     """Median growth percentile (MGP) per school or class, with a 95% interval.
+
+    Parameters
+    ----------
+    {growth_paper}
+    level : {'school', 'class', 'district'}
+        The units of the median (default ``'school'``).
 
     Returns
     -------

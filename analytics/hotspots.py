@@ -63,8 +63,9 @@ from analytics.domain.bands import DIFFICULTY_BANDS as _BAND_CODES
 from analytics.domain.items import OBJECTIVE_TYPES as OBJECTIVE_TYPES
 from analytics.domain.labels import label
 from analytics.domain.levels import LEVEL_KEYS, check_level
+from analytics.domain.params import fill_doc
 from analytics.errors import InputError
-from analytics.lookup import resolve_paper, resolve_school
+from analytics.lookup import resolve_paper, school_id_of
 from analytics.reduce.hotspots import knowledge_sums as _knowledge_sums
 from analytics.reduce.hotspots import knowledge_sums_sql as knowledge_sums_sql
 from analytics.reduce.hotspots import knowledge_sums_stored_sql as knowledge_sums_stored_sql
@@ -172,7 +173,7 @@ def _filter_school(wh: Backend, frame: pd.DataFrame, level: str,
     if "school_id" not in LEVEL_KEYS[level]:
         raise InputError("--school 只能与 --level school 或 class 一起使用 / --school needs "
                          "level school or class")
-    sid = school if isinstance(school, int) else resolve_school(wh, school)
+    sid = school_id_of(wh, school)
     return frame[frame["school_id"] == sid].reset_index(drop=True)
 
 
@@ -216,6 +217,7 @@ KP_COLUMNS = (
 
 
 @renamed(by="grain")
+@fill_doc
 def error_hotspots(
     wh: Backend,
     *,
@@ -233,11 +235,7 @@ def error_hotspots(
 
     Parameters
     ----------
-    wh : Backend
-    exam, subject : str
-        The paper.
-    grade : int, optional
-        Needed when the exam has the subject for several grades.
+    {paper}
     level : {"school", "class", "zone"}
         The units compared with the district.
     school : str or int, optional
@@ -378,6 +376,7 @@ def _kp_item_details(wh: Backend, items: pd.DataFrame, keys: list[str],
 
 
 @renamed(by="grain")
+@fill_doc
 def district_weak_points(
     wh: Backend,
     *,
@@ -391,9 +390,7 @@ def district_weak_points(
 
     Parameters
     ----------
-    wh : Backend
-    exam, subject : str
-    grade : int, optional
+    {paper}
     grain : {"item", "knowledge_point"}
         Items or knowledge points (``by`` before 0.2.0).
     top : int, optional
@@ -452,6 +449,7 @@ def district_weak_points(
     return d if top is None else d.head(top)
 
 
+@fill_doc
 def knowledge_matrix(
     wh: Backend,
     *,
@@ -465,9 +463,7 @@ def knowledge_matrix(
 
     Parameters
     ----------
-    wh : Backend
-    exam, subject : str
-    grade : int, optional
+    {paper}
     level : {"class", "school", "zone"}
         Default ``"school"`` (``"class"`` before 0.2.0).
     school : str or int, optional

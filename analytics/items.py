@@ -32,8 +32,9 @@ from typing import Any, ParamSpec, TypeVar
 import pandas as pd
 
 from analytics.domain.levels import LEVEL_KEYS, check_level
+from analytics.domain.params import fill_doc
 from analytics.errors import InputError
-from analytics.lookup import PaperRef, resolve_paper, resolve_school
+from analytics.lookup import PaperRef, resolve_paper, school_id_of
 from analytics.reduce.item_sums import item_sums
 from analytics.stats.items import FLAG_CODES as FLAG_CODES  # documented here
 from analytics.stats.items import compute_item_stats, item_flags, option_flags, option_table
@@ -57,12 +58,6 @@ def items_sql() -> str:
     """
 
 
-def _sid(wh: Backend, school: str | int | None) -> int | None:
-    if school is None or isinstance(school, int):
-        return school
-    return resolve_school(wh, school)
-
-
 def _load(wh: Backend, paper: PaperRef, level: str, school: str | int | None,
           efficiency: bool) -> tuple[ItemSums, pd.DataFrame]:
     if not paper.has_items:
@@ -74,7 +69,7 @@ def _load(wh: Backend, paper: PaperRef, level: str, school: str | int | None,
                 f"{paper.exam} {paper.subject} has no items (no specification table imported)"
             )
     meta = shared_df(wh, items_sql(), {"paper_id": paper.paper_id})
-    sums = item_sums(wh, paper_id=paper.paper_id, level=level, school_id=_sid(wh, school),
+    sums = item_sums(wh, paper_id=paper.paper_id, level=level, school_id=school_id_of(wh, school),
                      sorted_cov=efficiency)
     return sums, meta
 
@@ -100,6 +95,7 @@ def _accept_unit_id(fn: Callable[P, R]) -> Callable[P, R]:
 
 
 @_accept_unit_id
+@fill_doc
 def item_stats(
     wh: Backend,
     *,
@@ -116,18 +112,14 @@ def item_stats(
 
     Parameters
     ----------
-    wh : Backend
-    exam, subject, grade :
-        The paper.
+    {paper}
     level : {'district', 'zone', 'school', 'class'}
         Each unit is analysed on its own (its own Kelley groups and total variance). Default
         ``'school'`` (``'district'`` before 0.2.0).
-    school : str or int, optional
-        Restrict the population to one school (name, code or id).
+    {school_population}
     zone, class_ : int, optional
         Keep only the rows of this zone or class (its id; needs a level at or below it). The
         units are analysed as without the filter.
-
     efficiency : bool, optional
         Compute ``discriminative_efficiency`` (the SQL pass then groups by total too, which
         costs little for a district or zone but about 5× more CPU per school or class on large
@@ -198,6 +190,7 @@ def _filter_units(frame: pd.DataFrame, keys: list[str], *, zone: int | None,
     return frame
 
 
+@fill_doc
 def option_analysis(
     wh: Backend,
     *,
@@ -208,6 +201,10 @@ def option_analysis(
     school: str | int | None = None,
 ) -> pd.DataFrame:
     """Distractor analysis (选项分析) of the objective items, per unit.
+
+    Parameters
+    ----------
+    {unit_items}
 
     Returns
     -------

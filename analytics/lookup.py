@@ -126,3 +126,10 @@ def resolve_school(wh: Backend, school: str) -> int:
     if hit.empty:
         raise NotFoundError(f"找不到学校「{school}」/ no school named {school!r}")
     return int(hit["school_id"].iloc[0])
+
+
+def school_id_of(wh: Backend, school: str | int | None) -> int | None:
+    """A school filter (id, or name or code) as the school's id; None stays None."""
+    if school is None or isinstance(school, int):
+        return school
+    return resolve_school(wh, school)

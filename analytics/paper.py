@@ -22,9 +22,10 @@ import pandas as pd
 
 from analytics.compat import renamed
 from analytics.domain.levels import LEVEL_KEYS, LEVELS, check_level
+from analytics.domain.params import fill_doc
 from analytics.errors import InputError
 from analytics.items import items_sql
-from analytics.lookup import resolve_paper, resolve_school
+from analytics.lookup import resolve_paper, school_id_of
 from analytics.reduce.item_passes import cls_stage, unit_item_pass
 from analytics.reduce.item_sums import item_sums
 from analytics.stats.items import (
@@ -40,6 +41,7 @@ from analytics.warehouse import Backend, shared_df
 CATEGORIES = ("knowledge_point", "cognitive_level", "item_type")
 
 
+@fill_doc
 def paper_quality(
     wh: Backend,
     *,
@@ -50,6 +52,10 @@ def paper_quality(
     school: str | int | None = None,
 ) -> pd.DataFrame:
     """The paper's quality summary per unit (试卷质量分析).
+
+    Parameters
+    ----------
+    {unit_items}
 
     Returns
     -------
@@ -68,7 +74,7 @@ def paper_quality(
     """
     paper = resolve_paper(wh, exam, subject, grade)
     keys = list(LEVEL_KEYS[check_level(level)])
-    sid = resolve_school(wh, school) if isinstance(school, str) else school
+    sid = school_id_of(wh, school)
     meta = shared_df(wh, items_sql(), {"paper_id": paper.paper_id})
     if meta.empty:
         raise InputError(
@@ -213,6 +219,7 @@ def unit_names_sql() -> str:
 
 
 @renamed(by="grain")
+@fill_doc
 def category_rates(
     wh: Backend,
     *,
@@ -230,6 +237,7 @@ def category_rates(
 
     Parameters
     ----------
+    {paper}
     grain : {'knowledge_point', 'cognitive_level', 'item_type'}
         What the rows are about (``by`` before 0.2.0).
     levels : tuple of level names
@@ -249,7 +257,7 @@ def category_rates(
     """
     paper = resolve_paper(wh, exam, subject, grade)
     levels = tuple(check_level(lv) for lv in levels)
-    sid = resolve_school(wh, school) if isinstance(school, str) else school
+    sid = school_id_of(wh, school)
     use = tuple(dict.fromkeys(("district", *levels)))
     _check_category(grain)
     if sid is None:
@@ -280,6 +288,7 @@ def category_rates(
                 "mean_score", "score_rate", "reference_rate", "rate_diff"]].reset_index(drop=True)
 
 
+@fill_doc
 def specification_table(
     wh: Backend,
     *,
@@ -289,6 +298,10 @@ def specification_table(
 ) -> pd.DataFrame:
     """The specification table (双向细目表) knowledge point × cognitive level, planned and
     achieved, for the whole population.
+
+    Parameters
+    ----------
+    {paper}
 
     Returns
     -------

@@ -20,13 +20,15 @@ import pandas as pd
 
 from analytics.compat import renamed
 from analytics.domain.levels import LEVEL_KEYS, check_level
-from analytics.lookup import resolve_paper, resolve_school
+from analytics.domain.params import fill_doc
+from analytics.lookup import resolve_paper, school_id_of
 from analytics.reduce.item_sums import item_sums
 from analytics.stats.reliability import alpha_from_sums
 from analytics.warehouse import Backend
 
 
 @renamed(confidence="conf")
+@fill_doc
 def cronbach_alpha(
     wh: Backend,
     *,
@@ -41,13 +43,10 @@ def cronbach_alpha(
 
     Parameters
     ----------
-    wh : Backend
-    exam, subject, grade :
-        The paper.
+    {paper}
     level : {'district', 'zone', 'school', 'class'}
         Default ``'school'`` (``'district'`` before 0.2.0).
-    school : str or int, optional
-        Restrict to one school.
+    {school_population}
     conf : float
         Confidence level of the Feldt interval (``confidence`` before 0.2.0).
 
@@ -63,7 +62,7 @@ def cronbach_alpha(
     α = k/(k − 1) · (1 − Σ s²ᵢ / s²_T) (Cronbach 1951); an omitted answer scores 0.
     """
     paper = resolve_paper(wh, exam, subject, grade)
-    sid = resolve_school(wh, school) if isinstance(school, str) else school
+    sid = school_id_of(wh, school)
     sums = item_sums(wh, paper_id=paper.paper_id, level=level, school_id=sid, sorted_cov=False)
     res = alpha_from_sums(sums, conf)
     keys = list(LEVEL_KEYS[check_level(level)])

@@ -18,8 +18,9 @@ import pandas as pd
 
 from analytics.compat import renamed
 from analytics.domain.levels import LEVEL_KEYS, check_level
+from analytics.domain.params import fill_doc
 from analytics.errors import InputError
-from analytics.lookup import PaperRef, resolve_paper, resolve_school
+from analytics.lookup import PaperRef, resolve_paper, school_id_of
 from analytics.stats.intervals import t_half_width
 from analytics.warehouse import Backend
 
@@ -53,9 +54,7 @@ def _school_filter(wh: Backend, school: str | int | None, level: str = "school")
         raise InputError(
             "指定学校时层级须为 school 或 class / a school filter needs level school or class"
         )
-    if isinstance(school, int):
-        return school
-    return resolve_school(wh, school)
+    return school_id_of(wh, school)
 
 
 def base_sql() -> str:
@@ -120,6 +119,7 @@ def _params(paper: PaperRef, school_id: int | None, with_school: bool) -> dict[s
 
 
 @renamed(confidence="conf")
+@fill_doc
 def score_report(
     wh: Backend,
     *,
@@ -135,17 +135,7 @@ def score_report(
 
     Parameters
     ----------
-    wh : Backend
-    exam, subject : str
-        The paper (考试 × 科目).
-    grade : int, optional
-        Needed only when the exam has the subject for several grades.
-    level : {'district', 'zone', 'school', 'class'}
-    by : {None, 'gender', 'ownership', 'locality', 'hukou'}
-        Break every unit down further (性别 / 办学性质 / 城乡 / 户籍); the column is appended to
-        the keys. Students with an unknown value form their own row (NaN).
-    school : str or int, optional
-        Only rows of this school (name, code or id); references stay district-wide.
+    {unit_report}
     conf : float
         Confidence level of the t interval of the mean (``confidence`` before 0.2.0).
 
@@ -208,6 +198,7 @@ def score_bands_sql(group_cols: list[str]) -> str:
     """
 
 
+@fill_doc
 def score_bands(
     wh: Backend,
     *,
@@ -219,6 +210,10 @@ def score_bands(
     school: str | int | None = None,
 ) -> pd.DataFrame:
     """Score-band distribution (分数段): 10 bands of 10% of the full score.
+
+    Parameters
+    ----------
+    {unit_report}
 
     Returns
     -------
@@ -267,6 +262,7 @@ def percentiles_sql(group_cols: list[str]) -> str:
     """
 
 
+@fill_doc
 def percentiles(
     wh: Backend,
     *,
@@ -279,6 +275,12 @@ def percentiles(
     probs: tuple[float, ...] = DEFAULT_PERCENTILES,
 ) -> pd.DataFrame:
     """Percentiles of the total per unit.
+
+    Parameters
+    ----------
+    {unit_report}
+    probs : tuple of float
+        The probabilities of the percentiles (default 0.1, 0.25, 0.5, 0.75, 0.9).
 
     Returns
     -------
@@ -325,6 +327,7 @@ def grade_bands_sql(group_cols: list[str]) -> str:
     """
 
 
+@fill_doc
 def grade_bands(
     wh: Backend,
     *,
@@ -339,6 +342,10 @@ def grade_bands(
 
     Since 2021 the Ministry of Education asks compulsory schools to report results as levels
     rather than scores or ranks, so this is a first-class report.
+
+    Parameters
+    ----------
+    {unit_report}
 
     Returns
     -------
@@ -388,6 +395,7 @@ def borderline_sql() -> str:
     """
 
 
+@fill_doc
 def borderline_students(
     wh: Backend,
     *,
@@ -402,11 +410,13 @@ def borderline_students(
 
     Parameters
     ----------
+    {paper}
     lines : tuple of {'excellent', 'pass'}
         Which lines to list.
     buffer : float, optional
         Points below the line; default the paper's ``borderline_buffer`` (NULL: 5% of the
         full score).
+    {school}
 
     Returns
     -------
@@ -453,6 +463,7 @@ def standard_scores_sql() -> str:
     """
 
 
+@fill_doc
 def standard_scores(
     wh: Backend,
     *,
@@ -462,6 +473,11 @@ def standard_scores(
     school: str | int | None = None,
 ) -> pd.DataFrame:
     """Per-student standard scores and ranks (an internal view; exports to schools use levels).
+
+    Parameters
+    ----------
+    {paper}
+    {school}
 
     Returns
     -------

@@ -70,6 +70,7 @@ import pandas as pd
 from scipy import stats
 
 from analytics.domain.labels import LABELS, labels_of
+from analytics.domain.params import fill_doc
 from analytics.errors import InputError, NotFoundError
 from analytics.lookup import resolve_paper
 from analytics.stats.intervals import Z95 as Z95
@@ -225,6 +226,7 @@ def _students_view(wh: Backend, exam: str, prior_exam: str, subject: str,
     return sql, {"paper": cur.paper_id, "prior": pri.paper_id}
 
 
+@fill_doc
 def value_added_model(
     wh: Backend,
     *,
@@ -241,9 +243,13 @@ def value_added_model(
 ) -> VAResult:
     """Fit the multilevel value-added model and return effects, fixed effects and the fit.
 
-    See :func:`value_added` for the parameters and the columns of ``effects``. ``classes=None``
-    fits the class-within-school level when the data have classes (more classes than schools)
-    or when ``level="class"``.
+    See :func:`value_added` for the columns of ``effects``.
+
+    Parameters
+    ----------
+    {va_model}
+    reml : bool
+        Fit the variance components by REML (default) rather than maximum likelihood.
 
     Returns
     -------
@@ -316,6 +322,7 @@ def value_added_model(
                     n_missing_covariates=int(counts["n_missing_covariates"].sum()))
 
 
+@fill_doc
 def value_added(
     wh: Backend,
     *,
@@ -333,21 +340,7 @@ def value_added(
 
     Parameters
     ----------
-    wh : Backend
-    exam, prior_exam : str
-        The current (exit) exam and the entry exam; students are linked by student key.
-    subject : str
-    grade : int, optional
-        Grade of the current paper when the exam spans grades.
-    level : {"school", "class"}
-    scale : {"z", "raw"}
-        ``z`` standardises each paper's totals over its takers (default); ``raw`` keeps points.
-    covariates : sequence of {"gender", "ses"}
-        Besides the entry score (always in the model).
-    classes : bool, optional
-        Fit class within school as a second random level (default: when classes exist).
-    min_effect : float
-        Minimum |va| (on the scale of y) for the ``above``/``below`` categories.
+    {va_model}
 
     Returns
     -------
@@ -389,6 +382,7 @@ def va_simple_sql(source: str, level: str) -> str:
     """
 
 
+@fill_doc
 def value_added_simple(
     wh: Backend,
     *,
@@ -405,9 +399,13 @@ def value_added_simple(
 
     Parameters
     ----------
+    {growth_paper}
+    {growth_level}
+    {scale}
     method : {"residual", "zchange", "rankchange"}
         入口定出口 mean residual of a pooled OLS; change in mean z; change in mean percentile
         rank (0–100). ``scale`` applies to ``residual`` only.
+    {min_effect}
 
     Returns
     -------
@@ -449,6 +447,7 @@ def value_added_simple(
     return out.sort_values(sort).reset_index(drop=True)
 
 
+@fill_doc
 def value_added_compare(
     wh: Backend,
     *,
@@ -463,6 +462,16 @@ def value_added_compare(
     min_effect: float = 0.0,
 ) -> pd.DataFrame:
     """All methods side by side, long format: one row per unit × method.
+
+    Parameters
+    ----------
+    {growth_paper}
+    {growth_level}
+    {scale}
+    {covariates}
+    methods : sequence of {"mlm", "residual", "zchange", "rankchange"}
+        The methods compared (default all four); ``covariates`` apply to ``mlm`` only.
+    {min_effect}
 
     Returns
     -------

@@ -17,7 +17,7 @@ from typing import Any
 import flask
 import pandas as pd
 import plotly.graph_objects as go
-from dash import ALL, Dash, Input, Output, State, dash_table, dcc, html
+from dash import ALL, Dash, Input, Output, State, callback, dash_table, dcc, html
 from dash.dash_table.Format import Format, Scheme
 
 from analytics.errors import EqmError, InputError
@@ -123,6 +123,23 @@ def guarded(n_outputs: int = 1) -> Callable[[Callable[..., Any]], Callable[..., 
             return out if n_outputs == 1 else [out] * n_outputs
 
         return wrapped
+
+    return deco
+
+
+def on_filters(*targets: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register a page callback that fills the ``children`` of ``targets`` whenever the page's
+    filters change: ``fn(user, lang, service, filters)``, guarded as by :func:`guarded` (one
+    message in every target when refused or failed). Returns ``fn`` unchanged."""
+
+    def deco(fn: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(fn)
+        def from_store(user: User, lang: str, svc: Service, data: dict[str, Any]) -> Any:
+            return fn(user, lang, svc, Filters.from_mapping(data))
+
+        callback(*(Output(target, "children") for target in targets),
+                 Input(ids.FILTERS, "data"))(guarded(len(targets))(from_store))
+        return fn
 
     return deco
 

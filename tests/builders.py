@@ -54,6 +54,17 @@ def _next_id(wh: Warehouse, table: str, col: str) -> int:
     return int(wh.scalar(f"SELECT coalesce(max({col}), 0) + 1 FROM {table}"))
 
 
+def _insert_tree(wh: Warehouse, district_id: int, district: str, zones: pd.DataFrame,
+                 schools: pd.DataFrame, classes: pd.DataFrame, students: pd.DataFrame) -> None:
+    """Insert a new district with its zones, schools, classes and students (in the caller's
+    transaction)."""
+    wh.insert_df("districts", pd.DataFrame({"district_id": [district_id], "name": [district]}))
+    wh.insert_df("zones", zones)
+    wh.insert_df("schools", schools)
+    wh.insert_df("classes", classes)
+    wh.insert_df("students", students)
+
+
 def _letters(options: str, mask: np.ndarray) -> np.ndarray:
     """Bitmask (bit i = options[i]) → letter strings, via a lookup table of all masks."""
     table = np.array(
@@ -222,12 +233,7 @@ def build_exam(
             "ses": rng.normal(0.0, 1.0, n),
         })
         with wh.transaction():
-            wh.insert_df("districts", pd.DataFrame({"district_id": [district_id],
-                                                    "name": [district]}))
-            wh.insert_df("zones", zones)
-            wh.insert_df("schools", schools)
-            wh.insert_df("classes", classes)
-            wh.insert_df("students", students)
+            _insert_tree(wh, district_id, district, zones, schools, classes, students)
     else:
         district_id = int(existing["district_id"].iloc[0])
         zones = wh.df("SELECT * FROM zones WHERE district_id = $d ORDER BY zone_id",
@@ -442,12 +448,7 @@ def build_from_matrix(
         "total": np.concatenate([totals, np.full(n_absent, np.nan)]),
     })
     with wh.transaction():
-        wh.insert_df("districts", pd.DataFrame({"district_id": [district_id],
-                                                "name": [district]}))
-        wh.insert_df("zones", zones)
-        wh.insert_df("schools", schools)
-        wh.insert_df("classes", classes)
-        wh.insert_df("students", students)
+        _insert_tree(wh, district_id, district, zones, schools, classes, students)
         wh.insert_df("exams", pd.DataFrame({"exam_id": [exam_id], "name": [exam],
                                             "grade": [grade], "level": ["district"]}))
         wh.insert_df("papers", pd.DataFrame([paper_row]))

@@ -11,8 +11,6 @@ them the Spark cases skip unless ``EQM_REQUIRE_SPARK=1``).
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +21,7 @@ import pytest
 
 from analytics.warehouse import Backend, Warehouse
 from analytics.warehouse.base import kept_bytes
+from tests.spark_env import require_spark
 
 
 @dataclass
@@ -69,25 +68,10 @@ def _duckdb() -> Iterator[Case]:
         wh.close()
 
 
-def _spark_missing() -> str | None:
-    try:
-        import pyspark  # noqa: F401
-        import sqlglot  # noqa: F401
-    except ImportError:
-        return "pyspark or sqlglot is not installed (pip install -e '.[spark]')"
-    if not (shutil.which("java") or os.environ.get("JAVA_HOME")):
-        return "Java is not installed (Spark needs Java 17)"
-    return None
-
-
 @pytest.fixture(scope="module")
 def spark_lake(tmp_path_factory) -> Iterator[tuple[Any, Any]]:
     """One local Spark session and a Parquet export of a small warehouse for the module."""
-    reason = _spark_missing()
-    if reason:
-        if os.environ.get("EQM_REQUIRE_SPARK") == "1":
-            pytest.fail(f"EQM_REQUIRE_SPARK=1 but {reason}")
-        pytest.skip(reason)
+    require_spark(("pyspark", "sqlglot"))
     from analytics.backends.spark import SparkWarehouse, spark_session
     from analytics.export import export_parquet
 

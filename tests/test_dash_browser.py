@@ -168,17 +168,23 @@ def log_in(drv: Any, base: str, user: str) -> None:
     wait_for(drv, "document.getElementById('eqm-user')")
 
 
+def open_page(driver: Any, base_url: str, user: str, path: str) -> None:
+    """Open ``path`` and wait until it is drawn: the admin's user table, or at least one plot
+    on every other page, then no callback in flight."""
+    driver.get(base_url + path)
+    wait_for(driver, "document.getElementById('eqm-page')")
+    if user == "admin":
+        wait_for(driver, "document.querySelector('#ad-users-table .dash-cell')")
+    else:
+        assert wait_for(driver, PLOT_DRAWN) >= 1, path
+    wait_for(driver, SETTLED)
+
+
 @pytest.mark.parametrize("user", list(PAGES))
 def test_each_role_opens_its_pages(driver: Any, base_url: str, shots: Path, user: str) -> None:
     log_in(driver, base_url, user)
     for path, name in PAGES[user]:
-        driver.get(base_url + path)
-        wait_for(driver, "document.getElementById('eqm-page')")
-        if user == "admin":
-            wait_for(driver, "document.querySelector('#ad-users-table .dash-cell')")
-        else:
-            assert wait_for(driver, PLOT_DRAWN) >= 1, path
-        wait_for(driver, SETTLED)
+        open_page(driver, base_url, user, path)
         time.sleep(0.5)  # let the last charts finish their transitions
         body = driver.find_element("tag name", "body").text
         assert "无权访问" not in body, (path, body[:400])
@@ -259,13 +265,7 @@ def test_pages_work_under_the_content_security_policy(driver: Any, base_url: str
             log_in(driver, base_url, user)
             assert driver.execute_script("return window.__csp") == [], user
             for path, _name in pages:
-                driver.get(base_url + path)
-                wait_for(driver, "document.getElementById('eqm-page')")
-                if user == "admin":
-                    wait_for(driver, "document.querySelector('#ad-users-table .dash-cell')")
-                else:
-                    assert wait_for(driver, PLOT_DRAWN) >= 1, path
-                wait_for(driver, SETTLED)
+                open_page(driver, base_url, user, path)
                 assert driver.execute_script("return window.__csp") == [], path
     finally:
         driver.execute_cdp_cmd("Page.removeScriptToEvaluateOnNewDocument",

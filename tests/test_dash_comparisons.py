@@ -15,6 +15,7 @@ import base64
 import io
 import json
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -163,14 +164,11 @@ def test_service_hides_a_zone_of_two_schools_from_its_principal(svc2: Service) -
 
 
 def test_service_shows_a_zone_of_three_schools(three: Path) -> None:
-    svc = Service(three)
-    try:
+    with closing(Service(three)) as svc:
         assert svc.comparisons(PRINCIPAL, Filters()) == {"district": None, "zone": None}
         zone = svc.score_report(PRINCIPAL, Filters(), level="zone")
         assert list(zone["zone_id"]) == [1] and zone["mean"].notna().all()
         assert "zone" in set(svc.school_profile(PRINCIPAL, Filters())["unit"])
-    finally:
-        svc.close()
 
 
 def test_service_hides_the_zone_when_the_district_minus_it_is_one_school(
@@ -181,20 +179,16 @@ def test_service_hides_the_zone_when_the_district_minus_it_is_one_school(
     wh.execute("UPDATE schools SET zone_id = (SELECT zone_id FROM schools WHERE school_id = 1) "
                "WHERE school_id = 2")
     wh.close()
-    svc = Service(path)
-    try:
+    with closing(Service(path)) as svc:
         assert svc.comparisons(PRINCIPAL, Filters())["zone"] == "difference"
         assert svc.score_report(PRINCIPAL, Filters(), level="zone").empty
         assert not svc.score_report(PRINCIPAL, Filters(), level="district").empty
-    finally:
-        svc.close()
 
 
 def test_district_of_two_schools_hides_the_district_and_what_is_measured_against_it(
         tmp_path: Path) -> None:
     path = _warehouse(tmp_path / "w.duckdb", 2)
-    svc = Service(path)
-    try:
+    with closing(Service(path)) as svc:
         assert svc.comparisons(PRINCIPAL, Filters())["district"] == "few_schools"
         frames = _principal_frames(svc)
         assert frames["score_report_district"].empty and frames["grade_bands_district"].empty
@@ -208,8 +202,6 @@ def test_district_of_two_schools_hides_the_district_and_what_is_measured_against
         assert len(own) == 1 and not {"district_mean", "district_sd", "z_mean"} & set(own)
         # the officer's view is unchanged
         assert "district_mean" in svc.score_report(OFFICER, Filters(), level="school")
-    finally:
-        svc.close()
 
 
 # -- over HTTP: crafted callback requests, the report and the export -------------------------------

@@ -612,3 +612,14 @@ def test_undecodable_file_names_itself(wh, paper, tmp_path):
     path.write_bytes(b"\xff\xfe\x00\xd8garbage")     # a UTF-16 BOM, then an unpaired surrogate
     with pytest.raises(InputError, match=r"bad\.csv.*cannot decode"):
         import_scores(wh, path, exam=EXAM, subject=SUBJECT)
+
+
+def test_identical_totals_reimport_after_results_were_deleted_loads_again(wh, tmp_path):
+    # the noop needs the paper to still hold results (importers.paper.paper_has_results)
+    t = write_csv(tmp_path / "t.csv", [["考号", "学校", "总分"], ["A", "一中", "50"]])
+    import_totals(wh, t, exam="E", subject="语文", grade=5, full_score=100)
+    assert import_totals(wh, t, exam="E", subject="语文", grade=5, full_score=100).outcome == "noop"
+    wh.execute("DELETE FROM paper_results")
+    again = import_totals(wh, t, exam="E", subject="语文", grade=5, full_score=100)
+    assert again.outcome != "noop"
+    assert results(wh) == {"A": ("present", 50)}

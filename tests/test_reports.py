@@ -299,3 +299,19 @@ def test_the_bottom_share_is_the_old_low_attainment_list(svc: Service) -> None:
                                         school=1)
     pd.testing.assert_frame_equal(one, out[out["school_id"] == 1].reset_index(drop=True))
     assert np.isin(one["reason"], STRUGGLING_REASONS).all()
+
+
+def test_school_id_of_takes_an_id_a_name_or_a_code(wh):
+    from analytics.errors import NotFoundError
+    from analytics.lookup import school_id_of
+    from tests.builders import build_exam
+
+    build_exam(wh, n_schools=2, students_per_school=5, seed=3)
+    row = wh.df("SELECT school_id, name, code FROM schools ORDER BY school_id").iloc[1]
+    sid = int(row["school_id"])
+    assert school_id_of(wh, None) is None
+    assert school_id_of(wh, sid) == sid
+    assert school_id_of(wh, str(row["name"])) == sid
+    assert school_id_of(wh, str(row["code"])) == sid
+    with pytest.raises(NotFoundError):
+        school_id_of(wh, "no such school")

@@ -13,7 +13,6 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import os
-import shutil
 from collections.abc import Iterator
 from typing import Any
 
@@ -38,6 +37,7 @@ from analytics.backends.spark import (
 from analytics.export import export_parquet
 from analytics.warehouse import Warehouse
 from tests.builders import build_exam
+from tests.spark_env import require_spark
 
 EVIL = "x'; DROP TABLE students; --"
 TOL = 1e-9
@@ -140,23 +140,9 @@ def test_student_tree_is_transpiled_from_the_migration():
 # -- Spark -------------------------------------------------------------------------------------
 
 
-def _spark_missing() -> str | None:
-    try:
-        import pyspark  # noqa: F401
-    except ImportError:
-        return "pyspark is not installed (pip install -e '.[spark]')"
-    if not (shutil.which("java") or os.environ.get("JAVA_HOME")):
-        return "Java is not installed (Spark needs Java 17)"
-    return None
-
-
 @pytest.fixture(scope="module")
 def spark() -> Iterator[Any]:
-    reason = _spark_missing()
-    if reason:
-        if os.environ.get("EQM_REQUIRE_SPARK") == "1":
-            pytest.fail(f"EQM_REQUIRE_SPARK=1 but {reason}")
-        pytest.skip(reason)
+    require_spark()
     session = spark_session(
         "local[2]", app_name="eqm-tests",
         conf={"spark.ui.enabled": "false", "spark.sql.shuffle.partitions": "2",

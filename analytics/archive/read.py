@@ -10,6 +10,7 @@ import pandas as pd
 from analytics.archive.bank import _check_bank_item, _require_archive, note_history
 from analytics.archive.names import _DIFFICULTY_ALIASES, _TYPE_ALIASES, DIFFICULTY_ZH, ITEM_TYPE_ZH
 from analytics.archive.sql import bank_overview_sql, search_sql
+from analytics.domain.params import fill_doc
 from analytics.errors import InputError, NotFoundError
 from analytics.lookup import resolve_paper
 from analytics.stats.items import (
@@ -178,9 +179,14 @@ def paper_archive(wh: Warehouse, *, exam: str, subject: str,
     return out[cols]
 
 
+@fill_doc
 def paper_archive_groups(wh: Warehouse, *, exam: str, subject: str,
                          grade: int | None = None) -> pd.DataFrame:
     """Score rates by group for each item of an archived paper (long).
+
+    Parameters
+    ----------
+    {paper}
 
     Returns
     -------

@@ -27,6 +27,7 @@ import pandas as pd
 from analytics.domain.items import ITEM_TYPE_ALIASES, OBJECTIVE_SQL
 from analytics.domain.items import ITEM_TYPES as TYPE_CODES
 from analytics.domain.labels import label as code_label
+from analytics.domain.params import fill_doc
 from analytics.errors import InputError, ProblemCollector
 from analytics.importers.common import (
     PROBLEM_CAP,
@@ -263,6 +264,23 @@ def paper_grade(wh: Warehouse, exam: str, subject: str, grade: int | None) -> in
     return int(hit["grade"].iloc[0]) if len(hit) == 1 else grade
 
 
+def paper_target(wh: Warehouse, exam: str, subject: str, grade: int | None) -> str:
+    """The import-log target of a file of paper exam × subject (× grade), named by the paper's
+    grade with or without ``--grade``."""
+    return f"exam={exam}; subject={subject}; grade={paper_grade(wh, exam, subject, grade)}"
+
+
+def paper_has_results(wh: Warehouse, exam: str, subject: str, grade: int | None) -> bool:
+    """Whether the one paper of exam × subject (× grade) holds student results.
+
+    An import of scores or totals whose file was imported before is a ``noop`` only while this
+    holds (the results may have been deleted since)."""
+    hit = find_paper(wh, exam, subject, grade)
+    return len(hit) == 1 and bool(wh.scalar(
+        "SELECT count(*) > 0 FROM paper_results WHERE paper_id = $p",
+        {"p": int(hit["paper_id"].iloc[0])}))
+
+
 LINE_NAMES = {"excellent": ("优秀线", DEFAULT_EXCELLENT), "pass": ("及格线", DEFAULT_PASS),
               "low": ("低分线", DEFAULT_LOW)}
 
@@ -408,6 +426,7 @@ def _write_items(wh: Warehouse, paper_id: int, items: pd.DataFrame) -> str:
     return note
 
 
+@fill_doc
 def import_paper(
     wh: Warehouse,
     path: str | Path,
@@ -432,8 +451,7 @@ def import_paper(
 
     Parameters
     ----------
-    wh : Warehouse
-        The warehouse written to (one transaction).
+    {import_wh}
     path : str or Path
         The specification table (CSV or XLSX).
     exam, subject : str
@@ -450,10 +468,7 @@ def import_paper(
         district, city, national, school or other.
     term : str, optional
         Term, e.g. 2025-2026-2.
-    mapping : str or Path, optional
-        TOML mapping file overriding header detection (see ``docs/formats.md``).
-    sheet : str or int, optional
-        XLSX sheet name or 1-based number (default: the first sheet).
+    {mapping_sheet}
 
     Returns
     -------
@@ -462,8 +477,7 @@ def import_paper(
 
     Raises
     ------
-    InputError
-        Listing every problem (row, column, reason); nothing is written.
+    {import_refused}
     """
     target = (f"exam={exam}; subject={subject}; grade={grade}; full={full_score}; "
               f"lines={excellent_line}/{pass_line}/{low_line}; date={exam_date}; "

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from analytics.domain.params import fill_doc
 from analytics.errors import InputError, ProblemCollector
 from analytics.importers.common import (
     PROBLEM_CAP,
@@ -228,6 +229,7 @@ def ensure_district(wh: Warehouse, district: str | None) -> int:
     return new_id
 
 
+@fill_doc
 def import_roster(
     wh: Warehouse,
     path: str | Path,
@@ -240,16 +242,12 @@ def import_roster(
 
     Parameters
     ----------
-    wh : Warehouse
-        The warehouse written to (one transaction).
+    {import_wh}
     path : str or Path
         The roster (CSV or XLSX), one row per student.
     district : str, optional
         District name (created if new); default the only district, else 本区.
-    mapping : str or Path, optional
-        TOML mapping file overriding header detection (see ``docs/formats.md``).
-    sheet : str or int, optional
-        XLSX sheet name or 1-based number (default: the first sheet).
+    {mapping_sheet}
 
     Returns
     -------
@@ -258,8 +256,7 @@ def import_roster(
 
     Raises
     ------
-    InputError
-        Every problem (file, row, column, reason), up to a cap; nothing is written.
+    {import_refused}
     """
     name = Path(path).name
     target = f"district={district}"

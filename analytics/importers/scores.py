@@ -24,6 +24,7 @@ from pathlib import Path
 import pandas as pd
 
 from analytics.domain.items import OBJECTIVE_SQL
+from analytics.domain.params import fill_doc
 from analytics.errors import InputError, ProblemCollector
 from analytics.importers.common import (
     ABSENT_MARKS,
@@ -47,7 +48,8 @@ from analytics.importers.paper import (
     FALSE_WORDS,
     TRUE_WORDS,
     find_paper,
-    paper_grade,
+    paper_has_results,
+    paper_target,
     score_answer_sql,
 )
 from analytics.importers.people import (
@@ -300,6 +302,7 @@ def _map_items(header: Header, items: pd.DataFrame, problems: ProblemCollector
                                        "answer_key", "options", "partial_score"])
 
 
+@fill_doc
 def import_scores(
     wh: Warehouse,
     path: str | Path,
@@ -319,20 +322,15 @@ def import_scores(
 
     Parameters
     ----------
-    wh : Warehouse
-        The warehouse written to (one transaction).
+    {import_wh}
     path : str or Path
         The marking export (CSV or XLSX), one row per student, one column per item.
     exam, subject : str
         The paper's exam and subject.
     grade : int, optional
         Needed only when the exam has this subject for several grades.
-    mapping : str or Path, optional
-        TOML mapping file overriding header detection (see ``docs/formats.md``).
-    sheet : str or int, optional
-        XLSX sheet name or 1-based number (default: the first sheet).
-    progress : callable, optional
-        Called with a short message at each stage (reading, validating, writing).
+    {mapping_sheet}
+    {progress}
 
     Returns
     -------
@@ -341,20 +339,12 @@ def import_scores(
 
     Raises
     ------
-    InputError
-        With every problem (file, row, column, reason), up to a cap; nothing written.
+    {import_refused}
     """
     name = Path(path).name
     say = progress or (lambda _msg: None)
-    target = f"exam={exam}; subject={subject}; grade={paper_grade(wh, exam, subject, grade)}"
+    target = paper_target(wh, exam, subject, grade)
     target += target_extra(sheet, mapping)
-
-    def still_loaded() -> bool:
-        hit = find_paper(wh, exam, subject, grade)
-        if len(hit) != 1:
-            return False
-        return bool(wh.scalar("SELECT count(*) > 0 FROM paper_results WHERE paper_id = $p",
-                              {"p": int(hit["paper_id"].iloc[0])}))
 
     def body() -> ImportResult:
         paper = resolve_scored_paper(wh, exam, subject, grade, need_items=True)
@@ -421,4 +411,5 @@ def import_scores(
                + (f"; replaced {old} earlier results" if old else "") + note_en)
         return ImportResult("scores", name, n, outcome, msg, warnings)
 
-    return run_import(wh, "scores", path, target, body, still_loaded=still_loaded)
+    return run_import(wh, "scores", path, target, body,
+                      still_loaded=lambda: paper_has_results(wh, exam, subject, grade))

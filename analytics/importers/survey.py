@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from analytics.domain.params import fill_doc
 from analytics.errors import ProblemCollector
 from analytics.importers.common import (
     PROBLEM_CAP,
@@ -64,6 +65,7 @@ def answers_sql(cols: list[str]) -> str:
     """
 
 
+@fill_doc
 def import_survey(
     wh: Warehouse,
     path: str | Path,
@@ -77,18 +79,14 @@ def import_survey(
 
     Parameters
     ----------
-    wh : Warehouse
-        The warehouse written to (one transaction).
+    {import_wh}
     path : str or Path
         One row per student, one column per question (CSV or XLSX).
     survey : str
         Questionnaire name (created if new; re-importing replaces its answers).
     grade : int, optional
         Grade the questionnaire was given to.
-    mapping : str or Path, optional
-        TOML mapping file overriding header detection (see ``docs/formats.md``).
-    sheet : str or int, optional
-        XLSX sheet name or 1-based number (default: the first sheet).
+    {mapping_sheet}
 
     Returns
     -------

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from analytics.domain.params import fill_doc
 from analytics.errors import InputError, ProblemCollector
 from analytics.importers.common import (
     ABSENT_MARKS,
@@ -29,7 +30,12 @@ from analytics.importers.common import (
     synonym_index,
     target_extra,
 )
-from analytics.importers.paper import ensure_exam, find_paper, paper_grade
+from analytics.importers.paper import (
+    ensure_exam,
+    find_paper,
+    paper_has_results,
+    paper_target,
+)
 from analytics.importers.people import PERSON_SYNONYMS, create_people, person_problems, rows_sql
 from analytics.warehouse import Warehouse
 
@@ -98,6 +104,7 @@ def totals_problems_sql() -> str:
     """
 
 
+@fill_doc
 def import_totals(
     wh: Warehouse,
     path: str | Path,
@@ -119,8 +126,7 @@ def import_totals(
 
     Parameters
     ----------
-    wh : Warehouse
-        The warehouse written to (one transaction).
+    {import_wh}
     path : str or Path
         One row per student with a total (CSV or XLSX).
     exam, subject : str
@@ -133,12 +139,8 @@ def import_totals(
         Date of a new exam (YYYY-MM-DD).
     level : str
         Level of a new exam: district, city, national, school or other.
-    mapping : str or Path, optional
-        TOML mapping file overriding header detection (see ``docs/formats.md``).
-    sheet : str or int, optional
-        XLSX sheet name or 1-based number (default: the first sheet).
-    progress : callable, optional
-        Called with a short message at each stage.
+    {mapping_sheet}
+    {progress}
 
     Returns
     -------
@@ -147,20 +149,12 @@ def import_totals(
 
     Raises
     ------
-    InputError
-        Every problem (file, row, column, reason), up to a cap; nothing is written.
+    {import_refused}
     """
     name = Path(path).name
     say = progress or (lambda _msg: None)
-    target = (f"exam={exam}; subject={subject}; grade={paper_grade(wh, exam, subject, grade)}; "
-              f"full={full_score}")
+    target = f"{paper_target(wh, exam, subject, grade)}; full={full_score}"
     target += target_extra(sheet, mapping)
-
-    def still_loaded() -> bool:
-        hit = find_paper(wh, exam, subject, grade)
-        return len(hit) == 1 and bool(wh.scalar(
-            "SELECT count(*) > 0 FROM paper_results WHERE paper_id = $p",
-            {"p": int(hit["paper_id"].iloc[0])}))
 
     def body() -> ImportResult:
         hit = find_paper(wh, exam, subject, grade)
@@ -236,4 +230,5 @@ def import_totals(
                + (f"; replaced {old} earlier results" if old else "") + note_en)
         return ImportResult("totals", name, n, outcome, msg, warnings)
 
-    return run_import(wh, "totals", path, target, body, still_loaded=still_loaded)
+    return run_import(wh, "totals", path, target, body,
+                      still_loaded=lambda: paper_has_results(wh, exam, subject, grade))

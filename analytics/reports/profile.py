@@ -8,7 +8,7 @@ import pandas as pd
 
 from analytics.display import DEFAULT_MIN_N
 from analytics.errors import InputError
-from analytics.lookup import list_papers, resolve_school
+from analytics.lookup import list_papers, school_id_of
 from analytics.scores import grade_bands, score_report
 from analytics.summaries import from_summary, reporting_tree
 from analytics.warehouse import Warehouse
@@ -29,13 +29,6 @@ def exam_grade(papers: pd.DataFrame, exam: str, grade: int | None) -> int:
             f"考试「{exam}」有 {len(grades)} 个年级 {grades},请指定年级 / exam {exam!r} has "
             f"{len(grades)} grades {grades}; pass a grade")
     return grades[0]
-
-
-def school_id_of(wh: Warehouse, school: str | int | None) -> int | None:
-    """A school filter (id, or name or code) as the school's id."""
-    if school is None or isinstance(school, int):
-        return school
-    return resolve_school(wh, school)
 
 
 def position(ci_low: float, ci_high: float, district_mean: float) -> str:

@@ -12,10 +12,10 @@ from analytics.domain.bands import (
     STRUGGLING_REASONS,
     STRUGGLING_SHARE,
 )
+from analytics.domain.params import fill_doc
 from analytics.errors import InputError
 from analytics.growth import student_growth
-from analytics.lookup import resolve_paper
-from analytics.reports.profile import school_id_of
+from analytics.lookup import resolve_paper, school_id_of
 from analytics.scores import standard_scores
 from analytics.summaries import from_summary
 from analytics.warehouse import Warehouse
@@ -75,6 +75,7 @@ def struggling_rule(
     return out.sort_values(["total", "student_key"], kind="stable").reset_index(drop=True)
 
 
+@fill_doc
 def struggling_students(
     wh: Warehouse,
     *,
@@ -110,17 +111,18 @@ def struggling_students(
 
     Parameters
     ----------
+    {paper}
     school : str or int, optional
         Only this school's students (id, name or code); the rule is the district's either way.
     prior_exam : str, optional
         The earlier exam of the growth percentiles; default the latest earlier exam with a
         paper in the subject (no growth criterion when there is none).
+    share, low_sgp, below_mean
+        The other thresholds of the rule (defaults in :mod:`analytics.domain.bands`).
     line : {'low', 'pass'} or None
         The line of criterion 2 (None: no line criterion). The pass line is not the default:
         on a paper whose mean lies under it (the demo's: pass rates of 40–50 %) criterion 2
         would list every student below the mean.
-    share, low_sgp, below_mean
-        The other thresholds of the rule (defaults in :mod:`analytics.domain.bands`).
 
     Returns
     -------

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from analytics.lookup import list_papers
-from analytics.reports.profile import school_id_of
+from analytics.lookup import list_papers, school_id_of
 from analytics.scores import score_report
 from analytics.summaries import from_summary
 from analytics.warehouse import Warehouse

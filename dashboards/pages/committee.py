@@ -15,6 +15,7 @@ from dashboards.components import (
     graph,
     guarded,
     message,
+    on_filters,
     page,
     section,
     table,
@@ -61,11 +62,8 @@ def layout(**kwargs: Any) -> html.Div:
                 keys=("exam", "grade", "subject"))
 
 
-@callback(Output(ids.CM_QUALITY, "children"), Output(ids.CM_QUALITY_TABLE, "children"),
-          Input(ids.FILTERS, "data"))
-@guarded(2)
-def update_quality(user: User, lang: str, svc: Service, data: dict[str, Any]) -> list[Any]:
-    f = Filters.from_mapping(data)
+@on_filters(ids.CM_QUALITY, ids.CM_QUALITY_TABLE)
+def update_quality(user: User, lang: str, svc: Service, f: Filters) -> list[Any]:
     quality = svc.paper_quality(user, f)
     if svc.totals_only(user, f):
         return [totals_only(lang), html.Div()]

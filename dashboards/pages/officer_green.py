@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import dash
-from dash import Input, Output, callback, html
+from dash import html
 
 from analytics.users import User
 from dashboards import figures, ids
-from dashboards.components import graph, guarded, message, page, section, table
+from dashboards.components import graph, message, on_filters, page, section, table
 from dashboards.i18n import t
 from dashboards.service import Filters, Service
 
@@ -24,12 +24,9 @@ def layout(**kwargs: Any) -> html.Div:
                 keys=("exam", "grade", "zone", "school"))
 
 
-@callback(Output(ids.GR_RADAR, "children"), Output(ids.GR_TABLE, "children"),
-          Input(ids.FILTERS, "data"))
-@guarded(2)
-def update(user: User, lang: str, svc: Service, data: dict[str, Any]) -> list[Any]:
+@on_filters(ids.GR_RADAR, ids.GR_TABLE)
+def update(user: User, lang: str, svc: Service, f: Filters) -> list[Any]:
     svc.require(user, "officer")
-    f = Filters.from_mapping(data)
     green = svc.green(user, f)
     if green.empty:
         return [message(t("no_data", lang))] * 2

@@ -6,11 +6,11 @@ from typing import Any
 
 import dash
 import pandas as pd
-from dash import Input, Output, callback, html
+from dash import html
 
 from analytics.users import User
 from dashboards import figures, ids
-from dashboards.components import graph, guarded, page, section, table
+from dashboards.components import graph, on_filters, page, section, table
 from dashboards.i18n import t
 from dashboards.service import Filters, Service
 
@@ -38,13 +38,9 @@ def district_reference(svc: Service, user: User, f: Filters) -> pd.Series:
     return d.iloc[0] if not d.empty else pd.Series(dtype=float)
 
 
-@callback(Output(ids.OV_TABLE, "children"), Output(ids.OV_BAR, "children"),
-          Output(ids.OV_ZONES, "children"), Output(ids.OV_DIST, "children"),
-          Input(ids.FILTERS, "data"))
-@guarded(4)
-def update(user: User, lang: str, svc: Service, data: dict[str, Any]) -> list[Any]:
+@on_filters(ids.OV_TABLE, ids.OV_BAR, ids.OV_ZONES, ids.OV_DIST)
+def update(user: User, lang: str, svc: Service, f: Filters) -> list[Any]:
     svc.require(user, "officer")
-    f = Filters.from_mapping(data)
     schools = svc.score_report(user, f, level="school")
     ref = district_reference(svc, user, f)
     cols = [c for c in ["zone_id", "zone_name", "school_id", "school_name", *RATE_COLS]

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import dash
-from dash import Input, Output, callback, html
+from dash import html
 
 from analytics.users import User
 from dashboards import figures, ids
-from dashboards.components import graph, guarded, message, page, section, table
+from dashboards.components import graph, message, on_filters, page, section, table
 from dashboards.i18n import t
 from dashboards.service import Filters, Service
 
@@ -25,11 +25,8 @@ def layout(**kwargs: Any) -> html.Div:
                 keys=("exam", "grade", "subject", "zone"))
 
 
-@callback(Output(ids.SC_TABLE, "children"), Output(ids.SC_BAR, "children"),
-          Input(ids.FILTERS, "data"))
-@guarded(2)
-def update(user: User, lang: str, svc: Service, data: dict[str, Any]) -> list[Any]:
-    f = Filters.from_mapping(data)
+@on_filters(ids.SC_TABLE, ids.SC_BAR)
+def update(user: User, lang: str, svc: Service, f: Filters) -> list[Any]:
     frame = svc.school_ranking(user, f)
     ref = svc.score_report(user, f, level="district")
     order = "rank" if "rank" in frame.columns else "mean"

@@ -18,6 +18,7 @@ from dashboards.components import (
     graph,
     guarded,
     message,
+    on_filters,
     page,
     section,
     table,
@@ -63,11 +64,8 @@ def layout(**kwargs: Any) -> html.Div:
                 keys=("exam", "grade", "subject", "school", "class"))
 
 
-@callback(Output(ids.PR_VS, "children"), Output(ids.PR_VS_TABLE, "children"),
-          Input(ids.FILTERS, "data"))
-@guarded(2)
-def update_vs(user: User, lang: str, svc: Service, data: dict[str, Any]) -> list[Any]:
-    f = Filters.from_mapping(data)
+@on_filters(ids.PR_VS, ids.PR_VS_TABLE)
+def update_vs(user: User, lang: str, svc: Service, f: Filters) -> list[Any]:
     _school(svc, user, f)
     prof = svc.school_profile(user, f)
     if prof.empty:
@@ -86,11 +84,8 @@ def update_vs(user: User, lang: str, svc: Service, data: dict[str, Any]) -> list
             table(prof.drop(columns=["unit"]), lang, table_id="pr-vs-datatable")]
 
 
-@callback(Output(ids.PR_CLASSES, "children"), Output(ids.PR_CLASSES_TABLE, "children"),
-          Input(ids.FILTERS, "data"))
-@guarded(2)
-def update_classes(user: User, lang: str, svc: Service, data: dict[str, Any]) -> list[Any]:
-    f = Filters.from_mapping(data)
+@on_filters(ids.PR_CLASSES, ids.PR_CLASSES_TABLE)
+def update_classes(user: User, lang: str, svc: Service, f: Filters) -> list[Any]:
     school = _school(svc, user, f)
     classes = svc.score_report(user, f, level="class")
     classes = classes[classes["school_id"] == school]
@@ -103,11 +98,8 @@ def update_classes(user: User, lang: str, svc: Service, data: dict[str, Any]) ->
             table(classes[cols], lang, reference={"mean": ref})]
 
 
-@callback(Output(ids.PR_ITEMS, "children"), Output(ids.PR_POINTS, "children"),
-          Input(ids.FILTERS, "data"))
-@guarded(2)
-def update_items(user: User, lang: str, svc: Service, data: dict[str, Any]) -> list[Any]:
-    f = Filters.from_mapping(data)
+@on_filters(ids.PR_ITEMS, ids.PR_POINTS)
+def update_items(user: User, lang: str, svc: Service, f: Filters) -> list[Any]:
     _school(svc, user, f)
     if svc.totals_only(user, f):
         return [totals_only(lang)] * 2
@@ -142,11 +134,8 @@ def va_reading(row: pd.Series | None, lang: str) -> str:
                else ""))
 
 
-@callback(Output(ids.PR_VA_TEXT, "children"), Output(ids.PR_VA, "children"),
-          Input(ids.FILTERS, "data"))
-@guarded(2)
-def update_va(user: User, lang: str, svc: Service, data: dict[str, Any]) -> list[Any]:
-    f = Filters.from_mapping(data)
+@on_filters(ids.PR_VA_TEXT, ids.PR_VA)
+def update_va(user: User, lang: str, svc: Service, f: Filters) -> list[Any]:
     school = _school(svc, user, f)
     va = svc.value_added(user, f, level="school")
     mine = va[va["school_id"] == school] if "school_id" in va.columns else va.iloc[0:0]
@@ -158,11 +147,8 @@ def update_va(user: User, lang: str, svc: Service, data: dict[str, Any]) -> list
             graph(fig) if fig is not None else html.Div()]
 
 
-@callback(Output(ids.PR_STRUGGLING, "children"), Output(ids.PR_BORDERLINE, "children"),
-          Input(ids.FILTERS, "data"))
-@guarded(2)
-def update_students(user: User, lang: str, svc: Service, data: dict[str, Any]) -> list[Any]:
-    f = Filters.from_mapping(data)
+@on_filters(ids.PR_STRUGGLING, ids.PR_BORDERLINE)
+def update_students(user: User, lang: str, svc: Service, f: Filters) -> list[Any]:
     _school(svc, user, f)
     out = []
     for kind, cols in (("struggling", ["student_id", "class_name", "total", "z", "sgp",

@@ -6,12 +6,14 @@ the dashboard reads (:func:`analytics.snapshot.publish_if_served`)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import click
 
 from analytics import snapshot
 from analytics.users import ROLES, add_user, end_sessions, list_users, remove_user, reset_password
+from analytics.warehouse import Warehouse
 from eqm.output import emit, format_option, out_option
 from eqm.warehouse import reader, writer
 
@@ -55,6 +57,14 @@ def list_(ctx: click.Context, fmt: str, out: Path | None) -> None:
     emit(frame, fmt, out, min_n=0, raw=True)
 
 
+def _change(ctx: click.Context, change: Callable[[Warehouse], object], done: str) -> None:
+    """Apply an account change in one write, publish it to a running dashboard, say ``done``."""
+    with writer(ctx) as wh:
+        change(wh)
+        snapshot.publish_if_served(wh)  # a running dashboard sees the change
+    click.echo(done)
+
+
 @users_group.command("reset")
 @click.argument("username")
 @click.option("--password", default=None,
@@ -65,10 +75,8 @@ def reset(ctx: click.Context, username: str, password: str | None) -> None:
     if password is None:
         password = click.prompt("新密码 / new password", hide_input=True,
                                 confirmation_prompt=True)
-    with writer(ctx) as wh:
-        reset_password(wh, username, password)
-        snapshot.publish_if_served(wh)  # a running dashboard sees the change
-    click.echo(f"已重设密码并注销会话 / password reset, sessions ended: {username}")
+    _change(ctx, lambda wh: reset_password(wh, username, password),
+            f"已重设密码并注销会话 / password reset, sessions ended: {username}")
 
 
 @users_group.command("end-sessions")
@@ -77,10 +85,8 @@ def reset(ctx: click.Context, username: str, password: str | None) -> None:
 def end_sessions_(ctx: click.Context, username: str) -> None:
     """注销该账号的所有会话(如 Cookie 被盗)/ end every session of the user (e.g. a stolen
     cookie)."""
-    with writer(ctx) as wh:
-        end_sessions(wh, username)
-        snapshot.publish_if_served(wh)  # a running dashboard sees the change
-    click.echo(f"已注销所有会话 / every session ended: {username}")
+    _change(ctx, lambda wh: end_sessions(wh, username),
+            f"已注销所有会话 / every session ended: {username}")
 
 
 @users_group.command("remove")
@@ -88,10 +94,8 @@ def end_sessions_(ctx: click.Context, username: str) -> None:
 @click.pass_context
 def remove(ctx: click.Context, username: str) -> None:
     """删除账号(其会话随即失效)/ remove a user (their sessions end)."""
-    with writer(ctx) as wh:
-        remove_user(wh, username)
-        snapshot.publish_if_served(wh)  # a running dashboard sees the change
-    click.echo(f"已删除 / removed: {username}")
+    _change(ctx, lambda wh: remove_user(wh, username),
+            f"已删除 / removed: {username}")
 
 
 def register(cli: click.Group) -> None:
