@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import pandas as pd
 
+from analytics.domain.params import fill_doc
 from analytics.lookup import resolve_paper
 from analytics.reduce.knowledge import student_knowledge_sql
 from analytics.warehouse import Backend
 
 
+@fill_doc
 def student_knowledge_rates(
     wh: Backend, *, exam: str, subject: str, grade: int | None = None
 ) -> pd.DataFrame:
@@ -18,6 +20,10 @@ def student_knowledge_rates(
 
     ``score_rate = Σ score / Σ max_score`` over the items tagged with the knowledge point
     (得分率, see docs: domain conventions).
+
+    Parameters
+    ----------
+    {paper}
 
     Returns
     -------
@@ -31,10 +37,15 @@ def student_knowledge_rates(
     return out
 
 
+@fill_doc
 def student_totals(
     wh: Backend, *, exam: str, subject: str, grade: int | None = None
 ) -> pd.DataFrame:
     """Each student's status and total on a paper, with the reporting tree.
+
+    Parameters
+    ----------
+    {paper}
 
     Returns
     -------
