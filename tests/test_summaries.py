@@ -138,3 +138,25 @@ def test_refresh_first_stores_missing_or_stale_item_passes(two_exams) -> None:
     refresh_summaries(wh, names=["score_report_school"])
     wh.forget_shared()
     assert all(is_current(wh, "item_passes", p) for p in papers)
+
+
+def test_warm_reads_does_the_first_reads_currency_check_ahead(two_exams, monkeypatch) -> None:
+    """After warm_reads the first summary read of the connection queries no source table for
+    its currency check (a dashboard warms when it opens a snapshot: ~1 s at a million
+    students), and it still reads the stored frame."""
+    from analytics.reduce import derived
+
+    wh = two_exams
+    refresh_summaries(wh, names=["score_report_school"])
+    paper = int(wh.scalar("SELECT max(paper_id) FROM papers"))
+    want = summaries.read_summary(wh, "score_report_school", paper)
+    wh.forget_shared()  # a fresh connection's memos: nothing checked yet
+    summaries.warm_reads(wh)
+
+    def no_scan(*args, **kwargs):
+        raise AssertionError("a source table was scanned after warm_reads")
+
+    monkeypatch.setattr(derived, "component_sql", no_scan)
+    got = summaries.read_summary(wh, "score_report_school", paper)
+    assert got is not None
+    pd.testing.assert_frame_equal(got, want)
