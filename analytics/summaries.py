@@ -359,30 +359,20 @@ def _store(wh: Warehouse, name: str, frames: list[pd.DataFrame],
 
 
 def _create(wh: Warehouse, table: str, data: pd.DataFrame) -> None:
-    wh.register("_summary_frame", data)
-    try:
-        wh.execute(f"CREATE TABLE {table} AS SELECT * FROM _summary_frame")
-    finally:
-        wh.unregister("_summary_frame")
+    with wh.temp_view(data) as frame:
+        wh.execute(f"CREATE TABLE {table} AS SELECT * FROM {frame}")
 
 
 def _insert(wh: Warehouse, table: str, data: pd.DataFrame) -> None:
-    wh.register("_summary_frame", data)
-    try:
-        wh.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _summary_frame")
-    finally:
-        wh.unregister("_summary_frame")
+    with wh.temp_view(data) as frame:
+        wh.execute(f"INSERT INTO {table} BY NAME SELECT * FROM {frame}")
 
 
 def _fits(wh: Warehouse, table: str, data: pd.DataFrame) -> bool:
     """Whether ``data`` has the columns of ``table`` with the same types (then its rows are
     appended; else the table is rewritten, as a full refresh would type it)."""
-    wh.register("_summary_frame", data)
-    try:
-        new = wh.df("SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM "
-                    "_summary_frame)")
-    finally:
-        wh.unregister("_summary_frame")
+    with wh.temp_view(data) as frame:
+        new = wh.df(f"SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM {frame})")
     old = wh.df("SELECT column_name, data_type AS column_type FROM information_schema.columns "
                 "WHERE table_schema = 'main' AND table_name = $t ORDER BY ordinal_position",
                 {"t": table})
