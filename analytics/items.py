@@ -35,9 +35,15 @@ from analytics.domain.levels import LEVEL_KEYS, check_level
 from analytics.domain.params import fill_doc
 from analytics.errors import InputError
 from analytics.lookup import PaperRef, resolve_paper, school_id_of
-from analytics.reduce.item_sums import item_sums
+from analytics.reduce.item_sums import PAPER, item_sums
 from analytics.stats.items import FLAG_CODES as FLAG_CODES  # documented here
-from analytics.stats.items import compute_item_stats, item_flags, option_flags, option_table
+from analytics.stats.items import (
+    compute_item_stats,
+    item_flags,
+    kelley_group_size,
+    option_flags,
+    option_table,
+)
 from analytics.stats.sums import ItemSums
 from analytics.warehouse import Backend, shared_df
 
@@ -72,6 +78,26 @@ def _load(wh: Backend, paper: PaperRef, level: str, school: str | int | None,
     sums = item_sums(wh, paper_id=paper.paper_id, level=level, school_id=school_id_of(wh, school),
                      sorted_cov=efficiency)
     return sums, meta
+
+
+def paper_population_stats(wh: Backend,
+                           paper: PaperRef) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`item_stats`' statistics and :func:`option_analysis`' option table for the
+    paper's whole population as one unit (Kelley's groups of the whole paper): what the
+    question archive records of an administration.
+
+    Returns
+    -------
+    (pandas.DataFrame, pandas.DataFrame)
+        The statistics (the columns of :func:`analytics.stats.items.compute_item_stats`, one
+        row per item, plus ``n_group``, the size of each Kelley group,
+        :func:`analytics.stats.items.kelley_group_size` of the present students) and the
+        option table (:func:`analytics.stats.items.option_table`).
+    """
+    sums, meta = _load(wh, paper, PAPER, None, False)
+    stats = compute_item_stats(sums, meta)
+    stats["n_group"] = kelley_group_size(stats["n_unit"])
+    return stats, option_table(sums, meta)
 
 
 def _accept_unit_id(fn: Callable[P, R]) -> Callable[P, R]:

@@ -429,8 +429,9 @@ def test_cli_round_trip(tmp_path):
 
 
 def test_archive_agrees_with_item_stats(archived):
-    """The archive's own SQL and analytics.items use the same Kelley groups (g = round(.27 n),
-    ties by student_key), so P and D agree exactly."""
+    """The archive stores what analytics.items computes (Kelley groups g = round(.27 n), ties
+    by student_key; the planted paper has one district, so its groups are the district's):
+    P and D agree exactly."""
     from analytics.items import item_stats
 
     st = item_stats(archived, exam=EXAM, subject=SUBJECT, level="district",
@@ -456,3 +457,35 @@ def test_corrected_key_refreshes_an_unshared_bank_item(tmp_path):
         item = archive_item(wh, b1)["item"].iloc[0]
         assert item["answer_key"] == "C" and item["knowledge_points"] == "数轴"
         assert wh.scalar("SELECT count(*) FROM bank_items") == 12
+
+
+def test_multiple_choice_options_are_letters_with_kelley_shares(tmp_path):
+    """Regression (0.2.1): the archive stores option_analysis' table of the whole paper, one row
+    per offered letter; a multiple-choice answer such as ``AC`` counts for A and for C. The
+    reference is pandas over the raw responses, with Kelley's groups of the whole paper."""
+    items = [{"label": "1", "item_type": "multiple", "key": "AC", "max_score": 2,
+              "partial_score": 1},
+             {"label": "2", "item_type": "single", "key": "B"},
+             {"label": "3", "item_type": "constructed", "max_score": 4}]
+    with Warehouse(tmp_path / "mc.duckdb") as wh:
+        build_exam(wh, items=items, n_schools=3, students_per_school=40, seed=5)
+        archive_paper(wh, exam="测试监测", subject="数学")
+        r = raw(wh)
+        totals = r.drop_duplicates("student_key")[["student_key", "total"]]
+        n_g = int(np.floor(0.27 * len(totals) + 0.5))
+        order = totals.sort_values(["total", "student_key"], ascending=[False, True])
+        upper = set(order["student_key"].iloc[:n_g])
+        lower = set(order["student_key"].iloc[-n_g:])
+        got = wh.df("SELECT option, is_key, n, share, upper_share, lower_share "
+                    "FROM bank_admin_options WHERE item_label = '1' ORDER BY option")
+        sub = r[r["label"] == "1"]
+        assert list(got["option"]) == ["A", "B", "C", "D"]
+        for o in got.itertuples():
+            chose = sub["answer"].fillna("").str.contains(o.option)
+            assert o.n == chose.sum()
+            assert o.is_key == (o.option in "AC")
+            assert o.share == pytest.approx(chose.mean(), abs=1e-12)
+            up = sub["student_key"].isin(upper)
+            lo = sub["student_key"].isin(lower)
+            assert o.upper_share == pytest.approx(chose[up].mean(), abs=1e-12)
+            assert o.lower_share == pytest.approx(chose[lo].mean(), abs=1e-12)

@@ -17,15 +17,20 @@ content fingerprint matches:
   items that happen to share all of these fields would be linked: check with ``eqm archive
   show`` and split them with :func:`link_item` (``bank_item_id=None``).
 
-Statistics of an administration (computed in SQL over the present students):
+Statistics of an administration (over the present students), those of
+:func:`analytics.items.item_stats` and :func:`analytics.items.option_analysis` for the paper's
+whole population as one unit (:func:`analytics.items.paper_population_stats`: the same sums and
+formulas, not SQL of the archive's own):
 
 * n, mean score, score rate 得分率 = mean / max (答对率 for 0/1 items; difficulty P), omission
   rate (NULL score);
 * D = score rate of the upper 27 % − that of the lower 27 % by total score (Kelley 1939,
-  *J. Educ. Psychol.* 30:17–24), the groups of :mod:`analytics.stats.items`: size
-  floor(0.27 N + 0.5) (here at least 1); students are ordered by total, ties at the cut broken
-  by ``student_key`` so both groups have exactly that size;
-* per answer: count, share of all present students, and shares in the upper/lower groups;
+  *J. Educ. Psychol.* 30:17–24), the groups of :mod:`analytics.stats.items` formed on the whole
+  paper: size floor(0.27 N + 0.5); students are ordered by total, ties at the cut broken by
+  ``student_key`` so both groups have exactly that size (a paper of one student has empty
+  groups, so D is missing);
+* per offered letter of an objective item: count, share of all present students, and shares
+  in the upper/lower groups (a multiple-choice answer such as ``AC`` counts for A and C);
 * score rates by grade band A/B/C/D (from the paper's band lines on the total), gender,
   ownership (公办/民办) and locality (城区/乡镇).
 
@@ -82,8 +87,6 @@ from analytics.archive.read import (
 )
 from analytics.archive.sql import (
     admin_groups_sql,
-    admin_items_sql,
-    admin_options_sql,
     bank_overview_sql,
     paper_items_sql,
     search_sql,
@@ -100,8 +103,6 @@ __all__ = [
     "SHEETS",
     "add_note",
     "admin_groups_sql",
-    "admin_items_sql",
-    "admin_options_sql",
     "archive_item",
     "archive_paper",
     "archive_report",

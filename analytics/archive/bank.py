@@ -12,13 +12,9 @@ import pandas as pd
 
 from analytics.archive.fingerprints import meta_fingerprint, stem_fingerprint
 from analytics.archive.names import CONTENT_FIELDS
-from analytics.archive.sql import (
-    admin_groups_sql,
-    admin_items_sql,
-    admin_options_sql,
-    paper_items_sql,
-)
+from analytics.archive.sql import admin_groups_sql, paper_items_sql
 from analytics.errors import InputError, NotFoundError
+from analytics.items import paper_population_stats
 from analytics.lookup import PaperRef, resolve_paper
 from analytics.warehouse import Warehouse
 
@@ -208,8 +204,7 @@ def archive_paper(
                          f"items not on the paper: {', '.join(unknown)}")
     sp = {"paper_id": paper.paper_id, "band_a": paper.band_a, "band_b": paper.band_b,
           "band_c": paper.band_c}
-    stats = wh.df(admin_items_sql(), sp)
-    options = wh.df(admin_options_sql(), sp)
+    stats, options = paper_population_stats(wh, paper)
     groups = wh.df(admin_groups_sql(), sp)
     exam_date = wh.scalar("SELECT exam_date FROM exams WHERE exam_id = $e", {"e": paper.exam_id})
     existing = wh.df("SELECT item_label, bank_item_id, link_method FROM bank_administrations "
@@ -241,9 +236,7 @@ def archive_paper(
         link = pd.DataFrame(links, columns=["label", "bank_item_id", "link_method"])
         _write_administration(wh, paper, exam_date, items, link, stats, options, groups)
     out = items[["number", "label", "item_id"]].merge(link, on="label").merge(
-        stats[["item_id", "n", "score_rate", "upper_rate", "lower_rate"]], on="item_id",
-        how="left")
-    out["discrimination"] = out["upper_rate"] - out["lower_rate"]
+        stats[["item_id", "n", "score_rate", "discrimination"]], on="item_id", how="left")
     out = out.rename(columns={"number": "item_number", "label": "item_label"})
     return out[["item_number", "item_label", "bank_item_id", "link_method", "n", "score_rate",
                 "discrimination"]]
@@ -257,7 +250,9 @@ def _write_administration(wh: Warehouse, paper: PaperRef, exam_date: Any, items:
         wh.execute(f"DELETE FROM {table} WHERE paper_id = $paper_id", pid)
     meta = items[["item_id", "number", "label", "max_score", "item_type", "answer_key",
                   "options"]]
-    adm = meta.merge(link, on="label").merge(stats, on="item_id", how="left")
+    adm = meta.merge(link, on="label").merge(
+        stats[["item_id", "n", "mean_score", "score_rate", "omit_rate", "n_group", "upper_rate",
+               "lower_rate", "discrimination"]], on="item_id", how="left")
     adm["n"] = adm["n"].fillna(0).astype("int64")
     adm["n_group"] = adm["n_group"].astype("Int64")
     frame = pd.DataFrame({
@@ -269,32 +264,20 @@ def _write_administration(wh: Warehouse, paper: PaperRef, exam_date: Any, items:
         "score_rate": adm["score_rate"], "omit_rate": adm["omit_rate"],
         "n_group": adm["n_group"], "upper_rate": adm["upper_rate"],
         "lower_rate": adm["lower_rate"],
-        "discrimination": adm["upper_rate"] - adm["lower_rate"],
+        "discrimination": adm["discrimination"],
         "link_method": adm["link_method"],
     })
     wh.insert_df("bank_administrations", frame)
 
-    # Options: every offered letter of single/true_false items appears, chosen or not.
-    offered = [(r.item_id, ch) for r in meta.itertuples()
-               if r.item_type in ("single", "true_false") and isinstance(r.options, str)
-               for ch in r.options]
-    opt = options.merge(pd.DataFrame(offered, columns=["item_id", "option"]),
-                        on=["item_id", "option"], how="outer")
+    # Options: every offered letter of the objective items, chosen or not, with its shares
+    # overall and in Kelley's groups (option_analysis' table of the whole paper).
+    opt = options.merge(adm[["item_id", "label"]], on="item_id")
     if not opt.empty:
-        opt[["n_chose", "n_upper_chose", "n_lower_chose"]] = (
-            opt[["n_chose", "n_upper_chose", "n_lower_chose"]].fillna(0))
-        opt = opt.merge(adm[["item_id", "label", "answer_key", "n", "n_upper", "n_lower"]],
-                        on="item_id")
-        with np.errstate(divide="ignore", invalid="ignore"):
-            ofr = pd.DataFrame({
-                "paper_id": paper.paper_id, "item_label": opt["label"],
-                "option": opt["option"], "is_key": opt["option"] == opt["answer_key"],
-                "n": opt["n_chose"].astype("int64"),
-                "share": opt["n_chose"] / opt["n"].replace(0, np.nan),
-                "upper_share": opt["n_upper_chose"] / opt["n_upper"].replace(0, np.nan),
-                "lower_share": opt["n_lower_chose"] / opt["n_lower"].replace(0, np.nan),
-            })
-        wh.insert_df("bank_admin_options", ofr.fillna({"share": 0.0}))
+        wh.insert_df("bank_admin_options", pd.DataFrame({
+            "paper_id": paper.paper_id, "item_label": opt["label"], "option": opt["option"],
+            "is_key": opt["is_key"], "n": opt["n_chosen"].astype("int64"),
+            "share": opt["share"].fillna(0.0), "upper_share": opt["share_upper"],
+            "lower_share": opt["share_lower"]}))
     g = groups[groups["group_value"].notna()].merge(adm[["item_id", "label"]], on="item_id")
     wh.insert_df("bank_admin_groups", pd.DataFrame({
         "paper_id": paper.paper_id, "item_label": g["label"], "group_kind": g["group_kind"],

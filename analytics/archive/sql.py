@@ -2,72 +2,24 @@
 
 from __future__ import annotations
 
-from analytics.domain.items import OBJECTIVE_SQL
-from analytics.stats.items import (
-    KELLEY_SHARE,
-    difficulty_band_sql,
-    kelley_rank_sql,
-    kelley_size_sql,
-)
+from analytics.stats.items import difficulty_band_sql
 
 # -- SQL ----------------------------------------------------------------------------------------
+# An administration's item statistics and option shares (Kelley's groups of the whole paper) are
+# not computed here: :func:`analytics.items.paper_population_stats` gives them, from the same
+# sums and formulas as :func:`analytics.items.item_stats`.
 
 def _groups_cte() -> str:
-    """Present students with band, demographics and their rank by total (upper/lower 27 %:
-    Kelley's groups of the whole paper, :func:`analytics.stats.items.kelley_size_sql`, with at
-    least one student each)."""
-    size = kelley_size_sql("n_all", share=repr(KELLEY_SHARE), at_least=1, sql_type="INTEGER")
-    return f"""
-        WITH pres AS (
-            SELECT pr.student_key, pr.total, t.gender, t.ownership, t.locality,
+    """``g``: the present students of paper ``$paper_id`` with their grade band (from
+    ``$band_a``, ``$band_b``, ``$band_c`` on the total) and demographics."""
+    return """
+        WITH g AS (
+            SELECT pr.student_key, t.gender, t.ownership, t.locality,
                    CASE WHEN pr.total >= $band_a THEN 'A' WHEN pr.total >= $band_b THEN 'B'
-                        WHEN pr.total >= $band_c THEN 'C' ELSE 'D' END AS band,
-                   {kelley_rank_sql()} AS rk,
-                   count(*) OVER () AS n_all
+                        WHEN pr.total >= $band_c THEN 'C' ELSE 'D' END AS band
             FROM paper_results pr JOIN student_tree t ON t.student_key = pr.student_key
             WHERE pr.paper_id = $paper_id AND pr.status = 'present'
-        ),
-        g AS (
-            SELECT *, {size} AS n_g, rk <= {size} AS is_upper, rk > n_all - {size} AS is_lower
-            FROM pres
         )
-    """
-
-
-def admin_items_sql() -> str:
-    """Per item: n, mean score, score rate, omission rate, upper/lower 27 % rates."""
-    return _groups_cte() + """
-        SELECT r.item_id, count(*) AS n,
-               avg(coalesce(r.score, 0)) AS mean_score,
-               avg(coalesce(r.score, 0)) / any_value(i.max_score) AS score_rate,
-               avg(CASE WHEN r.score IS NULL THEN 1.0 ELSE 0.0 END) AS omit_rate,
-               any_value(g.n_g) AS n_group,
-               avg(coalesce(r.score, 0)) FILTER (WHERE g.is_upper) / any_value(i.max_score)
-                   AS upper_rate,
-               avg(coalesce(r.score, 0)) FILTER (WHERE g.is_lower) / any_value(i.max_score)
-                   AS lower_rate,
-               count(*) FILTER (WHERE g.is_upper) AS n_upper,
-               count(*) FILTER (WHERE g.is_lower) AS n_lower
-        FROM responses r
-        JOIN g ON g.student_key = r.student_key
-        JOIN items i ON i.item_id = r.item_id
-        WHERE r.paper_id = $paper_id
-        GROUP BY r.item_id
-    """
-
-
-def admin_options_sql() -> str:
-    """Per objective item × chosen answer: counts overall and in the upper/lower groups."""
-    return _groups_cte() + f"""
-        SELECT r.item_id, r.answer AS option, count(*) AS n_chose,
-               count(*) FILTER (WHERE g.is_upper) AS n_upper_chose,
-               count(*) FILTER (WHERE g.is_lower) AS n_lower_chose
-        FROM responses r
-        JOIN g ON g.student_key = r.student_key
-        JOIN items i ON i.item_id = r.item_id
-        WHERE r.paper_id = $paper_id AND i.item_type IN {OBJECTIVE_SQL}
-          AND r.answer IS NOT NULL AND r.answer <> ''
-        GROUP BY r.item_id, r.answer
     """
 
 

@@ -31,9 +31,9 @@ How they are computed: :func:`item_sums` takes one of three ways, chosen by one 
   (:mod:`analytics.reduce.item_passes`);
 * ``staged`` — the same population and levels when the stored passes are not current (or not
   allowed): rolled up from the same passes, staged once per connection;
-* ``statement`` — any other unit (zone, class), one school's own population, or school level
-  with the sorted cross product (the sorted pass is per district): :func:`item_sums_sql`
-  computes every sum directly in one statement.
+* ``statement`` — any other unit (zone, class, the whole paper), one school's own population,
+  or school level with the sorted cross product (the sorted pass is per district):
+  :func:`item_sums_sql` computes every sum directly in one statement.
 """
 
 from __future__ import annotations
@@ -52,10 +52,20 @@ from analytics.stats.items import kelley_rank_sql, kelley_size_sql
 from analytics.stats.sums import ItemSums as ItemSums
 from analytics.warehouse import Backend
 
+#: :func:`item_sums`'s unit for the paper's whole population (one unit, ``uid`` 0, no keys):
+#: Kelley's groups of the whole paper, as the question archive records an administration.
+#: Not a reporting level (the analyses take :data:`analytics.domain.levels.LEVELS`).
+PAPER = "paper"
+
 
 def unit_id_column(level: str) -> str:
     """The id column of a level (``district_id``, ``zone_id``, ``school_id``, ``class_id``)."""
     return LEVEL_KEYS[check_level(level)][-2]
+
+
+def _unit_keys(level: str) -> tuple[str, ...]:
+    """The key columns of :func:`item_sums`' units: a level's, none for :data:`PAPER`."""
+    return () if level == PAPER else LEVEL_KEYS[check_level(level)]
 
 
 def _option_ctes(source: str) -> str:
@@ -83,14 +93,16 @@ def item_sums_sql(level: str, sorted_cov: bool = True) -> str:
     follow as x·count, x²·count, x·Σt, and every roll-up (per unit × item, per option letter, the
     distributions of x and of the rest score) runs on that small result.
 
-    ``level`` selects trusted identifiers only. Parameters: ``$paper_id``, ``$school_id``
-    (NULL = all), ``$share`` (Kelley's 0.27).
+    ``level`` (a reporting level or :data:`PAPER`) selects trusted identifiers only.
+    Parameters: ``$paper_id``, ``$school_id`` (NULL = all), ``$share`` (Kelley's 0.27).
     """
-    keys = LEVEL_KEYS[check_level(level)]
-    uid = unit_id_column(level)
-    key_sel = ", ".join(f"s.{k}" for k in keys)
-    key_any = ", ".join(f"any_value({k}) AS {k}" for k in keys)
-    key_out = ", ".join(f"u.{k}" for k in keys)
+    keys = _unit_keys(level)
+    unit = "0" if level == PAPER else f"coalesce(s.{unit_id_column(level)}, -1)"
+    # each key list starts with ", " so that the paper's (empty) list leaves no gap
+    key_sel = "".join(f", s.{k}" for k in keys)
+    key_any = "".join(f", any_value({k}) AS {k}" for k in keys)
+    key_out = "".join(f", u.{k}" for k in keys)
+    key_nulls = "".join(f", NULL AS {k}" for k in keys)
     # fine groups: with the total t among the keys when the sorted cross product is wanted
     fine_keys = "uid, item_id, answer, x" + (", t" if sorted_cov else "")
     fine_t = ("t * count(*) AS st, t * t * count(*) AS stt" if sorted_cov
@@ -101,9 +113,9 @@ def item_sums_sql(level: str, sorted_cov: bool = True) -> str:
                       NULL::DOUBLE AS sxr_sorted WHERE false),"""
     return f"""
         WITH st AS (
-            SELECT pr.student_key, pr.total AS t, coalesce(s.{uid}, -1) AS uid, {key_sel},
-                   count(*) OVER (PARTITION BY coalesce(s.{uid}, -1)) AS n_unit,
-                   {kelley_rank_sql(f"coalesce(s.{uid}, -1)")} AS rk
+            SELECT pr.student_key, pr.total AS t, {unit} AS uid{key_sel},
+                   count(*) OVER (PARTITION BY {unit}) AS n_unit,
+                   {kelley_rank_sql(unit)} AS rk
             FROM paper_results pr JOIN student_tree s USING (student_key)
             WHERE pr.paper_id = $paper_id AND pr.status = 'present'
               AND ($school_id IS NULL OR s.school_id = $school_id)
@@ -114,7 +126,7 @@ def item_sums_sql(level: str, sorted_cov: bool = True) -> str:
             FROM st
         ),
         units AS (
-            SELECT uid, {key_any}, count(*) AS n_unit, sum(t) AS st_unit,
+            SELECT uid{key_any}, count(*) AS n_unit, sum(t) AS st_unit,
                    sum(t * t) AS stt_unit
             FROM st GROUP BY uid
         ),
@@ -139,19 +151,19 @@ def item_sums_sql(level: str, sorted_cov: bool = True) -> str:
             FROM fine GROUP BY uid, item_id
         ),{sorted_part}
         {_option_ctes('fine WHERE answer IS NOT NULL')}
-        SELECT 'item' AS kind, a.uid, {key_out}, u.n_unit, u.st_unit, u.stt_unit,
+        SELECT 'item' AS kind, a.uid{key_out}, u.n_unit, u.st_unit, u.stt_unit,
                a.item_id, NULL::VARCHAR AS letter,
                a.n, a.n_omitted, a.sx, a.sxx, a.st, a.stt, a.sxt,
                a.n_up, a.sx_up, a.n_lo, a.sx_lo, sc.sxr_sorted
         FROM agg a JOIN units u ON a.uid = u.uid
         LEFT JOIN sc ON sc.uid = a.uid AND sc.item_id = a.item_id
         UNION ALL
-        SELECT 'option', o.uid, {", ".join(f"NULL AS {k}" for k in keys)}, NULL, NULL, NULL,
+        SELECT 'option', o.uid{key_nulls}, NULL, NULL, NULL,
                o.item_id, o.letter, o.n, NULL, NULL, NULL, o.st, NULL, NULL,
                o.n_up, NULL, o.n_lo, NULL, NULL
         FROM opts o
         UNION ALL
-        SELECT 'answer', f.uid, {", ".join(f"NULL AS {k}" for k in keys)}, NULL, NULL, NULL,
+        SELECT 'answer', f.uid{key_nulls}, NULL, NULL, NULL,
                f.item_id, f.answer, sum(f.n), NULL, NULL, NULL, NULL, NULL, NULL,
                NULL, NULL, NULL, NULL, NULL
         FROM fine f WHERE f.answer IS NOT NULL
@@ -258,7 +270,7 @@ def item_sums_path(wh: Backend, paper_id: int, level: str, school_id: int | None
     units with ``sorted_cov`` → ``statement`` (:func:`item_sums_sql`); otherwise ``stored``
     when ``is_current(wh, "item_passes", paper_id)``, else ``staged``.
     """
-    check_level(level)
+    _unit_keys(level)
     rolls_up = school_id is None and (level == "district"
                                       or (level == "school" and not sorted_cov))
     if not rolls_up:
@@ -279,15 +291,16 @@ def item_sums(
     Parameters
     ----------
     paper_id : int
-    level : {'district', 'zone', 'school', 'class'}
-        Units; Kelley's groups are formed within each unit.
+    level : {'district', 'zone', 'school', 'class', 'paper'}
+        Units; Kelley's groups are formed within each unit (``'paper'``, :data:`PAPER`: the
+        whole population as one unit).
     school_id : int, optional
         Restrict the population to one school.
     sorted_cov : bool
         Also compute Σ x₍ᵢ₎ r₍ᵢ₎ for Moodle's discriminative efficiency (an extra grouping set
         per unit × item × distinct value; costly at class level on very large data).
     """
-    keys = list(LEVEL_KEYS[check_level(level)])
+    keys = list(_unit_keys(level))
     if item_sums_path(wh, paper_id, level, school_id, sorted_cov) != "statement":
         # stored or staged: passes() reads the stored passes while current, else stages them
         return _item_sums_from_passes(wh, paper_id, level, sorted_cov)

@@ -34,8 +34,8 @@ from analytics.stats.sums import ItemSums
 # statistics, the option analysis, the stored passes and the question archive): within a unit,
 # students ranked by total, highest first, ties broken by student_key ascending, so that each
 # group holds exactly g = floor(0.27 · n + 0.5) students (round half up); the upper group is
-# ranks 1..g, the lower group ranks n − g + 1..n. The archive asks for at least one student
-# (``at_least=1``), so that a paper taken by a single student still has both groups.
+# ranks 1..g, the lower group ranks n − g + 1..n. (The archive asked for at least one student,
+# ``at_least=1``, until 0.2.1; it now stores the item statistics' own groups.)
 
 
 
