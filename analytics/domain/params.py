@@ -94,6 +94,15 @@ progress : callable, optional
 InputError
     Every problem (file, row, column, reason), up to a cap; nothing is written.""",
 }
+PARAMS.update({
+    # whole sections of the importers' docstrings (a placeholder line may stand for a section)
+    "returns_student_rows": """\
+Returns
+-------
+ImportResult
+    ``rows`` = student rows in the file.""",
+    "raises_refused": "Raises\n------\n" + PARAMS["import_refused"],
+})
 
 # The parameters of a family of analyses, in signature order.
 GROUPS: dict[str, tuple[str, ...]] = {

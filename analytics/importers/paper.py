@@ -475,9 +475,7 @@ def import_paper(
     ImportResult
         ``rows`` = number of items; ``outcome`` ok / replaced / noop.
 
-    Raises
-    ------
-    {import_refused}
+    {raises_refused}
     """
     target = (f"exam={exam}; subject={subject}; grade={grade}; full={full_score}; "
               f"lines={excellent_line}/{pass_line}/{low_line}; date={exam_date}; "

@@ -254,9 +254,7 @@ def import_roster(
     ImportResult
         ``rows`` = students in the file; ``replaced`` when earlier students were updated.
 
-    Raises
-    ------
-    {import_refused}
+    {raises_refused}
     """
     name = Path(path).name
     target = f"district={district}"

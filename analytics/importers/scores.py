@@ -332,14 +332,9 @@ def import_scores(
     {mapping_sheet}
     {progress}
 
-    Returns
-    -------
-    ImportResult
-        ``rows`` = student rows in the file.
+    {returns_student_rows}
 
-    Raises
-    ------
-    {import_refused}
+    {raises_refused}
     """
     name = Path(path).name
     say = progress or (lambda _msg: None)

@@ -88,10 +88,7 @@ def import_survey(
         Grade the questionnaire was given to.
     {mapping_sheet}
 
-    Returns
-    -------
-    ImportResult
-        ``rows`` = student rows in the file.
+    {returns_student_rows}
 
     Raises
     ------
