@@ -21,7 +21,7 @@ import pytest
 
 from analytics.warehouse import Backend, Warehouse
 from analytics.warehouse.base import kept_bytes
-from tests.spark_env import require_spark
+from tests.spark_env import local_spark, require_spark, spark_warehouse
 
 
 @dataclass
@@ -72,23 +72,17 @@ def _duckdb() -> Iterator[Case]:
 def spark_lake(tmp_path_factory) -> Iterator[tuple[Any, Any]]:
     """One local Spark session and a Parquet export of a small warehouse for the module."""
     require_spark(("pyspark", "sqlglot"))
-    from analytics.backends.spark import SparkWarehouse, spark_session
     from analytics.export import export_parquet
 
     root = tmp_path_factory.mktemp("lake")
     with Warehouse(root / "w.duckdb") as duck:
         duck.execute("INSERT INTO districts VALUES (1, '示例区')")
         export_parquet(duck, root / "lake")
-    session = spark_session("local[1]", app_name="eqm-cache-tests",
-                            conf={"spark.ui.enabled": "false",
-                                  "spark.sql.shuffle.partitions": "1",
-                                  "spark.driver.memory": "1g"})
-    session.sparkContext.setLogLevel("FATAL")
-    sw = SparkWarehouse(root / "lake", spark=session)
+    session = local_spark("eqm-cache-tests")
     try:
-        yield sw, session
+        with spark_warehouse(root / "lake", session) as sw:
+            yield sw, session
     finally:
-        sw.close()
         session.stop()
 
 

@@ -30,14 +30,13 @@ from sqlglot import exp
 from analytics.backends.spark import (
     SparkWarehouse,
     bind_params,
-    spark_session,
     to_spark_sql,
     view_definitions,
 )
 from analytics.export import export_parquet
 from analytics.warehouse import Warehouse
 from tests.builders import build_exam
-from tests.spark_env import require_spark
+from tests.spark_env import local_spark, require_spark, spark_warehouse
 
 EVIL = "x'; DROP TABLE students; --"
 TOL = 1e-9
@@ -143,12 +142,7 @@ def test_student_tree_is_transpiled_from_the_migration():
 @pytest.fixture(scope="module")
 def spark() -> Iterator[Any]:
     require_spark()
-    session = spark_session(
-        "local[2]", app_name="eqm-tests",
-        conf={"spark.ui.enabled": "false", "spark.sql.shuffle.partitions": "2",
-              "spark.driver.memory": "1g"},
-    )
-    session.sparkContext.setLogLevel("FATAL")
+    session = local_spark("eqm-tests", cores=2)
     yield session
     session.stop()
 
@@ -169,11 +163,10 @@ def backends(spark, tmp_path_factory) -> Iterator[tuple[Warehouse, SparkWarehous
     later = 0.7 * theta + school.map(shift) + rng.normal(0, 0.7, len(theta))
     build_exam(duck, items=ITEMS, seed=13, exam="期末", theta=later, exam_date="2026-06-20")
     export_parquet(duck, root / "lake")
-    sw = SparkWarehouse(root / "lake", spark=spark)
     try:
-        yield duck, sw
+        with spark_warehouse(root / "lake", spark) as sw:
+            yield duck, sw
     finally:
-        sw.close()
         duck.close()
 
 
