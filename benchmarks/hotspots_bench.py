@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import json
 import resource
-import subprocess
 import sys
 import tempfile
 import time
@@ -37,8 +36,9 @@ from stats_bench import (  # noqa: E402
     _timed,
     bench_parser,
     build,
-    phase_command,
     pick_paper,
+    print_steps,
+    run_phase,
 )
 
 
@@ -131,16 +131,12 @@ def main() -> None:
               file=sys.stderr)
     elif not (a.exam and a.subject):
         a.exam, a.subject, a.grade = pick_paper(a.db)
-    results = []
-    for phase in ("sql", "pandas"):
-        cmd = phase_command(__file__, phase, a.db, a.exam, a.subject, a.grade, a.threads)
-        res = subprocess.run(cmd, capture_output=True, text=True, check=True)
-        results.append(json.loads(res.stdout.strip().splitlines()[-1]))
+    results = [run_phase(__file__, phase, a.db, a.exam, a.subject, a.grade, a.threads)
+               for phase in ("sql", "pandas")]
     for r in results:
         print(f"{r['phase']:7s} total {r['total_seconds']:6.2f} s  peak {r['peak_rss_mb']:7.0f} MB"
               f"  {r['check']}")
-        for k, (wall, cpu) in r["seconds"].items():
-            print(f"          {k:34s} {wall:6.2f} s wall {cpu:6.2f} s cpu")
+        print_steps(r, 10, 34)
     if tmp is not None:
         tmp.cleanup()
 

@@ -48,8 +48,10 @@ from analytics.hotspots import (  # noqa: E402
 from analytics.lookup import resolve_paper  # noqa: E402
 from analytics.reduce.item_passes import (  # noqa: E402
     PASS_SUMS,
+    ROLLUP_LEVELS,
     class_answer_pass_sql,
     kelley_pass_sql,
+    level_rollup_sql,
 )
 from analytics.reduce.item_sums import KELLEY_SHARE, item_sums_sql  # noqa: E402
 from analytics.warehouse import Warehouse  # noqa: E402
@@ -91,16 +93,7 @@ def unit_item_pass_sql() -> str:  # the release before the staged passes (ad761c
             ) AS rx
             GROUP BY school_id, class_id, item_id
         )
-        SELECT 'class' AS level, class_id AS unit_id, item_id, {roll}
-        FROM fine GROUP BY class_id, item_id
-        UNION ALL
-        SELECT 'school', school_id, item_id, {roll} FROM fine GROUP BY school_id, item_id
-        UNION ALL
-        SELECT 'zone', zone_id, item_id, {roll} FROM fine GROUP BY zone_id, item_id
-        UNION ALL
-        SELECT 'district', district_id, item_id, {roll} FROM fine GROUP BY district_id, item_id
-        UNION ALL
-        SELECT 'all', NULL, item_id, {roll} FROM fine GROUP BY item_id
+{level_rollup_sql("fine", roll)}
     """
 
 
@@ -127,21 +120,11 @@ def wrong_options_pass_sql() -> str:  # the release before the staged passes (ad
               AND r.answer IS DISTINCT FROM i.answer_key
             GROUP BY st.school_id, st.class_id, r.item_id, r.answer
         )
-        SELECT 'class' AS level, class_id AS unit_id, item_id, answer, sum(n_chose) AS n_chose
-        FROM fine GROUP BY class_id, item_id, answer
-        UNION ALL
-        SELECT 'school', school_id, item_id, answer, sum(n_chose)
-        FROM fine GROUP BY school_id, item_id, answer
-        UNION ALL
-        SELECT 'zone', zone_id, item_id, answer, sum(n_chose)
-        FROM fine GROUP BY zone_id, item_id, answer
-        UNION ALL
-        SELECT 'all', NULL, item_id, answer, sum(n_chose) FROM fine GROUP BY item_id, answer
+{level_rollup_sql("fine", "sum(n_chose) AS n_chose", ", answer", NO_DISTRICT)}
     """
 
 
-LEVELS = (("class", "class_id"), ("school", "school_id"), ("zone", "zone_id"),
-          ("district", "district_id"), ("all", "NULL"))
+NO_DISTRICT = tuple(lv for lv in ROLLUP_LEVELS if lv[0] != "district")
 OBJECTIVE = OBJECTIVE_SQL
 SUMS = ", ".join(f"sum({c}) AS {c}" for c in PASS_SUMS)
 STUDENTS = """
@@ -153,22 +136,16 @@ STUDENTS = """
     )"""
 
 
-def _roll(source: str, what: str, extra: str = "") -> str:
-    return "\n    UNION ALL\n".join(
-        f"    SELECT '{lv}' AS level, {col} AS unit_id, item_id{extra}, {what} FROM {source} "
-        f"GROUP BY {'' if col == 'NULL' else col + ', '}item_id{extra}" for lv, col in LEVELS)
-
-
 def _both_outputs() -> str:
     """The final SELECT of both merged variants: the sums of ``cells`` and the wrong-answer
     counts of ``wrong_cells``, rolled up to every level."""
     return f"""
     SELECT 'sums' AS kind, level, unit_id, item_id, NULL AS answer, n, sum_x, sum_xx, sum_p,
            sum_pp, sum_xp
-    FROM ({_roll("cells", SUMS)})
+    FROM ({level_rollup_sql("cells", SUMS)})
     UNION ALL
     SELECT 'wrong', level, unit_id, item_id, wrong, n, NULL, NULL, NULL, NULL, NULL
-    FROM ({_roll("wrong_cells", "sum(n) AS n", ", wrong")})
+    FROM ({level_rollup_sql("wrong_cells", "sum(n) AS n", ", wrong")})
     """
 
 
@@ -267,7 +244,7 @@ CUBE_QUERIES = (
         FROM cube c JOIN items i ON i.item_id = c.item_id
         GROUP BY c.school_id, c.class_id, c.item_id
     )
-    {_roll("cells", SUMS)}""",
+    {level_rollup_sql("cells", SUMS)}""",
     f"""
     WITH w AS (
         SELECT c.school_id, c.class_id, c.zone_id, c.district_id, c.item_id, c.answer, c.n
@@ -275,7 +252,7 @@ CUBE_QUERIES = (
         WHERE i.item_type IN {OBJECTIVE} AND c.answer <> ''
           AND c.answer IS DISTINCT FROM i.answer_key
     )
-    {_roll("w", "sum(n) AS n_chose", ", answer")}""",
+    {level_rollup_sql("w", "sum(n) AS n_chose", ", answer")}""",
     """
     SELECT coalesce(school_id, -1) AS uid, item_id, answer, x, sum(n) AS n,
            sum(n) FILTER (WHERE omitted) AS n_omitted, sum(st) AS st, sum(stt) AS stt,

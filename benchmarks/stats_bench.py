@@ -126,6 +126,22 @@ def phase_command(script: str, phase: str, db: Path, exam: str, subject: str,
     return cmd
 
 
+def run_phase(script: str, phase: str, db: Path, exam: str, subject: str, grade: int | None,
+              threads: int | None) -> dict[str, Any]:
+    """Run one ``phase`` of ``script`` in a fresh process (:func:`phase_command`) and return
+    the JSON object it prints last (its ``seconds``: step → [wall, cpu])."""
+    cmd = phase_command(script, phase, db, exam, subject, grade, threads)
+    res = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    out: dict[str, Any] = json.loads(res.stdout.strip().splitlines()[-1])
+    return out
+
+
+def print_steps(result: dict[str, Any], indent: int, width: int) -> None:
+    """One line per timed step of a :func:`run_phase` result: wall and CPU seconds."""
+    for k, (wall, cpu) in result["seconds"].items():
+        print(f"{' ' * indent}{k:{width}s} {wall:7.2f} s wall {cpu:7.2f} s CPU")
+
+
 def phase_sql(db: Path, exam: str, subject: str, grade: int | None,
               threads: int | None) -> dict[str, Any]:
     from analytics.items import item_stats
@@ -264,13 +280,10 @@ def main() -> None:
             exam, subject, grade = pick_paper(db)
     phases = ["sql"] if a.skip_pandas else ["sql", "pandas"]
     for ph in phases:
-        cmd = phase_command(__file__, ph, db, exam, subject, grade, a.threads)
-        r = subprocess.run(cmd, capture_output=True, text=True, check=True)
-        out = json.loads(r.stdout.strip().splitlines()[-1])
+        out = run_phase(__file__, ph, db, exam, subject, grade, a.threads)
         print(f"\n[{ph}] total {out['total_seconds']:.2f} s wall, {out['total_cpu']:.2f} s CPU,"
               f" peak RSS {out['peak_rss_mb']:.0f} MB   (load average {os.getloadavg()[0]:.1f})")
-        for k, (wall, cpu) in out["seconds"].items():
-            print(f"  {k:28s} {wall:7.2f} s wall {cpu:7.2f} s CPU")
+        print_steps(out, 2, 28)
     if tmp is not None:
         tmp.cleanup()
 

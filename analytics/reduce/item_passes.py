@@ -278,6 +278,23 @@ SCHOOL_TREE = """
         )"""
 
 
+#: The levels a roll-up reaches, each with the column naming its unit (``all``: none).
+ROLLUP_LEVELS: tuple[tuple[str, str], ...] = (
+    ("class", "class_id"), ("school", "school_id"), ("zone", "zone_id"),
+    ("district", "district_id"), ("all", "NULL"))
+
+
+def level_rollup_sql(source: str, what: str, extra: str = "",
+                     levels: tuple[tuple[str, str], ...] = ROLLUP_LEVELS) -> str:
+    """``what`` (aggregates) of ``source`` per unit × item (× ``extra``, e.g. ``", answer"``)
+    at each of ``levels``, stacked: ``level``, ``unit_id`` (NULL for ``all``), ``item_id``,
+    the ``extra`` columns, ``what``. All arguments are trusted SQL."""
+    return "\n        UNION ALL\n".join(
+        f"        SELECT '{lv}' AS level, {col} AS unit_id, item_id{extra}, {what} "
+        f"FROM {source} GROUP BY {'' if col == 'NULL' else col + ', '}item_id{extra}"
+        for lv, col in levels)
+
+
 def unit_item_rollup_sql(cls: str) -> str:
     """The per unit × item sums of every level (:func:`unit_item_pass`'s columns) rolled up
     from the staged class × item pass ``cls`` (a trusted name). Parameter: ``$full_score``."""
@@ -294,16 +311,7 @@ def unit_item_rollup_sql(cls: str) -> str:
             FROM {cls} c JOIN items i ON i.item_id = c.item_id
             LEFT JOIN sch ON sch.school_id = c.school_id
         )
-        SELECT 'class' AS level, class_id AS unit_id, item_id, {sums}
-        FROM f GROUP BY class_id, item_id
-        UNION ALL
-        SELECT 'school', school_id, item_id, {sums} FROM f GROUP BY school_id, item_id
-        UNION ALL
-        SELECT 'zone', zone_id, item_id, {sums} FROM f GROUP BY zone_id, item_id
-        UNION ALL
-        SELECT 'district', district_id, item_id, {sums} FROM f GROUP BY district_id, item_id
-        UNION ALL
-        SELECT 'all', NULL, item_id, {sums} FROM f GROUP BY item_id
+{level_rollup_sql("f", sums)}
     """
 
 
