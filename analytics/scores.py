@@ -11,6 +11,7 @@ when ``school`` restricts the rows returned.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -55,6 +56,19 @@ def _school_filter(wh: Backend, school: str | int | None, level: str = "school")
             "指定学校时层级须为 school 或 class / a school filter needs level school or class"
         )
     return school_id_of(wh, school)
+
+
+def _unit_rows(wh: Backend, sql_of: Callable[[list[str]], str], *, exam: str, subject: str,
+               grade: int | None, level: str, by: str | None, school: str | int | None,
+               extra: Callable[[PaperRef], dict[str, Any]] = lambda _paper: {},
+               ) -> tuple[PaperRef, list[str], pd.DataFrame]:
+    """The paper, its unit columns at ``level`` (× ``by``) and the rows of ``sql_of(columns)``
+    with ``$paper_id``, ``$school_id`` (the school filter) and ``extra(paper)`` bound."""
+    paper = resolve_paper(wh, exam, subject, grade)
+    cols = _group_cols(level, by)
+    prm = {"paper_id": paper.paper_id, "school_id": _school_filter(wh, school, level),
+           **extra(paper)}
+    return paper, cols, wh.df(sql_of(cols), prm)
 
 
 def base_sql() -> str:
@@ -223,10 +237,9 @@ def score_bands(
         holds L% · F ≤ total < H% · F; the last band is closed (it holds the full score).
         Shares are count ÷ n.
     """
-    paper = resolve_paper(wh, exam, subject, grade)
-    cols = _group_cols(level, by)
-    long = wh.df(score_bands_sql(cols), {"paper_id": paper.paper_id, "full": paper.full_score,
-                                         "school_id": _school_filter(wh, school, level)})
+    _, cols, long = _unit_rows(wh, score_bands_sql, exam=exam, subject=subject, grade=grade,
+                               level=level, by=by, school=school,
+                               extra=lambda paper: {"full": paper.full_score})
     names = [f"{10 * b}_{10 * (b + 1)}" for b in range(N_BANDS)]
     keys = list(cols)
     if long.empty:
@@ -295,10 +308,9 @@ def percentiles(
     """
     if not probs or any(not 0 <= p <= 1 for p in probs):
         raise InputError("百分位须在 0 与 1 之间 / percentiles must lie between 0 and 1")
-    paper = resolve_paper(wh, exam, subject, grade)
-    cols = _group_cols(level, by)
-    raw = wh.df(percentiles_sql(cols), {"paper_id": paper.paper_id, "probs": list(probs),
-                                        "school_id": _school_filter(wh, school, level)})
+    _, _, raw = _unit_rows(wh, percentiles_sql, exam=exam, subject=subject, grade=grade,
+                           level=level, by=by, school=school,
+                           extra=lambda _paper: {"probs": list(probs)})
     out = raw.drop(columns="q")
     qs = np.array([list(v) for v in raw["q"]], dtype=float).reshape(len(raw), len(probs))
     for j, p in enumerate(probs):
@@ -358,11 +370,9 @@ def grade_bands(
     A: total ≥ band_a; B: band_b ≤ total < band_a; C: band_c ≤ total < band_b; D: below band_c.
     Bounds come from the paper; NULL bounds default to 85% / 70% / 60% of the full score.
     """
-    paper = resolve_paper(wh, exam, subject, grade)
-    cols = _group_cols(level, by)
-    out = wh.df(grade_bands_sql(cols), {"paper_id": paper.paper_id, "a": paper.band_a,
-                                        "b": paper.band_b, "c": paper.band_c,
-                                        "school_id": _school_filter(wh, school, level)})
+    paper, _, out = _unit_rows(wh, grade_bands_sql, exam=exam, subject=subject, grade=grade,
+                               level=level, by=by, school=school,
+                               extra=lambda p: {"a": p.band_a, "b": p.band_b, "c": p.band_c})
     n = out["n"].to_numpy(dtype=float)
     with np.errstate(invalid="ignore", divide="ignore"):
         for x in "abcd":
