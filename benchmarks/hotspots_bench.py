@@ -24,7 +24,6 @@ from __future__ import annotations
 import json
 import resource
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -34,9 +33,8 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from stats_bench import (  # noqa: E402
     _timed,
+    bench_paper,
     bench_parser,
-    build,
-    pick_paper,
     print_steps,
     run_phase,
 )
@@ -121,24 +119,13 @@ def main() -> None:
             out = phase_pandas(a.db, a.exam, a.subject, a.grade)
         print(json.dumps(out, ensure_ascii=False))
         return
-    tmp = None
-    if a.db is None:
-        tmp = tempfile.TemporaryDirectory()
-        a.db = Path(tmp.name) / "bench.duckdb"
-        t0 = time.perf_counter()
-        a.exam, a.subject = build(a.db, a.students)
-        print(f"built {a.students} students × 40 items in {time.perf_counter() - t0:.1f} s",
-              file=sys.stderr)
-    elif not (a.exam and a.subject):
-        a.exam, a.subject, a.grade = pick_paper(a.db)
-    results = [run_phase(__file__, phase, a.db, a.exam, a.subject, a.grade, a.threads)
-               for phase in ("sql", "pandas")]
+    with bench_paper(a) as (db, exam, subject, grade):
+        results = [run_phase(__file__, phase, db, exam, subject, grade, a.threads)
+                   for phase in ("sql", "pandas")]
     for r in results:
         print(f"{r['phase']:7s} total {r['total_seconds']:6.2f} s  peak {r['peak_rss_mb']:7.0f} MB"
               f"  {r['check']}")
         print_steps(r, 10, 34)
-    if tmp is not None:
-        tmp.cleanup()
 
 
 if __name__ == "__main__":

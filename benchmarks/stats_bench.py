@@ -37,6 +37,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -124,6 +126,29 @@ def phase_command(script: str, phase: str, db: Path, exam: str, subject: str,
     if threads:
         cmd += ["--threads", str(threads)]
     return cmd
+
+
+@contextmanager
+def bench_paper(a: argparse.Namespace,
+                max_students: int | None = None) -> Iterator[tuple[Path, str, str, int | None]]:
+    """The warehouse and paper to time: ``a.db`` with ``a.exam``, ``a.subject``, ``a.grade``
+    (its first paper, :func:`pick_paper`, when they are not given), else ``a.students`` built
+    into a temporary folder that is removed afterwards (at most ``max_students``)."""
+    if a.db is not None:
+        if a.exam and a.subject:
+            yield a.db, a.exam, a.subject, a.grade
+        else:
+            yield (a.db, *pick_paper(a.db))
+        return
+    if max_students is not None and a.students > max_students:
+        sys.exit(f"refusing to build more than {max_students:,} students here; use --db")
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Path(tmp) / "bench.duckdb"
+        t0 = time.perf_counter()
+        exam, subject = build(db, a.students)
+        print(f"built {a.students} students × 40 items in {time.perf_counter() - t0:.1f} s",
+              file=sys.stderr)
+        yield db, exam, subject, None
 
 
 def run_phase(script: str, phase: str, db: Path, exam: str, subject: str, grade: int | None,
@@ -262,30 +287,14 @@ def main() -> None:
               else phase_pandas(a.db, a.exam, a.subject, a.grade))
         print(json.dumps(fn, ensure_ascii=False))
         return
-    tmp = None
-    if a.db is None:
-        if a.students > 100_000:
-            sys.exit("refusing to build more than 100,000 students here; use --db")
-        tmp = tempfile.TemporaryDirectory()
-        db = Path(tmp.name) / "bench.duckdb"
-        t0 = time.perf_counter()
-        exam, subject = build(db, a.students)
-        grade = None
-        print(f"built {a.students} students × 40 items in {time.perf_counter() - t0:.1f} s")
-    else:
-        db = a.db
-        if a.exam and a.subject:
-            exam, subject, grade = a.exam, a.subject, a.grade
-        else:
-            exam, subject, grade = pick_paper(db)
     phases = ["sql"] if a.skip_pandas else ["sql", "pandas"]
-    for ph in phases:
-        out = run_phase(__file__, ph, db, exam, subject, grade, a.threads)
-        print(f"\n[{ph}] total {out['total_seconds']:.2f} s wall, {out['total_cpu']:.2f} s CPU,"
-              f" peak RSS {out['peak_rss_mb']:.0f} MB   (load average {os.getloadavg()[0]:.1f})")
-        print_steps(out, 2, 28)
-    if tmp is not None:
-        tmp.cleanup()
+    with bench_paper(a, max_students=100_000) as (db, exam, subject, grade):
+        for ph in phases:
+            out = run_phase(__file__, ph, db, exam, subject, grade, a.threads)
+            print(f"\n[{ph}] total {out['total_seconds']:.2f} s wall, {out['total_cpu']:.2f} s "
+                  f"CPU, peak RSS {out['peak_rss_mb']:.0f} MB   (load average "
+                  f"{os.getloadavg()[0]:.1f})")
+            print_steps(out, 2, 28)
 
 
 if __name__ == "__main__":

@@ -116,6 +116,17 @@ def synonym_index(synonyms: Mapping[str, Iterable[str]]) -> dict[str, str]:
     return index
 
 
+def header_classifier(synonyms: Mapping[str, Iterable[str]]) -> Callable[[str], str | None]:
+    """The ``classify`` of :func:`read_table` for a file whose columns are all named by
+    ``synonyms``: a header cell → its canonical name (:func:`synonym_index`), or None."""
+    index = synonym_index(synonyms)
+
+    def classify(cell: str) -> str | None:
+        return index.get(header_key(cell))
+
+    return classify
+
+
 _ITEM_RE = re.compile(
     r"^(?:第|小题|题|t|q|item|no\.?)?\s*(\d+)\s*(?:[(\[](\d+)[)\]]|[-_.](\d+))?\s*(?:小题|题|分)?$"
 )

@@ -33,6 +33,7 @@ from analytics.importers.common import (
     PROBLEM_CAP,
     ImportResult,
     finite_positive,
+    header_classifier,
     header_key,
     item_label_key,
     next_id,
@@ -40,7 +41,6 @@ from analytics.importers.common import (
     parse_number,
     read_table,
     run_import,
-    synonym_index,
     target_extra,
 )
 from analytics.lookup import DEFAULT_EXCELLENT, DEFAULT_LOW, DEFAULT_PASS
@@ -56,7 +56,7 @@ SPEC_SYNONYMS: dict[str, tuple[str, ...]] = {
     "cognitive_level": ("认知层次", "能力层次", "认知水平", "能力要求", "层次", "cognitive"),
     "partial_score": ("部分得分", "少选得分", "部分分", "partial"),
 }
-_SPEC_INDEX = synonym_index(SPEC_SYNONYMS)
+_classify_spec = header_classifier(SPEC_SYNONYMS)
 
 # 题型 as written (header_key form) → code: every alias of analytics.domain
 ITEM_TYPES: dict[str, str] = {header_key(w): code for w, code in ITEM_TYPE_ALIASES.items()}
@@ -65,9 +65,6 @@ TRUE_WORDS = ("T", "对", "√", "✓", "Y", "正确", "是", "TRUE")
 FALSE_WORDS = ("F", "错", "×", "✗", "X", "N", "错误", "否", "FALSE")
 _KP_SPLIT = re.compile(r"[;；、,，/|]+")
 
-
-def _classify_spec(cell: str) -> str | None:
-    return _SPEC_INDEX.get(header_key(cell))
 
 
 def tf_letter(text: str) -> str | None:

@@ -16,14 +16,13 @@ from analytics.errors import InputError, ProblemCollector
 from analytics.importers.common import (
     PROBLEM_CAP,
     ImportResult,
-    header_key,
+    header_classifier,
     new_schools_note,
     next_id,
     number_sql,
     read_table,
     run_import,
     sql_problems,
-    synonym_index,
     target_extra,
 )
 from analytics.importers.people import (
@@ -47,13 +46,10 @@ ROSTER_SYNONYMS: dict[str, tuple[str, ...]] = {
     "ses": ("ses", "家庭背景指数", "家庭社会经济地位", "家庭经济社会地位指数", "ses_index"),
     "school_code": ("学校代码", "学校编号", "school_code"),
 }
-_INDEX = synonym_index(ROSTER_SYNONYMS)
+_classify_roster_header = header_classifier(ROSTER_SYNONYMS)
 
 DEFAULT_DISTRICT = "本区"
 
-
-def _classify_roster_header(cell: str) -> str | None:
-    return _INDEX.get(header_key(cell))
 
 
 def roster_rows_sql(header_cols: dict[str, str]) -> str:

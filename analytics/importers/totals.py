@@ -20,14 +20,13 @@ from analytics.importers.common import (
     ImportResult,
     cell_sql,
     finite_positive,
-    header_key,
+    header_classifier,
     new_schools_note,
     next_id,
     number_sql,
     read_table,
     run_import,
     sql_problems,
-    synonym_index,
     target_extra,
 )
 from analytics.importers.paper import (
@@ -44,11 +43,8 @@ TOTAL_SYNONYMS: dict[str, tuple[str, ...]] = {
     "total": ("总分", "成绩", "分数", "得分", "卷面分", "原始分", "total", "score"),
     "status": ("状态", "考试状态", "考生状态"),
 }
-_INDEX = synonym_index(TOTAL_SYNONYMS)
+_classify_total_header = header_classifier(TOTAL_SYNONYMS)
 
-
-def _classify_total_header(cell: str) -> str | None:
-    return _INDEX.get(header_key(cell))
 
 
 def _quote_list(words: tuple[str, ...]) -> str:
