@@ -39,10 +39,11 @@ HTML page rendered from ``templates/archive_paper.html`` with Jinja2; numbers ar
 small groups suppressed by :mod:`analytics.display` only.
 
 The package's modules: :mod:`~analytics.archive.fingerprints`, :mod:`~analytics.archive.sql`
-(an administration's statistics, the overview and search), :mod:`~analytics.archive.bank`
-(entering a paper; links, content, notes), :mod:`~analytics.archive.read` (search and reading),
-:mod:`~analytics.archive.content` (the item-content file) and :mod:`~analytics.archive.export`
-(workbook and HTML page); their public names are re-exported here.
+(an administration's band and demographic rates, the overview and search),
+:mod:`~analytics.archive.bank` (entering a paper; links, content, notes),
+:mod:`~analytics.archive.read` (search and reading), :mod:`~analytics.archive.content` (the
+item-content file) and :mod:`~analytics.archive.export` (workbook and HTML page); their public
+names are re-exported here.
 """
 
 from __future__ import annotations

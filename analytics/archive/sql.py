@@ -1,4 +1,5 @@
-"""The archive's SQL: an administration's statistics, the bank's overview and search."""
+"""The archive's SQL: an administration's band and demographic rates, the bank's overview and
+search (its item statistics come from :func:`analytics.items.paper_population_stats`)."""
 
 from __future__ import annotations
 
