@@ -66,14 +66,17 @@ def did_you_mean(name: str, known: Iterable[str], n: int = 3) -> str:
 
 
 def not_found(kind_zh: str, kind_en: str, name: str, known: Iterable[str],
-              limit: int = 12) -> NotFoundError:
+              limit: int = 12, what: tuple[str, str] | None = None) -> NotFoundError:
     """The error for an unknown name of a kind (``"考试"``, ``"exam"``): the closest known
-    names, then (up to ``limit``) every known one."""
+    names, then (up to ``limit``) every known one. ``what``: (zh, en) of what was looked for,
+    when that is more than the name (``("试卷", "paper")``)."""
     names = list(dict.fromkeys(str(k) for k in known))
     shown = "、".join(names[:limit]) + (f" …(共 {len(names)} / {len(names)} in all)"
                                         if len(names) > limit else "")
+    head = (f"找不到{kind_zh}「{name}」/ no {kind_en} named {name!r}." if what is None else
+            f"找不到{what[0]}:没有{kind_zh}「{name}」/ no {what[1]}: no {kind_en} named {name!r}.")
     return NotFoundError(
-        f"找不到{kind_zh}「{name}」/ no {kind_en} named {name!r}." + did_you_mean(name, names)
+        head + did_you_mean(name, names)
         + (f" 现有 / available: {shown}" if names else f" 数据库中还没有{kind_zh} / the "
            f"warehouse holds no {kind_en} yet"))
 
@@ -107,11 +110,11 @@ def resolve_paper(wh: Backend, exam: str, subject: str, grade: int | None = None
     if papers.empty:
         raise NotFoundError("数据库中还没有试卷 / the warehouse holds no papers yet")
     if not (papers["exam"] == exam).any():
-        raise not_found("考试", "exam", exam, papers["exam"])
+        raise not_found("考试", "exam", exam, papers["exam"], what=("试卷", "paper"))
     of_exam = papers[papers["exam"] == exam]
     if not (of_exam["subject"] == subject).any():
         raise not_found(f"考试「{exam}」的科目", f"subject in exam {exam!r}", subject,
-                        of_exam["subject"])
+                        of_exam["subject"], what=("试卷", "paper"))
     hit = papers[(papers["exam"] == exam) & (papers["subject"] == subject)]
     if grade is not None:
         hit = hit[hit["grade"] == grade]

@@ -119,7 +119,8 @@ def json_records(frame: pd.DataFrame) -> str:
     ``to_json`` writes a fixed number of decimals instead), NaN and ±inf as null; the other
     columns as pandas writes them."""
     floats = [c for c in frame.columns if pd.api.types.is_float_dtype(frame[c])]
-    rest = json.loads(frame.drop(columns=floats).to_json(orient="records", force_ascii=False))
+    rest = json.loads(frame.drop(columns=floats).to_json(orient="records", force_ascii=False,
+                                                         date_format="iso"))
     records = []
     for i, base in enumerate(rest):
         row: dict[str, Any] = {}
@@ -159,7 +160,9 @@ def emit(frame: pd.DataFrame, fmt: str = "table", out: Path | None = None,
         # names starting with = + - @ stay text in a spreadsheet (formula injection)
         text = csv_text_not_formulas(shown).to_csv(index=False)
     elif fmt == "json":
-        text = (shown.to_json(orient="records", force_ascii=False, indent=1) if digits is None
+        # dates as ISO 8601 text (pandas' default, epoch milliseconds, changes in pandas 4)
+        text = (shown.to_json(orient="records", force_ascii=False, indent=1, date_format="iso")
+                if digits is None
                 else json_records(shown))
     else:
         with pd.option_context("display.max_rows", 500, "display.max_columns", 50,
