@@ -262,3 +262,16 @@ def test_the_windows_branch_of_the_writers_lock(windows_lock, tmp_path: Path) ->
     with win.serving(db):
         assert win.servers(db) == [os.getpid()]
     assert win.servers(db) == []
+
+
+def test_the_secret_file_is_made_without_fchmod(tmp_path: Path, monkeypatch) -> None:
+    """Windows before Python 3.13 has no ``os.fchmod``: the first ``eqm serve`` must still
+    create its session secret (it raised AttributeError there)."""
+    from dashboards import auth
+
+    monkeypatch.delenv("EQM_SECRET_KEY", raising=False)
+    monkeypatch.delattr(os, "fchmod", raising=False)
+    secret = tmp_path / "sub" / ".eqm_secret"
+    key = auth.load_secret_key(None, secret_file=secret)
+    assert len(key) == 64 and secret.read_text(encoding="utf-8").strip() == key
+    assert auth.load_secret_key(None, secret_file=secret) == key
