@@ -121,9 +121,10 @@ def list_classes(wh: Backend, *, school: str | int | None = None,
     school, grade and class in natural order (1班, 2班, … 10班); ``school`` (name, code or
     id) and ``grade`` filter."""
     frame = wh.df(classes_sql(), {"school": school_id_of(wh, school), "grade": grade})
+    schools, grades = frame["school"].tolist(), frame["grade"].tolist()
+    names = frame["class_name"].tolist()
     order = sorted(range(len(frame)), key=lambda i: (
-        natural_key(frame["school"].iat[i]), int(frame["grade"].iat[i]),
-        natural_key(frame["class_name"].iat[i])))
+        natural_key(schools[i]), int(grades[i]), natural_key(names[i])))
     return frame.iloc[order].reset_index(drop=True)
 
 

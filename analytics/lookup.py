@@ -119,11 +119,11 @@ def resolve_paper(wh: Backend, exam: str, subject: str, grade: int | None = None
     if grade is not None:
         hit = hit[hit["grade"] == grade]
     if hit.empty:
-        grades = sorted({int(g) for g in of_exam.loc[of_exam["subject"] == subject, "grade"]})
-        shown = "、".join(f"{g}年级" for g in grades)
+        have = sorted({int(g) for g in of_exam.loc[of_exam["subject"] == subject, "grade"]})
+        listed = "、".join(f"{g}年级" for g in have)
         raise NotFoundError(
             f"找不到试卷: 考试「{exam}」科目「{subject}」 {grade}年级 / no paper for exam "
-            f"{exam!r}, subject {subject!r}, grade {grade}. 现有年级 / grades available: {shown}"
+            f"{exam!r}, subject {subject!r}, grade {grade}. 现有年级 / grades available: {listed}"
         )
     if len(hit) > 1:
         grades = ", ".join(str(g) for g in sorted(hit["grade"]))

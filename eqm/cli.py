@@ -53,7 +53,7 @@ class _LazyCommands(dict[str, click.Command]):
             return dict.__getitem__(self, name)
         raise KeyError(name)
 
-    def get(self, name: str, default: Any = None) -> Any:  # type: ignore[override]
+    def get(self, name: str, default: Any = None) -> Any:
         try:
             return self[name]
         except KeyError:
@@ -97,7 +97,8 @@ class LazyGroup(EqmGroup):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.commands = _LazyCommands(self)
+        self._lazy = _LazyCommands(self)
+        self.commands = self._lazy
         self._loaded: set[str] = set()
 
     @staticmethod
@@ -119,16 +120,16 @@ class LazyGroup(EqmGroup):
             return
         scratch = click.Group()
         register(scratch)
-        for name, command in dict.items(scratch.commands):
-            if not dict.__contains__(self.commands, name):
-                dict.__setitem__(self.commands, name, command)
+        for name, command in scratch.commands.items():
+            if not dict.__contains__(self._lazy, name):
+                dict.__setitem__(self._lazy, name, command)
 
     def load(self, name: str) -> bool:
         """Import the module(s) of command ``name``; whether the command exists then."""
         entry = COMMANDS.get(name)
         for module_name in entry[0] if entry else self._unlisted_modules():
             self._load_module(module_name)
-        return dict.__contains__(self.commands, name)
+        return dict.__contains__(self._lazy, name)
 
     def load_all(self) -> None:
         """Import every command module (for code that walks all commands)."""
@@ -139,10 +140,10 @@ class LazyGroup(EqmGroup):
             self._load_module(module_name)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        names = set(COMMANDS) | set(dict.keys(self.commands))
+        names = set(COMMANDS) | set(dict.keys(self._lazy))
         if self._unlisted_modules():
             self.load_all()
-            names |= set(dict.keys(self.commands))
+            names |= set(dict.keys(self._lazy))
         return sorted(names)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
@@ -152,7 +153,7 @@ class LazyGroup(EqmGroup):
         """The command list of ``--help`` from the table, without importing the commands."""
         rows = []
         for name in self.list_commands(ctx):
-            command = dict.get(self.commands, name)
+            command = dict.get(self._lazy, name)
             if command is not None:
                 if command.hidden:
                     continue

@@ -121,12 +121,13 @@ def json_records(frame: pd.DataFrame) -> str:
     floats = [c for c in frame.columns if pd.api.types.is_float_dtype(frame[c])]
     rest = json.loads(frame.drop(columns=floats).to_json(orient="records", force_ascii=False,
                                                          date_format="iso"))
+    values = {c: frame[c].to_numpy(dtype="float64", na_value=math.nan).tolist() for c in floats}
     records = []
     for i, base in enumerate(rest):
         row: dict[str, Any] = {}
         for col in frame.columns:
             if col in floats:
-                v = float(frame[col].iat[i])
+                v = values[col][i]
                 row[str(col)] = v if math.isfinite(v) else None
             else:
                 row[str(col)] = base[str(col)]
