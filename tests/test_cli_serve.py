@@ -172,6 +172,9 @@ def test_demo_refuses_to_replace_a_warehouse_that_is_not_a_demo(db: Path, tmp_pa
 def test_demo_replaces_a_demo_but_not_one_with_own_accounts_or_imports(tmp_path: Path) -> None:
     db = tmp_path / "demo.duckdb"
     assert _demo(db, tmp_path).exit_code == 0
+    from dashboards.app import prepare_warehouse
+
+    prepare_warehouse(db)     # as when it was served: demo accounts, archived papers, snapshot
     r = _demo(db, tmp_path)                          # a demo over a demo: fine
     assert r.exit_code == 0, r.output
     with Warehouse(db) as wh:
