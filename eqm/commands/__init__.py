@@ -6,7 +6,7 @@ and ``eqm stats …`` imports only the stats modules (:class:`eqm.cli.LazyGroup`
 is not in the table is still found (every module of this package is listed by name, and those
 not in the table are imported when the commands are listed or a name is not found): a new
 command works at once and is only slower to list until it is added here.
-``tests/test_cli_lazy.py`` checks that the table and the modules agree.
+``tests/test_cli_everyday.py`` checks that the table and the modules agree.
 """
 
 from __future__ import annotations
