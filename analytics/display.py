@@ -57,17 +57,53 @@ def round_for_display(frame: pd.DataFrame, digits: int = 2, rate_digits: int = 3
     return out
 
 
-def prepare(frame: pd.DataFrame, min_n: int = DEFAULT_MIN_N) -> pd.DataFrame:
+MAX_DIGITS = 15
+"""The most significant digits ``--digits`` carries: every decimal of 15 digits survives the
+round trip through a double (DBL_DIG), so a value written with 15 reads back as written."""
+
+
+def round_significant(frame: pd.DataFrame, digits: int) -> pd.DataFrame:
+    """Round every float column to ``digits`` significant digits (1 … :data:`MAX_DIGITS`);
+    NaN and integers stay as they are.
+
+    Each value becomes the double nearest to its ``digits``-digit decimal (``f"{x:.{d}g}"``),
+    so writers that print a float's shortest round-trip form (``repr``: csv, json) print at
+    most ``digits`` digits.
+    """
+    if not 1 <= int(digits) <= MAX_DIGITS:
+        raise ValueError(f"digits must be 1 … {MAX_DIGITS}, not {digits}")
+    fmt = f"{{:.{int(digits)}g}}"
+    out = frame.copy()
+    for col in out.columns:
+        if pd.api.types.is_float_dtype(out[col]):
+            values = out[col].to_numpy(dtype="float64", na_value=np.nan)
+            finite = np.isfinite(values)
+            rounded = values.copy()
+            rounded[finite] = [float(fmt.format(v)) for v in values[finite]]
+            out[col] = rounded
+    return out
+
+
+def prepare(frame: pd.DataFrame, min_n: int = DEFAULT_MIN_N,
+            digits: int | None = None) -> pd.DataFrame:
     """Suppress small groups, then round: what every view and export shows.
+
+    Parameters
+    ----------
+    digits : int, optional
+        Round to this many significant digits (:func:`round_significant`, at most 15) instead
+        of the display rounding (:func:`round_for_display`: 2 decimals, 3 for rates) — for
+        exports that feed further analysis (``--digits``).
 
     Returns
     -------
     pandas.DataFrame
         A copy of ``frame``: the statistics of rows with ``n < min_n`` blanked (NaN) and, when
         any row is, a boolean ``suppressed`` column added (:func:`suppress_small`); numbers
-        rounded (:func:`round_for_display`).
+        rounded (:func:`round_for_display`, or :func:`round_significant` with ``digits``).
     """
-    return round_for_display(suppress_small(frame, min_n=min_n))
+    kept = suppress_small(frame, min_n=min_n)
+    return round_for_display(kept) if digits is None else round_significant(kept, digits)
 
 
 # -- complementary suppression of comparison groups ------------------------------------------

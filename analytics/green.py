@@ -37,7 +37,7 @@ import pandas as pd
 from analytics.domain.levels import LEVEL_KEYS, key_list
 from analytics.domain.params import fill_doc
 from analytics.errors import InputError, NotFoundError
-from analytics.lookup import resolve_paper
+from analytics.lookup import not_found, resolve_paper
 from analytics.stats.intervals import feldt_interval
 from analytics.stats.intervals import wilson as wilson
 from analytics.stats.mixed import CellStats, reml_fit
@@ -137,8 +137,7 @@ def resolve_survey(wh: Backend, survey: str | None = None, grade: int | None = N
         return int(hit["survey_id"].iloc[0])
     names = "; ".join(s["name"]) or "—"
     if hit.empty:
-        raise NotFoundError(f"找不到问卷「{survey or ''}」/ no such survey {survey!r}. "
-                            f"现有 / available: {names}")
+        raise not_found("问卷", "survey", survey or "", s["name"])
     raise NotFoundError(f"有多份问卷,请用 --survey 指定 / several surveys; pass one by name: "
                         f"{names}")
 

@@ -1,7 +1,14 @@
-"""Resolving what users name (exam, subject, grade, school) to warehouse ids, with clear errors."""
+"""Resolving what users name (exam, subject, grade, school) to warehouse ids, with clear errors.
+
+A name that is not found is answered with the closest known ones (:func:`did_you_mean`:
+difflib's ratio, plus names that contain the one typed or are contained in it), in the
+bilingual :class:`~analytics.errors.NotFoundError` (exit 2).
+"""
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,6 +43,44 @@ class PaperRef:
     has_items: bool
 
 
+def closest(name: str, known: Iterable[str], n: int = 3, cutoff: float = 0.4) -> list[str]:
+    """Up to ``n`` of ``known`` closest to ``name``: those containing it or contained in it
+    first (shortest first), then by :func:`difflib.get_close_matches` (ratio ≥ ``cutoff``)."""
+    names = list(dict.fromkeys(str(k) for k in known))
+    typed = str(name).strip()
+    if not typed:
+        return []
+    inside = sorted((k for k in names if typed in k or k in typed), key=len)
+    near = difflib.get_close_matches(typed, names, n=n, cutoff=cutoff)
+    return list(dict.fromkeys([*inside, *near]))[:n]
+
+
+def did_you_mean(name: str, known: Iterable[str], n: int = 3) -> str:
+    """``" 您是否要找:「A」、「B」? / did you mean 'A', 'B'?"`` for the closest known names (empty
+    when none is close)."""
+    hits = closest(name, known, n)
+    if not hits:
+        return ""
+    return (" 您是否要找:" + "、".join(f"「{h}」" for h in hits) + "? / did you mean "
+            + ", ".join(repr(h) for h in hits) + "?")
+
+
+def not_found(kind_zh: str, kind_en: str, name: str, known: Iterable[str],
+              limit: int = 12, what: tuple[str, str] | None = None) -> NotFoundError:
+    """The error for an unknown name of a kind (``"考试"``, ``"exam"``): the closest known
+    names, then (up to ``limit``) every known one. ``what``: (zh, en) of what was looked for,
+    when that is more than the name (``("试卷", "paper")``)."""
+    names = list(dict.fromkeys(str(k) for k in known))
+    shown = "、".join(names[:limit]) + (f" …(共 {len(names)} / {len(names)} in all)"
+                                        if len(names) > limit else "")
+    head = (f"找不到{kind_zh}「{name}」/ no {kind_en} named {name!r}." if what is None else
+            f"找不到{what[0]}:没有{kind_zh}「{name}」/ no {what[1]}: no {kind_en} named {name!r}.")
+    return NotFoundError(
+        head + did_you_mean(name, names)
+        + (f" 现有 / available: {shown}" if names else f" 数据库中还没有{kind_zh} / the "
+           f"warehouse holds no {kind_en} yet"))
+
+
 def papers_sql() -> str:
     """Every paper with its exam (no parameters), in exam-date order, then exam, grade, subject.
 
@@ -64,19 +109,21 @@ def resolve_paper(wh: Backend, exam: str, subject: str, grade: int | None = None
     papers = wh.df(papers_sql())
     if papers.empty:
         raise NotFoundError("数据库中还没有试卷 / the warehouse holds no papers yet")
+    if not (papers["exam"] == exam).any():
+        raise not_found("考试", "exam", exam, papers["exam"], what=("试卷", "paper"))
+    of_exam = papers[papers["exam"] == exam]
+    if not (of_exam["subject"] == subject).any():
+        raise not_found(f"考试「{exam}」的科目", f"subject in exam {exam!r}", subject,
+                        of_exam["subject"], what=("试卷", "paper"))
     hit = papers[(papers["exam"] == exam) & (papers["subject"] == subject)]
     if grade is not None:
         hit = hit[hit["grade"] == grade]
     if hit.empty:
-        choices = "; ".join(
-            f"{r.exam} / {r.subject} / {r.grade}年级" for r in papers.itertuples()
-        )
+        have = sorted({int(g) for g in of_exam.loc[of_exam["subject"] == subject, "grade"]})
+        listed = "、".join(f"{g}年级" for g in have)
         raise NotFoundError(
-            f"找不到试卷: 考试「{exam}」科目「{subject}」"
-            + (f" {grade}年级" if grade is not None else "")
-            + f" / no paper for exam {exam!r}, subject {subject!r}"
-            + (f", grade {grade}" if grade is not None else "")
-            + f". 现有 / available: {choices}"
+            f"找不到试卷: 考试「{exam}」科目「{subject}」 {grade}年级 / no paper for exam "
+            f"{exam!r}, subject {subject!r}, grade {grade}. 现有年级 / grades available: {listed}"
         )
     if len(hit) > 1:
         grades = ", ".join(str(g) for g in sorted(hit["grade"]))
@@ -124,8 +171,14 @@ def resolve_school(wh: Backend, school: str) -> int:
         "SELECT school_id FROM schools WHERE name = $s OR code = $s", {"s": school}
     )
     if hit.empty:
-        raise NotFoundError(f"找不到学校「{school}」/ no school named {school!r}")
+        known = wh.df(school_names_sql())
+        raise not_found("学校", "school", school, known["name"])
     return int(hit["school_id"].iloc[0])
+
+
+def school_names_sql() -> str:
+    """Every school's name (no parameters), by zone and code."""
+    return "SELECT name FROM schools ORDER BY zone_id NULLS LAST, code NULLS LAST, name"
 
 
 def school_id_of(wh: Backend, school: str | int | None) -> int | None:

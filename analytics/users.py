@@ -33,8 +33,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from analytics.errors import InputError, NotFoundError
-from analytics.lookup import resolve_school
+from analytics.errors import InputError
+from analytics.lookup import not_found, resolve_school
 from analytics.warehouse import Warehouse
 
 ROLES: dict[str, tuple[str, str]] = {
@@ -209,7 +209,8 @@ def _school_id(wh: Warehouse, school: str | int) -> int:
 
 def _require_user(wh: Warehouse, username: str) -> None:
     if not wh.scalar("SELECT count(*) FROM users WHERE username = $u", {"u": username}):
-        raise NotFoundError(f"没有用户「{username}」/ no user {username!r}")
+        known = wh.df("SELECT username FROM users ORDER BY username")["username"]
+        raise not_found("用户", "user", username, known)
 
 
 def remove_user(wh: Warehouse, username: str) -> None:

@@ -213,12 +213,56 @@ def _archive_demo_papers(wh: Any) -> None:
                               grade=int(p["grade"]))
 
 
-def serve(db_path: str | os.PathLike[str], port: int = 8050, host: str = "127.0.0.1",
+#: X-Forwarded-* headers believed from ``--trusted-proxy`` (waitress' ``trusted_proxy_headers``)
+PROXY_HEADERS = frozenset({"x-forwarded-for", "x-forwarded-proto", "x-forwarded-host",
+                           "x-forwarded-port"})
+DEFAULT_THREADS = 8
+
+
+def wsgi_server(wsgi_app: Any, *, host: str = "127.0.0.1", port: int = 8050,
+                threads: int = DEFAULT_THREADS, trusted_proxy: str | None = None) -> Any:
+    """The production WSGI server (waitress: pure Python, the same on Windows and Linux) for
+    ``wsgi_app``, bound but not yet running (``.run()``; ``.effective_port`` for port 0).
+
+    Parameters
+    ----------
+    threads : int
+        Worker threads: requests handled at once (DuckDB releases the GIL while it queries).
+    trusted_proxy : str, optional
+        The reverse proxy's address (``127.0.0.1`` for nginx or IIS on the same machine, ``*``
+        for any): from it, and only from it, ``X-Forwarded-For`` gives the client's address
+        (the login throttle) and ``X-Forwarded-Proto: https`` makes the request secure (the
+        session cookie's Secure flag, :meth:`dashboards.auth._SessionInterface.get_cookie_secure`);
+        the same headers from anybody else are removed.
+    """
+    from waitress import create_server
+
+    proxy: dict[str, Any] = {}
+    if trusted_proxy:
+        proxy = {"trusted_proxy": trusted_proxy, "trusted_proxy_count": 1,
+                 "trusted_proxy_headers": set(PROXY_HEADERS),
+                 "clear_untrusted_proxy_headers": True}
+    return create_server(wsgi_app, host=host, port=port, threads=max(1, int(threads)),
+                         ident="eqm", **proxy)
+
+
+def serve(db_path: str | os.PathLike[str], port: int = 8050, host: str = "127.0.0.1", *,
+          threads: int = DEFAULT_THREADS, trusted_proxy: str | None = None,
           **kwargs: Any) -> None:
-    """Prepare the warehouse (:func:`prepare_warehouse`) and run the dashboard with Flask's
-    threaded server until interrupted. ``kwargs`` go to :func:`create_app` (``secret_key``,
-    ``min_n``, ``rank_policy``)."""
+    """Prepare the warehouse (:func:`prepare_warehouse`) and run the dashboard on waitress
+    (:func:`wsgi_server`) until interrupted. ``kwargs`` go to :func:`create_app`
+    (``secret_key``, ``min_n``, ``rank_policy``, ``secure_cookies``)."""
     prepare_warehouse(db_path)
     app = create_app(db_path, **kwargs)
-    print(f"仪表盘 / dashboard: http://{host}:{port}/  (Ctrl-C 退出 / to stop)", flush=True)
-    app.run(host=host, port=port, debug=False)
+    server = wsgi_server(app.server, host=host, port=port, threads=threads,
+                         trusted_proxy=trusted_proxy)
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    print(f"仪表盘 / dashboard: http://{shown}:{server.effective_port}/  "
+          f"(waitress, {threads} threads; Ctrl-C 退出 / to stop)", flush=True)
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.close()
+        app.server.config["EQM_SERVICE"].close()

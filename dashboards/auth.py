@@ -94,7 +94,8 @@ def load_secret_key(explicit: str | None = None, *, secret_file: Path | None = N
     secret_file.parent.mkdir(parents=True, exist_ok=True)
     key = secrets.token_hex(32)
     fd = os.open(secret_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.fchmod(fd, 0o600)  # O_CREAT's mode applies only to a new file: fix a replaced one
+    if hasattr(os, "fchmod"):  # not on Windows before Python 3.13 (its ACLs decide there)
+        os.fchmod(fd, 0o600)  # O_CREAT's mode applies only to a new file: fix a replaced one
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         fh.write(key + "\n")
     return key

@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import functools
+import json
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -13,8 +15,10 @@ import pandas as pd
 
 from analytics.display import (
     DEFAULT_MIN_N,
+    MAX_DIGITS,
     csv_text_not_formulas,
     prepare,
+    round_significant,
     text_not_formulas,
 )
 
@@ -51,10 +55,27 @@ def options(*decorators: Decorator) -> Decorator:
     return apply
 
 
-format_option = click.option(
+DIGITS_KEY = "eqm.digits"  # where --digits leaves its value: the click context's meta
+
+
+def _keep_digits(ctx: click.Context, _param: click.Parameter, value: int | None) -> None:
+    if value is not None:
+        ctx.meta[DIGITS_KEY] = value
+
+
+digits_option = click.option(
+    "--digits", type=click.IntRange(1, MAX_DIGITS), default=None, expose_value=False,
+    callback=_keep_digits, is_eager=False,
+    help=f"有效数字位数(最多 {MAX_DIGITS})/ significant digits of every number (1–{MAX_DIGITS}; "
+         "default: 2 decimals, 3 for rates, in every format) — e.g. --digits 15 for csv/json "
+         "that feed further analysis.",
+)
+_format_only = click.option(
     "--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True,
     help="Output format.",
 )
+# --format and --digits: every command that writes a table (emit reads --digits itself)
+format_option = options(_format_only, digits_option)
 out_option = click.option(
     "--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
     help="Write to this file instead of standard output (required for xlsx).",
@@ -85,10 +106,49 @@ cohort_options = options(
     subject_option, grade_option("年级 / grade of the current paper."))
 
 
+def current_digits() -> int | None:
+    """The command line's ``--digits`` (None when not given or outside a command)."""
+    ctx = click.get_current_context(silent=True)
+    value = ctx.meta.get(DIGITS_KEY) if ctx is not None else None
+    return None if value is None else int(value)
+
+
+def json_records(frame: pd.DataFrame) -> str:
+    """``frame`` as a JSON array of records, floats written in their shortest round-trip form
+    (``repr``: a value rounded to N significant digits shows N digits at most; pandas'
+    ``to_json`` writes a fixed number of decimals instead), NaN and ±inf as null; the other
+    columns as pandas writes them."""
+    floats = [c for c in frame.columns if pd.api.types.is_float_dtype(frame[c])]
+    rest = json.loads(frame.drop(columns=floats).to_json(orient="records", force_ascii=False,
+                                                         date_format="iso"))
+    values = {c: frame[c].to_numpy(dtype="float64", na_value=math.nan).tolist() for c in floats}
+    records = []
+    for i, base in enumerate(rest):
+        row: dict[str, Any] = {}
+        for col in frame.columns:
+            if col in floats:
+                v = values[col][i]
+                row[str(col)] = v if math.isfinite(v) else None
+            else:
+                row[str(col)] = base[str(col)]
+        records.append(row)
+    return json.dumps(records, ensure_ascii=False, indent=1)
+
+
 def emit(frame: pd.DataFrame, fmt: str = "table", out: Path | None = None,
-         min_n: int = DEFAULT_MIN_N, raw: bool = False, sheet: str = "data") -> None:
-    """Print or write ``frame``. ``raw=True`` skips rounding and suppression (csv/json only)."""
-    shown = frame if raw else prepare(frame, min_n=min_n)
+         min_n: int = DEFAULT_MIN_N, raw: bool = False, sheet: str = "data",
+         digits: int | None = None) -> None:
+    """Print or write ``frame``. ``raw=True`` skips rounding and suppression (csv/json only).
+
+    ``digits`` (default: the command line's ``--digits``): every number to that many
+    significant digits instead of the display rounding (2 decimals, 3 for rates); small
+    groups are suppressed either way.
+    """
+    digits = current_digits() if digits is None else digits
+    if raw:
+        shown = frame if digits is None else round_significant(frame, digits)
+    else:
+        shown = prepare(frame, min_n=min_n, digits=digits)
     if fmt == "xlsx":
         if out is None:
             raise click.UsageError("--format xlsx needs --out FILE.xlsx")
@@ -101,11 +161,15 @@ def emit(frame: pd.DataFrame, fmt: str = "table", out: Path | None = None,
         # names starting with = + - @ stay text in a spreadsheet (formula injection)
         text = csv_text_not_formulas(shown).to_csv(index=False)
     elif fmt == "json":
-        text = shown.to_json(orient="records", force_ascii=False, indent=1)
+        # dates as ISO 8601 text (pandas' default, epoch milliseconds, changes in pandas 4)
+        text = (shown.to_json(orient="records", force_ascii=False, indent=1, date_format="iso")
+                if digits is None
+                else json_records(shown))
     else:
         with pd.option_context("display.max_rows", 500, "display.max_columns", 50,
                                "display.width", 200, "display.unicode.east_asian_width", True):
-            text = shown.to_string(index=False)
+            text = shown.to_string(index=False, float_format=None if digits is None
+                                   else f"{{:.{digits}g}}".format)
     if out is None:
         click.echo(text)
     else:

@@ -6,6 +6,10 @@
   bad choices and missing required options fail here — nothing is executed.
 * The README's Python quick-start blocks run on a small demo warehouse (600 students, one
   subject) in a temporary directory laid out like ``eqm demo``'s (``data/warehouse.duckdb``).
+* Every README ``eqm`` command runs as written on that demo (``eqm demo --no-serve --students
+  600 --subjects 数学 --grades 9``), those of the own-files block (``eqm init``, ``eqm import``)
+  in a fresh directory holding ``data/samples``; only the commands that serve or run for
+  minutes (``demo``, ``serve``, ``bench``) are not executed.
 * Python blocks elsewhere in docs/ are compiled and their imported names checked.
 """
 
@@ -206,6 +210,38 @@ def demo_dir(tmp_path_factory) -> Path:
     build_demo(d / "data" / "warehouse.duckdb", students=600, subjects=["数学"], grades=[9],
                out_dir=d / "files", progress=False)
     return d
+
+
+NOT_RUN = {"demo", "serve", "bench"}   # they serve, or run for minutes (tested elsewhere)
+OWN_FILES = {"init", "import"}         # the own-files block: run on data/samples in a fresh dir
+
+
+def _invoke(args: list[str], cwd: Path, monkeypatch) -> click.testing.Result:
+    from click.testing import CliRunner
+
+    monkeypatch.chdir(cwd)
+    monkeypatch.delenv("EQM_DB", raising=False)
+    return CliRunner().invoke(cli, args, input="readme-secret-1\nreadme-secret-1\n")
+
+
+def test_readme_commands_run_on_the_demo(demo_dir, tmp_path, monkeypatch):
+    import shutil
+
+    own = tmp_path / "own"
+    shutil.copytree(ROOT / "data" / "samples", own / "data" / "samples")
+    ran = []
+    for block in shell_blocks([README]):
+        commands = eqm_commands(block)
+        fresh = any(a and a[0] in OWN_FILES for _w, a in commands)
+        for where, args in commands:
+            if not args or args[0] in NOT_RUN:
+                continue
+            result = _invoke(args, own if fresh else demo_dir, monkeypatch)
+            assert result.exit_code == 0, (f"{where}: `eqm {' '.join(args)}` exited "
+                                           f"{result.exit_code}:\n{result.output[-1500:]}")
+            ran.append(args[0])
+    assert {"stats", "va", "growth", "progress", "green", "archive", "users", "list",
+            "import", "backup", "restore", "export"} <= set(ran)
 
 
 def run_block(block: Block, cwd: Path, monkeypatch) -> dict[str, object]:

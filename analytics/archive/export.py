@@ -15,6 +15,7 @@ from analytics.archive.read import paper_archive, paper_archive_groups, paper_ar
 from analytics.display import (
     DEFAULT_MIN_N,
     round_for_display,
+    round_significant,
     suppress_small,
     text_not_formulas,
 )
@@ -75,8 +76,9 @@ def _options_line(value: Any) -> str | None:
 
 
 def archive_report(wh: Warehouse, *, exam: str, subject: str, grade: int | None = None,
-                   min_n: int = DEFAULT_MIN_N) -> dict[str, Any]:
-    """The pieces of a paper's archive export, rounded and suppressed for display.
+                   min_n: int = DEFAULT_MIN_N, digits: int | None = None) -> dict[str, Any]:
+    """The pieces of a paper's archive export, rounded and suppressed for display
+    (``digits``: to that many significant digits instead, :func:`analytics.display.prepare`).
 
     Returns
     -------
@@ -105,7 +107,8 @@ def archive_report(wh: Warehouse, *, exam: str, subject: str, grade: int | None 
             "exported_at": datetime.now().strftime("%Y-%m-%d %H:%M")}
 
     def show(frame: pd.DataFrame) -> pd.DataFrame:
-        return round_for_display(suppress_small(frame, min_n=min_n))
+        kept = suppress_small(frame, min_n=min_n)
+        return round_for_display(kept) if digits is None else round_significant(kept, digits)
 
     items = arch[["item_number", "item_label", "item_type", "knowledge_points",
                   "cognitive_level", "max_score", "answer_key", "stem_text", "option_texts",
@@ -157,9 +160,11 @@ SHEETS = (("items", "试题与答案"), ("results", "作答结果"), ("group_rat
 
 
 def export_paper_archive(wh: Warehouse, *, exam: str, subject: str, out: str | Path,
-                         grade: int | None = None, min_n: int = DEFAULT_MIN_N) -> Path:
+                         grade: int | None = None, min_n: int = DEFAULT_MIN_N,
+                         digits: int | None = None) -> Path:
     """Write a paper's archive as an Excel workbook (``.xlsx``) or a printable A4 HTML page
-    (``.html``), chosen by the suffix of ``out``.
+    (``.html``), chosen by the suffix of ``out``. Numbers are rounded for display (2 decimals,
+    3 for rates), or to ``digits`` significant digits (at most 15) when given.
 
     Returns
     -------
@@ -171,7 +176,8 @@ def export_paper_archive(wh: Warehouse, *, exam: str, subject: str, out: str | P
     if suffix not in (".xlsx", ".html", ".htm"):
         raise InputError(f"只支持 .xlsx 或 .html:{out.name} / export to .xlsx or .html, "
                          f"not {out.suffix!r}")
-    rep = archive_report(wh, exam=exam, subject=subject, grade=grade, min_n=min_n)
+    rep = archive_report(wh, exam=exam, subject=subject, grade=grade, min_n=min_n,
+                         digits=digits)
     if suffix == ".xlsx":
         _write_xlsx(rep, out)
     else:

@@ -16,7 +16,6 @@ Design
 
 from __future__ import annotations
 
-import os
 import re
 import warnings
 from collections.abc import Callable, Iterator
@@ -37,15 +36,10 @@ from analytics.warehouse.base import Memo as Memo
 from analytics.warehouse.base import copy_kept as copy_kept
 from analytics.warehouse.base import memo as memo
 from analytics.warehouse.base import shared_df as shared_df
+from analytics.warehouse.paths import DEFAULT_DB_PATH as DEFAULT_DB_PATH
+from analytics.warehouse.paths import default_db_path as default_db_path
 
-DEFAULT_DB_PATH = Path("data") / "warehouse.duckdb"
 _MIGRATION_RE = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
-
-
-def default_db_path() -> Path:
-    """The warehouse path: ``$EQM_DB`` if set, else ``data/warehouse.duckdb`` under the cwd."""
-    env = os.environ.get("EQM_DB")
-    return Path(env) if env else DEFAULT_DB_PATH
 
 
 @cache

@@ -22,13 +22,14 @@ and raising :class:`WarehouseBusy` (exit 2, plain words) when the time is up.
 
 from __future__ import annotations
 
+import glob
 import os
 import re
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from analytics.errors import WarehouseBusy as WarehouseBusy  # defined with the error types
@@ -207,3 +208,67 @@ def duckdb_lock_conflict(exc: BaseException) -> str | None:
         return None
     m = _DUCKDB_PID.search(text)
     return f"pid {m.group(1)}" if m else ""
+
+
+# -- the server's mark: "this warehouse is being served" -------------------------------------------
+def _serving_glob(db_path: str | os.PathLike[str]) -> tuple[Path, str]:
+    p = Path(db_path)
+    return p.parent, glob.escape(p.name) + ".serving-*.lock"
+
+
+def serving_path(db_path: str | os.PathLike[str], pid: int | None = None) -> Path:
+    """The mark of a process serving ``db_path``: ``<name>.duckdb.serving-<pid>.lock``."""
+    p = Path(db_path)
+    return p.with_name(f"{p.name}.serving-{os.getpid() if pid is None else pid}.lock")
+
+
+@contextmanager
+def serving(db_path: str | os.PathLike[str]) -> Iterator[Path]:
+    """Mark ``db_path`` as served by this process for the ``with`` block (``eqm serve``).
+
+    The mark is an exclusive lock (:func:`_try_lock`, portable) on a file of its own per
+    server process, so several servers may serve one warehouse, and a server that was killed
+    leaves no mark that counts: the operating system drops its lock. :func:`servers` lists
+    the live ones (``eqm demo`` refuses to replace a served warehouse).
+    """
+    path = serving_path(db_path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+    locked = _try_lock(fd)
+    try:
+        yield path
+    finally:
+        if locked:
+            _unlock(fd)
+        os.close(fd)
+        with suppress(OSError):
+            path.unlink()
+
+
+def servers(db_path: str | os.PathLike[str]) -> list[int]:
+    """The process ids of the servers serving ``db_path`` now (their marks are locked); marks
+    left by servers that ended are removed on the way."""
+    directory, pattern = _serving_glob(db_path)
+    live = []
+    for mark in sorted(directory.glob(pattern)):
+        tail = mark.name.rsplit("-", 1)[-1].removesuffix(".lock")
+        pid = int(tail) if tail.isdigit() else -1
+        try:
+            fd = os.open(mark, os.O_RDWR)
+        except FileNotFoundError:   # removed meanwhile: its server ended
+            continue
+        except OSError:             # cannot even open it: count it as held
+            live.append(pid)
+            continue
+        try:
+            free = _try_lock(fd)
+            if free:
+                _unlock(fd)
+        finally:
+            os.close(fd)
+        if free:
+            with suppress(OSError):
+                mark.unlink()
+        else:
+            live.append(pid)
+    return live

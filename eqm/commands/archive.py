@@ -21,7 +21,15 @@ from analytics.archive import (
 from analytics.display import prepare
 from analytics.domain import label
 from analytics.domain.items import ITEM_TYPES
-from eqm.output import emit, format_option, min_n_option, out_option, output_options
+from eqm.output import (
+    current_digits,
+    digits_option,
+    emit,
+    format_option,
+    min_n_option,
+    out_option,
+    output_options,
+)
 from eqm.warehouse import reader, writer
 
 _TYPE_NAMES_ZH = "/".join(label("item_type", t) for t in ITEM_TYPES)
@@ -171,13 +179,14 @@ def link(ctx: click.Context, exam: str, subject: str, grade: int | None, label: 
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="输出文件 .xlsx 或 .html / output file (.xlsx workbook or .html A4 page).")
 @min_n_option
+@digits_option
 @click.pass_context
 def export(ctx: click.Context, exam: str, subject: str, grade: int | None, out: Path,
            min_n: int) -> None:
     """导出试卷命题档案 (Excel 或可打印 HTML) / export a paper's archive."""
     with reader(ctx) as wh:
         path = export_paper_archive(wh, exam=exam, subject=subject, grade=grade, out=out,
-                                    min_n=min_n)
+                                    min_n=min_n, digits=current_digits())
     click.echo(f"wrote {path}")
 
 

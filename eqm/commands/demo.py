@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 
 import click
@@ -11,6 +10,7 @@ from analytics.demo import DEFAULT_OUT_DIR, DEFAULT_SEED, DEFAULT_STUDENTS, GRAD
 from analytics.errors import InputError
 from analytics.snapshot import snapshot_path
 from analytics.warehouse import writer_lock
+from analytics.warehouse.lock import servers
 from eqm.warehouse import say, wait_seconds
 
 
@@ -40,6 +40,28 @@ def _split_grades(text: str | None) -> list[int] | None:
     return grades
 
 
+def _refuse_to_replace(db: Path, *, force: bool) -> None:
+    """Raise :class:`InputError` (exit 2) when ``db`` is being served, or holds anything but an
+    earlier demo and ``force`` is off (:func:`analytics.demo.guard.not_demo_contents`)."""
+    from analytics.demo.guard import not_demo_contents
+
+    pids = servers(db)
+    if pids:
+        who = ", ".join(f"pid {p}" for p in pids)
+        raise InputError(
+            f"{db}: 仪表盘正在使用该数据库({who}),未做任何更改;请先停止 eqm serve,或用 --db "
+            f"另建一个 / the warehouse is being served by `eqm serve` ({who}); nothing was "
+            f"changed. Stop the server first, or build the demo elsewhere with --db.")
+    reasons = [] if force else not_demo_contents(db)
+    if reasons:
+        raise InputError(
+            f"{db}: 该数据库不只是示例数据,eqm demo 会删除它,故未做任何更改 / the warehouse holds "
+            f"more than an earlier demo and `eqm demo` would delete it, so nothing was changed:\n"
+            + "\n".join(f"  - {r}" for r in reasons)
+            + "\n用 --db 另建示例库,或确认后加 --force 替换 / build the demo elsewhere with "
+              "--db, or pass --force to replace it.")
+
+
 def register(cli: click.Group) -> None:
     @cli.command("demo")
     @click.option("--students", type=click.IntRange(100, 1_000_000), default=DEFAULT_STUDENTS,
@@ -58,15 +80,23 @@ def register(cli: click.Group) -> None:
                   default=DEFAULT_OUT_DIR, show_default=True,
                   help="导入文件的存放目录 / where the import files are written.")
     @click.option("--quiet", is_flag=True, help="不显示进度条 / no progress bars.")
+    @click.option("--force", is_flag=True,
+                  help="数据库中有非示例数据或账号时也替换 / replace the warehouse even when it "
+                       "holds data or accounts that are not the demo's (never while served).")
     @click.pass_context
     def demo(ctx: click.Context, students: int, seed: int, subjects: str | None,
-             grades: str | None, serve: bool, port: int, out_dir: Path, quiet: bool) -> None:
+             grades: str | None, serve: bool, port: int, out_dir: Path, quiet: bool,
+             force: bool) -> None:
         """生成示例区并导入数据库,然后启动仪表盘 / build the demo district and serve it.
 
         Generates a seeded synthetic district (4 片区, ~40 schools, grades 5 and 9, 语文 数学 英语
         科学, three exams, a questionnaire, planted truths), writes the files an office would
         receive into --out-dir, loads them through the importers into a fresh warehouse (--db;
         the old file is deleted) and stores the planted truths in the demo_truths table.
+
+        Refuses (exit 2) to replace a warehouse that holds anything but an earlier demo (own
+        imports, accounts, committee notes) unless --force, and, even with --force, one that
+        `eqm serve` is serving.
         """
         from analytics.demo import build_demo
 
@@ -75,6 +105,7 @@ def register(cli: click.Group) -> None:
         db = Path(ctx.obj["db"])
         # the writer's lock: never delete a warehouse that an import is writing
         with writer_lock(db, wait=wait_seconds(ctx), say=say):
+            _refuse_to_replace(db, force=force)
             # (and the old warehouse's snapshot: `--serve` publishes the new one)
             for f in (db, Path(f"{db}.wal"), snapshot_path(db)):
                 if f.exists():
@@ -96,13 +127,6 @@ def register(cli: click.Group) -> None:
         )
         if not serve:
             return
-        try:
-            app = importlib.import_module("dashboards.app")
-        except ImportError:
-            app = None
-        serve_fn = getattr(app, "serve", None)
-        if serve_fn is None:
-            click.echo("仪表盘尚不可用 / the dashboard is not available yet "
-                       "(dashboards.app.serve).")
-            return
-        serve_fn(str(db), port=port)
+        from eqm.commands.serve import run_dashboard
+
+        run_dashboard(db, port=port)
