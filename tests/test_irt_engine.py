@@ -166,3 +166,13 @@ def test_eap_matches_mirt_package() -> None:
     ours = calibrate(x, "2pl", tol=1e-6).person_scores("eap")
     theta = np.asarray(res.theta).reshape(-1)
     np.testing.assert_allclose(ours.theta, theta, atol=5e-3)
+
+
+def test_crossprod_ses_match_mirt_package() -> None:
+    mirt = pytest.importorskip("mirt")
+    ref = mirt.fit_mirt(lsat6(), model="2PL", se_method="crossprod")
+    cal = calibrate(lsat6(), "2pl", se="crossprod")
+    items = cal.item_table()
+    assert cal.fit_table().se_method[0] == "crossprod"
+    np.testing.assert_allclose(items.a_se, ref.standard_errors["discrimination"], rtol=0.02)
+    np.testing.assert_allclose(items.b_se, ref.standard_errors["difficulty"], rtol=0.02)

@@ -81,7 +81,8 @@ class Calibration:
         return frame.reindex(columns=cols)
 
     def fit_table(self) -> pd.DataFrame:
-        """One row: n (persons), k (items), n_par, loglik, aic, bic, iterations, converged."""
+        """One row: n (persons), k (items), n_par, n_patterns, loglik, aic, bic, iterations,
+        converged, se_method."""
         k = self.fit.n_free
         n = self.fit.n
         ll = self.fit.loglik
@@ -89,6 +90,7 @@ class Calibration:
             "n": n, "k": len(self.fit.specs), "n_par": k, "n_patterns": self.patterns.x.shape[0],
             "loglik": ll, "aic": -2 * ll + 2 * k, "bic": -2 * ll + k * np.log(n),
             "iterations": self.fit.iterations, "converged": self.fit.converged,
+            "se_method": self.fit.se_method,
         }])
 
     def person_scores(self, method: str = "both") -> pd.DataFrame:
@@ -116,7 +118,7 @@ class Calibration:
 
 def calibrate(responses: NDArray[np.integer] | pd.DataFrame, model: str = "2pl", *,
               items: list[str] | None = None, n_nodes: int = 21, quad: str = "gauss-hermite",
-              tol: float = 1e-4, max_iter: int = 500, se: bool = True,
+              tol: float = 1e-4, max_iter: int = 500, se: str = "auto",
               c_prior: tuple[float, float] = (5.0, 17.0)) -> Calibration:
     """Fit an IRT model to a persons × items matrix of scores 0 … K − 1 (−1 or NaN = missing).
 
@@ -133,7 +135,9 @@ def calibrate(responses: NDArray[np.integer] | pd.DataFrame, model: str = "2pl",
     tol, max_iter
         Converged when no slope–intercept parameter moves more than ``tol``.
     se
-        Standard errors from the observed information (2 E-steps per free parameter).
+        'auto', 'oakes', 'crossprod' or 'none' (see :mod:`analytics.stats.irt.em`): 'oakes' is
+        the observed information (2 E-steps per free parameter), 'crossprod' the cross-product
+        of the patterns' scores (one pass); 'auto' uses 'oakes' on small data.
     c_prior
         Beta(α, β) prior on the 3PL's c (default Beta(5, 17), mean ≈ 0.23).
 

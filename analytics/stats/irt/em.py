@@ -18,9 +18,12 @@ closed-form gradient and Hessian for the 2PL (all items at once) and the Rasch m
 slope), L-BFGS on the others (3PL with a Beta(α, β) prior on c: Bayes modal for c).
 Converged when no slope–intercept parameter moves by more than ``tol`` in an iteration.
 
-Standard errors: the observed information of the marginal likelihood, −∂g/∂η, where g is the
-Fisher score g(η) = Σ_jkq r_jkq(η) ∂ log P_jk(θ_q)/∂η (Louis 1982; Oakes 1999), differentiated by
-central differences (each difference one E-step); the delta method gives the SEs of b and c.
+Standard errors (``se``): 'oakes' — the observed information of the marginal likelihood,
+−∂g/∂η, where g is the Fisher score g(η) = Σ_jkq r_jkq(η) ∂ log P_jk(θ_q)/∂η (Louis 1982;
+Oakes 1999), differentiated by central differences (each difference one E-step); 'crossprod' —
+the cross-product of the patterns' scores Σ_p n_p s̄_p s̄_pᵀ (one pass; for large data);
+'auto' picks 'oakes' up to :data:`OAKES_LIMIT` patterns × parameters. The delta method gives
+the SEs of b and c.
 """
 
 from __future__ import annotations
@@ -65,6 +68,7 @@ class Fit:
     cov: Array | None = None           # covariance of the free parameters
     free_index: list[NDArray[np.intp]] = field(default_factory=list)  # item → free positions
     c_prior: tuple[float, float] = (5.0, 17.0)
+    se_method: str = "none"
 
     @property
     def n_free(self) -> int:
@@ -231,7 +235,7 @@ def m_step(specs: list[ItemSpec], params: list[Array], counts: list[Array], node
 
 def fit_em(pat: Patterns, specs: list[ItemSpec], *, n_nodes: int = 21,
            quad: str = "gauss-hermite", tol: float = 1e-4, max_iter: int = 500,
-           c_prior: tuple[float, float] = (5.0, 17.0), se: bool = True) -> Fit:
+           c_prior: tuple[float, float] = (5.0, 17.0), se: str = "auto") -> Fit:
     """Fit the items ``specs`` to the reduced responses ``pat`` by MML-EM."""
     nodes, weights = quadrature(n_nodes, quad)
     params = []
@@ -258,9 +262,26 @@ def fit_em(pat: Patterns, specs: list[ItemSpec], *, n_nodes: int = 21,
     fit = Fit(specs=specs, params=params, loglik=loglik, iterations=it, converged=converged,
               nodes=nodes, weights=weights, n=int(pat.w.sum()), free_index=_free_index(specs),
               c_prior=c_prior)
-    if se:
+    fit.se_method = choose_se(se, pat, fit)
+    if fit.se_method == "oakes":
         fit.cov = observed_cov(pat, fit)
+    elif fit.se_method == "crossprod":
+        fit.cov = crossprod_cov(pat, fit)
     return fit
+
+
+OAKES_LIMIT = 2_000_000  # patterns × free parameters up to which 'auto' means 'oakes'
+
+
+def choose_se(se: str, pat: Patterns, fit: Fit) -> str:
+    """The SE method: 'oakes' (observed information, 2 E-steps per free parameter),
+    'crossprod' (one pass) or 'none'; 'auto' is 'oakes' while patterns × free parameters ≤
+    :data:`OAKES_LIMIT`, else 'crossprod'."""
+    if se not in ("auto", "oakes", "crossprod", "none"):
+        raise ValueError(f"unknown SE method {se!r}")
+    if se == "auto":
+        return "oakes" if pat.x.shape[0] * fit.n_free <= OAKES_LIMIT else "crossprod"
+    return se
 
 
 def _item_gradient(spec: ItemSpec, par: Array, r: Array, nodes: Array,
@@ -280,6 +301,49 @@ def score(pat: Patterns, fit: Fit, vec: Array) -> Array:
     return g
 
 
+def _invert(info: Array) -> Array:
+    info = 0.5 * (info + info.T)
+    try:
+        return np.asarray(np.linalg.inv(info))
+    except np.linalg.LinAlgError:
+        return np.full_like(info, np.nan)
+
+
+def crossprod_cov(pat: Patterns, fit: Fit, h: float = 1e-5) -> Array:
+    """Inverse of the cross-product information Σ_p n_p s̄_p s̄_pᵀ, s̄_p = ∂ log L(x_p)/∂η the
+    score of pattern p's marginal likelihood, s̄_p = Σ_q π_pq ∂ log P(x_p | θ_q)/∂η (one pass).
+    Consistent for the Fisher information; less accurate than :func:`observed_cov` in small
+    samples."""
+    diff, base = _tables(fit.specs, fit.params, fit.nodes)
+    logw = np.log(fit.weights)
+    # ∂ log P_jk(θ_q)/∂η_ji by central differences: per item (npar, Q, K)
+    grads = []
+    for spec, par in zip(fit.specs, fit.params, strict=True):
+        g = np.empty((par.size, fit.nodes.size, spec.n_cat))
+        for i in range(par.size):
+            e = np.zeros(par.size)
+            e[i] = h
+            g[i] = (log_probs(spec, par + e, fit.nodes) - log_probs(spec, par - e, fit.nodes)
+                    ) / (2 * h)
+        grads.append(g)
+    size = fit.n_free
+    info = np.zeros((size, size))
+    for rows, design, answered in pat.blocks():
+        ll = design @ diff + (base.sum(axis=0) if answered is None else answered @ base) + logw
+        ll = np.exp(ll - ll.max(axis=1, keepdims=True))
+        ll /= ll.sum(axis=1, keepdims=True)
+        xb = pat.x[rows]
+        sbar = np.zeros((xb.shape[0], size))
+        for j, (g, ix) in enumerate(zip(grads, fit.free_index, strict=True)):
+            col = xb[:, j]
+            for k in range(g.shape[2]):
+                hit = col == k
+                if hit.any():
+                    sbar[np.ix_(hit, ix)] += ll[hit] @ g[:, :, k].T
+        info += sbar.T @ (sbar * pat.w[rows, None])
+    return _invert(info)
+
+
 def observed_cov(pat: Patterns, fit: Fit, h: float = 1e-4) -> Array:
     """Inverse of the observed information −∂g/∂η (central differences of the Fisher score)."""
     vec = pack(fit.params, fit.free_index)
@@ -288,8 +352,4 @@ def observed_cov(pat: Patterns, fit: Fit, h: float = 1e-4) -> Array:
         e = np.zeros(vec.size)
         e[i] = h
         info[:, i] = -(score(pat, fit, vec + e) - score(pat, fit, vec - e)) / (2 * h)
-    info = 0.5 * (info + info.T)
-    try:
-        return np.asarray(np.linalg.inv(info))
-    except np.linalg.LinAlgError:
-        return np.full_like(info, np.nan)
+    return _invert(info)
