@@ -119,7 +119,9 @@ class Calibration:
 def calibrate(responses: NDArray[np.integer] | pd.DataFrame, model: str = "2pl", *,
               items: list[str] | None = None, n_nodes: int = 21, quad: str = "gauss-hermite",
               tol: float = 1e-4, max_iter: int = 500, se: str = "auto",
-              c_prior: tuple[float, float] = (5.0, 17.0)) -> Calibration:
+              c_prior: tuple[float, float] = (5.0, 17.0),
+              weights: NDArray[np.floating] | None = None,
+              n_cat: NDArray[np.integer] | None = None) -> Calibration:
     """Fit an IRT model to a persons × items matrix of scores 0 … K − 1 (−1 or NaN = missing).
 
     Parameters
@@ -140,6 +142,9 @@ def calibrate(responses: NDArray[np.integer] | pd.DataFrame, model: str = "2pl",
         of the patterns' scores (one pass); 'auto' uses 'oakes' on small data.
     c_prior
         Beta(α, β) prior on the 3PL's c (default Beta(5, 17), mean ≈ 0.23).
+    weights, n_cat
+        Counts of the rows when they are distinct patterns already; the number of categories
+        of each item (default: the largest observed category + 1).
 
     Returns
     -------
@@ -155,7 +160,7 @@ def calibrate(responses: NDArray[np.integer] | pd.DataFrame, model: str = "2pl",
     arr = np.where(np.isnan(arr), -1, arr)
     if (arr < -1).any() or (arr != np.round(arr)).any():
         raise ValueError("scores must be integers 0 … K − 1 (−1 for missing)")
-    pat = reduce_patterns(arr.astype(np.int64))
+    pat = reduce_patterns(arr.astype(np.int64), n_cat, weights)
     specs = item_specs(pat.n_cat, model)
     fit = fit_em(pat, specs, n_nodes=n_nodes, quad=quad, tol=tol, max_iter=max_iter, se=se,
                  c_prior=c_prior)

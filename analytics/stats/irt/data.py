@@ -58,9 +58,10 @@ class Patterns:
             yield rows, design, answered
 
 
-def reduce_patterns(x: NDArray[np.integer], n_cat: NDArray[np.integer] | None = None
-                    ) -> Patterns:
-    """Distinct rows of ``x`` (persons × items; −1 = missing) with their counts.
+def reduce_patterns(x: NDArray[np.integer], n_cat: NDArray[np.integer] | None = None,
+                    weights: NDArray[np.floating] | None = None) -> Patterns:
+    """Distinct rows of ``x`` (persons × items; −1 = missing) with their counts (the sums of
+    ``weights`` when rows come already counted, e.g. from SQL).
 
     Rows are keyed by one integer (the row read as a number in base max K + 1) when that fits
     in 63 bits, else by their bytes.
@@ -75,15 +76,20 @@ def reduce_patterns(x: NDArray[np.integer], n_cat: NDArray[np.integer] | None = 
     base = int(cats.max()) + 1
     n_items = codes.shape[1]
     if n_items * np.log2(base) <= 62:
-        weights = base ** np.arange(n_items, dtype=np.int64)
-        keys = (codes.astype(np.int64) + 1) @ weights
+        place = base ** np.arange(n_items, dtype=np.int64)
+        keys = (codes.astype(np.int64) + 1) @ place
         _, first, inverse, counts = np.unique(keys, return_index=True, return_inverse=True,
-                                                 return_counts=True)
+                                              return_counts=True)
         rows = codes[first]
     else:
         view = np.ascontiguousarray(codes).view(np.dtype((np.void, n_items)))[:, 0]
         _, first, inverse, counts = np.unique(view, return_index=True, return_inverse=True,
                                               return_counts=True)
         rows = codes[first]
-    return Patterns(x=np.ascontiguousarray(rows), w=counts.astype(np.float64),
-                    inverse=inverse.reshape(-1), n_cat=cats)
+    inverse = inverse.reshape(-1)
+    w: NDArray[np.float64] = (
+        counts.astype(np.float64) if weights is None else
+        np.bincount(inverse, weights=np.asarray(weights, float),
+                    minlength=rows.shape[0]).astype(np.float64))
+    return Patterns(x=np.ascontiguousarray(rows), w=w,
+                    inverse=inverse, n_cat=cats)

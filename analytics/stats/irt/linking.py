@@ -62,42 +62,64 @@ def _probs(anchor: Anchor, a: float, b: Array, theta: Array) -> Array:
     return np.exp(log_probs(spec, par, theta))
 
 
-def _constants(base: list[Anchor], new: list[Anchor], method: str) -> tuple[float, float]:
+def _moments(base: list[Anchor], new: list[Anchor], method: str) -> tuple[float, float]:
     bb = np.concatenate([np.asarray(x.b) for x in base])
     bn = np.concatenate([np.asarray(x.b) for x in new])
     if method == "mean-mean":
         big_a = np.mean([x.a for x in new]) / np.mean([x.a for x in base])
     else:
         big_a = np.std(bb, ddof=1) / np.std(bn, ddof=1)
-    start = (float(big_a), float(bb.mean() - big_a * bn.mean()))
+    return float(big_a), float(bb.mean() - big_a * bn.mean())
+
+
+THETA = np.linspace(-4, 4, 61)
+WEIGHT = np.exp(-0.5 * THETA**2) / np.exp(-0.5 * THETA**2).sum()
+
+
+def _dichotomous_probs(a: Array, b: Array, c: Array) -> Array:
+    """P(x = 1 | θ) on :data:`THETA` for arrays of items: (J, Q)."""
+    return c[:, None] + (1 - c[:, None]) / (1 + np.exp(-a[:, None] * (THETA[None, :]
+                                                                      - b[:, None])))
+
+
+def _constants(base: list[Anchor], new: list[Anchor], method: str,
+               start: tuple[float, float] | None = None) -> tuple[float, float]:
+    moments = _moments(base, new, method)
     if method in ("mean-mean", "mean-sigma"):
-        return start
-    theta = np.linspace(-4, 4, 61)
-    w = np.exp(-0.5 * theta**2)
-    w /= w.sum()
-    target = [_probs(x, x.a, np.asarray(x.b), theta) for x in base]
-    cats = [np.arange(x.n_cat) for x in base]
+        return moments
+    dich = np.array([x.n_cat == 2 for x in new])
+    nd = [x for x, d in zip(new, dich, strict=True) if d]
+    bd = [x for x, d in zip(base, dich, strict=True) if d]
+    a_n = np.array([x.a for x in nd])
+    b_n = np.array([x.b[0] for x in nd])
+    c_n = np.array([x.c for x in nd])
+    target_d = _dichotomous_probs(np.array([x.a for x in bd]), np.array([x.b[0] for x in bd]),
+                                  np.array([x.c for x in bd]))
+    poly_new = [x for x, d in zip(new, dich, strict=True) if not d]
+    poly_base = [x for x, d in zip(base, dich, strict=True) if not d]
+    target_p = [_probs(x, x.a, np.asarray(x.b), THETA) for x in poly_base]
+    cats = [np.arange(x.n_cat) for x in poly_base]
+    tcc_base = target_d.sum(axis=0) + sum((t @ k for t, k in zip(target_p, cats, strict=True)),
+                                          np.zeros_like(THETA))
 
     def loss(ab: Array) -> float:
         big_a, big_b = ab
         if big_a <= 0:
             return 1e10
-        total = 0.0
-        tcc_base = np.zeros_like(theta)
-        tcc_new = np.zeros_like(theta)
-        for x, t, k in zip(new, target, cats, strict=True):
-            p = _probs(x, x.a / big_a, big_a * np.asarray(x.b) + big_b, theta)
-            if method == "haebara":
-                total += float(w @ ((t - p) ** 2).sum(axis=1))
-            else:
-                tcc_base += t @ k
-                tcc_new += p @ k
-        if method == "stocking-lord":
-            total = float(w @ (tcc_base - tcc_new) ** 2)
-        return total
+        p_d = _dichotomous_probs(a_n / big_a, big_a * b_n + big_b, c_n)
+        poly = [_probs(x, x.a / big_a, big_a * np.asarray(x.b) + big_b, THETA)
+                for x in poly_new]
+        if method == "haebara":
+            total = float(WEIGHT @ (2 * (target_d - p_d) ** 2).sum(axis=0))
+            for t, p in zip(target_p, poly, strict=True):
+                total += float(WEIGHT @ ((t - p) ** 2).sum(axis=1))
+            return total
+        tcc_new = p_d.sum(axis=0) + sum((p @ k for p, k in zip(poly, cats, strict=True)),
+                                        np.zeros_like(THETA))
+        return float(WEIGHT @ (tcc_base - tcc_new) ** 2)
 
-    res = optimize.minimize(loss, np.array(start), method="Nelder-Mead",
-                            options={"xatol": 1e-7, "fatol": 1e-12, "maxiter": 2000})
+    res = optimize.minimize(loss, np.array(start or moments), method="Nelder-Mead",
+                            options={"xatol": 1e-7, "fatol": 1e-14, "maxiter": 2000})
     return float(res.x[0]), float(res.x[1])
 
 
@@ -165,8 +187,8 @@ def link(base: list[Anchor], new: list[Anchor], method: str = "stocking-lord", *
         base_u, new_u = base, new
     rng = np.random.default_rng(seed)
     boot = np.array([_constants([_draw(x, rng) for x in base_u], [_draw(x, rng) for x in new_u],
-                                method) for _ in range(n_boot)]) if n_boot else np.full((1, 2),
-                                                                                       np.nan)
+                                method, (big_a, big_b)) for _ in range(n_boot)]
+                    ) if n_boot else np.full((1, 2), np.nan)
     table["used"] = use
     return Link(method=method, A=big_a, B=big_b, A_se=float(np.std(boot[:, 0], ddof=1))
                 if n_boot > 1 else np.nan, B_se=float(np.std(boot[:, 1], ddof=1))
@@ -179,6 +201,8 @@ def anchors_from_items(items: pd.DataFrame) -> list[Anchor]:
     out = []
     for _, row in items.iterrows():
         k = int(row["n_cat"])
+        b: tuple[float, ...]
+        b_se: tuple[float, ...]
         if k == 2:
             b, b_se = (float(row["b"]),), (float(row.get("b_se", np.nan)),)
         else:
