@@ -176,3 +176,13 @@ def test_crossprod_ses_match_mirt_package() -> None:
     assert cal.fit_table().se_method[0] == "crossprod"
     np.testing.assert_allclose(items.a_se, ref.standard_errors["discrimination"], rtol=0.02)
     np.testing.assert_allclose(items.b_se, ref.standard_errors["difficulty"], rtol=0.02)
+
+
+def test_single_precision_iterations_agree(monkeypatch: pytest.MonkeyPatch) -> None:
+    from analytics.stats.irt import em
+    double = calibrate(lsat6(), "2pl", se="none").item_table()
+    monkeypatch.setattr(em, "SINGLE_FROM", 0)          # float32 EM iterations on LSAT-6
+    single = calibrate(lsat6(), "2pl", se="none")
+    np.testing.assert_allclose(single.item_table().a, double.a, atol=2e-3)
+    np.testing.assert_allclose(single.item_table().b, double.b, atol=1e-2)
+    assert single.fit_table().loglik[0] == pytest.approx(-2466.653, abs=2e-3)

@@ -10,12 +10,13 @@ when answers are missing, the indicator of an answered item.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
 
 BLOCK = 1 << 15  # patterns per block of the E-step (bounds its memory)
+CACHE_LIMIT = 80_000_000  # design cells kept between EM iterations (float32: 320 MB at most)
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,8 @@ class Patterns:
     w: NDArray[np.float64]
     inverse: NDArray[np.intp]
     n_cat: NDArray[np.intp]
+    _cache: dict[str, list[tuple[slice, NDArray[np.floating], NDArray[np.floating] | None]]] = (
+        field(default_factory=dict, compare=False, repr=False))
 
     @property
     def has_missing(self) -> bool:
@@ -38,11 +41,28 @@ class Patterns:
         """The item of every design column (categories k ≥ 1 of each item, in item order)."""
         return np.repeat(np.arange(self.n_cat.size), self.n_cat - 1)
 
-    def blocks(self, size: int = BLOCK) -> Iterator[tuple[slice, NDArray[np.float64],
-                                                           NDArray[np.float64] | None]]:
+    def blocks(self, size: int = BLOCK, dtype: type = np.float64
+               ) -> Iterator[tuple[slice, NDArray[np.floating], NDArray[np.floating] | None]]:
         """(rows, design, answered) per block of patterns: ``design`` (n, Σ(K − 1)) is 1 where
         the row's answer to the item is that category, ``answered`` (n, J) 1 where the item
-        was answered, or ``None`` when nothing is missing."""
+        was answered, or ``None`` when nothing is missing. float32 blocks are kept for the
+        next EM iteration while they hold at most :data:`CACHE_LIMIT` cells."""
+        key = np.dtype(dtype).name
+        if key in self._cache:
+            yield from self._cache[key]
+            return
+        keep = dtype == np.float32 and self.x.shape[0] * int((self.n_cat - 1).sum()) \
+            <= CACHE_LIMIT
+        kept = []
+        for block in self._make_blocks(size, dtype):
+            if keep:
+                kept.append(block)
+            yield block
+        if keep:
+            self._cache[key] = kept
+
+    def _make_blocks(self, size: int, dtype: type
+                     ) -> Iterator[tuple[slice, NDArray[np.floating], NDArray[np.floating] | None]]:
         binary = bool((self.n_cat == 2).all())
         cats = np.concatenate([np.arange(1, k) for k in self.n_cat])
         cols = self.columns
@@ -51,10 +71,11 @@ class Patterns:
             rows = slice(start, min(start + size, self.x.shape[0]))
             xb = self.x[rows]
             if binary:
-                design = (xb == 1).astype(np.float64)
+                design = (xb == 1).astype(dtype)
             else:
-                design = (xb[:, cols] == cats[None, :]).astype(np.float64)
-            answered = (xb >= 0).astype(np.float64) if missing else None
+                design = (xb[:, cols] == cats[None, :]).astype(dtype)
+            answered: NDArray[np.floating] | None = (
+                (xb >= 0).astype(dtype) if missing else None)
             yield rows, design, answered
 
 

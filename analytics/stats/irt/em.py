@@ -116,14 +116,19 @@ def _tables(specs: list[ItemSpec], params: list[Array], nodes: Array) -> tuple[A
 
 
 def e_step(pat: Patterns, specs: list[ItemSpec], params: list[Array], nodes: Array,
-           weights: Array) -> tuple[Array, Array, float]:
-    """Expected counts (r for k ≥ 1 per design column, answered counts per item), loglik."""
+           weights: Array, dtype: type = np.float64) -> tuple[Array, Array, float]:
+    """Expected counts (r for k ≥ 1 per design column, answered counts per item), loglik.
+
+    ``dtype=np.float32`` runs the products in single precision (the EM iterations on large
+    data; the counts are summed in double precision, the final log-likelihood and the SEs
+    always use float64)."""
     diff, base = _tables(specs, params, nodes)
-    logw = np.log(weights)
+    diff, base = diff.astype(dtype), base.astype(dtype)
+    logw: NDArray[np.floating] = np.log(weights).astype(dtype)
     r1 = np.zeros((diff.shape[0], nodes.size))
     nj = np.zeros((len(specs), nodes.size))
     loglik = 0.0
-    for rows, design, answered in pat.blocks():
+    for rows, design, answered in pat.blocks(dtype=dtype):
         ll = design @ diff
         if answered is None:
             ll += base.sum(axis=0) + logw
@@ -134,8 +139,8 @@ def e_step(pat: Patterns, specs: list[ItemSpec], params: list[Array], nodes: Arr
         np.exp(ll, out=ll)
         s = ll.sum(axis=1)
         w = pat.w[rows]
-        loglik += float(w @ (np.log(s) + m[:, 0]))
-        ll *= (w / s)[:, None]
+        loglik += float(w @ (np.log(s.astype(np.float64)) + m[:, 0]))
+        ll *= (w / s).astype(dtype)[:, None]
         r1 += design.T @ ll
         if answered is None:
             nj += ll.sum(axis=0)[None, :]
@@ -249,9 +254,11 @@ def fit_em(pat: Patterns, specs: list[ItemSpec], *, n_nodes: int = 21,
             if s.model == "rasch":
                 params[j][0] = 1.0
     converged, it, loglik = False, 0, -np.inf
+    # single precision for the iterations on large data (see e_step)
+    dtype = np.float32 if pat.x.shape[0] >= SINGLE_FROM else np.float64
     while it < max_iter:
         it += 1
-        r1, nj, loglik = e_step(pat, specs, params, nodes, weights)
+        r1, nj, loglik = e_step(pat, specs, params, nodes, weights, dtype)
         new = m_step(specs, params, item_counts(pat, r1, nj), nodes, c_prior)
         change = max(float(np.abs(n - p).max()) for n, p in zip(new, params, strict=True))
         params = new
@@ -270,6 +277,7 @@ def fit_em(pat: Patterns, specs: list[ItemSpec], *, n_nodes: int = 21,
     return fit
 
 
+SINGLE_FROM = 50_000  # patterns from which the EM iterations run in float32
 OAKES_LIMIT = 2_000_000  # patterns × free parameters up to which 'auto' means 'oakes'
 
 
