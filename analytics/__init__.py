@@ -92,6 +92,7 @@ if TYPE_CHECKING:  # the names, for mypy and editors (explicit re-exports)
     from analytics.irt import irt_items as irt_items
     from analytics.irt import irt_link as irt_link
     from analytics.irt import irt_scores as irt_scores
+    from analytics.irt import save_irt_parameters as save_irt_parameters
     from analytics.items import item_stats as item_stats
     from analytics.items import option_analysis as option_analysis
     from analytics.knowledge import student_knowledge_rates as student_knowledge_rates

@@ -15,6 +15,7 @@ rank order (see :mod:`analytics.reduce.irt`).
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import numpy as np
@@ -303,3 +304,50 @@ def irt_anchors(wh: Backend, *, exam: str, base_exam: str, subject: str,
     _, table = _link(wh, exam, base_exam, subject, grade, method, anchors, drop_drifting, model,
                      missing, n_boot=0)
     return table
+
+
+def _json_list(values: pd.Series) -> str | None:
+    vals = [float(v) for v in values if pd.notna(v)]
+    return json.dumps(vals) if vals else None
+
+
+def save_irt_parameters(wh: Backend, *, exam: str, subject: str, grade: int | None = None,
+                        model: str = "2pl", missing: str = "missing") -> pd.DataFrame:
+    """Calibrate the paper and keep its parameters in ``irt_parameters`` (migration 009),
+    replacing this paper's rows of the same calibration (``'<model>/<missing>'``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The rows written: paper_id, item_label, calibration, item_number, bank_item_id, model,
+        n_cat, n, a, b, c, thresholds, a_se, b_se, c_se, threshold_ses, loglik.
+    """
+    cal, items, paper = _calibration(wh, exam, subject, grade, model, missing)
+    table = _with_item_keys(cal.item_table(), items).dropna(subset=["model"])
+    steps = [c for c in table.columns if c.startswith("b_") and not c.endswith("_se")]
+    bank = wh.df("SELECT item_label, bank_item_id FROM bank_administrations "
+                 "WHERE paper_id = $paper_id", {"paper_id": paper.paper_id})
+    bank_of = dict(zip(bank["item_label"].astype(str), bank["bank_item_id"], strict=True))
+    calibration = f"{model}/{missing}"
+    rows = pd.DataFrame({
+        "paper_id": paper.paper_id, "item_label": table["item_label"].astype(str),
+        "calibration": calibration, "item_number": table["item_number"].astype(int),
+        "bank_item_id": [bank_of.get(str(x)) for x in table["item_label"]],
+        "model": table["model"], "n_cat": table["n_cat"].astype(int),
+        "n": table["n"].astype(int), "a": table["a"], "b": table["b"], "c": table["c"],
+        "thresholds": [_json_list(r[steps]) for _, r in table.iterrows()],
+        "a_se": table["a_se"], "b_se": table["b_se"], "c_se": table["c_se"],
+        "threshold_ses": [_json_list(r[[f"{s}_se" for s in steps]]) for _, r in
+                          table.iterrows()],
+        "scale_paper_id": None, "link_a": None, "link_b": None,
+        "loglik": float(cal.fit.loglik)})
+    rows["bank_item_id"] = rows["bank_item_id"].astype("Int64")
+    for col in ("scale_paper_id", "link_a", "link_b"):
+        rows[col] = rows[col].astype("Float64") if col != "scale_paper_id" else rows[col].astype(
+            "Int64")
+    with wh.transaction():
+        wh.execute("DELETE FROM irt_parameters WHERE paper_id = $paper_id AND "
+                   "calibration = $calibration",
+                   {"paper_id": paper.paper_id, "calibration": calibration})
+        wh.insert_df("irt_parameters", rows)
+    return rows.reset_index(drop=True)

@@ -228,6 +228,7 @@ ENTRIES: tuple[Entry, ...] = (
     Entry("irt_dif", "analytics.irt", "irt", signature="paper"),
     Entry("irt_link", "analytics.irt", "irt"),
     Entry("irt_anchors", "analytics.irt", "irt"),
+    Entry("save_irt_parameters", "analytics.irt", "irt"),
     # -- helpers every notebook uses, documented under their module path
     Entry("prepare", "analytics.display", "helpers", reach="module"),
     Entry("list_papers", "analytics.lookup", "helpers", reach="module"),

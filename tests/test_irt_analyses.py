@@ -145,5 +145,13 @@ def test_cli_items_fit_scores_info_dif(paper: tuple) -> None:
     assert rows[8]["model"] == "gpcm"
     res = runner.invoke(cli, [*base, "scores", *paper_args])
     assert res.exit_code == 0
+    res = runner.invoke(cli, [*base, "items", *paper_args, "--model", "auto", "--save"])
+    assert res.exit_code == 0, res.output
+    with Warehouse(wh.path) as again:
+        kept = again.df("SELECT * FROM irt_parameters ORDER BY item_number")
+    assert len(kept) == 9 and set(kept.calibration) == {"auto/missing"}
+    # b_1 … b_3 of the 0/2/4/6 item as a JSON list; dichotomous items have none
+    assert len(json.loads(kept.thresholds[8])) == 3 and kept.thresholds[:8].isna().all()
+    assert kept.a.notna().all() and (kept.model[:8] == "2pl").all()
     res = runner.invoke(cli, [*base, "items", "--exam", "不存在", "--subject", "数学"])
     assert res.exit_code == 2

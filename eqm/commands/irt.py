@@ -17,7 +17,7 @@ import pandas as pd
 from analytics import irt as irt_mod
 from analytics.errors import InputError
 from eqm.output import emit, output_options, paper_options, subject_option
-from eqm.warehouse import reader
+from eqm.warehouse import reader, republish, writer
 
 
 @click.group("irt")
@@ -60,8 +60,27 @@ def _paper_command(name: str, fn: Callable[..., pd.DataFrame], doc: str) -> None
         _emit(frame, fmt, out, 0 if name == "scores" else min_n, f"irt_{name}")
 
 
-_paper_command("items", irt_mod.irt_items,
-               "小题参数 a, b, c, b_1…(及标准误)/ item parameters with standard errors.")
+@irt_group.command("items")
+@paper_options
+@model_option
+@missing_option
+@click.option("--save", is_flag=True,
+              help="把参数存入命题档案(irt_parameters)/ keep the parameters in the archive.")
+@output_options
+@click.pass_context
+def items_command(ctx: click.Context, exam: str, subject: str, grade: int | None, model: str,
+                  missing: str, save: bool, fmt: str, out: Path | None, min_n: int) -> None:
+    """小题参数 a, b, c, b_1…(及标准误)/ item parameters with standard errors."""
+    kw: dict[str, Any] = {"exam": exam, "subject": subject, "grade": grade, "model": model,
+                          "missing": missing}
+    if save:
+        with writer(ctx) as wh:
+            irt_mod.save_irt_parameters(wh, **kw)
+        republish(ctx)
+    with reader(ctx) as wh:
+        frame = irt_mod.irt_items(wh, **kw)
+    _emit(frame, fmt, out, min_n, "irt_items")
+
 _paper_command("fit", irt_mod.irt_fit,
                "模型拟合:n, k, loglik, AIC, BIC, 迭代次数, 是否收敛 / the fit of the calibration.")
 _paper_command("scores", irt_mod.irt_scores,
