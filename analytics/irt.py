@@ -104,7 +104,9 @@ def irt_items(wh: Backend, *, exam: str, subject: str, grade: int | None = None,
     pandas.DataFrame
         One row per item: item_number, item_label, item_type, max_score, model, n_cat, n
         (students who answered), a, b (dichotomous), c (3PL; else 0), b_1 … (polytomous), a_se,
-        b_se, c_se, b_1_se …; items every student scored alike have no parameters.
+        b_se, c_se, b_1_se …, and the item fit: s_x2, s_x2_df, s_x2_p (Orlando & Thissen's
+        S-X² over summed scores, complete patterns), infit, outfit (mean squares with the EAP
+        θ̂); items every student scored alike have no parameters.
 
     Notes
     -----
@@ -114,7 +116,8 @@ def irt_items(wh: Backend, *, exam: str, subject: str, grade: int | None = None,
     (see ``irt_fit``'s ``se_method``).
     """
     cal, items, _ = _calibration(wh, exam, subject, grade, model, missing)
-    return _with_item_keys(cal.item_table(), items)
+    table = cal.item_table().merge(cal.item_fit(), on="item", how="left")
+    return _with_item_keys(table, items)
 
 
 def irt_fit(wh: Backend, *, exam: str, subject: str, grade: int | None = None,

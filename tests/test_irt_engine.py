@@ -186,3 +186,16 @@ def test_single_precision_iterations_agree(monkeypatch: pytest.MonkeyPatch) -> N
     np.testing.assert_allclose(single.item_table().a, double.a, atol=2e-3)
     np.testing.assert_allclose(single.item_table().b, double.b, atol=1e-2)
     assert single.fit_table().loglik[0] == pytest.approx(-2466.653, abs=2e-3)
+
+
+@pytest.mark.parametrize("model, name", [("2pl", "2PL"), ("grm", "GRM")])
+def test_item_fit_matches_mirt_package(poly: np.ndarray, model: str, name: str) -> None:
+    mirt = pytest.importorskip("mirt")
+    x = lsat6() if model == "2pl" else poly
+    ref = mirt.itemfit(mirt.fit_mirt(x, model=name), x, statistics=["S_X2", "infit", "outfit"])
+    ours = calibrate(x, model).item_fit()
+    np.testing.assert_array_equal(ours.s_x2_df, ref["df"])
+    np.testing.assert_allclose(ours.s_x2, ref["S_X2"], rtol=0.02, atol=0.01)
+    if model == "2pl":
+        np.testing.assert_allclose(ours.infit, ref["infit"], atol=0.01)
+        np.testing.assert_allclose(ours.outfit, ref["outfit"], atol=0.01)

@@ -80,6 +80,15 @@ class Calibration:
                 *[f"{c}_se" for c in steps]]
         return frame.reindex(columns=cols)
 
+    def item_fit(self) -> pd.DataFrame:
+        """Per item: s_x2, s_x2_df, s_x2_p (Orlando & Thissen), infit, outfit
+        (:mod:`analytics.stats.irt.fit`)."""
+        from analytics.stats.irt.fit import infit_outfit, s_x2
+        out = pd.concat([s_x2(self.patterns, self.fit), infit_outfit(self.patterns, self.fit)],
+                        axis=1)
+        out.insert(0, "item", self.items)
+        return out
+
     def fit_table(self) -> pd.DataFrame:
         """One row: n (persons), k (items), n_par, n_patterns, loglik, aic, bic, iterations,
         converged, se_method."""
