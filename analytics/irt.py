@@ -249,7 +249,9 @@ def _link(wh: Backend, exam: str, base_exam: str, subject: str, grade: int | Non
         raise InputError(f"链接方法必须是 {', '.join(METHODS)} 之一 / method must be one "
                                 f"of {', '.join(METHODS)}")
     new_cal, _, new_paper = _calibration(wh, exam, subject, grade, model, missing)
-    base_cal, _, base_paper = _calibration(wh, base_exam, subject, None, model, missing)
+    # the base paper of the same grade (a paper of another grade is not a common-item design)
+    base_cal, _, base_paper = _calibration(wh, base_exam, subject, new_paper.grade, model,
+                                           missing)
     pairs = _anchor_pairs(wh, base_paper.paper_id, new_paper.paper_id, anchors)
     bt = base_cal.item_table().set_index("item")
     nt = new_cal.item_table().set_index("item")
