@@ -138,22 +138,36 @@ def irt_fit(wh: Backend, *, exam: str, subject: str, grade: int | None = None,
 
 
 def irt_scores(wh: Backend, *, exam: str, subject: str, grade: int | None = None,
-               model: str = "2pl", missing: str = "missing") -> pd.DataFrame:
-    """Person scores on the paper's θ scale (mean 0, SD 1 in this population).
+               model: str = "2pl", missing: str = "missing", base_exam: str | None = None,
+               method: str = "stocking-lord", anchors: pd.DataFrame | None = None
+               ) -> pd.DataFrame:
+    """Person scores on the paper's θ scale (mean 0, SD 1 in this population), or on
+    ``base_exam``'s scale through the common items (θ_base = A·θ + B, SE × A; see
+    :func:`irt_link` for ``method`` and ``anchors``).
 
     Returns
     -------
     pandas.DataFrame
         One row per present student: student_key, student_id, school_id, class_id, theta
         (EAP), se (posterior SD), theta_map, se_map (MAP with the N(0, 1) prior, SE from the
-        curvature).
+        curvature), scale (the exam whose scale θ is on).
     """
     cal, items, paper = _calibration(wh, exam, subject, grade, model, missing)
     table = wh.arrow(student_patterns_sql(missing), {"paper_id": paper.paper_id})
     x = pattern_matrix(table, len(items))[:, (items["n_cat"] >= 2).to_numpy()]
     people = table.drop_columns(["pattern"]).to_pandas()
     scored = calibrate_scores(cal, x)
-    return pd.concat([people.reset_index(drop=True), scored], axis=1)
+    out = pd.concat([people.reset_index(drop=True), scored], axis=1)
+    out["scale"] = exam
+    if base_exam is not None:
+        res, _ = _link(wh, exam, base_exam, subject, grade, method, anchors, False, model,
+                       missing, n_boot=0)
+        for col in ("theta", "theta_map"):
+            out[col] = res.A * out[col] + res.B
+        for col in ("se", "se_map"):
+            out[col] = res.A * out[col]
+        out["scale"] = base_exam
+    return out
 
 
 def calibrate_scores(cal: Calibration, x: np.ndarray) -> pd.DataFrame:

@@ -120,6 +120,13 @@ def test_link_through_the_archive_and_a_csv(wh: Warehouse, tmp_path: Path) -> No
     with pytest.raises(InputError):
         irt.irt_link(wh, exam=new, base_exam=base, subject="数学",
                      anchors=pairs.rename(columns={"item": "new_item"}))
+    # the new group's scores on the base scale: mean ≈ B = 0.4, SD ≈ A = 1.2
+    own = irt.irt_scores(wh, exam=new, subject="数学")
+    linked = irt.irt_scores(wh, exam=new, subject="数学", base_exam=base)
+    assert set(linked.scale) == {base}
+    assert linked.theta.mean() == pytest.approx(0.4, abs=0.12)
+    np.testing.assert_allclose(linked.theta, const.A[0] * own.theta + const.B[0], rtol=1e-4,
+                               atol=1e-4)
     wh.close()
     res = CliRunner().invoke(cli, ["--db", str(wh.path), "irt", "link", "--exam", new,
                                    "--base-exam", base, "--subject", "数学", "--anchors",

@@ -57,7 +57,7 @@ def _paper_command(name: str, fn: Callable[..., pd.DataFrame], doc: str) -> None
         with reader(ctx) as wh:
             frame = fn(wh, exam=exam, subject=subject, grade=grade, model=model,
                        missing=missing)
-        _emit(frame, fmt, out, 0 if name == "scores" else min_n, f"irt_{name}")
+        _emit(frame, fmt, out, min_n, f"irt_{name}")
 
 
 @irt_group.command("items")
@@ -83,10 +83,32 @@ def items_command(ctx: click.Context, exam: str, subject: str, grade: int | None
 
 _paper_command("fit", irt_mod.irt_fit,
                "模型拟合:n, k, loglik, AIC, BIC, 迭代次数, 是否收敛 / the fit of the calibration.")
-_paper_command("scores", irt_mod.irt_scores,
-               "学生能力值 θ(EAP、MAP)及标准误 / person scores (EAP, MAP) with SEs.")
 _paper_command("info", irt_mod.irt_information,
                "测验信息量与条件测量误差 / test information and conditional SEM by θ.")
+
+
+@irt_group.command("scores")
+@paper_options
+@model_option
+@missing_option
+@click.option("--base-exam", default=None,
+              help="换算到该基准考试的量尺(经锚题链接)/ put θ on this base exam's scale.")
+@click.option("--method", type=click.Choice(["stocking-lord", "haebara", "mean-sigma",
+                                             "mean-mean"]),
+              default="stocking-lord", show_default=True, help="链接方法 / linking method.")
+@click.option("--anchors", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=None, help="锚题对照表 CSV(base_item,item)/ CSV of base_item,item.")
+@output_options
+@click.pass_context
+def scores_command(ctx: click.Context, exam: str, subject: str, grade: int | None, model: str,
+                   missing: str, base_exam: str | None, method: str, anchors: Path | None,
+                   fmt: str, out: Path | None, min_n: int) -> None:
+    """学生能力值 θ(EAP、MAP)及标准误 / person scores (EAP, MAP) with SEs."""
+    with reader(ctx) as wh:
+        frame = irt_mod.irt_scores(wh, exam=exam, subject=subject, grade=grade, model=model,
+                                   missing=missing, base_exam=base_exam, method=method,
+                                   anchors=read_anchors(anchors) if anchors else None)
+    _emit(frame, fmt, out, 0, "irt_scores")
 
 
 @irt_group.command("dif")
