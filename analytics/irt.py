@@ -240,7 +240,7 @@ def irt_dif(wh: Backend, *, exam: str, subject: str, grade: int | None = None,
     out["method"], out["group"] = method, group
     cols = ["item_number", "item_label", "n_ref", "n_focal", "mh_d_dif", "se", "chi2", "p", "q",
             "ets_class", "favours"]
-    return out[cols + [c for c in out.columns if c not in cols]]
+    return out.reindex(columns=cols + [c for c in out.columns if c not in cols])
 
 
 def _anchor_pairs(wh: Backend, base_id: int, new_id: int,

@@ -85,6 +85,9 @@ def test_dif_finds_the_planted_item(paper: tuple) -> None:
     row = frame.set_index("item_label").loc["3"]
     assert row["ets_class"] in ("B", "C") and row["favours"] == "reference"
     assert frame.set_index("item_label").loc["9", "ets_class"] in ("AA", "BB", "CC")
+    logistic = irt.irt_dif(wh, exam=info["exam"], subject="数学", method="logistic")
+    assert list(logistic.columns[:11]) == list(frame.columns[:11])
+    assert logistic.set_index("item_label").loc["3", "ets_class"] in ("B", "C")
 
 
 def _two_forms(wh: Warehouse) -> tuple[str, str]:

@@ -72,7 +72,9 @@ def test_planted_dif_item_found(method: str) -> None:
     assert planted["ets_class"] in ("B", "C")
     assert planted["favours"] == "reference"          # harder for the focal group
     assert planted["q"] < 0.01
-    assert planted["mh_d_dif"] < -1
+    assert planted["mh_d_dif"] < -1 and planted["se"] > 0
+    if method == "logistic":
+        assert planted["delta_r2"] > 0 and res["se"].notna().all()
     others = res.drop(index=4)
     assert (others["ets_class"] == "A").mean() >= 0.9
     assert bool(res["purified"].all())

@@ -186,10 +186,11 @@ def _one_stage(x: Array, group: Array, max_score: Array, method: str, match: NDA
         else:
             res = mantel_haenszel(y, group, total)
             cls = ets_class(res["mh_d_dif"], res["se"], res["p"], alpha)
-        sign = res.get("smd", res.get("mh_d_dif", np.nan))
         if method == "logistic" and not poly:
-            sign = mantel_haenszel(y, group, total)["mh_d_dif"]
-            res["mh_d_dif"] = sign
+            # the size and direction beside the ΔR² band: MH D-DIF and its SE
+            mh = mantel_haenszel(y, group, total)
+            res |= {k: mh[k] for k in ("alpha_mh", "mh_d_dif", "se") if k in mh}
+        sign = res.get("smd", res.get("mh_d_dif", np.nan))
         favours = None if not np.isfinite(sign) or sign == 0 else (
             "focal" if sign > 0 else "reference")
         rows.append({"item": j, **res, "ets_class": cls, "favours": favours})
