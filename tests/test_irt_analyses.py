@@ -16,6 +16,7 @@ from click.testing import CliRunner
 from analytics import irt
 from analytics.archive.bank import archive_paper
 from analytics.errors import InputError
+from analytics.progress import progress_index
 from analytics.stats.irt.calibrate import calibrate
 from analytics.warehouse import Warehouse
 from eqm.cli import cli
@@ -130,6 +131,14 @@ def test_link_through_the_archive_and_a_csv(wh: Warehouse, tmp_path: Path) -> No
     assert linked.theta.mean() == pytest.approx(0.4, abs=0.12)
     np.testing.assert_allclose(linked.theta, const.A[0] * own.theta + const.B[0], rtol=1e-4,
                                atol=1e-4)
+    # cross-year progress on the IRT scale: the district rose by about B = 0.4
+    prog = progress_index(wh, exams=[base, new], subject="数学", level="zone", scale="irt")
+    assert len(prog) == 2            # the builder puts each form's students in one zone
+    first = prog[prog.exam == base]
+    later = prog[prog.exam == new]
+    mean_first = float((first.mean_z * first.n).sum() / first.n.sum())
+    mean_later = float((later.mean_z * later.n).sum() / later.n.sum())
+    assert mean_later - mean_first == pytest.approx(0.4, abs=0.15)
     wh.close()
     res = CliRunner().invoke(cli, ["--db", str(wh.path), "irt", "link", "--exam", new,
                                    "--base-exam", base, "--subject", "数学", "--anchors",
