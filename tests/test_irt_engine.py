@@ -199,3 +199,19 @@ def test_item_fit_matches_mirt_package(poly: np.ndarray, model: str, name: str) 
     if model == "2pl":
         np.testing.assert_allclose(ours.infit, ref["infit"], atol=0.01)
         np.testing.assert_allclose(ours.outfit, ref["outfit"], atol=0.01)
+
+
+def test_item_curves_and_figures() -> None:
+    from analytics.stats.irt.calibrate import item_curves
+    from dashboards.irt_figures import icc_figure, information_figure
+    cal = calibrate(lsat6(), "2pl")
+    items = cal.item_table()
+    curves = item_curves(items, np.array([-1.0, 0.0, 1.0]))
+    first = curves[curves["item"] == "Q1"]
+    a, b = float(items.loc[0, "a"]), float(items.loc[0, "b"])
+    np.testing.assert_allclose(first.expected_rate, 1 / (1 + np.exp(-a * (first.theta - b))))
+    np.testing.assert_allclose(first["info"], a**2 * first.expected_rate
+                               * (1 - first.expected_rate), rtol=1e-6)
+    fig = icc_figure(item_curves(items))
+    assert len(fig.data) == 5
+    assert len(information_figure(cal.information()).data) == 2

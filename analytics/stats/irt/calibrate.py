@@ -175,3 +175,30 @@ def calibrate(responses: NDArray[np.integer] | pd.DataFrame, model: str = "2pl",
                  c_prior=c_prior)
     names = items or [f"item_{j + 1}" for j in range(arr.shape[1])]
     return Calibration(patterns=pat, fit=fit, items=names)
+
+
+def item_curves(items: pd.DataFrame, theta: NDArray[np.float64] | None = None) -> pd.DataFrame:
+    """Item characteristic curves from an item table (:meth:`Calibration.item_table` or
+    ``analytics.irt_items``): per item × θ the expected score rate E(x | θ)/(K − 1) — P(x = 1 | θ)
+    for a dichotomous item — and the item information.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Long: item_label (or item), theta, expected_rate, info.
+    """
+    from analytics.stats.irt.linking import _slope_intercept, anchors_from_items
+    grid = np.linspace(-4.0, 4.0, 81) if theta is None else np.asarray(theta, float)
+    rows = items.dropna(subset=["model"]).reset_index(drop=True)
+    label = "item_label" if "item_label" in rows.columns else "item"
+    parts = []
+    for (_, row), anchor in zip(rows.iterrows(), anchors_from_items(rows), strict=True):
+        spec, par = _slope_intercept(anchor, anchor.a, np.asarray(anchor.b))
+        if anchor.model == "rasch":
+            spec = ItemSpec("rasch", 2)
+        parts.append(pd.DataFrame({
+            label: row[label], "theta": grid,
+            "expected_rate": expected_score(spec, par, grid) / (spec.n_cat - 1),
+            "info": item_information(spec, par, grid)}))
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
+        columns=[label, "theta", "expected_rate", "info"])
