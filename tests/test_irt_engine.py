@@ -208,7 +208,7 @@ def test_item_curves_and_figures() -> None:
     items = cal.item_table()
     curves = item_curves(items, np.array([-1.0, 0.0, 1.0]))
     first = curves[curves["item"] == "Q1"]
-    a, b = float(items.loc[0, "a"]), float(items.loc[0, "b"])
+    a, b = float(items["a"].iloc[0]), float(items["b"].iloc[0])
     np.testing.assert_allclose(first.expected_rate, 1 / (1 + np.exp(-a * (first.theta - b))))
     np.testing.assert_allclose(first["info"], a**2 * first.expected_rate
                                * (1 - first.expected_rate), rtol=1e-6)
