@@ -150,7 +150,8 @@ def irt_scores(wh: Backend, *, exam: str, subject: str, grade: int | None = None
     pandas.DataFrame
         One row per present student: student_key, student_id, school_id, class_id, theta
         (EAP), se (posterior SD), theta_map, se_map (MAP with the N(0, 1) prior, SE from the
-        curvature), scale (the exam whose scale θ is on).
+        curvature), theta_wle, se_wle (Warm's weighted likelihood, SE I(θ̂)^(−1/2)), scale
+        (the exam whose scale θ is on).
     """
     cal, items, paper = _calibration(wh, exam, subject, grade, model, missing)
     table = wh.arrow(student_patterns_sql(missing), {"paper_id": paper.paper_id})
@@ -162,9 +163,9 @@ def irt_scores(wh: Backend, *, exam: str, subject: str, grade: int | None = None
     if base_exam is not None:
         res, _ = _link(wh, exam, base_exam, subject, grade, method, anchors, False, model,
                        missing, n_boot=0)
-        for col in ("theta", "theta_map"):
+        for col in ("theta", "theta_map", "theta_wle"):
             out[col] = res.A * out[col] + res.B
-        for col in ("se", "se_map"):
+        for col in ("se", "se_map", "se_wle"):
             out[col] = res.A * out[col]
         out["scale"] = base_exam
     return out

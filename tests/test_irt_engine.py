@@ -215,3 +215,13 @@ def test_item_curves_and_figures() -> None:
     fig = icc_figure(item_curves(items))
     assert len(fig.data) == 5
     assert len(information_figure(cal.information()).data) == 2
+
+
+def test_wle_and_map_match_mirt_package() -> None:
+    mirt = pytest.importorskip("mirt")
+    x = lsat6()
+    ref = mirt.fit_mirt(x, model="2PL", tol=1e-6)
+    ours = calibrate(x, "2pl", tol=1e-6).person_scores()
+    for method, col in (("WLE", "theta_wle"), ("MAP", "theta_map")):
+        res = mirt.fscores(ref, x, method=method)
+        np.testing.assert_allclose(ours[col], np.asarray(res.theta).reshape(-1), atol=0.02)

@@ -17,7 +17,13 @@ from numpy.typing import NDArray
 from analytics.stats.irt.data import Patterns, reduce_patterns
 from analytics.stats.irt.em import Fit, fit_em
 from analytics.stats.irt.models import ItemSpec, irt_jacobian, irt_parameters
-from analytics.stats.irt.scoring import eap, expected_score, item_information, map_scores
+from analytics.stats.irt.scoring import (
+    eap,
+    expected_score,
+    item_information,
+    map_scores,
+    wle_scores,
+)
 
 CHOICES = ("rasch", "2pl", "3pl", "grm", "gpcm", "auto")
 # the model of a dichotomous / polytomous item under each choice
@@ -102,14 +108,18 @@ class Calibration:
             "se_method": self.fit.se_method,
         }])
 
-    def person_scores(self, method: str = "both") -> pd.DataFrame:
-        """Per person (in input order): theta (EAP), se (posterior SD), theta_map, se_map."""
+    def person_scores(self, method: str = "all") -> pd.DataFrame:
+        """Per person (in input order): theta (EAP), se (posterior SD), and with ``'all'``
+        theta_map, se_map (MAP, N(0, 1) prior) and theta_wle, se_wle (Warm's WLE);
+        ``'eap'`` gives the first two only."""
         m, sd = eap(self.patterns, self.fit.specs, self.fit.params)
-        out = {"theta": m[self.patterns.inverse], "se": sd[self.patterns.inverse]}
-        if method in ("both", "map"):
+        inv = self.patterns.inverse
+        out = {"theta": m[inv], "se": sd[inv]}
+        if method != "eap":
             t, se = map_scores(self.patterns, self.fit.specs, self.fit.params, m)
-            out["theta_map"] = t[self.patterns.inverse]
-            out["se_map"] = se[self.patterns.inverse]
+            out["theta_map"], out["se_map"] = t[inv], se[inv]
+            t, se = wle_scores(self.patterns, self.fit.specs, self.fit.params, m)
+            out["theta_wle"], out["se_wle"] = t[inv], se[inv]
         return pd.DataFrame(out)
 
     def information(self, theta: NDArray[np.float64] | None = None) -> pd.DataFrame:
