@@ -85,6 +85,14 @@ if TYPE_CHECKING:  # the names, for mypy and editors (explicit re-exports)
     from analytics.importers import import_scores as import_scores
     from analytics.importers import import_survey as import_survey
     from analytics.importers import import_totals as import_totals
+    from analytics.irt import irt_anchors as irt_anchors
+    from analytics.irt import irt_dif as irt_dif
+    from analytics.irt import irt_fit as irt_fit
+    from analytics.irt import irt_information as irt_information
+    from analytics.irt import irt_items as irt_items
+    from analytics.irt import irt_link as irt_link
+    from analytics.irt import irt_scores as irt_scores
+    from analytics.irt import save_irt_parameters as save_irt_parameters
     from analytics.items import item_stats as item_stats
     from analytics.items import option_analysis as option_analysis
     from analytics.knowledge import student_knowledge_rates as student_knowledge_rates
@@ -146,6 +154,11 @@ if TYPE_CHECKING:  # the names, for mypy and editors (explicit re-exports)
         student_knowledge_rates,
         student_totals,
         struggling_students,
+        irt_items,
+        irt_fit,
+        irt_scores,
+        irt_information,
+        irt_dif,
     )
     _growth_analyses: tuple[GrowthAnalysis, ...] = (
         value_added,

@@ -15,6 +15,7 @@ students use :mod:`analytics.value_added`.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -44,8 +45,28 @@ def standing_sql(level: str) -> str:
     """
 
 
+def _irt_standing(wh: Backend, exams: Sequence[str], subject: str, grade: int | None,
+                  level: str, papers: list[Any]) -> pd.DataFrame:
+    """Per paper × unit: n, mean and variance of the students' θ (EAP, 2PL/GRM) on the first
+    exam's scale (each later exam linked to it by Stocking–Lord through the common items)."""
+    from analytics.irt import irt_scores
+    tree = wh.df(f"SELECT student_key, {key_list(level)} FROM student_tree")
+    keys = list(LEVEL_KEYS[level])
+    parts = []
+    for i, (exam, paper) in enumerate(zip(exams, papers, strict=True)):
+        th = irt_scores(wh, exam=exam, subject=subject, grade=grade, model="auto",
+                        base_exam=None if i == 0 else exams[0])
+        g = th[["student_key", "theta"]].merge(tree, on="student_key")
+        agg = g.groupby(keys, dropna=False)["theta"].agg(["count", "mean", "var"]).reset_index()
+        agg = agg.rename(columns={"count": "n", "mean": "mean_z", "var": "var_z"})
+        agg["paper_id"] = paper.paper_id
+        parts.append(agg)
+    return pd.concat(parts, ignore_index=True)
+
+
 def progress_index(wh: Backend, *, exams: Sequence[str], subject: str,
-                   grade: int | None = None, level: str = "school") -> pd.DataFrame:
+                   grade: int | None = None, level: str = "school", scale: str = "z"
+                   ) -> pd.DataFrame:
     """Standing (mean z) of each unit on each exam, and its change from the previous exam.
 
     Parameters
@@ -55,6 +76,12 @@ def progress_index(wh: Backend, *, exams: Sequence[str], subject: str,
     subject : str
     grade : int, optional
     level : {"zone", "school", "class"}
+    scale : {"z", "irt"}
+        ``z`` (default): totals standardised within each exam. ``irt``: the students' θ (EAP;
+        2PL, GRM for polytomous items) with every later exam linked to the first exam's scale
+        through the common items (Stocking–Lord, :func:`analytics.irt_link`); ``mean_z`` is
+        then the mean θ on that scale, and a change is a change in attainment, not only in
+        standing.
 
     Returns
     -------
@@ -69,9 +96,14 @@ def progress_index(wh: Backend, *, exams: Sequence[str], subject: str,
     if level not in ("zone", "school", "class"):
         raise InputError(f"层级只能是 zone、school 或 class / level must be zone, school or "
                          f"class, not {level!r}")
+    if scale not in ("z", "irt"):
+        raise InputError(f"量尺只能是 z 或 irt / scale must be z or irt, not {scale!r}")
     papers = [resolve_paper(wh, e, subject, grade) for e in exams]
     order = {p.paper_id: i for i, p in enumerate(papers)}
-    g = wh.df(standing_sql(level), {"papers": [p.paper_id for p in papers]})
+    if scale == "irt":
+        g = _irt_standing(wh, exams, subject, grade, level, papers)
+    else:
+        g = wh.df(standing_sql(level), {"papers": [p.paper_id for p in papers]})
     keys = list(LEVEL_KEYS[level])
     g["t"] = g["paper_id"].map(order)
     g["exam"] = g["t"].map(dict(enumerate(exams)))

@@ -106,6 +106,7 @@ GROUPS: dict[str, str] = {
     "users": "Users / 用户",
     "export": "Export / 导出",
     "helpers": "Display & lookup helpers / 显示与查询",
+    "irt": "Item response theory / 项目反应理论",
 }
 
 _ITEMS = {"needs_items": True}
@@ -219,6 +220,15 @@ ENTRIES: tuple[Entry, ...] = (
     Entry("remove_user", "analytics.users", "users"),
     Entry("export_parquet", "analytics.export", "export"),
     Entry("read_manifest", "analytics.export", "export"),
+    # -- item response theory: calibration, scores, information, DIF, linking
+    Entry("irt_items", "analytics.irt", "irt", signature="paper"),
+    Entry("irt_fit", "analytics.irt", "irt", signature="paper"),
+    Entry("irt_scores", "analytics.irt", "irt", signature="paper"),
+    Entry("irt_information", "analytics.irt", "irt", signature="paper"),
+    Entry("irt_dif", "analytics.irt", "irt", signature="paper"),
+    Entry("irt_link", "analytics.irt", "irt"),
+    Entry("irt_anchors", "analytics.irt", "irt"),
+    Entry("save_irt_parameters", "analytics.irt", "irt"),
     # -- helpers every notebook uses, documented under their module path
     Entry("prepare", "analytics.display", "helpers", reach="module"),
     Entry("list_papers", "analytics.lookup", "helpers", reach="module"),

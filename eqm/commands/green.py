@@ -56,13 +56,16 @@ def register(cli: click.Group) -> None:
     @click.option("--grade", type=int, default=None, help="年级 / grade.")
     @click.option("--level", type=click.Choice(["zone", "school", "class"]), default="school",
                   show_default=True, help="层级 / level.")
+    @click.option("--scale", type=click.Choice(["z", "irt"]), default="z", show_default=True,
+                  help="z: 各次考试内标准化; irt: 经锚题链接到第一次考试的 θ 量尺 / standardised "
+                       "within each exam, or θ linked to the first exam's scale.")
     @output_options
     @click.pass_context
     def progress(ctx: click.Context, exams: str, subject: str, grade: int | None, level: str,
-                 fmt: str, out: Path | None, min_n: int) -> None:
+                 scale: str, fmt: str, out: Path | None, min_n: int) -> None:
         """跨年度进步指数:各年标准化位置(平均z)及其变化 / cross-year progress of standing."""
         names = [e.strip() for e in exams.split(",") if e.strip()]
         with reader(ctx) as wh:
             frame = progress_mod.progress_index(wh, exams=names, subject=subject, grade=grade,
-                                                level=level)
+                                                level=level, scale=scale)
         emit(frame, fmt, out, min_n=min_n, sheet="progress")
