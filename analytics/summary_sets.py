@@ -13,7 +13,9 @@ returns (``tests/test_summary_sets.py`` compares them, floats to 1e-9):
 * :func:`score_report_all` — :func:`analytics.scores.score_report` (``level``);
 * :func:`grade_bands_all` — :func:`analytics.scores.grade_bands` (``level``);
 * :func:`percentiles_all` — :func:`analytics.scores.percentiles` (``level``, default probs);
-* :func:`standard_scores_all` — :func:`analytics.scores.standard_scores`.
+* :func:`standard_scores_all` — :func:`analytics.scores.standard_scores`;
+* :func:`green_all` — :func:`analytics.green.green_indicators` (its questionnaire rows once
+  per grade instead of once per paper: they do not depend on the paper).
 
 Each paper's lines (excellent, pass, low, bands; NULL = the default share of the full score)
 are resolved in Python exactly as :func:`analytics.lookup.resolve_paper` does
@@ -211,12 +213,39 @@ def standard_scores_all(wh: Backend, paper_ids: list[int]) -> pd.DataFrame:
     return out
 
 
+def green_all(wh: Backend, paper_ids: list[int], *, level: str = "school") -> pd.DataFrame:
+    """:func:`analytics.green.green_indicators` (``level``, the default survey and scales) of
+    every paper, ``paper_id`` first: the questionnaire's rows do not depend on the paper, so
+    they are computed once per grade (not once per paper) and combined with each paper's
+    exam rows as the analysis combines them."""
+    from analytics import green
+
+    cfg = green.load_scales()
+    keys = list(LEVEL_KEYS[check_level(level)])
+    survey: dict[int, list[pd.DataFrame]] = {}
+    out = []
+    for p in list_papers(wh).to_dict("records"):
+        if int(p["paper_id"]) not in set(paper_ids):
+            continue
+        grade = int(p["grade"])
+        if grade not in survey:
+            survey[grade] = green.survey_indices(wh, survey=None, grade=grade, level=level,
+                                                 config=cfg)
+        frames = [*survey[grade], *green.exam_indices(wh, str(p["exam"]), str(p["subject"]),
+                                                     grade, level, keys, cfg)]
+        frame = green.combine(frames, keys)
+        frame.insert(0, "paper_id", int(p["paper_id"]))
+        out.append(frame)
+    return pd.concat(out, ignore_index=True)
+
+
 #: (analysis function, its summary kwargs without ``level``) → the set-based builder.
 SET_BUILDERS: dict[str, Callable[..., pd.DataFrame]] = {
     "score_report": score_report_all,
     "grade_bands": grade_bands_all,
     "percentiles": percentiles_all,
     "standard_scores": standard_scores_all,
+    "green_indicators": green_all,
 }
 
 #: The arguments each builder accepts besides ``wh`` and ``paper_ids``.
@@ -225,6 +254,7 @@ BUILDER_KWARGS: dict[str, frozenset[str]] = {
     "grade_bands": frozenset({"level"}),
     "percentiles": frozenset({"level", "probs"}),
     "standard_scores": frozenset(),
+    "green_indicators": frozenset({"level"}),
 }
 
 
@@ -232,7 +262,7 @@ def set_builder(module: str, function: str,
                 kwargs: dict[str, Any]) -> Callable[[Backend, list[int]], pd.DataFrame] | None:
     """The set-based builder of the summary ``module.function(**kwargs)``, or None when it
     has none (it is computed paper by paper)."""
-    if module != "analytics.scores" or function not in SET_BUILDERS:
+    if module not in ("analytics.scores", "analytics.green") or function not in SET_BUILDERS:
         return None
     if not set(kwargs) <= BUILDER_KWARGS[function]:
         return None

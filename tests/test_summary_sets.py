@@ -57,7 +57,8 @@ def _same(stored: pd.DataFrame, live: pd.DataFrame, where: str) -> None:
 def test_the_scores_summaries_are_set_based() -> None:
     assert {"score_report_district", "score_report_zone", "score_report_school",
             "score_report_class", "grade_bands_school", "grade_bands_zone",
-            "grade_bands_district", "percentiles_zone", "standard_scores"} <= set(SET_BASED)
+            "grade_bands_district", "percentiles_zone", "standard_scores", "green_district",
+            "green_school"} <= set(SET_BASED)
 
 
 def test_set_based_tables_equal_the_per_paper_analyses(demo) -> None:
@@ -95,3 +96,10 @@ def test_statements_do_not_grow_with_the_papers(demo, monkeypatch) -> None:
     assert len(reductions) == 1
     # no statement runs once per paper (the per-paper path ran each reduction 12 times)
     assert max(Counter(calls).values()) < n_papers / 2
+
+
+def test_no_set_builder_falls_back_on_the_demo(demo) -> None:
+    # a builder that fails is silently replaced by the per-paper path: make sure none does
+    pids = [int(p) for p in list_papers(demo)["paper_id"]]
+    for name in SET_BASED:
+        assert summaries._compute_set(demo, name, pids) is not None, name
