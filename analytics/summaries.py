@@ -24,7 +24,9 @@ from __future__ import annotations
 import hashlib
 import importlib
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -294,6 +296,7 @@ def _refresh(wh: Warehouse, chosen: list[str], paper_ids: list[int]) -> pd.DataF
             frames[name].append(got[0])
             log += got[1]
             per_paper.remove(name)
+    bar = _bar(len(set(paper_ids)) * len(per_paper))
     # Paper by paper: the reductions a paper's analyses share (the staged passes over its
     # responses, the kept sums) are computed once for all of them and released before the
     # next paper; the tables are written at the end (a write releases them too).
@@ -302,6 +305,7 @@ def _refresh(wh: Warehouse, chosen: list[str], paper_ids: list[int]) -> pd.DataF
         if pid not in wanted:
             continue
         for name in per_paper:
+            bar.update(1)
             spec = SUMMARIES[name]
             start = time.perf_counter()
             try:
@@ -325,6 +329,7 @@ def _refresh(wh: Warehouse, chosen: list[str], paper_ids: list[int]) -> pd.DataF
             log.append({"name": name, "paper_id": pid, "status": "ok", "rows": len(frame),
                         "seconds": time.perf_counter() - start, "message": None})
         wh.forget_shared()
+    bar.close()
     every = wanted >= set(int(p) for p in papers["paper_id"])
     for name in chosen:
         _store(wh, name, frames.pop(name),
@@ -333,6 +338,27 @@ def _refresh(wh: Warehouse, chosen: list[str], paper_ids: list[int]) -> pd.DataF
     order = {name: i for i, name in enumerate(chosen)}
     log.sort(key=lambda r: order[r["name"]])      # stable: papers keep their order
     return pd.DataFrame(log, columns=LOG_COLUMNS)
+
+
+_PROGRESS: ContextVar[bool] = ContextVar("summaries_progress", default=False)
+
+
+@contextmanager
+def progress_bars() -> Iterator[None]:
+    """Show a progress bar (tqdm, on standard error) while summaries are refreshed in this
+    block (``eqm demo`` around its serve: the refresh is one of its stages)."""
+    token = _PROGRESS.set(True)
+    try:
+        yield
+    finally:
+        _PROGRESS.reset(token)
+
+
+def _bar(total: int) -> Any:
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc="汇总表 summaries", unit="table",
+                disable=not _PROGRESS.get() or total == 0)
 
 
 def _compute_set(wh: Warehouse, name: str, paper_ids: list[int]

@@ -70,6 +70,9 @@ def import_files(wh: Warehouse, files: list[DemoFile], *, progress: bool = False
     bar = tqdm(files, desc="导入 import", unit="file", disable=not progress)
     with deferred(wh):     # the stored reductions once, after the last file (not after each)
         results += _import_each(wh, bar, importers, progress)
+        done = tqdm(total=1, desc="归约 stored reductions", unit="step", disable=not progress)
+    done.update(1)
+    done.close()
     return results
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 from pathlib import Path
 
@@ -105,4 +106,7 @@ def register(cli: click.Group) -> None:
             click.echo("仪表盘尚不可用 / the dashboard is not available yet "
                        "(dashboards.app.serve).")
             return
-        serve_fn(str(db), port=port)
+        from analytics.summaries import progress_bars
+
+        with progress_bars() if not quiet else contextlib.nullcontext():
+            serve_fn(str(db), port=port)
