@@ -389,6 +389,29 @@ def green_indicators(
     cfg = config or load_scales()
     key_list(level)
     keys = list(LEVEL_KEYS[level])
+    frames = survey_indices(wh, survey=survey, grade=grade, level=level, config=cfg)
+    if exam is not None:
+        if subject is None:
+            raise InputError("学业指标需要科目 / attainment indices need --subject")
+        frames += exam_indices(wh, exam, subject, grade, level, keys, cfg)
+    if not frames:
+        raise InputError("没有问卷,也没有指定考试 / no survey in the warehouse and no exam given")
+    return combine(frames, keys)
+
+
+def combine(frames: list[pd.DataFrame], keys: list[str]) -> pd.DataFrame:
+    """The rows of :func:`green_indicators` in its order (by unit, stable)."""
+    out = pd.concat(frames, ignore_index=True)
+    return out.sort_values(keys[::2], kind="stable").reset_index(drop=True)
+
+
+def survey_indices(wh: Backend, *, survey: str | None, grade: int | None, level: str,
+                   config: GreenConfig) -> list[pd.DataFrame]:
+    """The questionnaire rows of :func:`green_indicators` (scale indices, burden): the same for
+    every paper of a grade, so the summaries compute them once per grade and level. Empty
+    when no survey is named and the warehouse holds none."""
+    cfg = config
+    keys = list(LEVEL_KEYS[level])
     frames: list[pd.DataFrame] = []
     has_survey = bool(wh.scalar("SELECT count(*) FROM surveys"))
     if survey is not None or has_survey:
@@ -420,18 +443,13 @@ def green_indicators(
             lo, hi = wilson(g["k"], g["n"])
             frames.append(_rows(g, keys, b.get("code", "burden"), b.get("name", "学业负担"),
                                 g["n"], share, lo, hi, index_level(share)))
-    if exam is not None:
-        if subject is None:
-            raise InputError("学业指标需要科目 / attainment indices need --subject")
-        frames += _exam_indices(wh, exam, subject, grade, level, keys, cfg)
-    if not frames:
-        raise InputError("没有问卷,也没有指定考试 / no survey in the warehouse and no exam given")
-    out = pd.concat(frames, ignore_index=True)
-    return out.sort_values(keys[::2], kind="stable").reset_index(drop=True)
+    return frames
 
 
-def _exam_indices(wh: Backend, exam: str, subject: str, grade: int | None, level: str,
-                  keys: list[str], cfg: GreenConfig) -> list[pd.DataFrame]:
+def exam_indices(wh: Backend, exam: str, subject: str, grade: int | None, level: str,
+                 keys: list[str], cfg: GreenConfig) -> list[pd.DataFrame]:
+    """The paper's rows of :func:`green_indicators` (attainment and its bands, SES influence,
+    equity at district and zone level); ``keys`` the level's key columns."""
     paper = resolve_paper(wh, exam, subject, grade)
     coef = cfg.coefficients
     frames = []

@@ -8,7 +8,7 @@ bilingual :class:`~analytics.errors.NotFoundError` (exit 2).
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -106,7 +106,8 @@ def resolve_paper(wh: Backend, exam: str, subject: str, grade: int | None = None
     NotFoundError
         When there is no such paper, or the grade is ambiguous; the message lists what exists.
     """
-    papers = wh.df(papers_sql())
+    # kept until the next write: every analysis of a report resolves its paper first
+    papers = wh.df_shared(papers_sql())
     if papers.empty:
         raise NotFoundError("数据库中还没有试卷 / the warehouse holds no papers yet")
     if not (papers["exam"] == exam).any():
@@ -131,7 +132,12 @@ def resolve_paper(wh: Backend, exam: str, subject: str, grade: int | None = None
             f"考试「{exam}」的「{subject}」有多个年级 ({grades}),请用 --grade 指定 / "
             f"exam {exam!r} has {subject!r} papers for several grades ({grades}); pass a grade"
         )
-    r = hit.iloc[0]
+    return paper_ref(hit.iloc[0].to_dict())
+
+
+def paper_ref(r: Mapping[Any, Any]) -> PaperRef:
+    """A row of :func:`papers_sql` as a :class:`PaperRef`, its NULL lines resolved to the
+    default shares of the full score."""
     full = float(r["full_score"])
 
     def line(value: Any, share: float) -> float:

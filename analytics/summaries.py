@@ -24,7 +24,9 @@ from __future__ import annotations
 import hashlib
 import importlib
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -284,6 +286,17 @@ def _refresh(wh: Warehouse, chosen: list[str], paper_ids: list[int]) -> pd.DataF
     wanted = set(paper_ids)
     frames: dict[str, list[pd.DataFrame]] = {name: [] for name in chosen}
     log: list[dict[str, Any]] = []
+    # First the summaries with a set-based builder: one statement for all the papers
+    # (analytics.summary_sets); one that fails falls back to the paper-by-paper path below.
+    per_paper = list(chosen)
+    in_order = [int(p) for p in papers["paper_id"] if int(p) in wanted]
+    for name in chosen:
+        got = _compute_set(wh, name, in_order)
+        if got is not None:
+            frames[name].append(got[0])
+            log += got[1]
+            per_paper.remove(name)
+    bar = _bar(len(set(paper_ids)) * len(per_paper))
     # Paper by paper: the reductions a paper's analyses share (the staged passes over its
     # responses, the kept sums) are computed once for all of them and released before the
     # next paper; the tables are written at the end (a write releases them too).
@@ -291,7 +304,8 @@ def _refresh(wh: Warehouse, chosen: list[str], paper_ids: list[int]) -> pd.DataF
         pid = int(paper["paper_id"])
         if pid not in wanted:
             continue
-        for name in chosen:
+        for name in per_paper:
+            bar.update(1)
             spec = SUMMARIES[name]
             start = time.perf_counter()
             try:
@@ -315,6 +329,7 @@ def _refresh(wh: Warehouse, chosen: list[str], paper_ids: list[int]) -> pd.DataF
             log.append({"name": name, "paper_id": pid, "status": "ok", "rows": len(frame),
                         "seconds": time.perf_counter() - start, "message": None})
         wh.forget_shared()
+    bar.close()
     every = wanted >= set(int(p) for p in papers["paper_id"])
     for name in chosen:
         _store(wh, name, frames.pop(name),
@@ -323,6 +338,54 @@ def _refresh(wh: Warehouse, chosen: list[str], paper_ids: list[int]) -> pd.DataF
     order = {name: i for i, name in enumerate(chosen)}
     log.sort(key=lambda r: order[r["name"]])      # stable: papers keep their order
     return pd.DataFrame(log, columns=LOG_COLUMNS)
+
+
+_PROGRESS: ContextVar[bool] = ContextVar("summaries_progress", default=False)
+
+
+@contextmanager
+def progress_bars() -> Iterator[None]:
+    """Show a progress bar (tqdm, on standard error) while summaries are refreshed in this
+    block (``eqm demo`` around its serve: the refresh is one of its stages)."""
+    token = _PROGRESS.set(True)
+    try:
+        yield
+    finally:
+        _PROGRESS.reset(token)
+
+
+def _bar(total: int) -> Any:
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc="汇总表 summaries", unit="table",
+                disable=not _PROGRESS.get() or total == 0)
+
+
+def _compute_set(wh: Warehouse, name: str, paper_ids: list[int]
+                 ) -> tuple[pd.DataFrame, list[dict[str, Any]]] | None:
+    """Summary ``name`` of ``paper_ids`` by its set-based builder (one statement for all of
+    them): the frame (``paper_id`` first, papers in the order given) and its log rows; None
+    when it has no builder or the builder failed (then it is computed paper by paper)."""
+    from analytics.summary_sets import set_builder  # imports the analyses it replaces
+
+    spec = SUMMARIES[name]
+    build = set_builder(spec.module, spec.function, spec.kwargs)
+    if build is None or spec.needs_items or spec.needs_prior or not paper_ids:
+        return None
+    start = time.perf_counter()
+    try:
+        frame = build(wh, paper_ids)
+    except Exception:       # the paper-by-paper path reports what fails, paper by paper
+        return None
+    rank = {pid: i for i, pid in enumerate(paper_ids)}
+    frame = frame[frame["paper_id"].isin(rank)]
+    frame = frame.sort_values("paper_id", key=lambda s: s.map(rank), kind="stable")
+    frame = frame.reset_index(drop=True)
+    seconds = (time.perf_counter() - start) / len(paper_ids)
+    counts = frame["paper_id"].value_counts()
+    rows = [{"name": name, "paper_id": pid, "status": "ok", "rows": int(counts.get(pid, 0)),
+             "seconds": seconds, "message": None} for pid in paper_ids]
+    return frame, rows
 
 
 def _store(wh: Warehouse, name: str, frames: list[pd.DataFrame],

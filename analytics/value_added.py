@@ -78,6 +78,7 @@ from analytics.stats.intervals import normal_interval
 from analytics.stats.mixed import CellStats as CellStats
 from analytics.stats.mixed import REMLFit as REMLFit
 from analytics.stats.mixed import reml_fit as reml_fit
+from analytics.stats.mixed import reml_fit_kept
 from analytics.warehouse import Backend
 
 COVARIATES = {"gender": "female", "ses": "ses"}
@@ -282,7 +283,7 @@ def value_added_model(
         by_school = by_school.reset_index()
         cells = by_school.assign(class_id=pd.Series(pd.NA, index=by_school.index, dtype=object))
         st = CellStats.from_frame(by_school, p, np.arange(len(by_school)))
-    fit = reml_fit(st, classes=use_classes, reml=reml)
+    fit = reml_fit_kept(st, classes=use_classes, reml=reml)
 
     counts = wh.df(va_counts_sql(src, covs, level), params)
     if level == "school":

@@ -61,12 +61,24 @@ def import_files(wh: Warehouse, files: list[DemoFile], *, progress: bool = False
         import_survey,
         import_totals,
     )
+    from analytics.reduce.derived import deferred
 
     importers: dict[str, Callable[..., Any]] = {
         "roster": import_roster, "paper": import_paper, "scores": import_scores,
         "totals": import_totals, "survey": import_survey}
     results = []
     bar = tqdm(files, desc="导入 import", unit="file", disable=not progress)
+    with deferred(wh):     # the stored reductions once, after the last file (not after each)
+        results += _import_each(wh, bar, importers, progress)
+        done = tqdm(total=1, desc="归约 stored reductions", unit="step", disable=not progress)
+    done.update(1)
+    done.close()
+    return results
+
+
+def _import_each(wh: Warehouse, bar: Any, importers: dict[str, Callable[..., Any]],
+                 progress: bool) -> list[Any]:
+    results = []
     for f in bar:
         short = f.path.name[-28:]
         bar.set_postfix_str(short)

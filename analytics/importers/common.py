@@ -43,7 +43,7 @@ from analytics.importers.reader import (
     make_rectangular,
     open_source,
 )
-from analytics.reduce.derived import STORED, keep_derived_current
+from analytics.reduce.derived import STORED, deferring, keep_derived_current
 from analytics.warehouse import Warehouse
 
 __all__ = ["HEADER_SEARCH_ROWS", "MAX_CELL_CHARS", "MAX_COLUMNS", "PROBLEM_CAP", "Source",
@@ -568,7 +568,9 @@ def run_import(
     try:
         with wh.transaction():
             result = body()
-            if kind in PASS_KINDS:       # the stored derived tables follow what was written
+            # the stored derived tables follow what was written (at the end of a batch of
+            # imports instead, when the caller defers them: analytics.reduce.derived.deferred)
+            if kind in PASS_KINDS and not deferring(wh):
                 keep_derived_current(wh, only=STORED)
             _log(wh, kind, name, sha, target, result.rows, started, result.outcome,
                  "\n".join([result.message, *result.warnings]))

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import io
 import re
 import shutil
@@ -270,8 +271,10 @@ def _decode(data: bytes, name: str) -> tuple[str, str]:
     )
 
 
+@functools.lru_cache(maxsize=16)
 def _full_width_re(delim: str) -> re.Pattern[str]:
-    """Full-width ASCII forms and the ideographic space, except those of ``delim`` and '"'."""
+    """Full-width ASCII forms and the ideographic space, except those of ``delim`` and '"'
+    (compiled once per delimiter: it is asked for every cell of a workbook)."""
     keep = {chr(ord(delim) + 0xFEE0), "\uff02"} if delim.isascii() and delim.strip() else {
         "\uff02"}
     chars = "".join(c for c in FULL_WIDTH if c not in keep)

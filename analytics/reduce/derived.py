@@ -34,7 +34,8 @@ name, ``''`` for the other families) when the tables are rebuilt.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -406,6 +407,34 @@ def keep_derived_current(wh: Backend, papers: Iterable[int] | None = None, *,
         if log is not None:
             kept.logs[name] = log
     return kept
+
+
+_DEFERRING: set[int] = set()
+
+
+@contextmanager
+def deferred(wh: Backend, *, only: Iterable[str] = STORED) -> Iterator[None]:
+    """A batch of imports: inside the block the importers do not keep the stored derived
+    tables current after each file (each would look at every paper again); at its end, one
+    :func:`keep_derived_current` (``only``) rebuilds what the batch changed. Meanwhile the
+    readers see stale fingerprints and reduce the responses themselves (never a stale table).
+    Used by the demo's import of its ~40 files."""
+    key = id(wh)
+    if key in _DEFERRING:                # nested: the outer block keeps them
+        yield
+        return
+    _DEFERRING.add(key)
+    try:
+        yield
+    finally:
+        _DEFERRING.discard(key)
+    keep_derived_current(wh, only=only)
+
+
+def deferring(wh: Backend) -> bool:
+    """Whether ``wh`` is inside :func:`deferred` (the importers then leave the derived tables
+    to the end of the batch)."""
+    return id(wh) in _DEFERRING
 
 
 def refresh_derived(wh: Backend, name: str, papers: Iterable[int]) -> pd.DataFrame | None:

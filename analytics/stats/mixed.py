@@ -11,7 +11,11 @@ derivation, the profiled REML deviance and the EBLUPs with their two standard de
 
 from __future__ import annotations
 
+import copy
+import hashlib
 import math
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -139,6 +143,35 @@ def _profile(st: CellStats, gs: float, gc: float, reml: bool = True):
         s2 = rss / N
         dev = N * math.log(s2) + logdet + N * (1 + math.log(2 * math.pi))
     return dev, beta, s2, A, d, m, e, H
+
+
+#: The last few fits by the digest of their statistics (:func:`reml_fit_kept`).
+_KEPT: OrderedDict[str, REMLFit] = OrderedDict()
+_KEPT_MAX = 8
+_KEPT_LOCK = threading.Lock()
+
+
+def reml_fit_kept(st: CellStats, *, classes: bool = False, reml: bool = True,
+                  max_ratio: float = 1e4) -> REMLFit:
+    """:func:`reml_fit`, kept for the same statistics and options: the school and the class
+    value added of a paper fit the same class-level model, so the second asks the first's fit
+    (a deep copy: callers cannot change what is kept). Exact: the key is a digest of every
+    array of ``st`` and of the options."""
+    h = hashlib.sha1(repr((classes, reml, max_ratio, st.sx.shape)).encode())
+    for a in (st.n, st.group, st.sx, st.sxx, st.sxy, st.sy, st.syy):
+        h.update(np.ascontiguousarray(a).tobytes())
+    key = h.hexdigest()
+    with _KEPT_LOCK:
+        hit = _KEPT.get(key)
+        if hit is not None:
+            _KEPT.move_to_end(key)
+            return copy.deepcopy(hit)
+    fit = reml_fit(st, classes=classes, reml=reml, max_ratio=max_ratio)
+    with _KEPT_LOCK:
+        _KEPT[key] = copy.deepcopy(fit)
+        while len(_KEPT) > _KEPT_MAX:
+            _KEPT.popitem(last=False)
+    return fit
 
 
 def reml_fit(st: CellStats, *, classes: bool = False, reml: bool = True,

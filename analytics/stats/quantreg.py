@@ -37,8 +37,10 @@ def check_loss(y: np.ndarray, X: np.ndarray, beta: np.ndarray, tau: float,
 
 def _bound(v: np.ndarray, dv: np.ndarray) -> float:
     """Largest step t with v + t dv ≥ 0 (1e20 when dv ≥ 0)."""
-    ratio = np.where(dv < 0, v / np.where(dv < 0, -dv, 1.0), np.inf)
-    m = float(ratio.min())
+    neg = dv < 0
+    if not neg.any():
+        return 1e20
+    m = float((v[neg] / -dv[neg]).min())      # the same quotients, only where dv < 0
     return m if m < 1e20 else 1e20
 
 

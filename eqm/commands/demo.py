@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import click
@@ -127,6 +128,8 @@ def register(cli: click.Group) -> None:
         )
         if not serve:
             return
+        from analytics.summaries import progress_bars
         from eqm.commands.serve import run_dashboard
 
-        run_dashboard(db, port=port)
+        with progress_bars() if not quiet else contextlib.nullcontext():
+            run_dashboard(db, port=port)
