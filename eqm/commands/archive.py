@@ -113,18 +113,21 @@ def search(ctx: click.Context, subject: str | None, grade: int | None,
 @click.argument("item_id", type=int)
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
               show_default=True, help="Output format.")
+@digits_option
 @click.pass_context
 def show(ctx: click.Context, item_id: int, fmt: str) -> None:
     """显示一道档案试题的全部信息 / show everything the archive holds about one item."""
     with reader(ctx) as wh:
         parts = archive_item(wh, item_id)
+    digits = current_digits()
     if fmt == "json":
-        data = {k: json.loads(prepare(v, min_n=0).to_json(orient="records", force_ascii=False,
-                                                         date_format="iso"))
+        data = {k: json.loads(prepare(v, min_n=0, digits=digits).to_json(
+                    orient="records", force_ascii=False, date_format="iso",
+                    double_precision=15))
                 for k, v in parts.items()}
         click.echo(json.dumps(data, ensure_ascii=False, indent=1))
         return
-    item = prepare(parts["item"], min_n=0).iloc[0]
+    item = prepare(parts["item"], min_n=0, digits=digits).iloc[0]
     click.echo(f"档案编号 / bank item {item_id}")
     for col, value in item.items():
         if value is None or (isinstance(value, float) and pd.isna(value)):
