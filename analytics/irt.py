@@ -260,9 +260,11 @@ def _anchor_pairs(wh: Backend, base_id: int, new_id: int,
 def _link(wh: Backend, exam: str, base_exam: str, subject: str, grade: int | None,
           method: str, anchors: pd.DataFrame | None, drop_drifting: bool, model: str,
           missing: str, n_boot: int = 200) -> tuple[Any, pd.DataFrame]:
-    if method not in METHODS:
-        raise InputError(f"链接方法必须是 {', '.join(METHODS)} 之一 / method must be one "
-                                f"of {', '.join(METHODS)}")
+    if method not in (*METHODS, "concurrent"):
+        raise InputError(f"链接方法必须是 {', '.join(METHODS)}, concurrent 之一 / method must be "
+                         f"one of {', '.join(METHODS)}, concurrent")
+    if method == "concurrent":
+        return _concurrent(wh, exam, base_exam, subject, grade, anchors, model, missing)
     new_cal, _, new_paper = _calibration(wh, exam, subject, grade, model, missing)
     # the base paper of the same grade (a paper of another grade is not a common-item design)
     base_cal, _, base_paper = _calibration(wh, base_exam, subject, new_paper.grade, model,
@@ -272,14 +274,60 @@ def _link(wh: Backend, exam: str, base_exam: str, subject: str, grade: int | Non
     nt = new_cal.item_table().set_index("item")
     pairs = pairs[pairs["base_item"].isin(bt.index) & pairs["item"].isin(nt.index)]
     if len(pairs) < 2:
-        raise InputError(
-            "两份试卷的共同题(锚题)不足两道:请在命题档案中关联重复使用的题,或用 --anchors 给出 "
-            "base_item,item 对照表 / fewer than two common items: link reused items in the "
-            "question archive or give a CSV of base_item,item pairs with --anchors")
+        raise _too_few_anchors()
     base = anchors_from_items(bt.loc[pairs["base_item"]].reset_index())
     new = anchors_from_items(nt.loc[pairs["item"]].reset_index())
     res = link(base, new, method, drop_drifting=drop_drifting, n_boot=n_boot)
     table = pd.concat([pairs.reset_index(drop=True), res.anchors], axis=1)
+    return res, table
+
+
+def _too_few_anchors() -> InputError:
+    return InputError(
+        "两份试卷的共同题(锚题)不足两道:请在命题档案中关联重复使用的题,或用 --anchors 给出 "
+        "base_item,item 对照表 / fewer than two common items: link reused items in the "
+        "question archive or give a CSV of base_item,item pairs with --anchors")
+
+
+def _concurrent(wh: Backend, exam: str, base_exam: str, subject: str, grade: int | None,
+                anchors: pd.DataFrame | None, model: str, missing: str
+                ) -> tuple[Any, pd.DataFrame]:
+    """Concurrent calibration of both papers (:mod:`analytics.stats.irt.multigroup`)."""
+    from analytics.stats.irt.calibrate import item_specs
+    from analytics.stats.irt.data import reduce_patterns
+    from analytics.stats.irt.linking import Link
+    from analytics.stats.irt.multigroup import fit_multigroup
+    _check(model, missing)
+    new_paper = resolve_paper(wh, exam, subject, grade)
+    base_paper = resolve_paper(wh, base_exam, subject, new_paper.grade)
+    ib = _items(wh, base_paper.paper_id, missing).astype({"item_label": str})
+    inew = _items(wh, new_paper.paper_id, missing).astype({"item_label": str})
+    pairs = _anchor_pairs(wh, base_paper.paper_id, new_paper.paper_id, anchors)
+    kb = dict(zip(ib.item_label, ib.n_cat, strict=True))
+    kn = dict(zip(inew.item_label, inew.n_cat, strict=True))
+    pairs = pairs[[kb.get(b, 0) >= 2 and kb.get(b) == kn.get(n)
+                   for b, n in zip(pairs.base_item, pairs.item, strict=True)]]
+    if len(pairs) < 2:
+        raise _too_few_anchors()
+    anchor_of = dict(zip(pairs.item, pairs.base_item, strict=True))
+    cols = [f"base:{lab}" for lab in ib.item_label[ib.n_cat >= 2]]
+    cols += [f"new:{lab}" for lab in inew.item_label[inew.n_cat >= 2] if lab not in anchor_of]
+    pos = {c: i for i, c in enumerate(cols)}
+    cats = np.array([kb[c[5:]] if c.startswith("base:") else kn[c[4:]] for c in cols])
+    pats = []
+    for paper, items, key in ((base_paper, ib, "base"), (new_paper, inew, "new")):
+        x, n, _ = paper_patterns(wh, paper.paper_id, len(items), missing)
+        full = np.full((x.shape[0], len(cols)), -1, dtype=np.int64)
+        for j, lab in enumerate(items.item_label):
+            col = (f"base:{anchor_of[lab]}" if key == "new" and lab in anchor_of
+                   else f"{key}:{lab}")
+            if col in pos:
+                full[:, pos[col]] = x[:, j]
+        pats.append(reduce_patterns(full, cats, n))
+    fit = fit_multigroup(pats, item_specs(cats, model))
+    table = pairs.reset_index(drop=True).assign(used=True)
+    res = Link(method="concurrent", A=fit.sd[1], B=fit.mean[1], A_se=np.nan, B_se=np.nan,
+               anchors=table, dropped=[])
     return res, table
 
 
@@ -291,7 +339,10 @@ def irt_link(wh: Backend, *, exam: str, base_exam: str, subject: str, grade: int
 
     Parameters
     ----------
-    method : {'stocking-lord', 'haebara', 'mean-sigma', 'mean-mean'}
+    method : {'stocking-lord', 'haebara', 'mean-sigma', 'mean-mean', 'concurrent'}
+        Separate calibrations linked through the anchors' parameters, or ``concurrent``: one
+        calibration of both papers' students, the anchors sharing parameters, the new group's
+        θ ~ N(B, A²) on the base scale (no SEs; :mod:`analytics.stats.irt.multigroup`).
     anchors : DataFrame with columns base_item, item (labels), optional
         Default: the items the question archive links (the same bank item on both papers).
     drop_drifting : bool

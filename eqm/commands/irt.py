@@ -156,8 +156,10 @@ def read_anchors(path: Path) -> pd.DataFrame:
 @subject_option
 @click.option("--grade", type=int, default=None, help="新考试的年级 / grade of the new paper.")
 @click.option("--method", type=click.Choice(["stocking-lord", "haebara", "mean-sigma",
-                                             "mean-mean"]),
-              default="stocking-lord", show_default=True, help="链接方法 / linking method.")
+                                             "mean-mean", "concurrent"]),
+              default="stocking-lord", show_default=True,
+              help="链接方法(concurrent: 两卷同时定标)/ linking method (concurrent: one "
+                   "calibration of both papers).")
 @click.option("--anchors", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               default=None,
               help="锚题对照表 CSV(列 base_item,item);默认用命题档案中关联的重复使用题 / "
