@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from analytics.domain.params import fill_doc
 from analytics.errors import InputError, NotFoundError
 from analytics.lookup import resolve_paper
 from analytics.reduce.irt import (
@@ -85,14 +86,14 @@ def _with_item_keys(frame: pd.DataFrame, items: pd.DataFrame) -> pd.DataFrame:
     return out.sort_values("item_number").reset_index(drop=True)
 
 
+@fill_doc
 def irt_items(wh: Backend, *, exam: str, subject: str, grade: int | None = None,
               model: str = "2pl", missing: str = "missing") -> pd.DataFrame:
     """IRT item parameters of a paper, as mirt reports them (logistic, no 1.702).
 
     Parameters
     ----------
-    exam, subject, grade
-        The paper.
+    {paper}
     model : {'rasch', '2pl', '3pl', 'grm', 'gpcm', 'auto'}
         For dichotomous items; polytomous items get GRM (under 2pl, 3pl, grm, auto) or GPCM
         (under gpcm, rasch). The Rasch model shares one slope a (θ ~ N(0, 1)).
@@ -120,9 +121,18 @@ def irt_items(wh: Backend, *, exam: str, subject: str, grade: int | None = None,
     return _with_item_keys(table, items)
 
 
+@fill_doc
 def irt_fit(wh: Backend, *, exam: str, subject: str, grade: int | None = None,
             model: str = "2pl", missing: str = "missing") -> pd.DataFrame:
-    """The fit of a paper's IRT calibration (parameters as :func:`irt_items`).
+    """The fit of a paper's IRT calibration.
+
+    Parameters
+    ----------
+    {paper}
+    model : {'rasch', '2pl', '3pl', 'grm', 'gpcm', 'auto'}
+        As in :func:`irt_items` (default ``'2pl'``).
+    missing : {'missing', 'zero'}
+        A NULL score is missing (default) or 0.
 
     Returns
     -------
@@ -137,6 +147,7 @@ def irt_fit(wh: Backend, *, exam: str, subject: str, grade: int | None = None,
     return out
 
 
+@fill_doc
 def irt_scores(wh: Backend, *, exam: str, subject: str, grade: int | None = None,
                model: str = "2pl", missing: str = "missing", base_exam: str | None = None,
                method: str = "stocking-lord", anchors: pd.DataFrame | None = None
@@ -144,6 +155,20 @@ def irt_scores(wh: Backend, *, exam: str, subject: str, grade: int | None = None
     """Person scores on the paper's θ scale (mean 0, SD 1 in this population), or on
     ``base_exam``'s scale through the common items (θ_base = A·θ + B, SE × A; see
     :func:`irt_link` for ``method`` and ``anchors``).
+
+    Parameters
+    ----------
+    {paper}
+    model : {'rasch', '2pl', '3pl', 'grm', 'gpcm', 'auto'}
+        As in :func:`irt_items` (default ``'2pl'``).
+    missing : {'missing', 'zero'}
+        A NULL score is missing (default) or 0.
+    base_exam : str, optional
+        Put θ on this exam's scale (its paper of the same grade) through the common items.
+    method : str
+        Linking method when ``base_exam`` is given (see :func:`irt_link`).
+    anchors : DataFrame with columns base_item, item, optional
+        The common items (default: the archive's links of reused items).
 
     Returns
     -------
@@ -178,9 +203,18 @@ def calibrate_scores(cal: Calibration, x: np.ndarray) -> pd.DataFrame:
     return Calibration(patterns=pat, fit=cal.fit, items=cal.items).person_scores()
 
 
+@fill_doc
 def irt_information(wh: Backend, *, exam: str, subject: str, grade: int | None = None,
                     model: str = "2pl", missing: str = "missing") -> pd.DataFrame:
     """Test information, conditional SEM and the test characteristic curve on θ ∈ [−4, 4].
+
+    Parameters
+    ----------
+    {paper}
+    model : {'rasch', '2pl', '3pl', 'grm', 'gpcm', 'auto'}
+        As in :func:`irt_items` (default ``'2pl'``).
+    missing : {'missing', 'zero'}
+        A NULL score is missing (default) or 0.
 
     Returns
     -------
@@ -192,6 +226,7 @@ def irt_information(wh: Backend, *, exam: str, subject: str, grade: int | None =
     return cal.information()
 
 
+@fill_doc
 def irt_dif(wh: Backend, *, exam: str, subject: str, grade: int | None = None,
             group: str = "gender", method: str = "mh", purify: bool = True,
             missing: str = "missing") -> pd.DataFrame:
@@ -199,6 +234,7 @@ def irt_dif(wh: Backend, *, exam: str, subject: str, grade: int | None = None,
 
     Parameters
     ----------
+    {paper}
     group : {'gender', 'hukou', 'locality', 'ownership'}
         Reference / focal: M / F, local / nonlocal (本地 / 外地), urban / rural, public / private.
     method : {'mh', 'logistic'}
@@ -206,6 +242,9 @@ def irt_dif(wh: Backend, *, exam: str, subject: str, grade: int | None = None,
         regression (Nagelkerke ΔR², bands of Jodoin & Gierl).
     purify : bool
         Two-stage purification of the matching score (default True).
+    missing : {'missing', 'zero'}
+        Whether a NULL score is missing or 0 for the item itself; the matching total counts
+        it 0 either way.
 
     Returns
     -------
