@@ -103,7 +103,7 @@ _paper_command("info", irt_mod.irt_information,
 def scores_command(ctx: click.Context, exam: str, subject: str, grade: int | None, model: str,
                    missing: str, base_exam: str | None, method: str, anchors: Path | None,
                    fmt: str, out: Path | None, min_n: int) -> None:
-    """学生能力值 θ(EAP、MAP)及标准误 / person scores (EAP, MAP) with SEs."""
+    """学生能力值 θ(EAP、MAP、WLE)及标准误 / person scores (EAP, MAP, WLE) with SEs."""
     with reader(ctx) as wh:
         frame = irt_mod.irt_scores(wh, exam=exam, subject=subject, grade=grade, model=model,
                                    missing=missing, base_exam=base_exam, method=method,
