@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from analytics.domain.params import fill_doc
 from analytics.errors import InputError, NotFoundError
 from analytics.lookup import resolve_paper
 from analytics.reduce.irt import (
@@ -85,14 +86,14 @@ def _with_item_keys(frame: pd.DataFrame, items: pd.DataFrame) -> pd.DataFrame:
     return out.sort_values("item_number").reset_index(drop=True)
 
 
+@fill_doc
 def irt_items(wh: Backend, *, exam: str, subject: str, grade: int | None = None,
               model: str = "2pl", missing: str = "missing") -> pd.DataFrame:
     """IRT item parameters of a paper, as mirt reports them (logistic, no 1.702).
 
     Parameters
     ----------
-    exam, subject, grade
-        The paper.
+    {paper}
     model : {'rasch', '2pl', '3pl', 'grm', 'gpcm', 'auto'}
         For dichotomous items; polytomous items get GRM (under 2pl, 3pl, grm, auto) or GPCM
         (under gpcm, rasch). The Rasch model shares one slope a (θ ~ N(0, 1)).
@@ -120,9 +121,18 @@ def irt_items(wh: Backend, *, exam: str, subject: str, grade: int | None = None,
     return _with_item_keys(table, items)
 
 
+@fill_doc
 def irt_fit(wh: Backend, *, exam: str, subject: str, grade: int | None = None,
             model: str = "2pl", missing: str = "missing") -> pd.DataFrame:
-    """The fit of a paper's IRT calibration (parameters as :func:`irt_items`).
+    """The fit of a paper's IRT calibration.
+
+    Parameters
+    ----------
+    {paper}
+    model : {'rasch', '2pl', '3pl', 'grm', 'gpcm', 'auto'}
+        As in :func:`irt_items` (default ``'2pl'``).
+    missing : {'missing', 'zero'}
+        A NULL score is missing (default) or 0.
 
     Returns
     -------
@@ -137,6 +147,7 @@ def irt_fit(wh: Backend, *, exam: str, subject: str, grade: int | None = None,
     return out
 
 
+@fill_doc
 def irt_scores(wh: Backend, *, exam: str, subject: str, grade: int | None = None,
                model: str = "2pl", missing: str = "missing", base_exam: str | None = None,
                method: str = "stocking-lord", anchors: pd.DataFrame | None = None
@@ -144,6 +155,20 @@ def irt_scores(wh: Backend, *, exam: str, subject: str, grade: int | None = None
     """Person scores on the paper's θ scale (mean 0, SD 1 in this population), or on
     ``base_exam``'s scale through the common items (θ_base = A·θ + B, SE × A; see
     :func:`irt_link` for ``method`` and ``anchors``).
+
+    Parameters
+    ----------
+    {paper}
+    model : {'rasch', '2pl', '3pl', 'grm', 'gpcm', 'auto'}
+        As in :func:`irt_items` (default ``'2pl'``).
+    missing : {'missing', 'zero'}
+        A NULL score is missing (default) or 0.
+    base_exam : str, optional
+        Put θ on this exam's scale (its paper of the same grade) through the common items.
+    method : str
+        Linking method when ``base_exam`` is given (see :func:`irt_link`).
+    anchors : DataFrame with columns base_item, item, optional
+        The common items (default: the archive's links of reused items).
 
     Returns
     -------
@@ -178,9 +203,18 @@ def calibrate_scores(cal: Calibration, x: np.ndarray) -> pd.DataFrame:
     return Calibration(patterns=pat, fit=cal.fit, items=cal.items).person_scores()
 
 
+@fill_doc
 def irt_information(wh: Backend, *, exam: str, subject: str, grade: int | None = None,
                     model: str = "2pl", missing: str = "missing") -> pd.DataFrame:
     """Test information, conditional SEM and the test characteristic curve on θ ∈ [−4, 4].
+
+    Parameters
+    ----------
+    {paper}
+    model : {'rasch', '2pl', '3pl', 'grm', 'gpcm', 'auto'}
+        As in :func:`irt_items` (default ``'2pl'``).
+    missing : {'missing', 'zero'}
+        A NULL score is missing (default) or 0.
 
     Returns
     -------
@@ -192,6 +226,7 @@ def irt_information(wh: Backend, *, exam: str, subject: str, grade: int | None =
     return cal.information()
 
 
+@fill_doc
 def irt_dif(wh: Backend, *, exam: str, subject: str, grade: int | None = None,
             group: str = "gender", method: str = "mh", purify: bool = True,
             missing: str = "missing") -> pd.DataFrame:
@@ -199,6 +234,7 @@ def irt_dif(wh: Backend, *, exam: str, subject: str, grade: int | None = None,
 
     Parameters
     ----------
+    {paper}
     group : {'gender', 'hukou', 'locality', 'ownership'}
         Reference / focal: M / F, local / nonlocal (本地 / 外地), urban / rural, public / private.
     method : {'mh', 'logistic'}
@@ -206,6 +242,9 @@ def irt_dif(wh: Backend, *, exam: str, subject: str, grade: int | None = None,
         regression (Nagelkerke ΔR², bands of Jodoin & Gierl).
     purify : bool
         Two-stage purification of the matching score (default True).
+    missing : {'missing', 'zero'}
+        Whether a NULL score is missing or 0 for the item itself; the matching total counts
+        it 0 either way.
 
     Returns
     -------
@@ -260,9 +299,11 @@ def _anchor_pairs(wh: Backend, base_id: int, new_id: int,
 def _link(wh: Backend, exam: str, base_exam: str, subject: str, grade: int | None,
           method: str, anchors: pd.DataFrame | None, drop_drifting: bool, model: str,
           missing: str, n_boot: int = 200) -> tuple[Any, pd.DataFrame]:
-    if method not in METHODS:
-        raise InputError(f"链接方法必须是 {', '.join(METHODS)} 之一 / method must be one "
-                                f"of {', '.join(METHODS)}")
+    if method not in (*METHODS, "concurrent"):
+        raise InputError(f"链接方法必须是 {', '.join(METHODS)}, concurrent 之一 / method must be "
+                         f"one of {', '.join(METHODS)}, concurrent")
+    if method == "concurrent":
+        return _concurrent(wh, exam, base_exam, subject, grade, anchors, model, missing)
     new_cal, _, new_paper = _calibration(wh, exam, subject, grade, model, missing)
     # the base paper of the same grade (a paper of another grade is not a common-item design)
     base_cal, _, base_paper = _calibration(wh, base_exam, subject, new_paper.grade, model,
@@ -272,14 +313,60 @@ def _link(wh: Backend, exam: str, base_exam: str, subject: str, grade: int | Non
     nt = new_cal.item_table().set_index("item")
     pairs = pairs[pairs["base_item"].isin(bt.index) & pairs["item"].isin(nt.index)]
     if len(pairs) < 2:
-        raise InputError(
-            "两份试卷的共同题(锚题)不足两道:请在命题档案中关联重复使用的题,或用 --anchors 给出 "
-            "base_item,item 对照表 / fewer than two common items: link reused items in the "
-            "question archive or give a CSV of base_item,item pairs with --anchors")
+        raise _too_few_anchors()
     base = anchors_from_items(bt.loc[pairs["base_item"]].reset_index())
     new = anchors_from_items(nt.loc[pairs["item"]].reset_index())
     res = link(base, new, method, drop_drifting=drop_drifting, n_boot=n_boot)
     table = pd.concat([pairs.reset_index(drop=True), res.anchors], axis=1)
+    return res, table
+
+
+def _too_few_anchors() -> InputError:
+    return InputError(
+        "两份试卷的共同题(锚题)不足两道:请在命题档案中关联重复使用的题,或用 --anchors 给出 "
+        "base_item,item 对照表 / fewer than two common items: link reused items in the "
+        "question archive or give a CSV of base_item,item pairs with --anchors")
+
+
+def _concurrent(wh: Backend, exam: str, base_exam: str, subject: str, grade: int | None,
+                anchors: pd.DataFrame | None, model: str, missing: str
+                ) -> tuple[Any, pd.DataFrame]:
+    """Concurrent calibration of both papers (:mod:`analytics.stats.irt.multigroup`)."""
+    from analytics.stats.irt.calibrate import item_specs
+    from analytics.stats.irt.data import reduce_patterns
+    from analytics.stats.irt.linking import Link
+    from analytics.stats.irt.multigroup import fit_multigroup
+    _check(model, missing)
+    new_paper = resolve_paper(wh, exam, subject, grade)
+    base_paper = resolve_paper(wh, base_exam, subject, new_paper.grade)
+    ib = _items(wh, base_paper.paper_id, missing).astype({"item_label": str})
+    inew = _items(wh, new_paper.paper_id, missing).astype({"item_label": str})
+    pairs = _anchor_pairs(wh, base_paper.paper_id, new_paper.paper_id, anchors)
+    kb = dict(zip(ib.item_label, ib.n_cat, strict=True))
+    kn = dict(zip(inew.item_label, inew.n_cat, strict=True))
+    pairs = pairs[[kb.get(b, 0) >= 2 and kb.get(b) == kn.get(n)
+                   for b, n in zip(pairs.base_item, pairs.item, strict=True)]]
+    if len(pairs) < 2:
+        raise _too_few_anchors()
+    anchor_of = dict(zip(pairs.item, pairs.base_item, strict=True))
+    cols = [f"base:{lab}" for lab in ib.item_label[ib.n_cat >= 2]]
+    cols += [f"new:{lab}" for lab in inew.item_label[inew.n_cat >= 2] if lab not in anchor_of]
+    pos = {c: i for i, c in enumerate(cols)}
+    cats = np.array([kb[c[5:]] if c.startswith("base:") else kn[c[4:]] for c in cols])
+    pats = []
+    for paper, items, key in ((base_paper, ib, "base"), (new_paper, inew, "new")):
+        x, n, _ = paper_patterns(wh, paper.paper_id, len(items), missing)
+        full = np.full((x.shape[0], len(cols)), -1, dtype=np.int64)
+        for j, lab in enumerate(items.item_label):
+            col = (f"base:{anchor_of[lab]}" if key == "new" and lab in anchor_of
+                   else f"{key}:{lab}")
+            if col in pos:
+                full[:, pos[col]] = x[:, j]
+        pats.append(reduce_patterns(full, cats, n))
+    fit = fit_multigroup(pats, item_specs(cats, model))
+    table = pairs.reset_index(drop=True).assign(used=True)
+    res = Link(method="concurrent", A=fit.sd[1], B=fit.mean[1], A_se=np.nan, B_se=np.nan,
+               anchors=table, dropped=[])
     return res, table
 
 
@@ -291,7 +378,10 @@ def irt_link(wh: Backend, *, exam: str, base_exam: str, subject: str, grade: int
 
     Parameters
     ----------
-    method : {'stocking-lord', 'haebara', 'mean-sigma', 'mean-mean'}
+    method : {'stocking-lord', 'haebara', 'mean-sigma', 'mean-mean', 'concurrent'}
+        Separate calibrations linked through the anchors' parameters, or ``concurrent``: one
+        calibration of both papers' students, the anchors sharing parameters, the new group's
+        θ ~ N(B, A²) on the base scale (no SEs; :mod:`analytics.stats.irt.multigroup`).
     anchors : DataFrame with columns base_item, item (labels), optional
         Default: the items the question archive links (the same bank item on both papers).
     drop_drifting : bool

@@ -124,6 +124,10 @@ def test_link_through_the_archive_and_a_csv(wh: Warehouse, tmp_path: Path) -> No
     with pytest.raises(InputError):
         irt.irt_link(wh, exam=new, base_exam=base, subject="数学",
                      anchors=pairs.rename(columns={"item": "new_item"}))
+    conc = irt.irt_link(wh, exam=new, base_exam=base, subject="数学", method="concurrent")
+    assert conc.method[0] == "concurrent" and conc.n_anchors[0] == 8
+    assert pytest.approx(const.A[0], abs=0.05) == conc.A[0]
+    assert pytest.approx(const.B[0], abs=0.05) == conc.B[0]
     # the new group's scores on the base scale: mean ≈ B = 0.4, SD ≈ A = 1.2
     own = irt.irt_scores(wh, exam=new, subject="数学")
     linked = irt.irt_scores(wh, exam=new, subject="数学", base_exam=base)

@@ -95,3 +95,29 @@ def test_matches_mirt_package_link(ours: str, theirs: str) -> None:
     res = link(anchors(fb), anchors(fn), ours, n_boot=0)
     assert pytest.approx(ref.constants.A, abs=1e-3) == res.A
     assert pytest.approx(ref.constants.B, abs=1e-3) == res.B
+
+
+def test_concurrent_calibration_recovers_constants() -> None:
+    from analytics.stats.irt.data import reduce_patterns
+    from analytics.stats.irt.models import ItemSpec
+    from analytics.stats.irt.multigroup import fit_multigroup
+    x_base, x_new = forms(seed=3, n=4000)
+    # one matrix of 30 columns: items 0-9 common, 10-19 base only, 20-29 new only
+    base = np.full((len(x_base), 30), -1)
+    base[:, :20] = x_base
+    new = np.full((len(x_new), 30), -1)
+    new[:, :10] = x_new[:, :10]
+    new[:, 20:] = x_new[:, 10:]
+    cats = np.full(30, 2)
+    fit = fit_multigroup([reduce_patterns(base, cats), reduce_patterns(new, cats)],
+                         [ItemSpec("2pl", 2)] * 30)
+    assert fit.converged
+    # sampling error of this seed's groups is about 0.03 (mean) and 0.03 (SD)
+    assert pytest.approx(A_TRUE, abs=0.12) == fit.sd[1]
+    assert pytest.approx(B_TRUE, abs=0.12) == fit.mean[1]
+    # and the same scale as separate calibrations linked by Stocking–Lord on these data
+    sep_b = calibrate(x_base, "2pl", se="none").item_table().iloc[:10]
+    sep_n = calibrate(x_new, "2pl", se="none").item_table().iloc[:10]
+    sl = link(anchors_from_items(sep_b), anchors_from_items(sep_n), n_boot=0)
+    assert pytest.approx(sl.A, abs=0.03) == fit.sd[1]
+    assert pytest.approx(sl.B, abs=0.03) == fit.mean[1]

@@ -103,7 +103,7 @@ _paper_command("info", irt_mod.irt_information,
 def scores_command(ctx: click.Context, exam: str, subject: str, grade: int | None, model: str,
                    missing: str, base_exam: str | None, method: str, anchors: Path | None,
                    fmt: str, out: Path | None, min_n: int) -> None:
-    """学生能力值 θ(EAP、MAP)及标准误 / person scores (EAP, MAP) with SEs."""
+    """学生能力值 θ(EAP、MAP、WLE)及标准误 / person scores (EAP, MAP, WLE) with SEs."""
     with reader(ctx) as wh:
         frame = irt_mod.irt_scores(wh, exam=exam, subject=subject, grade=grade, model=model,
                                    missing=missing, base_exam=base_exam, method=method,
@@ -156,8 +156,10 @@ def read_anchors(path: Path) -> pd.DataFrame:
 @subject_option
 @click.option("--grade", type=int, default=None, help="新考试的年级 / grade of the new paper.")
 @click.option("--method", type=click.Choice(["stocking-lord", "haebara", "mean-sigma",
-                                             "mean-mean"]),
-              default="stocking-lord", show_default=True, help="链接方法 / linking method.")
+                                             "mean-mean", "concurrent"]),
+              default="stocking-lord", show_default=True,
+              help="链接方法(concurrent: 两卷同时定标)/ linking method (concurrent: one "
+                   "calibration of both papers).")
 @click.option("--anchors", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               default=None,
               help="锚题对照表 CSV(列 base_item,item);默认用命题档案中关联的重复使用题 / "

@@ -116,12 +116,13 @@ def _tables(specs: list[ItemSpec], params: list[Array], nodes: Array) -> tuple[A
 
 
 def e_step(pat: Patterns, specs: list[ItemSpec], params: list[Array], nodes: Array,
-           weights: Array, dtype: type = np.float64) -> tuple[Array, Array, float]:
+           weights: Array, dtype: type = np.float64, totals: Array | None = None
+           ) -> tuple[Array, Array, float]:
     """Expected counts (r for k ≥ 1 per design column, answered counts per item), loglik.
 
     ``dtype=np.float32`` runs the products in single precision (the EM iterations on large
     data; the counts are summed in double precision, the final log-likelihood and the SEs
-    always use float64)."""
+    always use float64). ``totals``, when given, receives Σ_p n_p π_pq per node (added)."""
     diff, base = _tables(specs, params, nodes)
     diff, base = diff.astype(dtype), base.astype(dtype)
     logw: NDArray[np.floating] = np.log(weights).astype(dtype)
@@ -142,6 +143,8 @@ def e_step(pat: Patterns, specs: list[ItemSpec], params: list[Array], nodes: Arr
         loglik += float(w @ (np.log(s.astype(np.float64)) + m[:, 0]))
         ll *= (w / s).astype(dtype)[:, None]
         r1 += design.T @ ll
+        if totals is not None:
+            totals += ll.sum(axis=0)
         if answered is None:
             nj += ll.sum(axis=0)[None, :]
         else:
