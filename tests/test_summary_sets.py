@@ -103,3 +103,18 @@ def test_no_set_builder_falls_back_on_the_demo(demo) -> None:
     pids = [int(p) for p in list_papers(demo)["paper_id"]]
     for name in SET_BASED:
         assert summaries._compute_set(demo, name, pids) is not None, name
+
+
+def test_the_demo_import_leaves_the_stored_reductions_current(demo) -> None:
+    # build_demo imports its files inside derived.deferred: one keep_derived_current at the end
+    from analytics.reduce.derived import deferred, deferring, stale_papers
+
+    assert not deferring(demo)
+    for family in ("item_passes", "knowledge_results"):
+        assert stale_papers(demo, family) == [], family
+    with deferred(demo):
+        assert deferring(demo)
+        with deferred(demo):            # nested: the outer block keeps them
+            assert deferring(demo)
+        assert deferring(demo)
+    assert not deferring(demo)
