@@ -9,7 +9,15 @@ from dash import html
 
 from analytics.users import User
 from dashboards import figures, ids
-from dashboards.components import graph, message, on_filters, page, section, table
+from dashboards.components import (
+    graph,
+    how_to_read,
+    message,
+    on_filters,
+    page,
+    section,
+    table,
+)
 from dashboards.i18n import t
 from dashboards.service import Filters, Service
 
@@ -18,7 +26,8 @@ dash.register_page(__name__, path="/officer/green", title="绿色指标", name="
 
 def layout(**kwargs: Any) -> html.Div:
     def body(user: User, f: Filters, lang: str) -> list[Any]:
-        return [section(t("radar", lang), ids.GR_RADAR), section("", ids.GR_TABLE)]
+        return [section(t("radar", lang), ids.GR_RADAR, howto=how_to_read("green", lang)),
+                section("", ids.GR_TABLE)]
 
     return page(kwargs, group="officer", title="officer_green", body=body,
                 keys=("exam", "grade", "zone", "school"))
@@ -37,7 +46,7 @@ def update(user: User, lang: str, svc: Service, f: Filters) -> list[Any]:
     else:
         shown = green
     fig = figures.radar(shown.dropna(subset=["index_level"]), "name", "index_level",
-                        "unit_name", range_=(0, 9))
+                        "unit_name", range_=(0, 9), axis_title=t("radar_axis", lang))
     if f.school is not None or "index_level" not in green.columns:
         cols = [c for c in ["unit_name", "name", "n", "value", "ci_low", "ci_high",
                             "index_level"] if c in green.columns]
