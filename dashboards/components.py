@@ -247,8 +247,12 @@ def export_workbook(rows: list[dict[str, Any]], columns: list[dict[str, Any]],
     sheet = book.active
     sheet.title = t("export_sheet", lang)[:31]
     sheet.append([str(c.get("name", c.get("id"))) for c in columns])
-    percent = [i for i, c in enumerate(columns)
-               if "%" in str((c.get("format") or {}).get("specifier", ""))]
+    def specifier(col: dict[str, Any]) -> str:
+        fmt = col.get("format") or {}
+        fmt = fmt.to_plotly_json() if hasattr(fmt, "to_plotly_json") else fmt
+        return str(fmt.get("specifier", "")) if isinstance(fmt, dict) else ""
+
+    percent = [i for i, c in enumerate(columns) if "%" in specifier(c)]
     for row in rows[:MAX_EXPORT_ROWS]:
         values = []
         for c in columns:

@@ -229,10 +229,11 @@ def quadrant(frame: pd.DataFrame, x: str, y: str, label: str, *, x_ref: float,
     positions = ["top center" if i % 2 == 0 else "bottom center" for i in range(len(data))]
     trace = go.Scatter(x=data[x], y=data[y], mode="markers+text" if len(data) <= 25
                        else "markers", text=data[label].astype(str),
-                       textposition=positions, textfont={"size": 11},
+                       textposition=positions, textfont={"size": 11}, cliponaxis=False,
                        hovertemplate="%{text}: %{x:.2f}, %{y:.2f}<extra></extra>",
                        marker={"size": 9, "color": "#1f5fa8"})
     return _figure([trace], title, height=440, shapes=[_vline(x_ref), _hline(y_ref)],
+                   margin={"l": 70, "r": 60, "t": 30, "b": 60},
                    xaxis={"title": {"text": x_title or x}},
                    yaxis={"title": {"text": y_title or y}})
 

@@ -43,7 +43,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "refused_bad_request": ("请求无效。", "Invalid request."),
     "refused_not_signed_in": ("请先登录。", "Please sign in."),
     "refused_denied": ("无权查看这些数据。", "You may not see these data."),
-    "not_available": ("尚未提供 / not available yet", "not available yet / 尚未提供"),
+    "not_available": ("尚未提供", "not available yet"),
     "no_data": ("暂无数据", "No data"),
     "totals_only": ("本次考试只有总分,没有小题得分,无法做试题分析。",
                     "This exam has totals only (no item scores): there is no item analysis."),

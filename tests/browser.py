@@ -170,10 +170,28 @@ def settle(drv: Any, timeout: float = 60.0) -> None:
         raise AssertionError(f"{drv.current_url} did not settle")
 
 
-def open_page(drv: Any, url: str, timeout: float = 60.0) -> float:
-    """Open ``url`` and wait until it settled; the seconds it took."""
+SOFT_NAV = """
+const old = document.getElementById('eqm-page');
+if (!old) return false;
+old.setAttribute('data-eqm-stale', '1');
+window.history.pushState({}, '', arguments[0]);
+window.dispatchEvent(new PopStateEvent('popstate'));
+return true;
+"""
+FRESH_PAGE = ("(() => { const el = document.getElementById('eqm-page');"
+              " return el && !el.hasAttribute('data-eqm-stale'); })()")
+
+
+def open_page(drv: Any, url: str, timeout: float = 60.0, soft: bool = False) -> float:
+    """Open ``url`` and wait until it settled; the seconds it took. ``soft``: navigate inside
+    the running app (as a click on a link does: the router renders the page, no reload of the
+    scripts) when a page is already shown."""
     start = time.perf_counter()
-    drv.get(url)
+    if soft and drv.current_url.split("/")[:3] == url.split("/")[:3] \
+            and drv.execute_script(SOFT_NAV, url):
+        wait_for(drv, FRESH_PAGE, timeout)
+    else:
+        drv.get(url)
     settle(drv, timeout)
     return time.perf_counter() - start
 
