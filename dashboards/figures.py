@@ -98,6 +98,7 @@ def bar(frame: pd.DataFrame, x: str, y: str, *, color: str | None = None,
         traces.append(go.Bar(x=ys if horizontal else xs, y=xs if horizontal else ys,
                              orientation="h" if horizontal else "v",
                              name=None if name is None else str(name),
+                             showlegend=name is not None,
                              customdata=None if links is None else list(part[links]),
                              hovertemplate=("%{y}: %{x:.2f}" if horizontal else
                                             "%{x}: %{y:.2f}") + "<extra></extra>"))

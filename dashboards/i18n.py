@@ -104,7 +104,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "item": ("题号", "Item"),
     "needs_archive": ("该试卷尚未入档(eqm archive add),入档后显示。",
                       "Archive the paper first (eqm archive add) to see this."),
-    "hotspot_heatmap": ("错误热点(得分率)", "Error hotspots (score rate)"),
+    "hotspot_heatmap": ("错误热点:与全区得分率之差(百分点)",
+                        "Error hotspots: gap to the district's score rate (points)"),
     "level": ("层级", "Level"),
     "caterpillar": ("增值及 95% 区间", "Value added with 95% intervals"),
     "funnel": ("漏斗图:增值 × 学校规模(95% / 99.8% 控制限)",
@@ -245,6 +246,8 @@ TEXTS: dict[str, tuple[str, str]] = {
                   "so a rise or fall of raw means is no change of standing: choose a school "
                   "to see its mean z against the district (comparable)."),
     "versions": ("版本", "Versions"),
+    "item_drill_hint": ("点击图中的题目可在下方查看它的历次表现。",
+                        "Click an item to see its history below."),
     "archive_export": ("导出题库(Excel)", "Export the archive (Excel)"),
     "search_placeholder": ("知识点 / 题号 / 文字", "knowledge point / item / text"),
     "choose_item": ("选择题目", "Choose an item"),
@@ -363,6 +366,9 @@ def translate_codes(frame: pd.DataFrame, lang: str = DEFAULT_LANG,
     for kind in kinds if kinds is not None else CODES:
         if kind in out.columns:
             out[kind] = [code_label(kind, v, lang) for v in out[kind]]
+    for col in ("knowledge_points", "flags_text"):  # lists joined by ";" read as 甲、乙
+        if col in out.columns and lang_of(lang) == "zh":
+            out[col] = [v.replace(";", "、") if isinstance(v, str) else v for v in out[col]]
     for col in out.columns:
         if col == "suppressed":
             continue

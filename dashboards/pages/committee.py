@@ -31,6 +31,7 @@ NOTE_SAVED = "cm-note-saved"        # bumped by a save: the history and versions
 ARCHIVE_BTN = "cm-archive-export"
 ARCHIVE_DOWNLOAD = "cm-archive-download"
 ARCHIVE_STATUS = "cm-archive-status"
+QUALITY_GRAPH = "cm-quality-graph"  # a click on an item's bar opens its history
 
 QUALITY_COLS = ["n", "k", "full_score", "mean", "sd", "score_rate", "alpha", "sem", "ci_low",
                 "ci_high", "mean_difficulty", "mean_discrimination"]
@@ -90,8 +91,10 @@ def update_quality(user: User, lang: str, svc: Service, f: Filters) -> list[Any]
                       y_title=t("axis_value", lang))
     return [table(quality[[c for c in QUALITY_COLS if c in quality.columns]], lang,
                   table_id="cm-quality-datatable"),
-            html.Div([graph(fig), table(items[[c for c in ITEM_COLS if c in items.columns]],
-                                        lang, page_size=12)])]
+            html.Div([html.P(t("item_drill_hint", lang), className="eqm-note"),
+                      graph(fig, QUALITY_GRAPH),
+                      table(items[[c for c in ITEM_COLS if c in items.columns]], lang,
+                            page_size=12)])]
 
 
 def _text(value: Any) -> str:
@@ -159,6 +162,19 @@ def save(n: int, bank_item_id: Any, text: str | None, saved: Any) -> tuple[Any, 
     ok = isinstance(out, str)
     count = saved if isinstance(saved, int) and not isinstance(saved, bool) else 0
     return out, count + 1 if ok else dash.no_update
+
+
+@callback(Output(ids.CM_HISTORY_ITEM, "value"), Input(QUALITY_GRAPH, "clickData"),
+          State(ids.CM_HISTORY_ITEM, "options"), prevent_initial_call=True)
+def item_clicked(click: Any, options: Any) -> Any:
+    """A click on an item of the difficulty chart opens that item's history (the archive's
+    item of the same label among the search results)."""
+    points = click.get("points") if isinstance(click, dict) else None
+    label = points[0].get("x") if points and isinstance(points[0], dict) else None
+    for opt in options if isinstance(options, list) else []:
+        if isinstance(opt, dict) and str(opt.get("label", "")).startswith(f"{label} · "):
+            return opt.get("value")
+    return dash.no_update
 
 
 @callback(Output(ARCHIVE_DOWNLOAD, "data"), Output(ARCHIVE_STATUS, "children"),
