@@ -68,6 +68,8 @@ def main() -> None:
             browser.log_in(drv, base, user)
             for path in browser.nav_paths(drv):
                 for run in range(args.runs):
+                    if run:  # leave the page (the router renders only a changed location)
+                        browser.open_page(drv, base + "/", soft=True)
                     # as a click on the navigation bar: inside the running app
                     seconds = browser.open_page(drv, base + path, soft=True)
                     times.setdefault(f"{user} {path}", []).append(seconds)

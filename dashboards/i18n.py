@@ -180,9 +180,10 @@ TEXTS: dict[str, tuple[str, str]] = {
     "intro_officer_green": ("绿色指标九项的指数等级(1–9),学校与全区对比。",
                             "The nine green indicators as index levels 1–9, a school against "
                             "the district."),
-    "intro_officer_trends": ("历次考试的标准化成绩(平均标准分 z 及 95% 区间),不同试卷可比。",
-                             "Standardised results across exams (mean z with 95% intervals), "
-                             "comparable across papers."),
+    "intro_officer_trends": ("历次考试的成绩趋势;选择一所学校时画它相对全区的平均标准分 z"
+                             "及 95% 区间(不同试卷可比)。",
+                             "Results across exams; with a school chosen, its mean z against "
+                             "the district with 95% intervals (comparable across papers)."),
     "intro_principal": ("本校与全区、本片区的对比,班级、薄弱试题与知识点、增值,"
                         "以及需要关注的学生。",
                         "My school against the district and zone: classes, weak items and "
@@ -268,11 +269,13 @@ TEXTS: dict[str, tuple[str, str]] = {
         "limits: small schools vary more, so their limits are wider. Only schools outside the "
         "limits stand out; differences inside may be chance."),
     "howto_green": (
-        "每项指标换算为 1–9 级指数(9 最好;“学业负担”等负向指标已反向,级别越高负担越轻)。"
-        "A–D 等:A 优秀、B 良好、C 合格、D 待改进。雷达图中外圈好于内圈。",
-        "Each indicator is converted to an index level 1–9 (9 is best; burden-type indicators "
-        "are reversed so a higher level means less burden). Bands A–D: A excellent, B good, "
-        "C adequate, D needs improvement. On the radar, outer is better."),
+        "每项指标换算为 1–9 级指数(级别越高越好;“学业负担”等负向指标已反向计分,级别越高负担越轻);"
+        "雷达图外圈好于内圈,半径为指数等级 1–9。A–D 等为学业成绩等级:默认 A 等不低于满分的 85%、"
+        "B 等 70%、C 等 60%,D 等低于 60%。",
+        "Each indicator is converted to an index level 1–9 (higher is better; burden-type "
+        "indicators are reverse-scored, so a higher level means less burden); on the radar, "
+        "outer is better, the radius is the level 1–9. Bands A–D are attainment bands: by "
+        "default A from 85% of the full score, B from 70%, C from 60%, D below 60%."),
     "howto_struggling": (
         "学困生:成绩在全区后 {share},或低于全区平均且低于低分线,或低于全区平均且增长百分位 ≤ {sgp}"
         "(原因列写明是哪一条)。高于全区平均的学生不会列入。阈值可由区里配置,见 docs/pages.md。",
@@ -285,11 +288,11 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Students just under the excellent or pass line (within {buffer} of the full score): a "
         "little help gets them over it."),
     "howto_trends": (
-        "不同考试的试卷难度不同,原始平均分不能直接比较(88 → 81 可能只是试卷更难)。这里画的是"
-        "平均标准分 z:本单位相对全区平均的位置,0 即全区平均,竖线为 95% 区间。",
+        "不同考试的试卷难度不同,原始平均分不能直接比较(88 → 81 可能只是试卷更难)。选择学校后这里画"
+        "平均标准分 z:该校相对全区平均的位置,0 即全区平均,竖线为 95% 区间。",
         "Papers differ in difficulty, so raw means cannot be compared across exams (88 → 81 may "
-        "only be a harder paper). Plotted is the mean z: the unit's standing against the "
-        "district mean (0), with 95% intervals."),
+        "only be a harder paper). With a school chosen, plotted is its mean z: its standing "
+        "against the district mean (0), with 95% intervals."),
 }
 
 # a code column (or kind) of the dashboards → its kind in analytics.domain's vocabulary, which

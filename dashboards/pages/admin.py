@@ -46,7 +46,7 @@ def _labelled(label: str, control: Any) -> html.Label:
 def layout(**kwargs: Any) -> html.Div:
     def body(user: User, f: Filters, lang: str) -> list[Any]:
         zh = lang == "zh"
-        roles = [{"label": f"{zh_name} / {en_name}" if zh else en_name, "value": code}
+        roles = [{"label": zh_name if zh else en_name, "value": code}
                  for code, (zh_name, en_name) in ROLES.items()]
         return [
             dcc.Store(id=ids.AD_VERSION, data=0),

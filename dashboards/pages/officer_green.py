@@ -46,7 +46,7 @@ def update(user: User, lang: str, svc: Service, f: Filters) -> list[Any]:
     else:
         shown = green
     fig = figures.radar(shown.dropna(subset=["index_level"]), "name", "index_level",
-                        "unit_name", range_=(0, 9), axis_title=t("radar_axis", lang))
+                        "unit_name", range_=(0, 9))
     if f.school is not None or "index_level" not in green.columns:
         cols = [c for c in ["unit_name", "name", "n", "value", "ci_low", "ci_high",
                             "index_level"] if c in green.columns]
