@@ -14,7 +14,12 @@ from analytics.display import natural_sort, round_for_display
 from analytics.domain import label
 from analytics.domain.labels import LABELS
 from analytics.domain.order import natural_key
-from analytics.reports.views import attainment_band, classes_equal_school, funnel_sigma
+from analytics.reports.views import (
+    attainment_band,
+    classes_equal_school,
+    funnel_sigma,
+    z_interval,
+)
 from analytics.summaries import prior_exams
 from dashboards.i18n import TEXTS, code_label, column_label, translate_codes
 
@@ -121,3 +126,11 @@ def test_admin_texts_in_words() -> None:
         "期中 五年级数学(满分 100)"
     assert in_language("已导入「x」 / imported x", "zh") == "已导入「x」"
     assert in_language("已导入「x」 / imported x", "en") == "imported x"
+
+
+def test_z_interval_is_the_mean_interval_on_the_z_scale() -> None:
+    frame = pd.DataFrame({"ci_low": [68.0], "ci_high": [72.0], "district_mean": [70.0],
+                          "district_sd": [20.0]})
+    out = z_interval(frame)
+    assert out["z_ci_low"].iloc[0] == pytest.approx(-0.1)
+    assert out["z_ci_high"].iloc[0] == pytest.approx(0.1)

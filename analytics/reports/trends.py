@@ -37,10 +37,7 @@ def score_trends(
         Per exam, the district row then the school row: ``exam, exam_date, level`` (district |
         school), ``unit`` (the district's or the school's name), then the columns of
         :func:`analytics.score_report` at that level (``n, mean, …, excellent_rate,
-        pass_rate, low_rate, district_mean, above_mean_rate, z_mean, …, ci_low, ci_high``),
-        and ``z_ci_low, z_ci_high``: the mean's interval on the scale of ``z_mean``,
-        ``(ci − district_mean) / district_sd`` (the district's mean and SD of the paper taken
-        as known), the scale on which papers of different difficulty can be compared.
+        pass_rate, low_rate, district_mean, above_mean_rate, z_mean, …, ci_low, ci_high``).
         Empty (no columns) when the subject has no paper in the grade.
     """
     papers = list_papers(wh)
@@ -66,8 +63,4 @@ def score_trends(
     if not frames:
         return pd.DataFrame()
     out = pd.concat(frames, ignore_index=True)
-    if {"ci_low", "ci_high", "district_mean", "district_sd"} <= set(out.columns):
-        sd = out["district_sd"].where(out["district_sd"] > 0)
-        out["z_ci_low"] = (out["ci_low"] - out["district_mean"]) / sd
-        out["z_ci_high"] = (out["ci_high"] - out["district_mean"]) / sd
     return out[[*KEYS, *(c for c in out.columns if c not in KEYS)]]

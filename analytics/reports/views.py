@@ -37,3 +37,16 @@ def classes_equal_school(va: pd.DataFrame, tol: float = 1e-9) -> bool:
         return False
     within = pd.to_numeric(va["va_within_school"], errors="coerce").dropna()
     return bool(not within.empty and (within.abs() <= tol).all())
+
+
+def z_interval(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` (rows of :func:`analytics.score_report` / :func:`analytics.score_trends`) with
+    ``z_ci_low, z_ci_high``: the mean's interval on the scale of ``z_mean``,
+    ``(ci − district_mean) / district_sd`` (the paper's district mean and SD taken as known),
+    the scale on which papers of different difficulty can be compared. Unchanged without
+    those columns."""
+    if not {"ci_low", "ci_high", "district_mean", "district_sd"} <= set(frame.columns):
+        return frame
+    sd = frame["district_sd"].where(frame["district_sd"] > 0)
+    return frame.assign(z_ci_low=(frame["ci_low"] - frame["district_mean"]) / sd,
+                        z_ci_high=(frame["ci_high"] - frame["district_mean"]) / sd)

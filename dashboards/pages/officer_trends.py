@@ -7,6 +7,7 @@ from typing import Any
 import dash
 from dash import Input, Output, callback, html
 
+from analytics.reports.views import z_interval
 from analytics.users import User
 from dashboards import figures, ids
 from dashboards.components import graph, guarded, how_to_read, message, page, section, table
@@ -30,7 +31,7 @@ def layout(**kwargs: Any) -> html.Div:
 @guarded(2)
 def update(user: User, lang: str, svc: Service, data: dict[str, Any]) -> list[Any]:
     svc.require(user, "officer")
-    frame = svc.trends(user, Filters.from_mapping(data))
+    frame = z_interval(svc.trends(user, Filters.from_mapping(data)))
     if frame.empty:
         return [message(t("no_data", lang))] * 2
     cols = [c for c in ["exam", "exam_date", "unit", "n", "mean", "z_mean", "z_ci_low",

@@ -67,19 +67,14 @@ def _class_name(svc: Service, user: User, f: Filters) -> str | None:
 
 
 def principal_view(*targets: str) -> Any:
-    """:func:`on_filters` for this page, with the two plain states of a school report: no
-    school chosen yet (an officer), and a school without the grade shown — said once, in the
-    first section (:data:`ids.PR_VS`), the other sections left empty."""
+    """:func:`on_filters` for this page, with the plain state of a school without the grade
+    shown — said once, in the first section (:data:`ids.PR_VS`), the other sections left
+    empty. (No school chosen yet, an officer, is the refusal 请先选择学校 in each section.)"""
     def deco(fn: Any) -> Any:
         def inner(user: User, lang: str, svc: Service, f: Filters) -> Any:
             say = targets[0] == ids.PR_VS
             try:
                 return fn(user, lang, svc, f)
-            except AccessDenied as exc:
-                if exc.reason == "choose_school":
-                    return [message(t("choose_school_first", lang), "eqm-message")
-                            if i == 0 and say else html.Div() for i in range(len(targets))]
-                raise
             except NotInGrade as exc:
                 grade = code_label("grade", svc.scope(user, f).grade, lang)
                 return [message(t("not_in_grade", lang, school=str(exc), grade=grade))
