@@ -247,6 +247,7 @@ TEXTS: dict[str, tuple[str, str]] = {
                   "so a rise or fall of raw means is no change of standing: choose a school "
                   "to see its mean z against the district (comparable)."),
     "versions": ("版本", "Versions"),
+    "none_below": ("没有低于全区的项目。", "Nothing below the district."),
     "item_drill_hint": ("点击图中的题目可在下方查看它的历次表现。",
                         "Click an item to see its history below."),
     "archive_export": ("导出题库(Excel)", "Export the archive (Excel)"),

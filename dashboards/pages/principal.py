@@ -165,7 +165,8 @@ def update_items(user: User, lang: str, svc: Service, f: Filters) -> list[Any]:
     out = []
     for frame, cols in ((items, WEAK_ITEM_COLS), (points, WEAK_KP_COLS)):
         below = frame[frame["gap"] < 0].sort_values("gap") if "gap" in frame.columns else frame
-        out.append(table(below[[c for c in cols if c in below.columns]], lang, page_size=10))
+        out.append(table(below[[c for c in cols if c in below.columns]], lang, page_size=10)
+                   if not below.empty else message(t("none_below", lang)))
     return out
 
 
