@@ -4,8 +4,8 @@ PNG of each page in Chinese for docs/screenshots/. A page is opened as a click o
 navigation bar does (inside the running app, :func:`tests.browser.open_page` with ``soft``); the
 first visit of a page is cold (its analyses not yet cached by the service), the others warm.
 
-    eqm --db /tmp/demo.duckdb demo --students 3000 --no-serve
-    python -m benchmarks.pages_browser /tmp/demo.duckdb [--shots docs/screenshots] [--runs 2]
+    eqm --db demo.duckdb demo --students 3000 --no-serve
+    python -m benchmarks.pages_browser demo.duckdb [--shots docs/screenshots] [--runs 2]
 
 The warehouse needs the accounts ``jyy`` (officer), ``xz`` (principal), ``mtz`` (committee)
 and ``gly`` (admin) with the password ``password1`` (tests.browser.USERS); the script adds

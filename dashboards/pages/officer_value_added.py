@@ -12,7 +12,6 @@ from analytics.reports.views import attainment_band, classes_equal_school, funne
 from analytics.users import User
 from dashboards import figures, ids
 from dashboards.components import (
-    current_lang,
     graph,
     guarded,
     how_to_read,
@@ -116,13 +115,17 @@ def update(user: User, lang: str, svc: Service, data: dict[str, Any], level: str
             table(va[cols].assign(category=va["category"]), lang, table_id="va-datatable")]
 
 
-@callback(Output(ENTRY_NOTE, "children"), Input(PRIOR, "value"), State(PRIOR, "options"),
+@callback(Output(ENTRY_NOTE, "children"), Input(PRIOR, "value"), State(ids.FILTERS, "data"),
           prevent_initial_call=True)
-def entry_note(prior: Any, options: Any) -> str:
-    """Which entry exam the value added uses: the default (the first) or the one chosen."""
-    lang = current_lang()
-    first = options[0] if isinstance(options, list) and options else None
-    first = first.get("value") if isinstance(first, dict) else first
-    if prior is None:
+@guarded(1)
+def entry_note(user: User, lang: str, svc: Service, prior: Any, data: Any) -> str:
+    """Which entry exam the value added uses: the default (the latest earlier exam of the
+    grade and subject) or the one chosen — only ever an exam of the service's list (never an
+    echo of what the browser sent)."""
+    svc.require(user, "officer")
+    priors = svc.prior_exams(user, Filters.from_mapping(data))
+    if not priors:
         return t("no_entry_exam", lang)
-    return t("entry_default" if prior == first else "entry_chosen", lang, exam=str(prior))
+    if prior in priors and prior != priors[0]:
+        return t("entry_chosen", lang, exam=str(priors[priors.index(prior)]))
+    return t("entry_default", lang, exam=priors[0])
