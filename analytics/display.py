@@ -12,6 +12,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from analytics.domain.order import natural_key
+
 DEFAULT_MIN_N = 5
 ID_LIKE = ("_id", "_key", "rank", "number", "grade")
 
@@ -53,7 +55,7 @@ def round_for_display(frame: pd.DataFrame, digits: int = 2, rate_digits: int = 3
     for col in out.columns:
         if pd.api.types.is_float_dtype(out[col]):
             d = rate_digits if any(m in col for m in rate_markers) else digits
-            out[col] = out[col].round(d)
+            out[col] = out[col].round(d) + 0.0  # + 0.0: a rounded -0.001 shows as 0, not -0
     return out
 
 
@@ -243,3 +245,12 @@ def text_not_formulas(book: Any) -> Any:
                 if cell.data_type == "f":
                     cell.data_type = "s"
     return book
+
+
+def natural_sort(frame: pd.DataFrame, columns: list[str] | tuple[str, ...]) -> pd.DataFrame:
+    """``frame`` stably sorted by ``columns`` (those present), text in natural order."""
+    cols = [c for c in columns if c in frame.columns]
+    if not cols or frame.empty:
+        return frame
+    return frame.sort_values(cols, kind="stable", key=lambda s: s.map(natural_key)
+                             if s.dtype == object or pd.api.types.is_string_dtype(s) else s)

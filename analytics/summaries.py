@@ -33,6 +33,7 @@ from typing import Any
 import pandas as pd
 
 from analytics import registry
+from analytics.display import natural_sort
 from analytics.lookup import list_papers
 from analytics.reduce.derived import (
     STORED,
@@ -70,9 +71,13 @@ SUMMARIES: dict[str, SummarySpec] = {
 }
 
 
-def prior_exams(papers: pd.DataFrame, exam: str, subject: str) -> list[str]:
-    """Exams dated before ``exam`` that have a paper in ``subject``, latest first (the entry
-    candidates of value added); ``papers`` is :func:`analytics.lookup.list_papers`."""
+def prior_exams(papers: pd.DataFrame, exam: str, subject: str,
+                grade: int | None = None) -> list[str]:
+    """Exams dated before ``exam`` that have a paper in ``subject`` (and, given ``grade``, in
+    that grade), latest first (the entry candidates of value added; the first is the default);
+    ``papers`` is :func:`analytics.lookup.list_papers`."""
+    if grade is not None:
+        papers = papers[papers["grade"] == grade]
     cur = papers[(papers["exam"] == exam) & (papers["subject"] == subject)]
     if cur.empty:
         return []
@@ -117,9 +122,11 @@ def reporting_tree(wh: Warehouse) -> pd.DataFrame:
     -------
     pandas.DataFrame
         ``zone_id, zone_name, school_id, school_name, class_id, class_name, grade, n``
-        (``n`` = students on the roll of the class).
+        (``n`` = students on the roll of the class), classes in natural order (``2班`` before
+        ``10班``: :func:`analytics.domain.order.natural_key`).
     """
-    return wh.df(reporting_tree_sql())
+    return natural_sort(wh.df(reporting_tree_sql()),
+                        ["zone_id", "school_id", "grade", "class_name"]).reset_index(drop=True)
 
 
 def import_history_sql() -> str:

@@ -77,6 +77,7 @@ def shell() -> html.Div:
         ]
     return html.Div([
         dcc.Location(id=ids.URL, refresh="callback-nav"),
+        dcc.Download(id=ids.EXPORT_DOWNLOAD),  # every table's 导出 Excel
         html.Header(bar, id=ids.NAVBAR, className="eqm-bar"),
         html.Main(page_container, className="eqm-main"),
     ])

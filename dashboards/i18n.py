@@ -13,6 +13,7 @@ from collections.abc import Iterable
 import pandas as pd
 
 from analytics.domain import label
+from analytics.domain.columns import COLUMNS as COLUMNS
 
 LANGS = ("zh", "en")
 DEFAULT_LANG = "zh"
@@ -42,7 +43,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "refused_bad_request": ("请求无效。", "Invalid request."),
     "refused_not_signed_in": ("请先登录。", "Please sign in."),
     "refused_denied": ("无权查看这些数据。", "You may not see these data."),
-    "not_available": ("尚未提供 / not available yet", "not available yet / 尚未提供"),
+    "not_available": ("尚未提供", "not available yet"),
     "no_data": ("暂无数据", "No data"),
     "totals_only": ("本次考试只有总分,没有小题得分,无法做试题分析。",
                     "This exam has totals only (no item scores): there is no item analysis."),
@@ -103,7 +104,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "item": ("题号", "Item"),
     "needs_archive": ("该试卷尚未入档(eqm archive add),入档后显示。",
                       "Archive the paper first (eqm archive add) to see this."),
-    "hotspot_heatmap": ("错误热点(得分率)", "Error hotspots (score rate)"),
+    "hotspot_heatmap": ("错误热点:与全区得分率之差(百分点)",
+                        "Error hotspots: gap to the district's score rate (points)"),
     "level": ("层级", "Level"),
     "caterpillar": ("增值及 95% 区间", "Value added with 95% intervals"),
     "funnel": ("漏斗图:增值 × 学校规模(95% / 99.8% 控制限)",
@@ -128,6 +130,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "borderline": ("临界生", "Borderline students"),
     "report_html": ("打印版学校报告", "Printable school report"),
     "export_xlsx": ("导出 Excel", "Export to Excel"),
+    "export_sheet": ("数据", "data"),
     "paper_quality": ("试卷质量报告", "Paper quality report"),
     "archive_search": ("题库检索", "Search the question archive"),
     "search": ("检索", "Search"),
@@ -154,6 +157,143 @@ TEXTS: dict[str, tuple[str, str]] = {
     "language": ("English", "中文"),
     "welcome": ("欢迎", "Welcome"),
     "pages_for_you": ("您可以访问的页面:", "Pages available to you:"),
+    # one sentence under each page's title: what the page shows
+    "intro_officer_overview": ("全区各校本次考试的三率一分、平均分与等级分布。",
+                               "Each school's rates and mean on this paper, and the grade "
+                               "bands by zone."),
+    "intro_officer_schools": ("各校平均分及其 95% 区间,按本区政策显示名次;点击学校打开该校报告。",
+                              "Each school's mean with its 95% interval (ranks as the district "
+                              "allows); click a school to open its report."),
+    "intro_officer_items": ("每道题的难度、区分度与选项,高分组与低分组的选择对比。",
+                            "Each item's difficulty, discrimination and options, upper against "
+                            "lower group."),
+    "intro_officer_hotspots": ("各校(或班级)在各知识点上与全区得分率的差距,以及显著偏低的小题;"
+                               "点击热图中的单元格打开该校。",
+                               "Each school's (or class's) gap to the district's score rate by "
+                               "knowledge point, and the items significantly below; click a "
+                               "cell to open that school."),
+    "intro_officer_value_added": ("与入口成绩相近的全区学生相比,各校(班)学生出口成绩高出或低出多少;"
+                                  "点击学校打开该校报告。",
+                                  "How far each school's (class's) students score above or "
+                                  "below district students of similar entry scores; click a "
+                                  "school to open its report."),
+    "intro_officer_green": ("绿色指标九项的指数等级(1–9),学校与全区对比。",
+                            "The nine green indicators as index levels 1–9, a school against "
+                            "the district."),
+    "intro_officer_trends": ("历次考试的成绩趋势;选择一所学校时画它相对全区的平均标准分 z"
+                             "及 95% 区间(不同试卷可比)。",
+                             "Results across exams; with a school chosen, its mean z against "
+                             "the district with 95% intervals (comparable across papers)."),
+    "intro_principal": ("本校与全区、本片区的对比,班级、薄弱试题与知识点、增值,"
+                        "以及需要关注的学生。",
+                        "My school against the district and zone: classes, weak items and "
+                        "knowledge points, value added and the students who need help."),
+    "intro_committee": ("试卷质量、题库检索、每道题的历次表现与出错原因分析。",
+                        "Paper quality, the question archive, each item's history and the "
+                        "error-cause notes."),
+    "intro_admin": ("账号、导入记录与汇总表。", "Accounts, the import log and the summary tables."),
+    "how_to_read": ("如何阅读", "How to read this"),
+    # axis titles and legend entries
+    "axis_mean": ("平均分", "Mean score"), "axis_school": ("学校", "School"),
+    "axis_class": ("班级", "Class"), "axis_zone": ("片区", "Zone"),
+    "axis_subject": ("科目", "Subject"), "axis_share": ("比例(%)", "Share (%)"),
+    "axis_total": ("总分", "Total score"),
+    "axis_va": ("增值(标准差)", "Value added (SD)"), "axis_n": ("学生人数", "Students"),
+    "axis_attainment": ("成绩(平均标准分 z)", "Attainment (mean z)"),
+    "axis_rate": ("得分率", "Score rate"), "axis_total_group": ("总分组(低 → 高)",
+                                                              "Total-score group (low → high)"),
+    "axis_exam": ("考试", "Exam"), "axis_option": ("选项(✓ 为答案)", "Option (✓ key)"),
+    "axis_item": ("题号", "Item"), "axis_mean_z": ("平均标准分 z", "Mean z"),
+    "axis_value": ("难度 P / 区分度 D", "Difficulty P / discrimination D"),
+    "axis_change": ("增值判定", "Value added"), "axis_status": ("成绩位置", "Attainment"),
+    "gap_colorbar": ("差距(百分点)", "Gap (points)"),
+    "expected_line": ("0 = 符合预期", "0 = as expected"),
+    "district_mean_line": ("全区平均分", "District mean"),
+    "district_z_line": ("0 = 全区平均", "0 = district mean"),
+    "limit_95": ("95% 控制限", "95% limits"), "limit_998": ("99.8% 控制限", "99.8% limits"),
+    "difficulty_p": ("难度 P(得分率)", "Difficulty P"),
+    "discrimination_d": ("区分度 D", "Discrimination D"),
+    "band_legend": ("{band}(≥{cut})", "{band} (≥{cut})"),
+    "band_legend_d": ("{band}(<{cut})", "{band} (<{cut})"),
+    "radar_axis": ("指数等级 1–9", "Index level 1–9"),
+    "entry_exam": ("入口考试", "Entry exam"),
+    "entry_default": ("默认入口考试为同年级同学科最近一次更早的考试:{exam}。",
+                      "The default entry exam is the latest earlier exam of the same grade and "
+                      "subject: {exam}."),
+    "entry_chosen": ("入口考试:{exam}。", "Entry exam: {exam}."),
+    "no_entry_exam": ("没有更早的同年级同学科考试,无法计算增值。",
+                      "There is no earlier exam of this grade and subject: no value added."),
+    "va_classes_equal": ("班级层方差估计为 0:模型分不出同校各班的差异,"
+                         "各班增值都等于所在学校的增值。",
+                         "The class variance was estimated as 0: the model cannot tell a "
+                         "school's classes apart, so each class's value added is its school's."),
+    "va_unit": ("增值单位:标准差。", "Value added in standard deviations."),
+    "class_chosen": ("已选班级:{name}。本页各部分只显示该班(对比行除外)。",
+                     "Class chosen: {name}. Every part of the page shows that class (besides "
+                     "the comparison rows)."),
+    "choose_school_first": ("请先在上方选择一所学校:本页显示一所学校的报告。",
+                            "Choose a school above: this page is one school's report."),
+    "not_in_grade": ("{school}没有{grade}的学生参加本次考试,请选择其他年级或学校。",
+                     "{school} has no {grade} students on this exam: choose another grade or "
+                     "school."),
+    "drill_hint": ("点击图中的学校(或单元格)可打开该校。",
+                   "Click a school (or a cell) to open it."),
+    "trend_scale": ("纵轴为平均标准分 z(相对全区平均),不同试卷可比;竖线为 95% 区间。",
+                    "Plotted: mean z (against the district mean), comparable across papers; "
+                    "bars are 95% intervals."),
+    "trend_raw": ("全区各次考试的原始平均分(竖线为 95% 区间)。各次试卷难度不同,原始分的升降不代表"
+                  "水平变化;选择一所学校可看它相对全区的标准分 z 趋势(可比)。",
+                  "The district's raw means (bars: 95% intervals). Papers differ in difficulty, "
+                  "so a rise or fall of raw means is no change of standing: choose a school "
+                  "to see its mean z against the district (comparable)."),
+    "versions": ("版本", "Versions"),
+    "none_below": ("没有低于全区的项目。", "Nothing below the district."),
+    "item_drill_hint": ("点击图中的题目可在下方查看它的历次表现。",
+                        "Click an item to see its history below."),
+    "archive_export": ("导出题库(Excel)", "Export the archive (Excel)"),
+    "search_placeholder": ("知识点 / 题号 / 文字", "knowledge point / item / text"),
+    "choose_item": ("选择题目", "Choose an item"),
+    "summary_tables": ("汇总表", "Summary tables"),
+    "users_cli": ("也可用命令行管理账号:eqm users", "Also on the command line: eqm users"),
+    "howto_value_added": (
+        "增值的单位是标准差(全区学生成绩的标准差):+0.10 表示本单位学生比入口成绩相近的全区学生平均"
+        "高 0.1 个标准差。竖线是 95% 区间;区间不含 0(绿色或红色)才算显著高于或低于预期,"
+        "灰色表示与预期相符。",
+        "Value added is in standard deviations of the district's scores: +0.10 means the unit's "
+        "students score 0.1 SD above district students of similar entry scores. Bars are 95% "
+        "intervals; only an interval that excludes 0 (green or red) is significantly above or "
+        "below expectation, grey is as expected."),
+    "howto_funnel": (
+        "横轴是学生人数,纵轴是增值。虚线与点线是 95% 和 99.8% 控制限:小学校的结果波动大,限也宽。"
+        "落在限外的学校才值得关注,限内的差异可能只是偶然。",
+        "Across: students; up: value added. The dashed and dotted lines are 95% and 99.8% "
+        "limits: small schools vary more, so their limits are wider. Only schools outside the "
+        "limits stand out; differences inside may be chance."),
+    "howto_green": (
+        "每项指标换算为 1–9 级指数(级别越高越好;“学业负担”等负向指标已反向计分,级别越高负担越轻);"
+        "雷达图外圈好于内圈,半径为指数等级 1–9。A–D 等为学业成绩等级:默认 A 等不低于满分的 85%、"
+        "B 等 70%、C 等 60%,D 等低于 60%。",
+        "Each indicator is converted to an index level 1–9 (higher is better; burden-type "
+        "indicators are reverse-scored, so a higher level means less burden); on the radar, "
+        "outer is better, the radius is the level 1–9. Bands A–D are attainment bands: by "
+        "default A from 85% of the full score, B from 70%, C from 60%, D below 60%."),
+    "howto_struggling": (
+        "学困生:成绩在全区后 {share},或低于全区平均且低于低分线,或低于全区平均且增长百分位 ≤ {sgp}"
+        "(原因列写明是哪一条)。高于全区平均的学生不会列入。阈值可由区里配置,见 docs/pages.md。",
+        "Listed: in the district's bottom {share}, or below the district mean and under the low "
+        "line, or below the mean with a growth percentile of {sgp} or less (the reason column "
+        "says which). A student above the district mean is never listed. The district can "
+        "configure the thresholds: see docs/pages.md."),
+    "howto_borderline": (
+        "临界生:总分在优秀线或及格线之下、差距不超过满分的 {buffer} 的学生,稍加努力即可过线。",
+        "Students just under the excellent or pass line (within {buffer} of the full score): a "
+        "little help gets them over it."),
+    "howto_trends": (
+        "不同考试的试卷难度不同,原始平均分不能直接比较(88 → 81 可能只是试卷更难)。选择学校后这里画"
+        "平均标准分 z:该校相对全区平均的位置,0 即全区平均,竖线为 95% 区间。",
+        "Papers differ in difficulty, so raw means cannot be compared across exams (88 → 81 may "
+        "only be a harder paper). With a school chosen, plotted is its mean z: its standing "
+        "against the district mean (0), with 95% intervals."),
 }
 
 # a code column (or kind) of the dashboards → its kind in analytics.domain's vocabulary, which
@@ -162,52 +302,13 @@ CODES: dict[str, str] = {
     "gender": "gender", "ownership": "ownership", "locality": "locality", "hukou": "hukou",
     "category": "va_category", "role": "role", "status": "status", "item_type": "item_type",
     "band": "grade_band", "reason": "struggling_reason", "position": "position",
+    "difficulty_band": "difficulty", "discrimination_band": "discrimination",
+    "flags": "flag", "line": "line", "group": "kelley_group", "link_method": "link_method",
+    "attainment": "attainment", "grade": "grade", "outcome": "outcome", "kind": "import_kind",
+    "level": "level", "va_method": "va_method",
 }
+MULTI = {"flags"}  # codes joined by ";" (item flags)
 
-COLUMNS: dict[str, tuple[str, str]] = {
-    "district_name": ("区", "District"), "zone_name": ("片区", "Zone"),
-    "school_name": ("学校", "School"), "class_name": ("班级", "Class"),
-    "n": ("人数", "n"), "mean": ("平均分", "Mean"), "sd": ("标准差", "SD"),
-    "excellent_rate": ("优秀率", "Excellent rate"), "pass_rate": ("及格率", "Pass rate"),
-    "low_rate": ("低分率", "Low rate"), "above_mean_rate": ("超均率", "Above-mean rate"),
-    "score_rate": ("得分率", "Score rate"), "rank": ("名次", "Rank"),
-    "difficulty": ("难度", "Difficulty"), "discrimination": ("区分度", "Discrimination"),
-    "label": ("题号", "Item"), "item_label": ("题号", "Item"), "item_type": ("题型", "Type"),
-    "max_score": ("分值", "Max"), "knowledge_point": ("知识点", "Knowledge point"),
-    "value_added": ("增值", "Value added"), "va": ("增值", "Value added"),
-    "ci_low": ("区间下限", "CI low"), "ci_high": ("区间上限", "CI high"),
-    "category": ("判定", "Category"), "student_id": ("考号", "Student ID"),
-    "student_name": ("姓名", "Name"), "total": ("总分", "Total"), "line": ("分数线", "Line"),
-    "gap": ("差距", "Gap"), "option": ("选项", "Option"), "share": ("比例", "Share"),
-    "ownership": ("办学性质", "Ownership"), "locality": ("城乡", "Locality"),
-    "gender": ("性别", "Gender"), "exam": ("考试", "Exam"), "subject": ("科目", "Subject"),
-    "grade": ("年级", "Grade"), "band": ("等级", "Band"), "username": ("用户名", "User"),
-    "display_name": ("显示名", "Display name"), "created_at": ("创建时间", "Created"),
-    "role": ("角色", "Role"), "alpha": ("信度 α", "Alpha"), "sem": ("测量标准误", "SEM"),
-    "note": ("备注", "Note"), "reason": ("原因", "Reason"),
-    "unit_name": ("单位", "Unit"), "name": ("指标", "Indicator"), "value": ("值", "Value"),
-    "index_level": ("指数等级(1–9)", "Level (1–9)"), "z_mean": ("平均标准分 z", "Mean z"),
-    "se": ("标准误", "SE"), "n_missing_prior": ("缺入口成绩", "No entry score"),
-    "unit_rate": ("本单位得分率", "Unit rate"), "district_rate": ("全区得分率", "District rate"),
-    "wrong_option": ("常见错误答案", "Common wrong answer"),
-    "wrong_option_share": ("错误答案比例", "Wrong-answer share"),
-    "wrong_option_district_share": ("全区该错误答案比例", "District share of that answer"),
-    "worst_item_label": ("最弱小题", "Weakest item"),
-    "knowledge_points": ("知识点", "Knowledge points"), "flag": ("显著偏低", "Flagged"),
-    "q_value": ("q 值", "q-value"), "position": ("相对全区", "vs district"),
-    "mean_score": ("平均得分", "Mean score"), "r_item_rest": ("题总相关", "Item-rest r"),
-    "omit_rate": ("未答率", "Omit rate"), "key": ("答案", "Key"),
-    "top_distractor": ("主要干扰项", "Top distractor"),
-    "top_distractor_share": ("干扰项比例", "Distractor share"), "flags": ("提示", "Flags"),
-    "number": ("序号", "No."), "item_number": ("序号", "No."), "item": ("题号", "Item"),
-    "k": ("题数", "Items"),
-    "full_score": ("满分", "Full score"), "mean_difficulty": ("平均难度", "Mean P"),
-    "mean_discrimination": ("平均区分度", "Mean D"), "line_score": ("分数线", "Line"),
-    "exam_date": ("日期", "Date"), "unit": ("单位", "Unit"),
-    "sgp": ("增长百分位", "Growth percentile"), "z": ("标准分 z", "z"),
-    "share_a": ("A 等", "Band A"), "share_b": ("B 等", "Band B"), "share_c": ("C 等", "Band C"),
-    "share_d": ("D 等", "Band D"),
-}
 
 
 def lang_of(value: object) -> str:
@@ -237,24 +338,48 @@ def role_list(roles: Iterable[str], lang: str = DEFAULT_LANG) -> str:
 
 
 def code_label(kind: str, code: object, lang: str = DEFAULT_LANG) -> str:
-    """The label of a stored code, e.g. ``code_label("gender", "M") == "男"``."""
+    """The label of a stored code, e.g. ``code_label("gender", "M") == "男"``; several codes
+    joined by ``;`` (item flags) are labelled one by one and joined by ``、``/``; ``."""
     if code is None or (isinstance(code, float) and code != code):
         return ""
     domain_kind = CODES.get(kind)
-    return str(code) if domain_kind is None else label(domain_kind, str(code), lang_of(lang))
+    if domain_kind is None:
+        return str(code)
+    lang = lang_of(lang)
+    if kind in MULTI and isinstance(code, str):
+        parts = [p.strip() for p in code.split(";") if p.strip()]
+        return ("、" if lang == "zh" else "; ").join(label(domain_kind, p, lang) for p in parts)
+    if kind == "grade":
+        try:
+            return label("grade", int(str(code)), lang)
+        except ValueError:
+            return str(code)
+    return label(domain_kind, code if isinstance(code, bool) else str(code), lang)
 
 
 def column_label(col: str, lang: str = DEFAULT_LANG) -> str:
-    """A column header for display."""
-    pair = COLUMNS.get(col)
-    return col if pair is None else pair[0 if lang_of(lang) == "zh" else 1]
+    """A column header for display (kind ``column`` of :func:`analytics.domain.label`)."""
+    return label("column", col, lang_of(lang))
 
 
 def translate_codes(frame: pd.DataFrame, lang: str = DEFAULT_LANG,
                     kinds: Iterable[str] | None = None) -> pd.DataFrame:
-    """Replace code columns (gender, ownership, category, …) by their labels."""
+    """Replace code columns (gender, ownership, category, flags, grade …) by their labels,
+    True/False by 是/否, and dates by ``YYYY-MM-DD`` (no ``T00:00:00``)."""
     out = frame.copy()
     for kind in kinds if kinds is not None else CODES:
         if kind in out.columns:
             out[kind] = [code_label(kind, v, lang) for v in out[kind]]
+    for col in ("knowledge_points", "flags_text"):  # lists joined by ";" read as 甲、乙
+        if col in out.columns and lang_of(lang) == "zh":
+            out[col] = [v.replace(";", "、") if isinstance(v, str) else v for v in out[col]]
+    for col in out.columns:
+        if col == "suppressed":
+            continue
+        if pd.api.types.is_bool_dtype(out[col]):
+            out[col] = [label("boolean", bool(v), lang_of(lang)) for v in out[col]]
+        elif pd.api.types.is_datetime64_any_dtype(out[col]):
+            times = out[col]
+            with_time = bool(((times.dt.hour != 0) | (times.dt.minute != 0)).any())
+            out[col] = times.dt.strftime("%Y-%m-%d %H:%M" if with_time else "%Y-%m-%d")
     return out

@@ -13,6 +13,12 @@ FILTER_KEYS = ("exam", "grade", "subject", "zone", "school", "class")
 FILTERS = "filters-store"       # dcc.Store with the page's scoped filter state, set by layout
 
 
+TABLE_TYPE = "eqm-table"        # pattern-matching ids of every table, its export button and
+EXPORT_TYPE = "eqm-export"      # download: {"type": …, "index": a key shared by the three}
+EXPORT_DOWNLOAD = "eqm-export-download"  # the shell's one dcc.Download of the exports
+DRILL_TYPE = "eqm-drill"        # charts whose marks link to a unit's page (customdata)
+
+
 def filter_id(key: str) -> dict[str, str]:
     """The id of the filter dropdown for ``key`` (one of :data:`FILTER_KEYS`)."""
     return {"type": FILTER_TYPE, "key": key}

@@ -24,8 +24,8 @@ th { background: #eef2f7; } .note { color: #555; font-size: 9pt; }
 
 def _display(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
     shown = translate_codes(frame, lang)
-    shown = shown[[c for c in shown.columns if not c.endswith(("_id", "_key"))
-                   and c != "suppressed"]]
+    shown = shown[[c for c in shown.columns if (c == "student_id" or  # 考号 is read
+                   not c.endswith(("_id", "_key"))) and c != "suppressed"]]
     return shown.rename(columns={c: column_label(c, lang) for c in shown.columns})
 
 

@@ -9,7 +9,7 @@ from dataclasses import replace
 
 import pandas as pd
 
-from analytics.display import prepare
+from analytics.display import natural_sort, prepare
 from analytics.users import User
 from dashboards.access import PAGE_ROLES, AccessDenied, Filters, frame_filter
 from dashboards.cached import CachedAnalytics
@@ -22,6 +22,9 @@ class Scoped(CachedAnalytics):
         """Every frame leaves here: ranks per policy, small groups suppressed, rounded."""
         if not self.may_rank(user):
             frame = frame.drop(columns=[c for c in frame.columns if "rank" in c])
+        if "class_name" in frame.columns and "student_key" not in frame.columns:
+            # classes in natural order (2班 before 10班), within their school as they came
+            frame = natural_sort(frame, ["school_id", "class_name"])
         return prepare(frame, min_n=self.min_n)
 
     # -- roles and scope -----------------------------------------------------------------------
@@ -73,15 +76,18 @@ class Scoped(CachedAnalytics):
         papers = self.papers_raw()
         if papers.empty:
             return f
-        hit = papers
-        if f.exam is not None:
-            hit = hit[hit["exam"] == f.exam]
-        if f.grade is not None:
-            hit = hit[hit["grade"] == f.grade]
-        if f.subject is not None:
-            hit = hit[hit["subject"] == f.subject]
-        if hit.empty:  # unknown combination: fall back to the exam, then to the latest paper
-            hit = papers[papers["exam"] == f.exam] if f.exam in set(papers["exam"]) else papers
+        # the exam first, then the subject and the grade asked for when the exam has them (a
+        # new exam keeps the subject shown), the latest paper of what is left
+        hit = papers[papers["exam"] == f.exam] if f.exam in set(papers["exam"]) else papers
+        for wanted in ({"grade": f.grade, "subject": f.subject}, {"subject": f.subject},
+                       {"grade": f.grade}):
+            narrowed = hit
+            for col, value in wanted.items():
+                if value is not None:
+                    narrowed = narrowed[narrowed[col] == value]
+            if not narrowed.empty and any(v is not None for v in wanted.values()):
+                hit = narrowed
+                break
         row = hit.iloc[-1]
         return replace(f, exam=str(row["exam"]), grade=int(row["grade"]),
                        subject=str(row["subject"]))

@@ -27,7 +27,9 @@ stays importable from here.
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -197,11 +199,12 @@ class Service(Compared):
 
     # -- value added, growth, green --------------------------------------------------------
     def prior_exams(self, user: User, f: Filters) -> list[str]:
-        """Exams before the current one with the same subject (entry candidates), latest first."""
+        """Exams before the current one with a paper of the same grade and subject (the entry
+        candidates), latest first: the first is the default entry exam."""
         f = self.scope(user, f)
         if f.exam is None or f.subject is None:
             return []
-        return summaries.prior_exams(self.papers_raw(), f.exam, f.subject)
+        return summaries.prior_exams(self.papers_raw(), f.exam, f.subject, f.grade)
 
     def value_added(self, user: User, f: Filters, level: str = "school",
                     prior_exam: str | None = None) -> pd.DataFrame:
@@ -341,6 +344,20 @@ class Service(Compared):
                             author=user.username, advice=advice)
         self.clear_cache()
         return int(version)
+
+    def archive_export(self, user: User, f: Filters) -> bytes:
+        """The paper's archive as an Excel workbook (:func:`analytics.archive.
+        export_paper_archive`, small groups suppressed): committee only."""
+        self.require(user, "committee")
+        f = self.scope(user, f)
+        fn = summaries.analysis_function("analytics.archive", "export_paper_archive")
+        if fn is None or f.exam is None or f.subject is None:
+            raise NotAvailable("analytics.archive.export_paper_archive")
+        with tempfile.TemporaryDirectory() as tmp:
+            out = Path(tmp) / "archive.xlsx"
+            self._run(fn, exam=f.exam, subject=f.subject, grade=f.grade, out=out,
+                      min_n=self.min_n)
+            return out.read_bytes()
 
     def item_curve(self, user: User, f: Filters, item_number: int) -> pd.DataFrame:
         """Score rate of item ``item_number`` by total-score band (D < C < B < A): the empirical

@@ -289,6 +289,13 @@ def _deps(dep: list[dict[str, Any]], value: Callable[[str, str], Any]) -> list[A
     for d in dep:
         if d["id"].startswith("{"):
             pattern = json.loads(d["id"])
+            if pattern.get("type") in (ids.EXPORT_TYPE, ids.TABLE_TYPE, ids.DRILL_TYPE):
+                # issue 16: every table's 导出 Excel button and rows, the charts' drill-down
+                c = {"type": pattern["type"], "index": "hostile"}
+                out.append([{"id": c, "property": d["property"],
+                             "value": c if d["property"] == "id"
+                             else value(json.dumps(c), d["property"])}])
+                continue
             assert pattern.get("type") == ids.FILTER_TYPE, f"unknown pattern id {d['id']}"
             concrete = [ids.filter_id(k) for k in ids.FILTER_KEYS]
             out.append([{"id": c, "property": d["property"],

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Hashable
 
 from analytics.domain.bands import LOW_GROWTH_SGP, STRUGGLING_SHARE
+from analytics.domain.columns import COLUMNS
 
 LANGS = ("zh", "en")
 
@@ -80,7 +81,24 @@ LABELS: dict[str, dict[Hashable, tuple[str, str]]] = {
         "low_growth": (f"增长低(增长百分位≤{LOW_GROWTH_SGP})",
                        f"low growth (growth percentile ≤ {LOW_GROWTH_SGP})"),
     },
+    # the attainment third of a unit on the value-added status × change grid (mean z ±0.2)
+    "attainment": {"high": ("成绩较高", "high attainment"),
+                   "middle": ("成绩居中", "middling attainment"),
+                   "low": ("成绩较低", "low attainment")},
+    "boolean": {True: ("是", "yes"), False: ("否", "no")},
+    "grade": {1: ("一年级", "grade 1"), 2: ("二年级", "grade 2"), 3: ("三年级", "grade 3"),
+              4: ("四年级", "grade 4"), 5: ("五年级", "grade 5"), 6: ("六年级", "grade 6"),
+              7: ("七年级", "grade 7"), 8: ("八年级", "grade 8"), 9: ("九年级", "grade 9"),
+              10: ("高一", "grade 10"), 11: ("高二", "grade 11"), 12: ("高三", "grade 12")},
+    # the import log's outcome and kind, the summary catalog's names
+    "outcome": {"ok": ("成功", "succeeded"), "replaced": ("已替换", "replaced"),
+                "failed": ("失败", "failed"),
+                "error": ("失败", "failed"), "running": ("进行中", "running")},
+    "import_kind": {"roster": ("名册", "roster"), "paper": ("试卷", "paper"),
+                    "scores": ("小题得分", "item scores"), "totals": ("总分", "totals"),
+                    "survey": ("问卷", "questionnaire"), "responses": ("作答", "responses")},
     # a school's figure against the district's (the school profile)
+    "column": COLUMNS,  # column headers (analytics.domain.columns)
     "position": {"above": ("高于全区", "above the district"),
                  "similar": ("与全区相当", "close to the district"),
                  "below": ("低于全区", "below the district")},

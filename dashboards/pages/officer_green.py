@@ -9,7 +9,15 @@ from dash import html
 
 from analytics.users import User
 from dashboards import figures, ids
-from dashboards.components import graph, message, on_filters, page, section, table
+from dashboards.components import (
+    graph,
+    how_to_read,
+    message,
+    on_filters,
+    page,
+    section,
+    table,
+)
 from dashboards.i18n import t
 from dashboards.service import Filters, Service
 
@@ -18,7 +26,8 @@ dash.register_page(__name__, path="/officer/green", title="绿色指标", name="
 
 def layout(**kwargs: Any) -> html.Div:
     def body(user: User, f: Filters, lang: str) -> list[Any]:
-        return [section(t("radar", lang), ids.GR_RADAR), section("", ids.GR_TABLE)]
+        return [section(t("radar", lang), ids.GR_RADAR, howto=how_to_read("green", lang)),
+                section("", ids.GR_TABLE)]
 
     return page(kwargs, group="officer", title="officer_green", body=body,
                 keys=("exam", "grade", "zone", "school"))

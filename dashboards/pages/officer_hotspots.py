@@ -10,7 +10,16 @@ from dash import Input, Output, callback, dcc, html
 
 from analytics.users import User
 from dashboards import figures, ids
-from dashboards.components import graph, guarded, message, page, section, table, totals_only
+from dashboards.components import (
+    graph,
+    guarded,
+    message,
+    page,
+    section,
+    table,
+    totals_only,
+    unit_link,
+)
 from dashboards.i18n import t
 from dashboards.service import Filters, Service
 
@@ -54,9 +63,14 @@ def update(user: User, lang: str, svc: Service, data: dict[str, Any], level: str
     total = int(matrix[unit].nunique()) if unit in matrix.columns else 0
     if total > HEATMAP_UNITS:
         matrix = figures.worst_units(matrix, unit, "gap", HEATMAP_UNITS)
+    if "school_id" in matrix.columns:
+        matrix = matrix.assign(link=[unit_link("/principal", f, school=int(s))
+                                     for s in matrix["school_id"]])
     fig = figures.heatmap(matrix, "knowledge_point", unit, "gap", zmid=0.0,
                           title=t("heatmap_top", lang, total=total, shown=HEATMAP_UNITS)
-                          if total > HEATMAP_UNITS else None) \
+                          if total > HEATMAP_UNITS else None,
+                          colorbar_title=t("gap_colorbar", lang), percent=True,
+                          links="link" if "link" in matrix.columns else None) \
         if {"knowledge_point", unit, "gap"} <= set(matrix.columns) \
         else figures.empty(t("no_data", lang))  # e.g. no knowledge points on the paper
     flagged = svc.hotspots(user, f, level=level)
@@ -66,4 +80,5 @@ def update(user: User, lang: str, svc: Service, data: dict[str, Any], level: str
     if len(flagged) > TABLE_ROWS:  # a city has tens of thousands: the largest gaps first
         shown = html.Div([message(t("rows_top", lang, total=len(flagged), shown=TABLE_ROWS)),
                           shown])
-    return [graph(fig), shown]
+    return [html.Div([html.P(t("drill_hint", lang), className="eqm-note"),
+                      graph(fig, "hs-heatmap-graph", drill=True)]), shown]

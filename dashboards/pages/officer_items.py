@@ -21,7 +21,7 @@ from dashboards.components import (
     table,
     totals_only,
 )
-from dashboards.i18n import t
+from dashboards.i18n import code_label, t
 from dashboards.service import Filters, Service
 
 dash.register_page(__name__, path="/officer/items", title="试题分析", name="officer_items")
@@ -95,8 +95,13 @@ def update_item(user: User, lang: str, svc: Service, number: Any,
             one.assign(group="lower", value=one["share_lower"]),
         ])
         key = "".join(one.loc[one["is_key"].astype(bool), "option"].astype(str))
-        options_fig = graph(figures.option_chart(long, "option", "group", "value", key=key))
+        options_fig = graph(figures.option_chart(
+            long, "option", "group", "value", key=key,
+            names={g: code_label("group", g, lang) for g in ("upper", "lower")},
+            x_title=t("axis_option", lang), y_title=t("axis_share", lang)))
     curve = svc.item_curve(user, f, item_number=number)
-    curve_fig = graph(figures.item_curve(curve, "group", "score_rate")) if not curve.empty \
+    curve_fig = graph(figures.item_curve(curve, "group", "score_rate",
+                                         x_title=t("axis_total_group", lang),
+                                         y_title=t("axis_rate", lang))) if not curve.empty \
         else message(t("needs_archive", lang))
     return [options_fig, curve_fig]

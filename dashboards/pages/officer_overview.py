@@ -10,7 +10,16 @@ from dash import html
 
 from analytics.users import User
 from dashboards import figures, ids
-from dashboards.components import graph, on_filters, page, section, table
+from dashboards.components import (
+    band_names,
+    bands_long,
+    graph,
+    on_filters,
+    page,
+    section,
+    table,
+    unit_link,
+)
 from dashboards.i18n import t
 from dashboards.service import Filters, Service
 
@@ -48,17 +57,24 @@ def update(user: User, lang: str, svc: Service, f: Filters) -> list[Any]:
     tab = table(schools[cols], lang, table_id="ov-datatable",
                 reference={c: float(ref[c]) for c in ("mean", "excellent_rate", "pass_rate")
                            if c in ref.index})
-    bar = graph(figures.bar(schools.sort_values("mean"), "school_name", "mean",
-                            horizontal=True, reference=float(ref.get("mean", float("nan"))),
-                            reference_label=t("district_ref", lang)))
+    links = schools.assign(link=[unit_link("/principal", f, school=int(s))
+                                 for s in schools["school_id"]]) \
+        if "school_id" in schools.columns else schools.assign(link=None)
+    bar = html.Div([
+        html.P(t("drill_hint", lang), className="eqm-note"),
+        graph(figures.bar(links.sort_values("mean"), "school_name", "mean",
+                          horizontal=True, reference=float(ref.get("mean", float("nan"))),
+                          reference_label=t("district_mean_line", lang),
+                          x_title=t("axis_school", lang), y_title=t("axis_mean", lang),
+                          links="link"), graph_id="ov-bar-graph", drill=True)])
     bands = svc.grade_bands(user, f, level="zone")
-    long = bands.melt(id_vars=["zone_name"], value_vars=["share_a", "share_b", "share_c",
-                                                         "share_d"],
-                      var_name="band", value_name="share")
-    long["band"] = long["band"].str[-1].str.upper()
-    zones = graph(figures.stacked_shares(long, "zone_name", "band", "share",
-                                         order=["A", "B", "C", "D"]))
+    zones = graph(figures.stacked_shares(bands_long(bands, "zone_name"), "zone_name", "band",
+                                         "share", order=["A", "B", "C", "D"],
+                                         names=band_names(lang), y_title=t("axis_share", lang),
+                                         x_title=t("axis_zone", lang)))
     pct = svc.zone_percentiles(user, f)
     dist = graph(figures.box_from_quantiles(pct, "zone_name", q1="p25", median="p50", q3="p75",
-                                            low="p10", high="p90"))
+                                            low="p10", high="p90",
+                                            x_title=t("axis_zone", lang),
+                                            y_title=t("axis_total", lang)))
     return [tab, bar, zones, dist]

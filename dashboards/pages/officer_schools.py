@@ -9,7 +9,7 @@ from dash import html
 
 from analytics.users import User
 from dashboards import figures, ids
-from dashboards.components import graph, message, on_filters, page, section, table
+from dashboards.components import graph, message, on_filters, page, section, table, unit_link
 from dashboards.i18n import t
 from dashboards.service import Filters, Service
 
@@ -35,10 +35,14 @@ def update(user: User, lang: str, svc: Service, f: Filters) -> list[Any]:
                         "excellent_rate", "pass_rate", "low_rate", "above_mean_rate", "z_mean"]
             if c in frame.columns]
     note = [] if "rank" in frame.columns else [message(t("ranking_off", lang))]
-    fig = figures.caterpillar(frame.assign(label=frame["school_name"]), "label", "mean",
-                              "ci_low", "ci_high",
-                              zero=float(ref["mean"].iloc[0]) if not ref.empty else 0.0)
+    district = float(ref["mean"].iloc[0]) if not ref.empty else 0.0
+    fig = figures.caterpillar(
+        frame.assign(label=frame["school_name"],
+                     link=[unit_link("/principal", f, school=int(s))
+                           for s in frame["school_id"]]),
+        "label", "mean", "ci_low", "ci_high", zero=district, y_title=t("axis_mean", lang),
+        zero_label=f"{t('district_mean_line', lang)} {district:.2f}", links="link")
     return [html.Div([*note, table(frame[cols], lang, table_id="sc-datatable",
-                                   reference={"mean": float(ref["mean"].iloc[0])}
-                                   if not ref.empty else None)]),
-            graph(fig)]
+                                   reference={"mean": district} if not ref.empty else None)]),
+            html.Div([html.P(t("drill_hint", lang), className="eqm-note"),
+                      graph(fig, "sc-caterpillar", drill=True)])]

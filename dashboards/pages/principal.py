@@ -11,12 +11,17 @@ import dash
 import pandas as pd
 from dash import Input, Output, State, callback, dcc, html
 
+from analytics.domain.bands import DEFAULT_BORDERLINE, LOW_GROWTH_SGP, STRUGGLING_SHARE
+from analytics.reports.views import classes_equal_school
 from analytics.users import User
 from dashboards import figures, ids, report
 from dashboards.components import (
+    band_names,
+    bands_long,
     comparison_notes,
     graph,
     guarded,
+    how_to_read,
     message,
     on_filters,
     page,
@@ -35,11 +40,48 @@ WEAK_KP_COLS = ["knowledge_point", "unit_rate", "district_rate", "gap", "worst_i
                 "wrong_option", "wrong_option_share", "flag"]
 
 
+class NotInGrade(Exception):
+    """The school has no class of the grade shown (a primary school on a grade-9 paper)."""
+
+
 def _school(svc: Service, user: User, f: Filters) -> int:
     """The school shown: the page's roles only, and a school chosen (an officer must pick one
-    first; a principal has theirs). Refusals say which of the two is missing."""
+    first; a principal has theirs). Refusals say which of the two is missing; a school
+    without a class in the grade raises :class:`NotInGrade` (the page says so)."""
     svc.require(user, "principal")
-    return svc.school_of(user, f)
+    school = svc.school_of(user, f)
+    f = svc.scope(user, f)
+    tree = svc.tree(user)
+    mine = tree[tree["school_id"] == school]
+    if f.grade is not None and not mine.empty and not (mine["grade"] == f.grade).any():
+        raise NotInGrade(str(mine["school_name"].iloc[0]))
+    return school
+
+
+def _class_name(svc: Service, user: User, f: Filters) -> str | None:
+    if f.class_id is None:
+        return None
+    tree = svc.tree(user)
+    hit = tree.loc[tree["class_id"] == f.class_id, "class_name"]
+    return str(hit.iloc[0]) if not hit.empty else None
+
+
+def principal_view(*targets: str) -> Any:
+    """:func:`on_filters` for this page, with the plain state of a school without the grade
+    shown — said once, in the first section (:data:`ids.PR_VS`), the other sections left
+    empty. (No school chosen yet, an officer, is the refusal 请先选择学校 in each section.)"""
+    def deco(fn: Any) -> Any:
+        def inner(user: User, lang: str, svc: Service, f: Filters) -> Any:
+            say = targets[0] == ids.PR_VS
+            try:
+                return fn(user, lang, svc, f)
+            except NotInGrade as exc:
+                grade = code_label("grade", svc.scope(user, f).grade, lang)
+                return [message(t("not_in_grade", lang, school=str(exc), grade=grade))
+                        if i == 0 and say else html.Div() for i in range(len(targets))]
+        inner.__name__ = fn.__name__
+        return on_filters(*targets)(inner)
+    return deco
 
 
 def layout(**kwargs: Any) -> html.Div:
@@ -55,16 +97,23 @@ def layout(**kwargs: Any) -> html.Div:
             section(t("classes", lang), ids.PR_CLASSES, ids.PR_CLASSES_TABLE),
             html.Div([section(t("weak_items", lang), ids.PR_ITEMS),
                       section(t("weak_points", lang), ids.PR_POINTS)], className="eqm-grid"),
-            section(t("va_reading", lang), ids.PR_VA_TEXT, ids.PR_VA),
-            html.Div([section(t("struggling", lang), ids.PR_STRUGGLING),
-                      section(t("borderline", lang), ids.PR_BORDERLINE)], className="eqm-grid"),
+            section(t("va_reading", lang), ids.PR_VA_TEXT, ids.PR_VA,
+                    howto=how_to_read("value_added", lang)),
+            html.Div([section(t("struggling", lang), ids.PR_STRUGGLING,
+                              howto=how_to_read("struggling", lang,
+                                                share=f"{STRUGGLING_SHARE:.0%}",
+                                                sgp=LOW_GROWTH_SGP)),
+                      section(t("borderline", lang), ids.PR_BORDERLINE,
+                              howto=how_to_read("borderline", lang,
+                                                buffer=f"{DEFAULT_BORDERLINE:.0%}"))],
+                     className="eqm-grid"),
         ]
 
     return page(kwargs, group="principal", title="principal", body=body,
                 keys=("exam", "grade", "subject", "school", "class"))
 
 
-@on_filters(ids.PR_VS, ids.PR_VS_TABLE)
+@principal_view(ids.PR_VS, ids.PR_VS_TABLE)
 def update_vs(user: User, lang: str, svc: Service, f: Filters) -> list[Any]:
     _school(svc, user, f)
     prof = svc.school_profile(user, f)
@@ -72,19 +121,17 @@ def update_vs(user: User, lang: str, svc: Service, f: Filters) -> list[Any]:
         return [message(t("no_data", lang))] * 2
     notes = comparison_notes(svc, user, f, lang, subjects=list(dict.fromkeys(prof["subject"])))
     prof = prof.assign(position=[code_label("position", p, lang) for p in prof["position"]])
-    fig = figures.bar(prof, "subject", "mean", color="unit_name")
-    bands = prof.melt(id_vars=["subject", "unit_name"],
-                      value_vars=[c for c in ("share_a", "share_b", "share_c", "share_d")
-                                  if c in prof.columns], var_name="band", value_name="share")
-    bands = bands.assign(band=bands["band"].str[-1].str.upper(),
-                         group=bands["subject"] + " " + bands["unit_name"].astype(str))
-    band_fig = figures.stacked_shares(bands, "group", "band", "share",
-                                      order=["A", "B", "C", "D"])
+    fig = figures.bar(prof, "subject", "mean", color="unit_name",
+                      x_title=t("axis_subject", lang), y_title=t("axis_mean", lang))
+    grouped = prof.assign(group=prof["subject"] + " " + prof["unit_name"].astype(str))
+    band_fig = figures.stacked_shares(bands_long(grouped, "group"), "group", "band", "share",
+                                      order=["A", "B", "C", "D"], names=band_names(lang),
+                                      y_title=t("axis_share", lang))
     return [html.Div([*notes, html.Div([graph(fig), graph(band_fig)], className="eqm-grid")]),
             table(prof.drop(columns=["unit"]), lang, table_id="pr-vs-datatable")]
 
 
-@on_filters(ids.PR_CLASSES, ids.PR_CLASSES_TABLE)
+@principal_view(ids.PR_CLASSES, ids.PR_CLASSES_TABLE)
 def update_classes(user: User, lang: str, svc: Service, f: Filters) -> list[Any]:
     school = _school(svc, user, f)
     classes = svc.score_report(user, f, level="class")
@@ -93,22 +140,33 @@ def update_classes(user: User, lang: str, svc: Service, f: Filters) -> list[Any]
     ref = float(district["mean"].iloc[0]) if not district.empty else float("nan")
     cols = [c for c in ["class_name", "n", "mean", "sd", "excellent_rate", "pass_rate",
                         "low_rate", "above_mean_rate"] if c in classes.columns]
-    return [graph(figures.bar(classes, "class_name", "mean", reference=ref,
-                              reference_label=t("district_ref", lang))),
-            table(classes[cols], lang, reference={"mean": ref})]
+    chosen = _class_name(svc, user, f)
+    note = [message(t("class_chosen", lang, name=chosen))] if chosen else []
+    if f.class_id is not None and "class_id" in classes.columns:
+        classes = classes[classes["class_id"] == f.class_id]
+    return [html.Div([*note, graph(figures.bar(
+                classes, "class_name", "mean", reference=ref,
+                reference_label=t("district_mean_line", lang),
+                x_title=t("axis_class", lang), y_title=t("axis_mean", lang)))]),
+            table(classes[cols], lang, reference={"mean": ref}, table_id="pr-classes-datatable")]
 
 
-@on_filters(ids.PR_ITEMS, ids.PR_POINTS)
+@principal_view(ids.PR_ITEMS, ids.PR_POINTS)
 def update_items(user: User, lang: str, svc: Service, f: Filters) -> list[Any]:
     _school(svc, user, f)
     if svc.totals_only(user, f):
         return [totals_only(lang)] * 2
-    items = svc.hotspots(user, f, level="school", grain="item")
-    points = svc.hotspots(user, f, level="school", grain="knowledge_point")
+    level = "class" if f.class_id is not None else "school"
+    items = svc.hotspots(user, f, level=level, grain="item")
+    points = svc.hotspots(user, f, level=level, grain="knowledge_point")
+    if level == "class":
+        items, points = (frame[frame["class_id"] == f.class_id] if "class_id" in frame.columns
+                         else frame.iloc[0:0] for frame in (items, points))
     out = []
     for frame, cols in ((items, WEAK_ITEM_COLS), (points, WEAK_KP_COLS)):
         below = frame[frame["gap"] < 0].sort_values("gap") if "gap" in frame.columns else frame
-        out.append(table(below[[c for c in cols if c in below.columns]], lang, page_size=10))
+        out.append(table(below[[c for c in cols if c in below.columns]], lang, page_size=10)
+                   if not below.empty else message(t("none_below", lang)))
     return out
 
 
@@ -134,25 +192,40 @@ def va_reading(row: pd.Series | None, lang: str) -> str:
                else ""))
 
 
-@on_filters(ids.PR_VA_TEXT, ids.PR_VA)
+@principal_view(ids.PR_VA_TEXT, ids.PR_VA)
 def update_va(user: User, lang: str, svc: Service, f: Filters) -> list[Any]:
     school = _school(svc, user, f)
+    priors = svc.prior_exams(user, f)
+    if not priors:
+        return [message(t("no_entry_exam", lang)), html.Div()]
     va = svc.value_added(user, f, level="school")
     mine = va[va["school_id"] == school] if "school_id" in va.columns else va.iloc[0:0]
     row = mine.iloc[0] if not mine.empty else None
-    fig = figures.caterpillar(mine.assign(label=mine.get("school_name", "")), "label", "va",
-                              "ci_low", "ci_high", category="category") if not mine.empty \
+    classes = svc.value_added(user, f, level="class")
+    classes = classes[classes["school_id"] == school] if "school_id" in classes.columns \
+        else classes.iloc[0:0]
+    if f.class_id is not None and "class_id" in classes.columns:
+        classes = classes[classes["class_id"] == f.class_id]
+    shown = pd.concat([mine.assign(label=mine.get("school_name", "")),
+                       classes.assign(label=classes.get("class_name", ""))], ignore_index=True)
+    names = {c: code_label("category", c, lang) for c in ("above", "as_expected", "below")}
+    fig = figures.caterpillar(shown, "label", "va", "ci_low", "ci_high", category="category",
+                              category_names=names, y_title=t("axis_va", lang),
+                              zero_label=t("expected_line", lang)) if not shown.empty \
         else None
-    return [html.P(va_reading(row, lang), className="eqm-reading"),
+    notes: list[Any] = [html.P(t("entry_default", lang, exam=priors[0]), className="eqm-note")]
+    if classes_equal_school(classes):
+        notes.append(message(t("va_classes_equal", lang), "eqm-message eqm-va-equal"))
+    return [html.Div([html.P(va_reading(row, lang), className="eqm-reading"), *notes]),
             graph(fig) if fig is not None else html.Div()]
 
 
-@on_filters(ids.PR_STRUGGLING, ids.PR_BORDERLINE)
+@principal_view(ids.PR_STRUGGLING, ids.PR_BORDERLINE)
 def update_students(user: User, lang: str, svc: Service, f: Filters) -> list[Any]:
     _school(svc, user, f)
     out = []
-    for kind, cols in (("struggling", ["student_id", "class_name", "total", "z", "sgp",
-                                       "reason"]),
+    for kind, cols in (("struggling", ["student_id", "student_name", "class_name", "total",
+                                       "z", "sgp", "reason"]),
                        ("borderline", ["student_id", "student_name", "class_name", "line",
                                        "line_score", "total", "gap"])):
         frame = svc.students(user, f, kind)
