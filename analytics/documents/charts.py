@@ -76,7 +76,7 @@ def means_chart(names: Sequence[str], means: Sequence[float], lows: Sequence[flo
     """Dots with 95 % interval bars (one per class or school) and a dashed reference line
     (the district mean)."""
     plt = _plt()
-    fig, ax = plt.subplots(figsize=(6.4, 0.32 * len(names) + 1.0))
+    fig, ax = plt.subplots(figsize=(6.4, 0.2 * len(names) + 1.0))
     y = list(range(len(names)))
     err = [[m - lo for m, lo in zip(means, lows, strict=True)],
            [hi - m for m, hi in zip(means, highs, strict=True)]]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import html
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from analytics.documents.fonts import FAMILY, subset_font
@@ -39,9 +39,10 @@ def write(doc: Document, path: str | Path) -> Path:
     return write_all([doc], [path])[0]
 
 
-def write_all(docs: Sequence[Document], paths: Sequence[str | Path]) -> list[Path]:
+def write_all(docs: Sequence[Document], paths: Sequence[str | Path],
+              progress: Callable[[], object] | None = None) -> list[Path]:
     """Render each document to its path (suffixes name the formats); the PDFs share one font
-    subset holding every character of every document."""
+    subset holding every character of every document. ``progress`` is called after each."""
     out = [Path(p) for p in paths]
     fmts = [format_of(p) for p in out]
     font = None
@@ -57,6 +58,8 @@ def write_all(docs: Sequence[Document], paths: Sequence[str | Path]) -> list[Pat
             path.write_bytes(to_docx(doc))
         else:
             path.write_text(to_html(doc), encoding="utf-8")
+        if progress is not None:
+            progress()
     return out
 
 
