@@ -105,3 +105,26 @@ def register(cli: click.Group) -> None:
         bar.close()
         say(f"已写出 {len(paths)} 份报告到 wrote {len(paths)} reports to {out} "
             f"({time.perf_counter() - t0:.1f} s)")
+
+    @report.command("student")
+    @click.option("--student", required=True, help="考号 / the student's ID.")
+    @click.option("--school", default=None,
+                  help="只在此学校内查找(校长的范围)/ only within this school.")
+    @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
+                  help="输出文件 .pdf/.docx/.html / the file.")
+    @LANG
+    @USER
+    @click.pass_context
+    def student(ctx: click.Context, student: str, school: str | None, out: Path, lang: str,
+                user: str | None) -> None:
+        """学生成长档案(一至两页)/ the student report: trajectory, weak points, records."""
+        from analytics.documents import render
+        from analytics.documents.student import student_report
+        from eqm.commands.students import school_id_of
+
+        render.format_of(out)
+        with reader(ctx) as wh:
+            doc = student_report(wh, student, school_id=school_id_of(wh, school), lang=lang,
+                                 user=_user(user))
+        render.write(doc, out)
+        say(f"已写出 wrote {out}")
