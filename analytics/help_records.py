@@ -6,8 +6,8 @@ record, :func:`edit_help_record` adds a version (a correction), :func:`withdraw_
 version marking it withdrawn; no version is ever changed or deleted. :func:`help_records` lists
 the current version of each record, :func:`help_record_history` every version.
 
-Scope (a principal only writes and reads their own school's students) is checked by the caller
-with ``school_id`` (the CLI and the dashboard service pass the user's school): a student of
+Scope (a principal only writes and reads their own school's students): every function takes
+``school`` (the CLI and the dashboard service pass the user's school): a student of
 another school is refused as if unknown.
 """
 
@@ -19,6 +19,7 @@ from typing import Any
 import pandas as pd
 
 from analytics.errors import InputError
+from analytics.lookup import school_id_of
 from analytics.warehouse import Warehouse
 
 COLUMNS = ["record_id", "version", "student_key", "student_id", "student_name", "school_id",
@@ -40,14 +41,15 @@ def student_sql() -> str:
     """
 
 
-def find_student(wh: Warehouse, student: str | int, school_id: int | None = None) -> pd.Series:
-    """The one student named by 考号 (or key, or a name that is unique), within ``school_id``.
+def find_student(wh: Warehouse, student: str | int, school: str | int | None = None) -> pd.Series:
+    """The one student named by 考号 (or key, or a name that is unique), within ``school``.
 
     Raises
     ------
     InputError
         When there is no such student (in that school) or the name is shared.
     """
+    school_id = school_id_of(wh, school)
     hits = wh.df(student_sql(), {"student": str(student).strip(), "school_id": school_id})
     if hits.empty:
         raise InputError(f"没有学生「{student}」" + ("(或不在本校)" if school_id is not None
@@ -79,15 +81,15 @@ def _date(value: Any) -> dt.date:
 
 def add_help_record(wh: Warehouse, *, student: str | int, date: Any, teacher: str, action: str,
                     author: str, subject: str | None = None,
-                    school_id: int | None = None) -> int:
-    """Start a help record for ``student`` (考号; within ``school_id`` when given).
+                    school: str | int | None = None) -> int:
+    """Start a help record for ``student`` (考号; within ``school`` when given).
 
     Returns
     -------
     int
         The new record's id (its first version is 1).
     """
-    s = find_student(wh, student, school_id)
+    s = find_student(wh, student, school)
     day = _date(date)
     params = {"k": int(s["student_key"]), "d": day, "t": _text(teacher, "教师", "the teacher"),
               "a": _text(action, "帮教内容", "what was done"),
@@ -100,7 +102,8 @@ def add_help_record(wh: Warehouse, *, student: str | int, date: Any, teacher: st
     return rid
 
 
-def _current(wh: Warehouse, record_id: int, school_id: int | None) -> pd.Series:
+def _current(wh: Warehouse, record_id: int, school: str | int | None) -> pd.Series:
+    school_id = school_id_of(wh, school)
     cur = wh.df("""
         SELECT h.*, t.school_id FROM help_records h JOIN student_tree t USING (student_key)
         WHERE h.record_id = $r AND ($school_id IS NULL OR t.school_id = $school_id)
@@ -113,7 +116,7 @@ def _current(wh: Warehouse, record_id: int, school_id: int | None) -> pd.Series:
 
 def edit_help_record(wh: Warehouse, record_id: int, *, author: str, date: Any = None,
                      teacher: str | None = None, action: str | None = None,
-                     subject: str | None = None, school_id: int | None = None) -> int:
+                     subject: str | None = None, school: str | int | None = None) -> int:
     """Add a version of record ``record_id`` with the given fields changed (the others kept).
 
     Returns
@@ -121,21 +124,27 @@ def edit_help_record(wh: Warehouse, record_id: int, *, author: str, date: Any = 
     int
         The new version number.
     """
-    return _new_version(wh, record_id, author=author, school_id=school_id, date=date,
+    return _new_version(wh, record_id, author=author, school=school, date=date,
                         teacher=teacher, action=action, subject=subject, withdrawn=False)
 
 
 def withdraw_help_record(wh: Warehouse, record_id: int, *, author: str,
-                         school_id: int | None = None) -> int:
-    """Add a version marking record ``record_id`` withdrawn (its history stays)."""
-    return _new_version(wh, record_id, author=author, school_id=school_id, withdrawn=True)
+                         school: str | int | None = None) -> int:
+    """Add a version marking record ``record_id`` withdrawn (its history stays).
+
+    Returns
+    -------
+    int
+        The new version number.
+    """
+    return _new_version(wh, record_id, author=author, school=school, withdrawn=True)
 
 
-def _new_version(wh: Warehouse, record_id: int, *, author: str, school_id: int | None,
+def _new_version(wh: Warehouse, record_id: int, *, author: str, school: str | int | None,
                  withdrawn: bool, date: Any = None, teacher: str | None = None,
                  action: str | None = None, subject: str | None = None) -> int:
     with wh.transaction():
-        cur = _current(wh, record_id, school_id)
+        cur = _current(wh, record_id, school)
         version = int(cur["version"]) + 1
         wh.execute("INSERT INTO help_records (record_id, version, student_key, help_date, "
                    "teacher, action, subject, author, withdrawn) "
@@ -169,10 +178,10 @@ def help_records_sql(current: bool) -> str:
 
 
 def help_records(wh: Warehouse, *, student: str | int | None = None,
-                 school_id: int | None = None, include_withdrawn: bool = False
+                 school: str | int | None = None, include_withdrawn: bool = False
                  ) -> pd.DataFrame:
     """The current version of each help record of ``student`` (or of every student of
-    ``school_id``), oldest date first.
+    ``school``), oldest date first.
 
     Returns
     -------
@@ -180,6 +189,7 @@ def help_records(wh: Warehouse, *, student: str | int | None = None,
         record_id, version, student_key, student_id (考号), student_name, school_id, class_name,
         help_date, teacher, action, subject, author (of this version), withdrawn, created_at.
     """
+    school_id = school_id_of(wh, school)
     key = None if student is None else int(find_student(wh, student, school_id)["student_key"])
     out = wh.df(help_records_sql(True), {"student_key": key, "school_id": school_id})
     if not include_withdrawn:
@@ -188,8 +198,16 @@ def help_records(wh: Warehouse, *, student: str | int | None = None,
 
 
 def help_record_history(wh: Warehouse, *, student: str | int,
-                        school_id: int | None = None) -> pd.DataFrame:
-    """Every version of every help record of ``student`` (the columns of
-    :func:`help_records`), by date, record and version."""
+                        school: str | int | None = None) -> pd.DataFrame:
+    """Every version of every help record of ``student``, by date, record and version.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per version: record_id, version, student_key, student_id, student_name,
+        school_id, class_name, help_date, teacher, action, subject, author, withdrawn,
+        created_at (as :func:`help_records`).
+    """
+    school_id = school_id_of(wh, school)
     key = int(find_student(wh, student, school_id)["student_key"])
     return wh.df(help_records_sql(False), {"student_key": key, "school_id": school_id})[COLUMNS]

@@ -202,19 +202,19 @@ def test_help_records_keep_history_and_refuse_other_schools(demo: Path) -> None:
         sid = str(s["student_id"])
         rid = add_help_record(wh, student=sid, date="2026-06-15", teacher="王老师",
                               action="课后辅导分式运算", subject="数学", author="王老师",
-                              school_id=int(s["school_id"]))
+                              school=int(s["school_id"]))
         assert edit_help_record(wh, rid, author="李校长", action="课后辅导分式运算(两次)") == 2
         cur = help_records(wh, student=sid)
         assert list(cur["action"]) == ["课后辅导分式运算(两次)"] and cur["version"].iloc[0] == 2
         hist = help_record_history(wh, student=sid)
         assert list(hist["version"]) == [1, 2] and hist["action"].iloc[0] == "课后辅导分式运算"
         with pytest.raises(InputError):        # another school's principal cannot see or write
-            help_records(wh, student=sid, school_id=other)
+            help_records(wh, student=sid, school=other)
         with pytest.raises(InputError):
             add_help_record(wh, student=sid, date="2026-06-16", teacher="某", action="x",
-                            author="某", school_id=other)
+                            author="某", school=other)
         with pytest.raises(InputError):
-            edit_help_record(wh, rid, author="某", action="y", school_id=other)
+            edit_help_record(wh, rid, author="某", action="y", school=other)
         with pytest.raises(InputError):
             add_help_record(wh, student=sid, date="16/06/2026", teacher="某", action="x",
                             author="某")

@@ -17,12 +17,12 @@ from analytics.reports.archive import student_archive, student_weak_points
 from analytics.warehouse import Warehouse
 
 
-def student_report(wh: Warehouse, student: str | int, *, school_id: int | None = None,
+def student_report(wh: Warehouse, student: str | int, *, school: str | int | None = None,
                    lang: str = "zh", user: str = "eqm", when: datetime | None = None
                    ) -> Document:
-    """The student report of ``student`` (考号; within ``school_id`` when given)."""
-    s = find_student(wh, student, school_id)
-    arch = student_archive(wh, student=str(s["student_id"]), school_id=int(s["school_id"]))
+    """The student report of ``student`` (考号; within ``school`` when given)."""
+    s = find_student(wh, student, school)
+    arch = student_archive(wh, student=str(s["student_id"]), school=int(s["school_id"]))
     doc = Document(tr("student_title", lang, name=s["student_name"]),
                    tr("student_info", lang, sid=s["student_id"], school=s["school_name"],
                       klass=s["class_name"]),
@@ -53,7 +53,7 @@ def student_report(wh: Warehouse, student: str | int, *, school_id: int | None =
                                          "sgp", "reason")], rows,
                   [2.2, 0.7, 1.0, 0.7, 0.9, 0.9, 2.4]))
     weak = student_weak_points(wh, student=str(s["student_id"]),
-                               school_id=int(s["school_id"]), archive=arch)
+                               school=int(s["school_id"]), archive=arch)
     doc.add(Heading(tr("weak_points_head", lang)))
     if weak.empty:
         doc.add(Paragraph(tr("weak_none", lang)))
@@ -62,7 +62,7 @@ def student_report(wh: Warehouse, student: str | int, *, school_id: int | None =
                       [[str(w["subject"]), str(w["knowledge_point"]), pct(w["score_rate"]),
                         pct(w["district_rate"])] for _, w in weak.iterrows()], [1, 2.5, 1, 1]))
     doc.add(Heading(tr("records_head", lang)))
-    rec = help_records(wh, student=str(s["student_id"]), school_id=int(s["school_id"]))
+    rec = help_records(wh, student=str(s["student_id"]), school=int(s["school_id"]))
     if rec.empty:
         doc.add(Paragraph(tr("records_none", lang)))
     else:

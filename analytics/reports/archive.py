@@ -4,7 +4,7 @@ holds, and the school's watch list of 学困生 and 临界生 with the reason an
 Composed of the analyses: :func:`analytics.standard_scores` (total, z, percentile rank),
 :func:`analytics.student_growth` (growth percentile), :func:`analytics.struggling_students` and
 :func:`analytics.scores.borderline_students` (the lists), :func:`analytics.student_knowledge_rates`
-and :func:`analytics.district_weak_points` (knowledge points). Scope: ``school_id`` restricts
+and :func:`analytics.district_weak_points` (knowledge points). Scope: ``school`` restricts
 every lookup to that school (a principal's), so another school's student is not found.
 """
 
@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from analytics.domain.bands import GRADE_BANDS
-from analytics.errors import EqmError
+from analytics.errors import EqmError, InputError
 from analytics.growth import student_growth
 from analytics.help_records import find_student
 from analytics.hotspots import district_weak_points
@@ -55,15 +55,15 @@ def band_of(total: float, paper: Any) -> str | None:
 
 
 def student_archive(wh: Warehouse, *, student: str | int,
-                    school_id: int | None = None) -> pd.DataFrame:
+                    school: str | int | None = None) -> pd.DataFrame:
     """One student's results on every paper of every exam, oldest first.
 
     Parameters
     ----------
     student : str or int
         考号 (student ID), key, or a name that is unique.
-    school_id : int, optional
-        Only a student of this school is found (a principal's scope).
+    school : str or int, optional
+        Only a student of this school (id, name or code) is found (a principal's scope).
 
     Returns
     -------
@@ -75,7 +75,7 @@ def student_archive(wh: Warehouse, *, student: str | int,
         earlier exam, NaN without one), ``struggling_reason`` (the 学困生 reason on that paper,
         else None), ``borderline_line`` (临界生: the line just missed, else None).
     """
-    s = find_student(wh, student, school_id)
+    s = find_student(wh, student, school)
     key, sid = int(s["student_key"]), int(s["school_id"])
     papers = list_papers(wh).set_index("paper_id")
     rows = []
@@ -129,7 +129,7 @@ def _one(frame: pd.DataFrame, key: int, col: str) -> Any:
     return hit.iloc[0]
 
 
-def student_weak_points(wh: Warehouse, *, student: str | int, school_id: int | None = None,
+def student_weak_points(wh: Warehouse, *, student: str | int, school: str | int | None = None,
                         top: int = 3, archive: pd.DataFrame | None = None) -> pd.DataFrame:
     """The student's weakest knowledge points per subject on the latest itemised paper: those
     where the student's score rate lies furthest under the district's.
@@ -142,10 +142,10 @@ def student_weak_points(wh: Warehouse, *, student: str | int, school_id: int | N
         negative), lowest gap first within the subject. ``archive``: the student's
         :func:`student_archive`, when the caller has it already.
     """
-    s = find_student(wh, student, school_id)
+    s = find_student(wh, student, school)
     key = int(s["student_key"])
     arch = archive if archive is not None else student_archive(
-        wh, student=str(s["student_id"]), school_id=int(s["school_id"]))
+        wh, student=str(s["student_id"]), school=int(s["school_id"]))
     papers = list_papers(wh)
     frames = []
     for subject in dict.fromkeys(arch["subject"]):
@@ -171,7 +171,8 @@ def student_weak_points(wh: Warehouse, *, student: str | int, school_id: int | N
     return pd.concat(frames, ignore_index=True)[cols]
 
 
-def watch_list(wh: Warehouse, *, school: str | int, grade: int | None = None) -> pd.DataFrame:
+def watch_list(wh: Warehouse, *, school: str | int | None = None,
+               grade: int | None = None) -> pd.DataFrame:
     """The school's 学困生 and 临界生 on the latest exam of each subject, with the reason and
     since when they have been listed without a break.
 
@@ -192,6 +193,8 @@ def watch_list(wh: Warehouse, *, school: str | int, grade: int | None = None) ->
     """
     from analytics.lookup import school_id_of
 
+    if school is None:
+        raise InputError("请指定学校 / give the school")
     sid = school_id_of(wh, school)
     papers = list_papers(wh).sort_values(["exam_date", "paper_id"])
     grades = wh.df("SELECT DISTINCT grade FROM student_tree WHERE school_id = $s",

@@ -124,7 +124,7 @@ def register(cli: click.Group) -> None:
 
         render.format_of(out)
         with reader(ctx) as wh:
-            doc = student_report(wh, student, school_id=school_id_of(wh, school), lang=lang,
+            doc = student_report(wh, student, school=school_id_of(wh, school), lang=lang,
                                  user=_user(user))
         render.write(doc, out)
         say(f"已写出 wrote {out}")

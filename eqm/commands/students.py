@@ -48,16 +48,16 @@ def register(cli: click.Group) -> None:
         with reader(ctx) as wh:
             sid = school_id_of(wh, school)
             s = find_student(wh, student, sid)
-            arch = student_archive(wh, student=str(s["student_id"]), school_id=sid)
+            arch = student_archive(wh, student=str(s["student_id"]), school=sid)
             say(f"{s['student_name']} {s['student_id']} · {s['school_name']} {s['class_name']}")
             emit(arch.drop(columns=["student_key"]), fmt, out, min_n=0, sheet="archive")
             if fmt == "table" and out is None:
-                weak = student_weak_points(wh, student=str(s["student_id"]), school_id=sid,
+                weak = student_weak_points(wh, student=str(s["student_id"]), school=sid,
                                            archive=arch)
                 click.echo("\n薄弱知识点 / weak knowledge points")
                 emit(weak, fmt, None, min_n=0)
                 click.echo("\n帮教记录 / help records")
-                emit(help_records(wh, student=str(s["student_id"]), school_id=sid)
+                emit(help_records(wh, student=str(s["student_id"]), school=sid)
                      .drop(columns=["student_key"]), fmt, None, min_n=0)
 
     @students.command("watch")
@@ -96,7 +96,7 @@ def register(cli: click.Group) -> None:
         with writer(ctx) as wh:
             rid = add_help_record(wh, student=student, date=date, teacher=teacher,
                                   action=action, subject=subject, author=author,
-                                  school_id=school_id_of(wh, school))
+                                  school=school_id_of(wh, school))
         republish(ctx)
         click.echo(f"已添加帮教记录 added help record {rid}")
 
@@ -118,10 +118,10 @@ def register(cli: click.Group) -> None:
 
         with writer(ctx) as wh:
             sid = school_id_of(wh, school)
-            version = withdraw_help_record(wh, record_id, author=author, school_id=sid) \
+            version = withdraw_help_record(wh, record_id, author=author, school=sid) \
                 if withdraw else edit_help_record(wh, record_id, author=author, date=date,
                                                   teacher=teacher, action=action,
-                                                  subject=subject, school_id=sid)
+                                                  subject=subject, school=sid)
         republish(ctx)
         click.echo(f"帮教记录 {record_id} 第 {version} 版 / help record {record_id} "
                    f"version {version}")
@@ -137,5 +137,5 @@ def register(cli: click.Group) -> None:
         from analytics.help_records import help_record_history
 
         with reader(ctx) as wh:
-            emit(help_record_history(wh, student=student, school_id=school_id_of(wh, school))
+            emit(help_record_history(wh, student=student, school=school_id_of(wh, school))
                  .drop(columns=["student_key"]), fmt, out, min_n=0, sheet="help_records")
