@@ -242,3 +242,18 @@ def test_students_cli_scope_refusal(demo: Path) -> None:
     r = CliRunner().invoke(cli, ["--db", str(demo), "students", "watch", "--school",
                                  str(int(s["school_id"])), "--format", "csv"])
     assert r.exit_code == 0 and "since" in r.output
+
+
+def test_district_report_levels_no_ranks(demo: Path) -> None:
+    from eqm.cli import cli
+
+    out = demo.parent / "district.pdf"
+    r = CliRunner().invoke(cli, ["--db", str(demo), "report", "district", "--exam", MONITOR,
+                                 "--grade", "9", "--out", str(out), "--user", "教研员"])
+    assert r.exit_code == 0, r.output
+    pages, text = _pdf_text(out)
+    assert 2 <= pages <= 12
+    assert "试卷质量" in text and "主要出错点" in text and "教研员" in text
+    assert "排名" not in text and "名次" not in text
+    for word in CODE_WORDS:
+        assert not re.search(rf"\b{word}\b", text), word

@@ -132,7 +132,7 @@ def _summary(doc: Document, data: ExamData, subjects: list[str], sid: int, zid: 
         doc.add(Paragraph(tr("va_none", lang)))
     # the three weaknesses
     doc.add(Heading(tr("weak_head", lang), 2))
-    weak = _weaknesses(data, subjects, sid)
+    weak = _weaknesses(data, subjects, sid, lang)
     for w in weak[:3]:
         doc.add(Paragraph(tr("weak_line", lang, subject=w["subject"], what=w["what"],
                              rate=pct(w["unit_rate"]), drate=pct(w["district_rate"]),
@@ -164,7 +164,8 @@ def _summary(doc: Document, data: ExamData, subjects: list[str], sid: int, zid: 
         doc.add(Paragraph(tr("change_none", lang)))
 
 
-def _weaknesses(data: ExamData, subjects: list[str], sid: int) -> list[dict[str, Any]]:
+def _weaknesses(data: ExamData, subjects: list[str], sid: int,
+                lang: str = "zh") -> list[dict[str, Any]]:
     """Flagged knowledge points (else items) of the school, largest gap first."""
     out: list[dict[str, Any]] = []
     for grain, what in (("knowledge_point", "knowledge_point"), ("item", "item_label")):
@@ -174,8 +175,10 @@ def _weaknesses(data: ExamData, subjects: list[str], sid: int) -> list[dict[str,
                 continue
             h = h[(h["school_id"] == sid) & h["flag"].fillna(False).astype(bool)]
             for _, r in h.iterrows():
+                name = str(r[what]) if grain == "knowledge_point" else \
+                    tr("item_named", lang, label=r[what])
                 out.append({**{str(k): v for k, v in r.items()}, "subject": subject,
-                            "what": str(r[what])})
+                            "what": name})
         if len(out) >= 3:
             break
     return sorted(out, key=lambda w: float(w["gap"]))

@@ -58,7 +58,8 @@ PHRASES: dict[str, tuple[str, str]] = {
                       "are not shown."),
     "items_head": ("本校明显低于全区的小题", "Items where the school is credibly below the "
                    "district"),
-    "item_no": ("题号", "item"), "kp": ("知识点", "knowledge point"),
+    "item_no": ("题号", "item"),
+    "item_named": ("第{label}题", "item {label}"), "kp": ("知识点", "knowledge point"),
     "rate": ("本校得分率", "school rate"), "drate": ("全区得分率", "district rate"),
     "gap_ci": ("差距(95%区间)", "gap (95% interval)"),
     "wrong": ("最常见错误答案", "most-chosen wrong answer"),
@@ -149,5 +150,7 @@ def num(x: Any, digits: int = 1, signed: bool = False) -> str:
     """A number for print (``—`` when missing)."""
     if missing(x):
         return "—"
-    text = f"{float(x):+.{digits}f}" if signed else f"{float(x):.{digits}f}"
+    v = float(x)
+    v = 0.0 if round(v, digits) == 0 else v   # no "−0.00"
+    text = f"{v:+.{digits}f}" if signed else f"{v:.{digits}f}"
     return text.replace("-", "−")

@@ -128,3 +128,28 @@ def register(cli: click.Group) -> None:
                                  user=_user(user))
         render.write(doc, out)
         say(f"已写出 wrote {out}")
+
+    @report.command("district")
+    @EXAM
+    @GRADE
+    @PRIOR
+    @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
+                  help="输出文件 .pdf/.docx/.html / the file.")
+    @LANG
+    @MIN_N
+    @USER
+    @click.pass_context
+    def district(ctx: click.Context, exam: str, grade: int | None, prior_exam: str | None,
+                 out: Path, lang: str, min_n: int, user: str | None) -> None:
+        """区级质量监测分析报告 / the district report: zones and schools in levels, the paper's
+        quality, the main error points."""
+        from analytics.documents import render
+        from analytics.documents.data import ExamData
+        from analytics.documents.district import district_report
+
+        render.format_of(out)
+        with reader(ctx) as wh:
+            data = ExamData(wh, exam=exam, grade=grade, prior_exam=prior_exam, min_n=min_n)
+            doc = district_report(data, lang=lang, user=_user(user))
+        render.write(doc, out)
+        say(f"已写出 wrote {out}")
