@@ -257,3 +257,49 @@ def test_district_report_levels_no_ranks(demo: Path) -> None:
     assert "排名" not in text and "名次" not in text
     for word in CODE_WORDS:
         assert not re.search(rf"\b{word}\b", text), word
+
+
+def test_class_report_holds_that_class_only(demo: Path) -> None:
+    from eqm.cli import cli
+
+    wh = Warehouse(demo)
+    try:
+        c = wh.df("SELECT school_id, class_id, class_name, count(*) AS n FROM student_tree "
+                  "GROUP BY ALL ORDER BY n DESC LIMIT 1").iloc[0]
+        others = set(wh.df("SELECT student_id FROM student_tree WHERE class_id <> $c",
+                           {"c": int(c["class_id"])})["student_id"].astype(str))
+    finally:
+        wh.close()
+    out = demo.parent / "class.pdf"
+    r = CliRunner().invoke(cli, ["--db", str(demo), "report", "class", "--exam", MONITOR,
+                                 "--grade", "9", "--school", str(int(c["school_id"])),
+                                 "--class", str(c["class_name"]), "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    pages, text = _pdf_text(out)
+    assert 1 <= pages <= 12 and str(c["class_name"]) in text
+    assert not set(re.findall(r"\d{10,}", re.sub(r"\s+", "", text))) & others
+
+
+def test_service_student_archive_is_scoped_on_the_server(demo: Path) -> None:
+    from analytics.users import User
+    from dashboards.service import AccessDenied, Service
+
+    wh = Warehouse(demo)
+    try:
+        s = wh.df("SELECT student_id, school_id FROM student_tree ORDER BY student_key "
+                  "LIMIT 1").iloc[0]
+        other = int(wh.scalar("SELECT min(school_id) FROM schools WHERE school_id <> $s",
+                              {"s": int(s["school_id"])}))
+    finally:
+        wh.close()
+    svc = Service(str(demo))
+    try:
+        own = User("p1", "principal", school_id=int(s["school_id"]))
+        assert svc.student_archive(own, str(s["student_id"]))["exam"].nunique() == 3
+        with pytest.raises(AccessDenied):       # another school's principal
+            svc.student_archive(User("p2", "principal", school_id=other), str(s["student_id"]))
+        with pytest.raises(AccessDenied):       # the committee sees no student
+            svc.student_archive(User("c", "committee"), str(s["student_id"]))
+        assert len(svc.student_archive(User("o", "officer"), str(s["student_id"]))) > 0
+    finally:
+        svc.close()

@@ -25,7 +25,7 @@ from analytics.errors import InputError
 from analytics.reports.profile import position
 
 MAX_ITEMS = 8          # credibly-below items listed per subject
-MAX_STUDENTS = 150     # students listed by name (those flagged in most subjects first)
+MAX_STUDENTS = 80      # students listed by name (those flagged in most subjects first)
 BANDS = ("A", "B", "C", "D")
 
 
@@ -207,7 +207,7 @@ def _subject(doc: Document, data: ExamData, subject: str, sid: int, zid: Any, la
             [str(u["unit_name"]) for _, u in units],
             [[float(u[f"share_{b.lower()}"]) for b in BANDS] for _, u in units],
             [label("grade_band", b, lang) for b in BANDS], tr("share", lang)),
-            tr("bands_caption", lang, no=fig[0], subject=subject), 0.85))
+            tr("bands_caption", lang, no=fig[0], subject=subject), 0.7))
     cls = data.report(subject, "class")
     if not cls.empty:
         cls = cls[(cls["school_id"] == sid) & (cls["n"] >= data.min_n)]

@@ -153,3 +153,30 @@ def register(cli: click.Group) -> None:
             doc = district_report(data, lang=lang, user=_user(user))
         render.write(doc, out)
         say(f"已写出 wrote {out}")
+
+    @report.command("class")
+    @EXAM
+    @GRADE
+    @click.option("--school", required=True, help="学校 / the school.")
+    @click.option("--class", "klass", required=True, help="班级名称,如 3班 / the class.")
+    @PRIOR
+    @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
+                  help="输出文件 .pdf/.docx/.html / the file.")
+    @LANG
+    @MIN_N
+    @USER
+    @click.pass_context
+    def class_(ctx: click.Context, exam: str, grade: int | None, school: str, klass: str,
+               prior_exam: str | None, out: Path, lang: str, min_n: int,
+               user: str | None) -> None:
+        """班级质量分析报告 / the class report for the 班主任 and subject teachers."""
+        from analytics.documents import render
+        from analytics.documents.classes import class_report
+        from analytics.documents.data import ExamData
+
+        render.format_of(out)
+        with reader(ctx) as wh:
+            data = ExamData(wh, exam=exam, grade=grade, prior_exam=prior_exam, min_n=min_n)
+            doc = class_report(data, school, klass, lang=lang, user=_user(user))
+        render.write(doc, out)
+        say(f"已写出 wrote {out}")
