@@ -205,7 +205,7 @@ ENTRIES: tuple[Entry, ...] = (
     Entry("struggling_students", "analytics.reports", "reports", route="struggling_students",
           signature="paper"),
     # the student archive and its help records (issue 17)
-    Entry("student_archive", "analytics.reports", "reports"),
+    Entry("student_archive", "analytics.reports", "reports", route="student_archive"),
     Entry("student_weak_points", "analytics.reports", "reports"),
     Entry("watch_list", "analytics.reports", "reports"),
     Entry("add_help_record", "analytics.help_records", "reports"),

@@ -303,6 +303,24 @@ class Service(Compared):
             frame = frame[frame["class_id"] == f.class_id]
         return self._out(self._compared(user, f, frame, "school"), user)
 
+    def student_archive(self, user: User, student: str) -> pd.DataFrame:
+        """One student's results across every exam (:func:`analytics.student_archive`), found
+        by 考号 or a unique name: officers any student, a principal only their own school's
+        (scoped here, on the server: another school's student is refused as not found)."""
+        if user.role not in ("officer", "principal"):
+            raise AccessDenied("the student archive", reason="role",
+                               roles=("officer", "principal"))
+        school = user.school_id if user.role == "principal" else None
+        if user.role == "principal" and school is None:
+            raise AccessDenied("a principal without a school", reason="cannot_scope")
+        self.sync()
+        try:
+            frame = self._run(self._function("student_archive"), student=student,
+                              school=school)
+        except EqmError as exc:
+            raise AccessDenied(str(exc), reason="bad_request") from exc
+        return frame.drop(columns=["student_key"])
+
     # -- committee ------------------------------------------------------------------------------
     def paper_quality(self, user: User, f: Filters) -> pd.DataFrame:
         """The paper's quality summary (district): α, SEM, P and D band counts."""
