@@ -301,5 +301,12 @@ def test_service_student_archive_is_scoped_on_the_server(demo: Path) -> None:
         with pytest.raises(AccessDenied):       # the committee sees no student
             svc.student_archive(User("c", "committee"), str(s["student_id"]))
         assert len(svc.student_archive(User("o", "officer"), str(s["student_id"]))) > 0
+        from dashboards.service import Filters
+
+        f = Filters(exam=MONITOR, grade=9)
+        body = svc.school_report_file(own, f, "docx")
+        assert body[:2] == b"PK"
+        with pytest.raises(AccessDenied):       # officers get no student lists in a file
+            svc.school_report_file(User("o", "officer"), f, "docx")
     finally:
         svc.close()
