@@ -160,6 +160,17 @@ def _new_version(wh: Warehouse, record_id: int, *, author: str, school: str | in
     return version
 
 
+def help_table_sql() -> str:
+    """1 when the warehouse has the help-record table (migration 008), else 0: a read-only
+    snapshot of an older warehouse has none until a writer opens it."""
+    return ("SELECT count(*) FROM information_schema.tables "
+            "WHERE table_name = 'help_records'")
+
+
+def _empty() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype="object") for c in COLUMNS})
+
+
 def help_records_sql(current: bool) -> str:
     """Help records of student ``$student_key`` (NULL: every student of school ``$school_id``;
     both NULL: all), the current version of each (``current``) or every version."""
@@ -191,6 +202,8 @@ def help_records(wh: Warehouse, *, student: str | int | None = None,
     """
     school_id = school_id_of(wh, school)
     key = None if student is None else int(find_student(wh, student, school_id)["student_key"])
+    if not int(wh.scalar(help_table_sql())):
+        return _empty()
     out = wh.df(help_records_sql(True), {"student_key": key, "school_id": school_id})
     if not include_withdrawn:
         out = out[~out["withdrawn"].astype(bool)]
@@ -210,4 +223,6 @@ def help_record_history(wh: Warehouse, *, student: str | int,
     """
     school_id = school_id_of(wh, school)
     key = int(find_student(wh, student, school_id)["student_key"])
+    if not int(wh.scalar(help_table_sql())):
+        return _empty()
     return wh.df(help_records_sql(False), {"student_key": key, "school_id": school_id})[COLUMNS]

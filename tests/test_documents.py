@@ -310,3 +310,16 @@ def test_service_student_archive_is_scoped_on_the_server(demo: Path) -> None:
             svc.school_report_file(User("o", "officer"), f, "docx")
     finally:
         svc.close()
+
+
+def test_help_records_read_as_empty_before_migration_8(tmp_path: Path) -> None:
+    """A read-only snapshot of a warehouse from before migration 8 has no help_records table:
+    the student report shows "no records" instead of failing."""
+    from analytics.help_records import help_records
+
+    w = Warehouse(tmp_path / "w.duckdb")
+    try:
+        w.execute("DROP TABLE help_records")
+        assert help_records(w).empty
+    finally:
+        w.close()
