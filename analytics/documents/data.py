@@ -55,6 +55,9 @@ class ExamData:
         if prior_exam is not None and prior_exam not in set(self.papers["exam"]):
             raise InputError(f"没有考试「{prior_exam}」/ no exam {prior_exam!r}")
         self._cache: dict[tuple[Any, ...], pd.DataFrame] = {}
+        if not self.subjects:
+            raise InputError(f"考试「{exam}」没有{self.grade}年级的试卷 / exam {exam!r} has no "
+                             f"paper in grade {self.grade}")
 
     # -- the paper ------------------------------------------------------------------------
     @cached_property
