@@ -76,6 +76,11 @@ if TYPE_CHECKING:  # the names, for mypy and editors (explicit re-exports)
     from analytics.growth import fit_sgp as fit_sgp
     from analytics.growth import growth_summary as growth_summary
     from analytics.growth import student_growth as student_growth
+    from analytics.help_records import add_help_record as add_help_record
+    from analytics.help_records import edit_help_record as edit_help_record
+    from analytics.help_records import help_record_history as help_record_history
+    from analytics.help_records import help_records as help_records
+    from analytics.help_records import withdraw_help_record as withdraw_help_record
     from analytics.hotspots import district_weak_points as district_weak_points
     from analytics.hotspots import error_hotspots as error_hotspots
     from analytics.hotspots import knowledge_matrix as knowledge_matrix
@@ -106,6 +111,9 @@ if TYPE_CHECKING:  # the names, for mypy and editors (explicit re-exports)
     from analytics.reports import school_profile as school_profile
     from analytics.reports import score_trends as score_trends
     from analytics.reports import struggling_students as struggling_students
+    from analytics.reports import student_archive as student_archive
+    from analytics.reports import student_weak_points as student_weak_points
+    from analytics.reports import watch_list as watch_list
     from analytics.scores import borderline_students as borderline_students
     from analytics.scores import grade_bands as grade_bands
     from analytics.scores import percentiles as percentiles

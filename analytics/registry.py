@@ -205,6 +205,15 @@ ENTRIES: tuple[Entry, ...] = (
     Entry("score_trends", "analytics.reports", "reports", route="score_trends"),
     Entry("struggling_students", "analytics.reports", "reports", route="struggling_students",
           signature="paper"),
+    # the student archive and its help records (issue 17)
+    Entry("student_archive", "analytics.reports", "reports", route="student_archive"),
+    Entry("student_weak_points", "analytics.reports", "reports"),
+    Entry("watch_list", "analytics.reports", "reports"),
+    Entry("add_help_record", "analytics.help_records", "reports"),
+    Entry("edit_help_record", "analytics.help_records", "reports"),
+    Entry("withdraw_help_record", "analytics.help_records", "reports"),
+    Entry("help_records", "analytics.help_records", "reports"),
+    Entry("help_record_history", "analytics.help_records", "reports"),
     # -- snapshots, summaries, users, export
     Entry("backup", "analytics.snapshot", "snapshot"),
     Entry("open_snapshot", "analytics.snapshot", "snapshot"),

@@ -129,6 +129,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "struggling": ("学困生(成绩低或增长低)", "Students needing help (low attainment or growth)"),
     "borderline": ("临界生", "Borderline students"),
     "report_html": ("打印版学校报告", "Printable school report"),
+    "report_docx": ("学校质量分析报告(Word)", "School report (Word)"),
     "export_xlsx": ("导出 Excel", "Export to Excel"),
     "export_sheet": ("数据", "data"),
     "paper_quality": ("试卷质量报告", "Paper quality report"),

@@ -63,6 +63,7 @@ PR_STRUGGLING = "pr-struggling"
 PR_BORDERLINE = "pr-borderline"
 PR_REPORT_BTN = "pr-report-btn"
 PR_XLSX_BTN = "pr-xlsx-btn"
+PR_DOCX_BTN = "pr-docx-btn"
 PR_DOWNLOAD = "pr-download"
 
 # -- committee ------------------------------------------------------------------------------

@@ -306,6 +306,55 @@ class Service(Compared):
             frame = frame[frame["class_id"] == f.class_id]
         return self._out(self._compared(user, f, frame, "school"), user)
 
+    def student_archive(self, user: User, student: str) -> pd.DataFrame:
+        """One student's results across every exam (:func:`analytics.student_archive`), found
+        by 考号 or a unique name: officers any student, a principal only their own school's
+        (scoped here, on the server: another school's student is refused as not found)."""
+        if user.role not in ("officer", "principal"):
+            raise AccessDenied("the student archive", reason="role",
+                               roles=("officer", "principal"))
+        school = user.school_id if user.role == "principal" else None
+        if user.role == "principal" and school is None:
+            raise AccessDenied("a principal without a school", reason="cannot_scope")
+        self.sync()
+        try:
+            frame = self._run(self._function("student_archive"), student=student,
+                              school=school)
+        except EqmError as exc:
+            raise AccessDenied(str(exc), reason="bad_request") from exc
+        return frame.drop(columns=["student_key"])
+
+    def school_report_file(self, user: User, f: Filters, fmt: str = "docx") -> bytes:
+        """The printed school report (:mod:`analytics.documents.school`) of the principal's own
+        school on ``f``'s exam and grade, as .docx, .pdf or .html bytes (the download of the
+        principal's page). Principals only: the report names the school's students."""
+        from analytics.documents import render
+        from analytics.documents.data import ExamData
+        from analytics.documents.school import school_report
+
+        if user.role != "principal" or user.school_id is None:
+            raise AccessDenied("the school report names students: principals only",
+                               reason="principal_only")
+        if fmt not in render.FORMATS or f.exam is None:
+            raise AccessDenied(f"unknown format {fmt!r} or no exam", reason="bad_request")
+
+        exam, school = str(f.exam), int(user.school_id)
+
+        def build(wh: Any) -> bytes:
+            data = ExamData(wh, exam=exam, grade=f.grade, min_n=self.min_n)
+            doc = school_report(data, school, user=user.display_name or user.username)
+            if fmt == "pdf":
+                return render.to_pdf(doc)
+            if fmt == "docx":
+                return render.to_docx(doc)
+            return render.to_html(doc).encode("utf-8")
+
+        self.sync()
+        try:
+            return bytes(self._run(build))
+        except EqmError as exc:
+            raise AccessDenied(str(exc), reason="bad_request") from exc
+
     # -- committee ------------------------------------------------------------------------------
     def paper_quality(self, user: User, f: Filters) -> pd.DataFrame:
         """The paper's quality summary (district): α, SEM, P and D band counts."""

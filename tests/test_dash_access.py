@@ -437,6 +437,22 @@ def _download(client: Any, button: str, data: dict[str, Any]) -> Any:
     return post(client, body)
 
 
+def test_principal_word_report_download_is_own_school(app: Any) -> None:
+    import base64
+    import io
+    import zipfile
+
+    client = login(app, "p1")
+    out = _download(client, ids.PR_DOCX_BTN, {}).get_json()["response"][ids.PR_DOWNLOAD]["data"]
+    assert out["filename"].endswith(".docx")
+    body = base64.b64decode(out["content"])
+    with zipfile.ZipFile(io.BytesIO(body)) as z:
+        xml = z.read("word/document.xml").decode()
+    names = school_names(app)
+    own = [n for n in names.values() if n in xml]
+    assert len(own) == 1, own  # the principal's own school, no other
+
+
 def test_principal_report_and_excel_hold_only_own_school(app: Any) -> None:
     import base64
     import io

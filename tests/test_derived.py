@@ -193,14 +193,15 @@ def test_eqm_init_upgrades_a_warehouse_of_schema_6(tmp_path: Path) -> None:
     passes_before = w.df("SELECT * FROM item_pass_kelley ORDER BY ALL")
     w.execute("DROP TABLE derived_state")
     w.execute(OLD_PASS_STATE, {"paper_id": paper_id, "share": KELLEY_SHARE})
-    # a file of schema 6 has none of the later migrations (007 and, since issue 18, 009)
+    # a file of schema 6 has none of the later migrations (007; 008, the help records, creates
+    # its tables if missing; 009, the IRT parameters, since issue 18)
     w.execute("DELETE FROM schema_version WHERE version >= 7")
     w.execute("DROP TABLE irt_parameters")   # 009
     assert w.schema_version() == 6
     w.close()
     res = CliRunner().invoke(cli, ["--db", str(path), "init"])
     assert res.exit_code == 0, res.output
-    assert f"v6 → v{SCHEMA_VERSION}" in res.output
+    assert f"v6 → v{SCHEMA_VERSION}" in res.output and "applied 7" in res.output
     assert "生成题目汇总" not in res.output                # the passes were not rebuilt
     w = Warehouse(path)
     assert "item_pass_state" not in w.tables()

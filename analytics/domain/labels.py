@@ -102,6 +102,10 @@ LABELS: dict[str, dict[Hashable, tuple[str, str]]] = {
     "position": {"above": ("高于全区", "above the district"),
                  "similar": ("与全区相当", "close to the district"),
                  "below": ("低于全区", "below the district")},
+    # a school's figure against its zone's (the printed school report, issue 17)
+    "zone_position": {"above": ("高于片区", "above the zone"),
+                      "similar": ("与片区相当", "close to the zone"),
+                      "below": ("低于片区", "below the zone")},
 }
 
 

@@ -91,6 +91,8 @@ def layout(**kwargs: Any) -> html.Div:
                 html.Button(t("report_html", lang), id=ids.PR_REPORT_BTN, n_clicks=0),
                 html.Button(t("export_xlsx", lang), id=ids.PR_XLSX_BTN, n_clicks=0,
                             style={"marginLeft": "8px"}),
+                html.Button(t("report_docx", lang), id=ids.PR_DOCX_BTN, n_clicks=0,
+                            style={"marginLeft": "8px"}),
                 dcc.Download(id=ids.PR_DOWNLOAD),
             ]),
             section(t("vs_district", lang), ids.PR_VS, ids.PR_VS_TABLE),
@@ -258,13 +260,16 @@ def _sections(user: User, svc: Service, f: Filters, lang: str) -> dict[str, pd.D
 
 
 @callback(Output(ids.PR_DOWNLOAD, "data"), Input(ids.PR_REPORT_BTN, "n_clicks"),
-          Input(ids.PR_XLSX_BTN, "n_clicks"), State(ids.FILTERS, "data"),
-          prevent_initial_call=True)
-def download(n_html: int, n_xlsx: int, data: dict[str, Any]) -> Any:
+          Input(ids.PR_XLSX_BTN, "n_clicks"), Input(ids.PR_DOCX_BTN, "n_clicks"),
+          State(ids.FILTERS, "data"), prevent_initial_call=True)
+def download(n_html: int, n_xlsx: int, n_docx: int, data: dict[str, Any]) -> Any:
     @guarded(1)
     def inner(user: User, lang: str, svc: Service) -> Any:
         f = svc.scope(user, Filters.from_mapping(data))
         _school(svc, user, f)
+        if dash.ctx.triggered_id == ids.PR_DOCX_BTN:  # the printed report (issue 17)
+            return dcc.send_bytes(svc.school_report_file(user, f, "docx"),
+                                  f"{f.exam}_{user.school_name or f.school}.docx")
         sections = _sections(user, svc, f, lang)
         school = svc.tree(user)
         name = school.loc[school["school_id"] == f.school, "school_name"]
