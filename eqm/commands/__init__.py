@@ -34,7 +34,8 @@ COMMANDS: dict[str, tuple[tuple[str, ...], str]] = {
     "init": (("init",),
              "创建或升级数据库 / create or upgrade the warehouse schema."),
     "irt": (("irt",),
-             "项目反应理论:定标、拟合、能力值、信息量、DIF、链接 / IRT: items, scores, DIF, links."),
+             "项目反应理论:定标、拟合、能力值、信息量、DIF、链接 / "
+             "IRT: items, scores, DIF, links."),
     "list": (("listing",),
              "列出数据库中的考试、试卷、学校、班级、问卷、账号 / list what the warehouse holds."),
     "progress": (("green",),
