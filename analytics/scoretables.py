@@ -77,8 +77,8 @@ def distribution_sql(group_cols: list[str], results: str = PAPER_RESULTS) -> str
     (NULL: all). A band holds ``low ≤ total < low + width`` with ``low = floor(total / width) ·
     width``, except that the full score falls in the band below it when it is a band's lower
     bound (the top band is closed). Columns: ``group_cols``, ``score`` (the total, or the band's
-    lower bound), ``n``, ``cum_n`` (students with this score or higher), ``unit_n`` (the unit's
-    present students).
+    lower bound), ``count``, ``cum_count`` (students with this score or higher), ``n`` (the
+    unit's present students).
     """
     g = ", ".join(group_cols)
     return f"""
@@ -90,11 +90,11 @@ def distribution_sql(group_cols: list[str], results: str = PAPER_RESULTS) -> str
                                    ceil($full / $width) * $width - $width) END AS score
             FROM b WHERE status = 'present' AND ($school_id IS NULL OR school_id = $school_id)
         ),
-        c AS (SELECT {g}, score, count(*) AS n FROM s GROUP BY ALL)
+        c AS (SELECT {g}, score, count(*) AS count FROM s GROUP BY ALL)
         SELECT *,
-               sum(n) OVER (PARTITION BY {g} ORDER BY score DESC
-                            ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS cum_n,
-               sum(n) OVER (PARTITION BY {g}) AS unit_n
+               sum(count) OVER (PARTITION BY {g} ORDER BY score DESC
+                                ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS cum_count,
+               sum(count) OVER (PARTITION BY {g}) AS n
         FROM c
         ORDER BY {g}, score DESC
     """
@@ -180,20 +180,21 @@ def score_distribution(
     Returns
     -------
     pandas.DataFrame
-        One row per unit × score, highest score first: the level keys (and ``by``),
-        ``score`` (分数: the total, or the band's lower bound), ``score_high`` (the band's
-        upper bound, exclusive except for the top band; = score without ``width``), ``n``
-        (人数, present students with that score or in that band), ``cum_n`` (累计人数: with
-        that score or higher), ``cum_share`` (累计百分比 as a share, = cum_n / unit_n),
-        ``unit_n`` (the unit's present students), ``full_score``.
+        One row per unit × score, highest score first: the level keys (and ``by``), ``n``
+        (the unit's present students, 实考, as in every unit frame), ``score`` (分数: the
+        total, or the band's lower bound), ``score_high`` (the band's upper bound, exclusive
+        except for the top band; = score without ``width``), ``count`` (人数, students with
+        that score or in that band), ``cum_count`` (累计人数: with that score or higher),
+        ``cum_share`` (累计百分比 as a share, = cum_count / n), ``full_score``.
 
     Notes
     -----
-    Counting from the top as Chinese exam offices do: ``cum_n`` at score x = #{{total ≥ x}}, so
-    ``cum_n − n + 1`` is the best 位次 (rank) a student at x holds. Only scores that occur get a
-    row (no empty rows). Bands: ``low ≤ total < low + width`` with ``low`` a multiple of
-    ``width``; the full score joins the top band when it is a multiple of the width (so 150 is
-    in 140–150).
+    Counting from the top as Chinese exam offices do: ``cum_count`` at score x =
+    #{{total ≥ x}}, so ``cum_count − count + 1`` is the best 位次 (rank) a student at x holds.
+    Small-group suppression (:func:`analytics.display.prepare`) reads ``n``, the unit's size.
+    Only scores that occur get a row (no empty rows). Bands: ``low ≤ total < low + width``
+    with ``low`` a multiple of ``width``; the full score joins the top band when it is a
+    multiple of the width (so 150 is in 140–150).
     """
     if width is not None and not width > 0:
         raise InputError("分数段宽度须为正数 / the band width must be positive")
@@ -210,12 +211,11 @@ def score_distribution(
     score = out["score"].astype(float)
     out["score"] = score
     out["score_high"] = score if width is None else (score + float(width)).clip(upper=full)
-    out["n"] = out["n"].astype("int64")
-    out["cum_n"] = out["cum_n"].astype("int64")
-    out["unit_n"] = out["unit_n"].astype("int64")
-    out["cum_share"] = out["cum_n"] / out["unit_n"]
+    for c in ("n", "count", "cum_count"):
+        out[c] = out[c].astype("int64")
+    out["cum_share"] = out["cum_count"] / out["n"]
     out["full_score"] = full
-    return out[[*cols, "score", "score_high", "n", "cum_n", "cum_share", "unit_n",
+    return out[[*cols, "n", "score", "score_high", "count", "cum_count", "cum_share",
                 "full_score"]].reset_index(drop=True)
 
 

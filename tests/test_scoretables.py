@@ -28,10 +28,10 @@ def test_one_point_table_by_hand(matrix):
     d = score_distribution(wh, exam="矩阵测试", subject="数学", level="district")
     # 分数 人数 累计人数 from the top: 10:1/1, 8:2/3, 7:2/5, 6:1/6, 5.5:1/7, 4:2/9
     assert d["score"].tolist() == [10, 8, 7, 6, 5.5, 4]
-    assert d["n"].tolist() == [1, 2, 2, 1, 1, 2]
-    assert d["cum_n"].tolist() == [1, 3, 5, 6, 7, 9]
+    assert d["count"].tolist() == [1, 2, 2, 1, 1, 2]
+    assert d["cum_count"].tolist() == [1, 3, 5, 6, 7, 9]
     np.testing.assert_allclose(d["cum_share"], np.array([1, 3, 5, 6, 7, 9]) / 9)
-    assert (d["unit_n"] == 9).all()      # the two absent students are not counted
+    assert (d["n"] == 9).all()      # the two absent students are not counted
     assert d["score_high"].tolist() == d["score"].tolist()
 
 
@@ -41,12 +41,12 @@ def test_bands_by_hand_full_score_in_the_top_band(matrix):
     # [5, 10] holds 10, 8, 8, 6, 7, 7, 5.5 (the full score 10 joins the top band); [0, 5) 4, 4
     assert d["score"].tolist() == [5, 0]
     assert d["score_high"].tolist() == [10, 5]
-    assert d["n"].tolist() == [7, 2]
-    assert d["cum_n"].tolist() == [7, 9]
+    assert d["count"].tolist() == [7, 2]
+    assert d["cum_count"].tolist() == [7, 9]
     d3 = score_distribution(wh, exam="矩阵测试", subject="数学", level="district", width=3)
     # bands of 3 on a full score of 10: 9-10 (10), 6-9 (8,8,6,7,7), 3-6 (4,4,5.5)
     assert d3["score"].tolist() == [9, 6, 3]
-    assert d3["n"].tolist() == [1, 5, 3]
+    assert d3["count"].tolist() == [1, 5, 3]
     with pytest.raises(InputError):
         score_distribution(wh, exam="矩阵测试", subject="数学", width=0)
 
@@ -66,9 +66,10 @@ def test_distribution_matches_pandas_per_school_and_scoping(wh):
         counts = grp["total"].value_counts().sort_index(ascending=False)
         mine = d[d["school_id"] == sid]
         np.testing.assert_allclose(mine["score"], counts.index.to_numpy(dtype=float))
-        assert mine["n"].tolist() == counts.tolist()
+        assert mine["count"].tolist() == counts.tolist()
+        assert (mine["n"] == len(grp)).all()
         cum = np.array([(grp["total"] >= x).sum() for x in counts.index])
-        assert mine["cum_n"].tolist() == cum.tolist()
+        assert mine["cum_count"].tolist() == cum.tolist()
         np.testing.assert_allclose(mine["cum_share"], cum / len(grp))
     one = int(raw["school_id"].iloc[0])
     scoped = score_distribution(wh, exam=built["exam"], subject=built["subject"], school=one)
@@ -81,7 +82,7 @@ def test_distribution_matches_pandas_per_school_and_scoping(wh):
     edges = np.arange(0, np.ceil(full / 2) * 2 + 2, 2.0)
     hist, _ = np.histogram(raw["total"], bins=edges)   # numpy's last bin is closed
     hist = dict(zip(edges[:-1], hist, strict=True))
-    got = dict(zip(b["score"], b["n"], strict=True))
+    got = dict(zip(b["score"], b["count"], strict=True))
     assert got == {k: v for k, v in hist.items() if v}
 
 
@@ -162,8 +163,8 @@ def test_total_levels_and_distribution_against_pandas(two_subjects):
     assert lv["n_b"] == ((s >= b) & (s < a)).sum()
     d = score_distribution(wh, exam=built["exam"], subject="总分", level="district")
     counts = s.value_counts().sort_index(ascending=False)
-    assert d["n"].tolist() == counts.tolist()
-    assert d["cum_n"].iloc[-1] == len(s)
+    assert d["count"].tolist() == counts.tolist()
+    assert d["cum_count"].iloc[-1] == len(s) and (d["n"] == len(s)).all()
     assert (d["full_score"] == full).all()
 
 
