@@ -174,3 +174,36 @@ def test_total_refuses_unknown_subject(two_subjects):
         total_score_report(wh, exam=built["exam"], subjects=["物理"])
     one = total_score_report(wh, exam=built["exam"], subjects=["数学"], level="district")
     assert one.iloc[0]["subjects"] == "数学"
+
+
+# --------------------------------------------------------------------------------- the CLI
+def test_cli_distribution_and_total(tmp_path):
+    import io
+
+    from click.testing import CliRunner
+
+    from analytics.warehouse import Warehouse
+    from eqm.cli import cli
+
+    path = tmp_path / "w.duckdb"
+    with Warehouse(path) as w:
+        build_from_matrix(w, np.array(TOTALS)[:, None], items=ITEM10, school_of=SCHOOL)
+    run = CliRunner()
+    res = run.invoke(cli, ["--db", str(path), "stats", "distribution", "--exam", "矩阵测试",
+                           "--subject", "数学", "--format", "csv", "--min-n", "1"])
+    assert res.exit_code == 0, res.output
+    d = pd.read_csv(io.StringIO(res.output))
+    assert d["count"].tolist() == [1, 2, 2, 1, 1, 2]
+    assert d["cum_count"].tolist() == [1, 3, 5, 6, 7, 9]
+    res = run.invoke(cli, ["--db", str(path), "stats", "distribution", "--exam", "矩阵测试",
+                           "--subject", "总分", "--width", "5", "--format", "csv"])
+    assert res.exit_code == 0, res.output
+    assert pd.read_csv(io.StringIO(res.output))["count"].tolist() == [7, 2]
+    res = run.invoke(cli, ["--db", str(path), "stats", "total", "--exam", "矩阵测试",
+                           "--level", "district", "--format", "csv", "--min-n", "1"])
+    assert res.exit_code == 0, res.output
+    t = pd.read_csv(io.StringIO(res.output))
+    assert t["mean"].iloc[0] == pytest.approx(sum(TOTALS) / len(TOTALS), abs=0.01)
+    res = run.invoke(cli, ["--db", str(path), "stats", "total", "--exam", "矩阵测试",
+                           "--subjects", "物理"])
+    assert res.exit_code == 2 and "物理" in res.output
