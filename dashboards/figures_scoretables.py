@@ -4,6 +4,7 @@ caller, so the page decides the language and the tests can build frames by hand.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -24,11 +25,14 @@ def cumulative(frame: pd.DataFrame, *, score: str, share: str, series: str,
     data = frame.dropna(subset=[share])
     traces: list[go.BaseTraceType] = []
     groups = list(data.groupby(series, sort=False))
+    dtick = 1
     if count is not None and groups:
         key = count_series if count_series is not None else groups[0][0]
         part = data[data[series] == key]
         traces.append(go.Bar(x=part[score], y=part[count], name=f"{key} · {count_title or count}",
                              yaxis="y2", marker_color="#c9d6ea", opacity=0.8))
+        top = float(part[count].max()) if len(part) else 1.0
+        dtick = max(1, math.ceil(top / 5))     # whole students on the count axis
     for name, part in groups:
         traces.append(go.Scatter(
             x=part[score], y=part[share] * 100, name=str(name), line={"shape": "hv"},
@@ -36,11 +40,13 @@ def cumulative(frame: pd.DataFrame, *, score: str, share: str, series: str,
             hovertemplate="%{x}: %{y:.1f}%<extra>" + str(name) + "</extra>"))
     layout: dict[str, Any] = {
         "xaxis": {"autorange": "reversed", "title": {"text": x_title}},
-        "yaxis": {"title": {"text": y_title}, "range": [0, 101], "ticksuffix": "%"},
+        "yaxis": {"title": {"text": y_title}, "range": [0, 101], "ticksuffix": "%",
+                  "automargin": True},
     }
     if count is not None:
         layout["yaxis2"] = {"title": {"text": count_title or count}, "overlaying": "y",
-                            "side": "right", "showgrid": False, "rangemode": "tozero"}
+                            "side": "right", "showgrid": False, "rangemode": "tozero",
+                            "dtick": dtick, "tickformat": "d", "automargin": True}
         layout["margin"] = {"l": 60, "r": 60, "t": 50 if title else 20, "b": 50}
     return _figure(traces, title, height=420, showlegend=True, **layout)
 
@@ -56,5 +62,6 @@ def band_shares(frame: pd.DataFrame, unit: str, *, names: Mapping[str, str], x_t
               for b in order]
     return _figure(traces, title, barmode="stack", height=400,
                    xaxis={"title": {"text": x_title}, "automargin": True},
-                   yaxis={"title": {"text": y_title}, "ticksuffix": "%", "range": [0, 100]},
+                   yaxis={"title": {"text": y_title}, "ticksuffix": "%", "range": [0, 100],
+                          "automargin": True},
                    legend={"orientation": "h", "y": -0.35})

@@ -303,5 +303,7 @@ for _key, _pair in {
     "n_absent": ("缺考", "Absent"), "n_void": ("作弊/违纪", "Void"),
     "median": ("中位数", "Median"), "max": ("最高分", "Max"), "min": ("最低分", "Min"),
     "subjects": ("科目", "Subjects"),
+    "a_share": ("A等比例", "Share A"), "b_share": ("B等比例", "Share B"),
+    "c_share": ("C等比例", "Share C"), "d_share": ("D等比例", "Share D"),
 }.items():
     COLUMNS.setdefault(_key, _pair)

@@ -27,7 +27,7 @@ dash.register_page(__name__, path="/distribution", title="一分一段与全科�
 WIDTHS = (1, 5, 10, 20)     # 1: one row per score (一分一段); else the band width in points
 TABLE_COLS = ["score_band", "count", "cum_count", "cum_share"]
 LEVEL_COLS = ["unit_name", "n", "n_absent", "n_void", "mean", "excellent_rate", "pass_rate",
-              "low_rate", "share_a", "share_b", "share_c", "share_d"]
+              "low_rate", "a_share", "b_share", "c_share", "d_share"]
 
 
 def layout(**kwargs: Any) -> html.Div:
@@ -177,5 +177,7 @@ def update_levels(user: User, lang: str, svc: Service, data: dict[str, Any]) -> 
     names = {b: label("grade_band", b, lang) for b in "ABCD"}
     fig = band_shares(merged, "unit_name", names=names, x_title=column_label("unit_name", lang),
                       y_title=t("band_share_axis", lang))
+    # the table shows shares as percentages by their *_share names
+    merged = merged.rename(columns={f"share_{b}": f"{b}_share" for b in "abcd"})
     cols = [c for c in LEVEL_COLS if c in merged.columns]
     return [graph(fig, ids.DS_LEVELS_CHART + "-graph"), table(merged[cols], lang, page_size=20)]
