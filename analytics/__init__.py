@@ -120,6 +120,9 @@ if TYPE_CHECKING:  # the names, for mypy and editors (explicit re-exports)
     from analytics.scores import score_bands as score_bands
     from analytics.scores import score_report as score_report
     from analytics.scores import standard_scores as standard_scores
+    from analytics.scoretables import score_distribution as score_distribution
+    from analytics.scoretables import total_grade_bands as total_grade_bands
+    from analytics.scoretables import total_score_report as total_score_report
     from analytics.snapshot import backup as backup
     from analytics.snapshot import open_snapshot as open_snapshot
     from analytics.snapshot import publish as publish
@@ -147,6 +150,7 @@ if TYPE_CHECKING:  # the names, for mypy and editors (explicit re-exports)
         percentiles,
         score_bands,
         borderline_students,
+        score_distribution,
         standard_scores,
         item_stats,
         option_analysis,

@@ -10,8 +10,11 @@ Indices and levels (sources in ``green_scales.toml``)
   the share of favourable students; ``index_level = clamp(floor(share × 10), 1, 9)``.
 * 学业负担 (time): a student is lightly burdened when at least two of sleep ≥ 7 h, homework < 2 h
   a day, tutoring < 4 h a week hold (scored only when the answers settle it); index = share.
-* 学业水平 attainment: ``1 − 2.5 × fail rate`` (fail = total below the paper's pass line), plus
-  the shares at the proficiency bands A/B/C/D (``attainment_A`` … rows, no level).
+* 学业水平 attainment: the 达标率, the share of students reaching the paper's pass line
+  (``1 − fail rate``; SH2011's 学业成绩标准达成度), banded like the questionnaire shares, plus
+  the shares at the proficiency bands A/B/C/D (``attainment_A`` … rows, no level). Before
+  issue 16 it was ``1 − 2.5 × fail rate``: level 1 at any fail rate above 36%, so every school
+  of a district whose papers fail a third of the students (the demo's 20–53%) got level 1.
 * 均衡 equity (district / zone only): ``1 − 2.5 × ICC`` with ICC = σ_s²/(σ_s² + σ²) of the
   z-scores in a REML random-intercept model with schools (:func:`analytics.stats.mixed.reml_fit`).
 * 社会经济背景影响 SES influence, banded in reverse: ``1 − 2.5 × R²`` of the z-score regressed on
@@ -76,8 +79,9 @@ class GreenConfig:
     @property
     def coefficients(self) -> dict[str, float]:
         """The factors of the coefficient indices (index = 1 − factor × statistic): the
-        ``[coefficients]`` table over the defaults 2.5 for attainment, equity and SES."""
-        c = {"attainment_factor": 2.5, "equity_factor": 2.5, "ses_factor": 2.5}
+        ``[coefficients]`` table over the defaults 1 for attainment (index = the pass share) and
+        2.5 for equity and SES."""
+        c = {"attainment_factor": 1.0, "equity_factor": 2.5, "ses_factor": 2.5}
         c.update(self.raw.get("coefficients", {}))
         return c
 

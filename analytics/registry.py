@@ -138,6 +138,11 @@ ENTRIES: tuple[Entry, ...] = (
     Entry("score_bands", "analytics.scores", "scores", route="score_bands", signature="paper"),
     Entry("borderline_students", "analytics.scores", "scores", route="borderline_students",
           signature="paper"),
+    # 一分一段表 / 分数段 and the exam's total across subjects (全科总分)
+    Entry("score_distribution", "analytics.scoretables", "scores", route="score_distribution",
+          signature="paper"),
+    Entry("total_score_report", "analytics.scoretables", "scores", route="total_score_report"),
+    Entry("total_grade_bands", "analytics.scoretables", "scores", route="total_grade_bands"),
     # student rows (read back one school at a time by analytics.struggling_students)
     Entry("standard_scores", "analytics.scores", "scores", route="standard_scores",
           signature="paper", summaries=(S("standard_scores"),)),

@@ -58,6 +58,10 @@ def _school_filter(wh: Backend, school: str | int | None, level: str = "school")
     return school_id_of(wh, school)
 
 
+#: The results a report reads by default: one paper's (``$paper_id``) rows of paper_results.
+PAPER_RESULTS = "SELECT student_key, status, total FROM paper_results WHERE paper_id = $paper_id"
+
+
 def _unit_rows(wh: Backend, sql_of: Callable[[list[str]], str], *, exam: str, subject: str,
                grade: int | None, level: str, by: str | None, school: str | int | None,
                extra: Callable[[PaperRef], dict[str, Any]] = lambda _paper: {},
@@ -71,14 +75,17 @@ def _unit_rows(wh: Backend, sql_of: Callable[[list[str]], str], *, exam: str, su
     return paper, cols, wh.df(sql_of(cols), prm)
 
 
-def base_sql() -> str:
+def base_sql(results: str = PAPER_RESULTS) -> str:
     """Every student with a result on the paper, with the reporting tree and the district's
-    reference mean and SD (``d_mean``, ``d_sd``, over present students)."""
-    return """
+    reference mean and SD (``d_mean``, ``d_sd``, over present students).
+
+    ``results`` is a trusted SQL query with columns ``student_key``, ``status``, ``total``
+    (default :data:`PAPER_RESULTS`; :mod:`analytics.scoretables` passes the exam's total across
+    subjects)."""
+    return f"""
         WITH base AS (
             SELECT s.*, pr.status, pr.total AS t
-            FROM paper_results pr JOIN student_tree s USING (student_key)
-            WHERE pr.paper_id = $paper_id
+            FROM ({results}) pr JOIN student_tree s USING (student_key)
         ),
         ref AS (
             SELECT district_id, avg(t) AS d_mean, stddev_samp(t) AS d_sd
@@ -89,8 +96,10 @@ def base_sql() -> str:
     """
 
 
-def score_report_sql(group_cols: list[str], rank_partition: list[str]) -> str:
-    """Aggregate per unit; ``group_cols`` and ``rank_partition`` are trusted identifiers.
+def score_report_sql(group_cols: list[str], rank_partition: list[str],
+                     results: str = PAPER_RESULTS) -> str:
+    """Aggregate per unit; ``group_cols`` and ``rank_partition`` are trusted identifiers,
+    ``results`` the results read (:func:`base_sql`).
     At school and class level rows can be restricted to one school (``$school_id``) after
     ranking."""
     g = ", ".join(group_cols)
@@ -98,7 +107,7 @@ def score_report_sql(group_cols: list[str], rank_partition: list[str]) -> str:
                if "school_id" in group_cols else "")
     part = ("PARTITION BY " + ", ".join(rank_partition)) if rank_partition else ""
     return f"""
-        WITH b AS ({base_sql()}),
+        WITH b AS ({base_sql(results)}),
         agg AS (
             SELECT {g},
                    count(t) AS n,
@@ -183,11 +192,17 @@ def score_report(
         partition.append(str(by))
     sql = score_report_sql(cols, partition)
     out = wh.df(sql, _params(paper, _school_filter(wh, school, level), "school_id" in cols))
+    return finish_report(out, paper.full_score, conf)
+
+
+def finish_report(out: pd.DataFrame, full_score: float, conf: float) -> pd.DataFrame:
+    """The Python part of a score report on the frame of :func:`score_report_sql`: the t
+    interval of the mean (``ci_low``, ``ci_high``), ``full_score``, ranks as integers."""
     half = t_half_width(out["sd"].to_numpy(dtype=float), out["n"].to_numpy(dtype=float),
                         conf)
     out["ci_low"] = out["mean"] - half
     out["ci_high"] = out["mean"] + half
-    out["full_score"] = paper.full_score
+    out["full_score"] = full_score
     out = out.drop(columns="_did")
     if "rank" in out:
         out["rank"] = out["rank"].astype("Int64")
@@ -318,17 +333,17 @@ def percentiles(
     return out
 
 
-def grade_bands_sql(group_cols: list[str]) -> str:
+def grade_bands_sql(group_cols: list[str], results: str = PAPER_RESULTS) -> str:
     """Count the present students of paper ``$paper_id`` per group in each grade band.
 
     ``group_cols`` are trusted identifiers; ``$a``, ``$b``, ``$c`` the lower bounds of bands
     A, B, C in points; ``$school_id`` keeps one school (NULL: all). Columns: ``group_cols``,
     ``n``, ``n_a`` (total ≥ a), ``n_b`` (b ≤ total < a), ``n_c`` (c ≤ total < b), ``n_d``
-    (total < c).
+    (total < c). ``results``: as :func:`base_sql`.
     """
     g = ", ".join(group_cols)
     return f"""
-        WITH b AS ({base_sql()})
+        WITH b AS ({base_sql(results)})
         SELECT {g}, count(t) AS n,
                count(*) FILTER (WHERE t >= $a) AS n_a,
                count(*) FILTER (WHERE t >= $b AND t < $a) AS n_b,

@@ -36,6 +36,7 @@ NAV: tuple[tuple[str, str, str], ...] = (
     ("/officer/value-added", "officer_value_added", "officer"),
     ("/officer/green", "officer_green", "officer"),
     ("/officer/trends", "officer_trends", "officer"),
+    ("/distribution", "officer_distribution", "principal"),
     ("/principal", "principal", "principal"),
     ("/committee", "committee", "committee"),
     ("/admin", "admin", "admin"),

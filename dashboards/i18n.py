@@ -384,3 +384,52 @@ def translate_codes(frame: pd.DataFrame, lang: str = DEFAULT_LANG,
             with_time = bool(((times.dt.hour != 0) | (times.dt.minute != 0)).any())
             out[col] = times.dt.strftime("%Y-%m-%d %H:%M" if with_time else "%Y-%m-%d")
     return out
+
+
+# -- the score tables page (一分一段表, 全科总分; pages/officer_distribution.py) -----------------
+# added only where no other text has the key (setdefault), so the shared tables above win
+for _key, _pair in {
+    "officer_distribution": ("一分一段与全科总分", "Score tables and exam totals"),
+    "ds_intro": ("一分一段表:每个分数的人数,以及从最高分往下累计的人数和百分比;全科总分:各科都"
+                 "有成绩的学生的总分,按学校(或班级)列出三率一分与等级。",
+                 "The score table lists, for every score, the students with it and, counted "
+                 "from the top, the students at or above it; the exam total sums every subject "
+                 "for students present in all of them, with rates, mean and grade bands per "
+                 "school (or class)."),
+    "ds_source": ("成绩", "Scores"),
+    "ds_subject": ("本科目", "This subject"),
+    "ds_total": ("全科总分", "Exam total (all subjects)"),
+    "ds_width": ("分数段", "Bands"),
+    "ds_one_point": ("一分一段", "Every score"),
+    "ds_band": ("每 {w} 分一段", "{w}-point bands"),
+    "ds_table": ("一分一段表", "Score table"),
+    "ds_chart": ("累计百分比(从高分往下)", "Cumulative share from the top"),
+    "ds_levels": ("全科总分:三率一分与等级", "Exam total: rates, mean and grade bands"),
+    "ds_school_needed": ("选择学校后,显示该校的一分一段表与全区对比。",
+                         "Choose a school to see its table beside the district's."),
+    "ds_total_rule": ("全科总分只计各科都有成绩的学生;缺考或缺科 {absent} 人、作弊/违纪 {void} 人"
+                      "未计入。科目:{subjects};满分 {full:g}。",
+                      "The total counts only students present in every subject; {absent} "
+                      "absent or missing a subject and {void} void are left out. Subjects: "
+                      "{subjects}; full score {full:g}."),
+    "ds_district_hidden": ("全区人数或学校数过少,不显示全区对比。",
+                           "Too few other schools or students: the district is not shown."),
+    "score_axis": ("分数", "Score"),
+    "cum_share_axis": ("累计百分比", "Cumulative share"),
+    "count_axis": ("人数", "Students"),
+    "band_share_axis": ("等级比例", "Share in band"),
+    "green_legend_title": ("等级说明", "What the levels mean"),
+}.items():
+    TEXTS.setdefault(_key, _pair)
+for _key, _pair in {
+    "score": ("分数", "Score"), "score_high": ("分数上限", "Up to"),
+    "score_band": ("分数", "Score"),
+    "count": ("人数", "Students"), "cum_count": ("累计人数", "Cumulative"),
+    "cum_share": ("累计百分比", "Cumulative share"),
+    "n_absent": ("缺考", "Absent"), "n_void": ("作弊/违纪", "Void"),
+    "median": ("中位数", "Median"), "max": ("最高分", "Max"), "min": ("最低分", "Min"),
+    "subjects": ("科目", "Subjects"),
+    "a_share": ("A等比例", "Share A"), "b_share": ("B等比例", "Share B"),
+    "c_share": ("C等比例", "Share C"), "d_share": ("D等比例", "Share D"),
+}.items():
+    COLUMNS.setdefault(_key, _pair)

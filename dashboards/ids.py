@@ -93,3 +93,12 @@ AD_ADD = "ad-add"
 AD_REMOVE_NAME = "ad-remove-name"
 AD_REMOVE = "ad-remove"
 AD_STATUS = "ad-status"
+
+# -- score tables page (一分一段表, 全科总分: pages/officer_distribution.py) ---------------------
+DS_SOURCE = "ds-source"          # radio: the subject's paper or the exam's total
+DS_WIDTH = "ds-width"            # dropdown: one row per score, or bands of 5/10/20 points
+DS_NOTE = "ds-note"
+DS_CHART = "ds-chart"
+DS_TABLE = "ds-table"
+DS_LEVELS_CHART = "ds-levels-chart"
+DS_LEVELS_TABLE = "ds-levels-table"

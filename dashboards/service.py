@@ -35,8 +35,9 @@ from typing import Any
 import pandas as pd
 
 from analytics import summaries, users
-from analytics.display import DISTRICT_DERIVED
+from analytics.display import DISTRICT_DERIVED, hidden_comparisons, without_district_comparison
 from analytics.errors import EqmError
+from analytics.scoretables import TOTAL_SUBJECT
 from analytics.users import User
 from dashboards.access import PAGE_ROLES as PAGE_ROLES
 from dashboards.access import AccessDenied as AccessDenied
@@ -196,6 +197,63 @@ class Service(Compared):
             raise AccessDenied(f"unknown grain {grain!r}", reason="bad_request")
         frame = self._analysis("district_weak_points", f, grain=grain)
         return self._out(self._compared(user, f, frame, "district"), user)
+
+    # -- score tables: 一分一段表 and 全科总分 (analytics.scoretables) -------------------------
+    def score_distribution(self, user: User, f: Filters, level: str = "district",
+                           width: float | None = None, total: bool = False) -> pd.DataFrame:
+        """一分一段表 (分数段 with ``width``) of the paper, or of the exam's total, for the
+        district or one school (a principal: their own; the district only while it is not
+        hidden from them, :meth:`comparisons`)."""
+        f = self.scope(user, f)
+        if user.role not in ("officer", "principal"):
+            raise AccessDenied("score tables", reason="role", roles=("officer", "principal"))
+        if level not in ("district", "school") or (width is not None and not width > 0):
+            raise AccessDenied(f"bad level {level!r} or width {width!r}", reason="bad_request")
+        kwargs: dict[str, Any] = {"level": level}
+        if width is not None:
+            kwargs["width"] = float(width)
+        if level == "school":
+            kwargs["school"] = self.school_of(user, f)
+        g = replace(f, subject=TOTAL_SUBJECT) if total else f
+        frame = self._analysis("score_distribution", g, **kwargs)
+        if level == "district":
+            hidden = self._total_hidden(user, f) if total else self.comparisons(user, f)
+            frame = frame.iloc[0:0] if hidden["district"] is not None else frame
+        return self._out(frame, user)
+
+    def total_report(self, user: User, f: Filters, level: str = "school",
+                     view: str = "report") -> pd.DataFrame:
+        """全科总分 of the exam × grade at ``level``: the score report (``view="report"``) or
+        the grade bands (``"levels"``), scoped like :meth:`score_report`."""
+        f = self.scope(user, f)
+        if user.role not in ("officer", "principal"):
+            raise AccessDenied("score tables", reason="role", roles=("officer", "principal"))
+        if level not in ("district", "zone", "school", "class") or \
+                view not in ("report", "levels"):
+            raise AccessDenied(f"bad level {level!r} or view {view!r}", reason="bad_request")
+        if f.exam is None:
+            return pd.DataFrame()
+        name = "total_score_report" if view == "report" else "total_grade_bands"
+        frame = self._restrict(user, f, self._report(name, exam=f.exam, grade=f.grade,
+                                                     level=level), level)
+        if user.role == "principal":
+            hidden = self._total_hidden(user, f)
+            if level in hidden and hidden[level] is not None:
+                frame = frame.iloc[0:0]
+            elif hidden["district"] is not None:
+                frame = without_district_comparison(frame)
+        return self._out(frame, user)
+
+    def _total_hidden(self, user: User, f: Filters) -> dict[str, str | None]:
+        """:meth:`comparisons` on the exam's total (its schools' complete students)."""
+        if user.role != "principal" or user.school_id is None:
+            return {"district": None, "zone": None}
+        schools = self._report("total_score_report", exam=f.exam, grade=f.grade,
+                               level="school")
+        if schools.empty:
+            schools = pd.DataFrame({"school_id": [], "zone_id": [], "n": []})
+        return hidden_comparisons(schools, user.school_id, self._zone_of(user),
+                                  min_n=self.min_n, min_schools=self.min_other_schools)
 
     # -- value added, growth, green --------------------------------------------------------
     def prior_exams(self, user: User, f: Filters) -> list[str]:

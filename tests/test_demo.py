@@ -357,6 +357,29 @@ def test_survey_is_plausible(built):
     assert likert.stack().between(1.5, 4.5).all()
 
 
+def test_green_attainment_levels_spread_over_the_planted_schools(built):
+    """The schools differ by planted intake (0.45 × school SES) and value added, so their 学业水平
+    levels must spread (issue 16: ``1 − 2.5 × fail rate`` gave level 1 to nearly every school of
+    the demo, whose papers fail 20–53% of the students at the 60% line)."""
+    from analytics.green import green_indicators
+
+    wh, _, _ = built
+    for grade in (5, 9):
+        g = green_indicators(wh, exam=MONITOR, subject="数学", grade=grade, level="school")
+        a = g[g["indicator"] == "attainment"].set_index("school_id")
+        raw = wh.df("""
+            SELECT s.school_id, avg(CAST(pr.total >= 0.6 * p.full_score AS DOUBLE)) AS pass
+            FROM paper_results pr JOIN papers p USING (paper_id) JOIN exams e USING (exam_id)
+                 JOIN students s USING (student_key)
+            WHERE e.name = $m AND p.subject = '数学' AND p.grade = $g AND pr.status = 'present'
+            GROUP BY s.school_id
+        """, {"m": MONITOR, "g": grade}).set_index("school_id").loc[a.index]
+        np.testing.assert_allclose(a["value"], raw["pass"])     # 达标率, the pass share
+        levels = a["index_level"].astype(int)
+        assert (levels == 1).mean() < 0.5, levels.tolist()
+        assert levels.max() - levels.min() >= 2, levels.tolist()
+
+
 def test_files_vary_like_real_offices(built):
     _, _, out = built
     scores = sorted(out.glob("成绩_*"))

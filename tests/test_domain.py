@@ -89,3 +89,24 @@ def test_the_cli_lists_the_domain_item_types():
     out = CliRunner().invoke(cli, ["archive", "search", "--help"], terminal_width=200).output
     assert "|".join(ITEM_TYPES) in re.sub(r"\s+", "", out)
     assert "/".join(label("item_type", t) for t in ITEM_TYPES) in re.sub(r"\s+", "", out)
+
+
+def test_the_legends_cover_every_green_level_and_grade_band():
+    import numpy as np
+
+    from analytics.domain.bands import GRADE_BANDS
+    from analytics.domain.labels import label, labels_of
+    from analytics.green import index_level
+
+    for lang in ("zh", "en"):
+        assert list(labels_of("green_level_legend", lang)) == list(range(1, 10))
+        assert list(labels_of("grade_band_legend", lang)) == list(GRADE_BANDS)
+        for code in ("green_levels", "grade_bands"):
+            assert label("legend", code, lang) != code
+    # the bounds the legend states are those index_level applies
+    for k in range(2, 9):
+        assert f"{k / 10:.1f}–{(k + 1) / 10:.1f}" in label("green_level_legend", k, "en")
+        assert index_level([k / 10, (k + 1) / 10 - 1e-9]).tolist() == [k, k]
+    assert index_level([0.1999, 0.9, 1.0]).tolist() == [1, 9, 9]
+    assert "0.2" in label("green_level_legend", 1) and "0.9" in label("green_level_legend", 9)
+    assert not np.isnan(index_level(0.5))

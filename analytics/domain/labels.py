@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable
 
-from analytics.domain.bands import LOW_GROWTH_SGP, STRUGGLING_SHARE
+from analytics.domain.bands import DEFAULT_BANDS, LOW_GROWTH_SGP, STRUGGLING_SHARE
 from analytics.domain.columns import COLUMNS
 
 LANGS = ("zh", "en")
@@ -107,6 +107,45 @@ LABELS: dict[str, dict[Hashable, tuple[str, str]]] = {
                       "similar": ("与片区相当", "close to the zone"),
                       "below": ("低于片区", "below the zone")},
 }
+
+
+def _green_level_legend() -> dict[Hashable, tuple[str, str]]:
+    """Levels 1–9 of the green indicators: level = clamp(floor(index × 10), 1, 9)."""
+    out: dict[Hashable, tuple[str, str]] = {
+        1: ("1级(最低):指数低于0.2", "level 1 (lowest): index below 0.2")}
+    for k in range(2, 9):
+        out[k] = (f"{k}级:指数 {k / 10:.1f}–{(k + 1) / 10:.1f}",
+                  f"level {k}: index {k / 10:.1f}–{(k + 1) / 10:.1f}")
+    out[9] = ("9级(最高):指数0.9及以上", "level 9 (highest): index 0.9 or above")
+    return out
+
+
+_A, _B, _C = (f"{x:.0%}" for x in DEFAULT_BANDS)
+# plain legends the pages show beside the green levels and the grade bands
+LABELS.update({
+    "green_level_legend": _green_level_legend(),
+    "grade_band_legend": {
+        "A": (f"A等(优秀):达到A等线(未设定时为满分的{_A})",
+              f"A (excellent): at or above the A line ({_A} of the full score unless set)"),
+        "B": (f"B等(良好):B等线({_B})至A等线", f"B (good): from the B line ({_B}) to the A line"),
+        "C": (f"C等(合格):C等线({_C})至B等线", f"C (pass): from the C line ({_C}) to the B line"),
+        "D": (f"D等(待合格):低于C等线({_C})", f"D (below pass): under the C line ({_C})"),
+    },
+    "legend": {
+        "green_levels": (
+            "绿色指标分1–9级,级数越高越好:指数(达标或肯定回答的学生比例,或 1 − 系数×统计量)"
+            "每0.1为一级。学业负担、社会经济背景影响和均衡已按“越轻、越小、越均衡级数越高”计分。",
+            "Green indicators are graded 1–9, higher is better: one level per 0.1 of the index "
+            "(the share of students reaching the standard or answering favourably, or 1 − "
+            "factor × statistic). Burden, the influence of socio-economic background and equity "
+            "are scored so that lighter, smaller and more equal mean a higher level."),
+        "grade_bands": (
+            "等级 A–D 按总分划分:A 优秀、B 良好、C 合格、D 待合格;分界线取自试卷设定,未设定时为"
+            f"满分的 {_A}、{_B}、{_C}。",
+            "Grade bands A–D by the total: A excellent, B good, C pass, D below pass; the bounds "
+            f"are the paper's, or {_A}, {_B} and {_C} of the full score when it sets none."),
+    },
+})
 
 
 def label(kind: str, code: Hashable, lang: str = "zh") -> str:

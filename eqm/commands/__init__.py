@@ -48,7 +48,7 @@ COMMANDS: dict[str, tuple[tuple[str, ...], str]] = {
              "从备份恢复数据库 / replace the warehouse with the backup SRC, after…"),
     "serve": (("serve",),
              "启动仪表盘 / serve the dashboards (login required; see `eqm users`)."),
-    "stats": (("stats", "hotspots"),
+    "stats": (("stats", "hotspots", "scoretables"),
              "成绩与试题统计 / score reports, item statistics, paper quality."),
     "students": (("students",),
              "学生档案:各次考试成绩、关注名单、帮教记录 / the student archive."),
