@@ -192,6 +192,12 @@ TEXTS: dict[str, tuple[str, str]] = {
     "intro_committee": ("试卷质量、题库检索、每道题的历次表现与出错原因分析。",
                         "Paper quality, the question archive, each item's history and the "
                         "error-cause notes."),
+    "intro_officer_distribution": ("一分一段表:每个分数(或分数段)的人数与从高分起的"
+                                   "累计人数、累计百分比;全科总分:各科都参加的学生的总分三率一分与等级。",
+                                   "The score table: students at each score (or band) and the "
+                                   "count and share at or above it, from the top; the exam "
+                                   "total: rates and grade bands of the students who sat "
+                                   "every subject."),
     "intro_admin": ("账号、导入记录与汇总表。", "Accounts, the import log and the summary tables."),
     "how_to_read": ("如何阅读", "How to read this"),
     # axis titles and legend entries
